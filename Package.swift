@@ -1,0 +1,60 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Pyre",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pyre", targets: ["pyre"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        .target(name: "PyreCore", dependencies: [
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "PyreImages", dependencies: [
+            "PyreCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "PyreLocal", dependencies: ["PyreCore", "PyreImages"]),
+        .target(name: "PyreDeploy", dependencies: [
+            "PyreCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .target(name: "PyreEvents", dependencies: [
+            "PyreCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "PyreAgent", dependencies: [
+            "PyreCore", "PyreImages", "PyreLocal", "PyreDeploy", "PyreEvents",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .target(name: "PyreTesting", dependencies: ["PyreCore"]),
+        .executableTarget(name: "pyre", dependencies: [
+            "PyreAgent",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "PyreCoreTests", dependencies: ["PyreCore", "PyreTesting"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PyreImagesTests", dependencies: ["PyreImages", "PyreTesting"]),
+        .testTarget(name: "PyreLocalTests", dependencies: ["PyreLocal", "PyreTesting"]),
+        .testTarget(name: "PyreDeployTests", dependencies: ["PyreDeploy", "PyreTesting"]),
+        .testTarget(name: "PyreEventsTests", dependencies: ["PyreEvents", "PyreTesting"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreTesting"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,114 @@
+import Foundation
+
+/// What the agent knows about one server, folded from its events.
+public struct ServerRecord: Sendable, Equatable {
+    public var info: ServerInfo
+    public var deployment: Int
+    public var healthy = false
+    public var published = false
+    public var destroyed = false
+    public var destroyReason: String?
+
+    public init(info: ServerInfo, deployment: Int) {
+        self.info = info
+        self.deployment = deployment
+    }
+}
+
+public struct DeploymentRecord: Sendable, Equatable, Codable {
+    public enum Outcome: String, Sendable, Codable, Equatable {
+        case running, completed, failed
+        /// The agent stopped while it ran; the next start converged instead.
+        case interrupted
+    }
+
+    public var number: Int
+    public var trigger: DeployTrigger
+    public var services: [String]
+    public var startedAt: Date
+    public var finishedAt: Date?
+    public var outcome: Outcome
+    public var reason: String?
+    public var created: [ServerID] = []
+    public var destroyed: [ServerID] = []
+
+    public var duration: TimeInterval? { finishedAt.map { $0.timeIntervalSince(startedAt) } }
+}
+
+/// The agent's state: a pure fold of its ``AgentEvent``s.
+public struct AgentState: Sendable, Equatable {
+    public private(set) var servers: [ServerID: ServerRecord] = [:]
+    public private(set) var deployments: [DeploymentRecord] = []
+    /// Highest generation ever used per service: new servers get a higher one.
+    public private(set) var lastGeneration: [String: Generation] = [:]
+
+    public init() {}
+
+    public init(replaying events: some Sequence<AgentEvent>) {
+        for event in events { apply(event) }
+    }
+
+    /// Servers not yet destroyed.
+    public var liveServers: [ServerRecord] {
+        servers.values.filter { !$0.destroyed }.sorted { $0.info.id < $1.info.id }
+    }
+
+    public var runningDeployment: DeploymentRecord? {
+        deployments.last.flatMap { $0.outcome == .running ? $0 : nil }
+    }
+
+    public var nextDeploymentNumber: Int { (deployments.last?.number ?? 0) + 1 }
+
+    public func nextGeneration(of service: String) -> Generation { (lastGeneration[service] ?? 0) + 1 }
+
+    public mutating func apply(_ event: AgentEvent) {
+        switch event {
+        case let .deploymentStarted(number, trigger, services, at):
+            // A deployment still running when a new one starts was cut short by an agent stop.
+            if let last = deployments.indices.last, deployments[last].outcome == .running {
+                deployments[last].outcome = .interrupted
+                deployments[last].finishedAt = at
+            }
+            deployments.append(DeploymentRecord(number: number, trigger: trigger, services: services,
+                                                startedAt: at, outcome: .running))
+        case let .serverCreated(deployment, info):
+            servers[info.id] = ServerRecord(info: info, deployment: deployment)
+            lastGeneration[info.service] = max(lastGeneration[info.service] ?? 0, info.generation)
+            updateDeployment(deployment) { $0.created.append(info.id) }
+        case let .serverHealthy(_, id, _):
+            servers[id]?.healthy = true
+        case let .serverFailed(_, id, _, _, _):
+            servers[id]?.healthy = false
+        case let .serverPublished(id, _):
+            servers[id]?.published = true
+        case let .serverUnpublished(id, _, _):
+            servers[id]?.published = false
+        case .serverDrained:
+            break
+        case let .serverDestroyed(id, reason, _):
+            guard servers[id]?.destroyed == false else { return }
+            servers[id]?.destroyed = true
+            servers[id]?.published = false
+            servers[id]?.destroyReason = reason
+            if let last = deployments.indices.last, deployments[last].outcome == .running {
+                deployments[last].destroyed.append(id)
+            }
+        case let .deploymentCompleted(number, at):
+            updateDeployment(number) {
+                $0.outcome = .completed
+                $0.finishedAt = at
+            }
+        case let .deploymentFailed(number, reason, at):
+            updateDeployment(number) {
+                $0.outcome = .failed
+                $0.reason = reason
+                $0.finishedAt = at
+            }
+        }
+    }
+
+    private mutating func updateDeployment(_ number: Int, _ change: (inout DeploymentRecord) -> Void) {
+        guard let index = deployments.lastIndex(where: { $0.number == number }) else { return }
+        change(&deployments[index])
+    }
+}

@@ -1,0 +1,22 @@
+/// A stable, platform-independent hash (FNV-1a, 64 bit) of the configuration that a server
+/// is created with. Not for security: it only tells whether a server needs replacing.
+public func configHash(_ parts: [String]) -> String {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for part in parts {
+        for byte in part.utf8 + [0] {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+    }
+    let hex = String(hash, radix: 16)
+    return String(repeating: "0", count: 16 - hex.count) + hex
+}
+
+extension ServiceSpec {
+    /// Hash of everything, besides the image, that a server of this service is created with.
+    public func configHash(recipe: ImageRecipe, zone: String) -> String {
+        let env = recipe.env.merging(self.env) { _, service in service }
+        let envLines = env.keys.sorted().map { "\($0)=\(env[$0]!)" }
+        return PyreCore.configHash(["run"] + recipe.run + ["env"] + envLines + ["port", String(port), "zone", zone])
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+
+/// Everything a provider needs to create one server. Servers are never changed after
+/// creation, so this is the whole of a server's configuration.
+public struct ServerSpec: Sendable, Equatable, Codable {
+    public var id: ServerID
+    public var system: String
+    public var service: String
+    public var generation: Generation
+    public var image: ImageDigest
+    /// Root of the baked, read-only image on this machine.
+    public var imagePath: URL
+    /// argv, run with the image as working directory.
+    public var command: [String]
+    /// Environment from the manifest (image env overlaid with service env); providers add
+    /// the `PYRE_*` variables and `PORT`.
+    public var env: [String: String]
+    public var port: Int
+    /// Hash of the configuration that, when changed, requires a new server.
+    public var configHash: String
+    public var zone: String
+
+    public init(id: ServerID, system: String, service: String, generation: Generation, image: ImageDigest,
+                imagePath: URL, command: [String], env: [String: String], port: Int, configHash: String,
+                zone: String) {
+        self.id = id
+        self.system = system
+        self.service = service
+        self.generation = generation
+        self.image = image
+        self.imagePath = imagePath
+        self.command = command
+        self.env = env
+        self.port = port
+        self.configHash = configHash
+        self.zone = zone
+    }
+}
+
+/// What a provider reports about a server.
+public struct ServerInfo: Sendable, Equatable, Codable {
+    public enum State: Sendable, Equatable, Codable {
+        case running
+        /// The server's main process has ended; it must be replaced, never restarted.
+        case exited(status: Int32)
+    }
+
+    public var id: ServerID
+    public var service: String
+    public var generation: Generation
+    public var image: ImageDigest
+    public var configHash: String
+    /// Address the server listens on and the host reaches it at.
+    public var address: String
+    public var port: Int
+    public var createdAt: Date
+    public var state: State
+    /// The directory the server sees as its image (for drift checks).
+    public var imageView: URL?
+
+    public init(id: ServerID, service: String, generation: Generation, image: ImageDigest, configHash: String,
+                address: String, port: Int, createdAt: Date, state: State, imageView: URL? = nil) {
+        self.id = id
+        self.service = service
+        self.generation = generation
+        self.image = image
+        self.configHash = configHash
+        self.address = address
+        self.port = port
+        self.createdAt = createdAt
+        self.state = state
+        self.imageView = imageView
+    }
+}
+
+/// Creates, inspects, lists and destroys servers. There is deliberately no verb that changes
+/// a running server.
+public protocol ServerProvider: Sendable {
+    /// Starts a new server; returns once its process runs (not once it is healthy).
+    func create(_ spec: ServerSpec) async throws -> ServerInfo
+    /// The server's current state, or nil when the provider has no such server.
+    func inspect(_ id: ServerID) async throws -> ServerInfo?
+    /// Every server this provider runs for the system, including ones created before an agent restart.
+    func list() async throws -> [ServerInfo]
+    /// Stops every process of the server and removes everything it had. Destroying an unknown
+    /// or already destroyed server succeeds.
+    func destroy(_ id: ServerID) async throws
+    /// The last `lines` lines the server wrote to stdout and stderr, for error reports.
+    func recentOutput(of id: ServerID, lines: Int) async -> [String]
+}
+
+extension ServerProvider {
+    public func recentOutput(of id: ServerID, lines: Int) async -> [String] { [] }
+}
+
+/// Environment every server gets, whichever provider runs it.
+public func pyreEnvironment(for spec: ServerSpec, address: String,
+                            extra: [String: String] = [:]) -> [String: String] {
+    var env = spec.env
+    env["PYRE_SYSTEM"] = spec.system
+    env["PYRE_SERVICE"] = spec.service
+    env["PYRE_SERVER"] = spec.id.rawValue
+    env["PYRE_GENERATION"] = String(spec.generation)
+    env["PYRE_ZONE"] = spec.zone
+    env["PYRE_IMAGE"] = spec.image.rawValue
+    env["PORT"] = String(spec.port)
+    env["PYRE_ADDRESS"] = address
+    for (key, value) in extra { env[key] = value }
+    return env
+}

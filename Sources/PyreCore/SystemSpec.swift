@@ -1,0 +1,178 @@
+import Foundation
+
+/// A validated `pyre.yml`: everything Pyre needs to know about one system.
+public struct SystemSpec: Sendable, Equatable {
+    /// System name, a DNS label.
+    public var name: String
+    public var provider: ProviderKind
+    /// DNS zone, absolute (`guestbook.pyre.`).
+    public var zone: String
+    /// Images by name, in manifest order.
+    public var images: [ImageRecipe]
+    /// Services in manifest order.
+    public var services: [ServiceSpec]
+    public var entrypoints: [EntrypointSpec]
+    /// Directory holding the manifest; relative paths in it are resolved against this.
+    public var directory: URL
+
+    public init(name: String, provider: ProviderKind = .local, zone: String? = nil,
+                images: [ImageRecipe], services: [ServiceSpec], entrypoints: [EntrypointSpec] = [],
+                directory: URL) {
+        self.name = name
+        self.provider = provider
+        self.zone = zone ?? "\(name).pyre."
+        self.images = images
+        self.services = services
+        self.entrypoints = entrypoints
+        self.directory = directory
+    }
+
+    public func image(named name: String) -> ImageRecipe? { images.first { $0.name == name } }
+    public func service(named name: String) -> ServiceSpec? { services.first { $0.name == name } }
+}
+
+public enum ProviderKind: String, Sendable, Equatable, Codable, CaseIterable {
+    case local, aws
+}
+
+/// How to bake one image.
+public struct ImageRecipe: Sendable, Equatable, Codable {
+    public var name: String
+    /// Absolute path of the directory whose files are baked into the image.
+    public var context: URL
+    /// Shell commands run once, at bake time, in a scratch copy of the context.
+    public var build: [String]
+    /// The command a server runs (argv).
+    public var run: [String]
+    /// Environment for build steps and for every server made from this image.
+    public var env: [String: String]
+    /// Limit for each build step.
+    public var buildTimeout: Duration
+
+    public init(name: String, context: URL, build: [String] = [], run: [String],
+                env: [String: String] = [:], buildTimeout: Duration = .seconds(600)) {
+        self.name = name
+        self.context = context
+        self.build = build
+        self.run = run
+        self.env = env
+        self.buildTimeout = buildTimeout
+    }
+}
+
+public struct ServiceSpec: Sendable, Equatable {
+    public var name: String
+    /// Name of an image in `SystemSpec.images`.
+    public var image: String
+    public var count: Int
+    public var port: Int
+    public var env: [String: String]
+    public var health: HealthCheckSpec
+    public var strategy: RolloutStrategy
+    /// Phoenix: no server of this service lives longer than this.
+    public var maxAge: Duration?
+    /// How long an unpublished server keeps running so in-flight work finishes.
+    public var drain: Duration
+
+    public init(name: String, image: String, count: Int = 1, port: Int = 8080,
+                env: [String: String] = [:], health: HealthCheckSpec = HealthCheckSpec(),
+                strategy: RolloutStrategy = RolloutStrategy(), maxAge: Duration? = nil,
+                drain: Duration = .seconds(1)) {
+        self.name = name
+        self.image = image
+        self.count = count
+        self.port = port
+        self.env = env
+        self.health = health
+        self.strategy = strategy
+        self.maxAge = maxAge
+        self.drain = drain
+    }
+}
+
+public struct HealthCheckSpec: Sendable, Equatable {
+    public enum Probe: Sendable, Equatable {
+        /// GET this path; any 2xx within the timeout passes.
+        case http(path: String)
+        /// A TCP connect passes.
+        case tcp
+    }
+
+    public var probe: Probe
+    public var interval: Duration
+    public var timeout: Duration
+    /// Consecutive passes needed before a new server counts as healthy.
+    public var successes: Int
+    /// Consecutive failures after which a live server is replaced.
+    public var failures: Int
+    /// A new server not healthy within this fails its gate.
+    public var deadline: Duration
+
+    public init(probe: Probe = .tcp, interval: Duration = .milliseconds(500), timeout: Duration = .seconds(2),
+                successes: Int = 1, failures: Int = 3, deadline: Duration = .seconds(30)) {
+        self.probe = probe
+        self.interval = interval
+        self.timeout = timeout
+        self.successes = successes
+        self.failures = failures
+        self.deadline = deadline
+    }
+}
+
+/// An absolute number of servers or a percentage of `count`.
+public enum RolloutQuantity: Sendable, Equatable, CustomStringConvertible {
+    case absolute(Int)
+    case percent(Int)
+
+    /// Resolves against `count`; percentages round up for surge and down for unavailability,
+    /// so that a rollout can always make progress and never drops more than asked.
+    public func resolve(count: Int, roundingUp: Bool) -> Int {
+        switch self {
+        case .absolute(let n): return n
+        case .percent(let p):
+            let scaled = count * p
+            return roundingUp ? (scaled + 99) / 100 : scaled / 100
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .absolute(let n): return "\(n)"
+        case .percent(let p): return "\(p)%"
+        }
+    }
+}
+
+public struct RolloutStrategy: Sendable, Equatable {
+    public var maxSurge: RolloutQuantity
+    public var maxUnavailable: RolloutQuantity
+
+    /// Blue/green by default: a whole new fleet next to the old one, none unavailable.
+    public init(maxSurge: RolloutQuantity = .percent(100), maxUnavailable: RolloutQuantity = .absolute(0)) {
+        self.maxSurge = maxSurge
+        self.maxUnavailable = maxUnavailable
+    }
+
+    /// Surge and unavailability for a service of `count` servers; at least one of them is
+    /// positive whenever `count` is, so a rollout always makes progress.
+    public func limits(count: Int) -> (surge: Int, unavailable: Int) {
+        let surge = maxSurge.resolve(count: count, roundingUp: true)
+        let unavailable = maxUnavailable.resolve(count: count, roundingUp: false)
+        if surge == 0 && unavailable == 0 && count > 0 { return (0, 1) }
+        return (surge, unavailable)
+    }
+}
+
+/// A stable listener forwarding to a service (served by a later part of Pyre).
+public struct EntrypointSpec: Sendable, Equatable {
+    public var name: String
+    /// `HOST:PORT`.
+    public var listen: String
+    public var service: String
+
+    public init(name: String, listen: String, service: String) {
+        self.name = name
+        self.listen = listen
+        self.service = service
+    }
+}

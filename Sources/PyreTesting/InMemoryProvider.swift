@@ -1,0 +1,80 @@
+import Foundation
+import PyreCore
+
+/// A provider that keeps servers in memory: for tests of the logic above providers, with
+/// hooks to inject the failures real servers have.
+public final class InMemoryProvider: ServerProvider, @unchecked Sendable {
+    private let lock = NSLock()
+    private var servers: [ServerID: ServerInfo] = [:]
+    private var output: [ServerID: [String]] = [:]
+    private var nextAddress = 2
+    private var _created: [ServerID] = []
+    private var _destroyed: [ServerID] = []
+    private var _failCreate: (@Sendable (ServerSpec) -> Bool)?
+
+    public init() {}
+
+    /// When this returns true for a spec, `create` throws instead of creating the server.
+    public var failCreate: (@Sendable (ServerSpec) -> Bool)? {
+        get { lock.withLock { _failCreate } }
+        set { lock.withLock { _failCreate = newValue } }
+    }
+
+    /// Ids of every server ever created, in order.
+    public var created: [ServerID] { lock.withLock { _created } }
+    /// Ids of every server destroyed, in order.
+    public var destroyed: [ServerID] { lock.withLock { _destroyed } }
+
+    /// Simulates the server's main process ending with `status`.
+    public func kill(_ id: ServerID, status: Int32 = 137) {
+        lock.withLock { servers[id]?.state = .exited(status: status) }
+    }
+
+    /// Lines the server "wrote", returned by `recentOutput`.
+    public func setOutput(_ lines: [String], of id: ServerID) {
+        lock.withLock { output[id] = lines }
+    }
+
+    /// Adds a server as if it had been created by an earlier agent (for recovery tests).
+    public func adopt(_ info: ServerInfo) {
+        lock.withLock { servers[info.id] = info }
+    }
+
+    public func create(_ spec: ServerSpec) async throws -> ServerInfo {
+        try lock.withLock {
+            if let failCreate = _failCreate, failCreate(spec) {
+                throw PyreError(.provider, "injected create failure for \(spec.id)")
+            }
+            guard servers[spec.id] == nil else {
+                throw PyreError(.provider, "server \(spec.id) exists already; ids are never reused")
+            }
+            let address = "127.0.\(nextAddress / 256).\(nextAddress % 256)"
+            nextAddress += 1
+            let info = ServerInfo(id: spec.id, service: spec.service, generation: spec.generation, image: spec.image,
+                                  configHash: spec.configHash, address: address, port: spec.port,
+                                  createdAt: Date(), state: .running, imageView: spec.imagePath)
+            servers[spec.id] = info
+            _created.append(spec.id)
+            return info
+        }
+    }
+
+    public func inspect(_ id: ServerID) async throws -> ServerInfo? {
+        lock.withLock { servers[id] }
+    }
+
+    public func list() async throws -> [ServerInfo] {
+        lock.withLock { servers.values.sorted { $0.id < $1.id } }
+    }
+
+    public func destroy(_ id: ServerID) async throws {
+        lock.withLock {
+            if servers.removeValue(forKey: id) != nil { _destroyed.append(id) }
+            output[id] = nil
+        }
+    }
+
+    public func recentOutput(of id: ServerID, lines: Int) async -> [String] {
+        lock.withLock { Array((output[id] ?? []).suffix(lines)) }
+    }
+}
