@@ -1,0 +1,182 @@
+import Foundation
+import Logging
+import PyreCore
+import PyreDeploy
+import PyreEvents
+import PyreImages
+import PyreLocal
+
+/// One system's agent: owns the event store, the provider and the reconciler, and carries
+/// out what the CLI asks. Every operation re-reads `pyre.yml`, so a deploy always deploys
+/// what is on disk.
+public actor Agent {
+    public let configuration: AgentConfiguration
+    public let state: StateDirectory
+    public nonisolated let system: String
+    let logger: Logger
+    let store: SQLiteEventStore
+    let provider: LocalProvider
+    let reconciler: Reconciler
+    let images: ImageStore
+    let baker: ImageBaker
+    let health: HTTPHealthChecker
+    private let lock: AgentLock
+    /// What the last successful load of the manifest asked for; the watcher keeps it true.
+    private var desired: [DesiredService]?
+    /// After `pyre destroy` the watcher must not bring servers back until the next deploy.
+    private var stopped = false
+
+    /// Opens the state directory (taking its lock), replays the agent's history and
+    /// reconciles it with what the provider runs: orphans from an earlier agent are destroyed.
+    public init(configuration: AgentConfiguration, logger: Logger) async throws {
+        let spec = try Manifest.load(directory: configuration.systemDirectory)
+        self.configuration = configuration
+        self.logger = logger
+        self.system = spec.name
+        state = StateDirectory(root: configuration.stateDirectory)
+        try state.create()
+        lock = try AgentLock(file: state.lockFile)
+        store = try SQLiteEventStore(path: state.eventsDatabase)
+        let journal = AgentJournal(store: store)
+        let history = AgentState(replaying: try await journal.replay())
+        provider = try LocalProvider(
+            configuration: LocalProviderConfiguration(system: spec.name, serversDirectory: state.servers,
+                                                      isolation: configuration.isolation),
+            logger: logger)
+        try await provider.prepare()
+        images = ImageStore(root: state.images)
+        baker = ImageBaker(store: images)
+        health = HTTPHealthChecker()
+        reconciler = Reconciler(
+            configuration: ReconcilerConfiguration(system: spec.name, zone: spec.zone),
+            provider: provider, journal: journal, health: health, state: history, logger: logger)
+        try await reconciler.recover()
+    }
+
+    /// Bakes what changed and rolls out the manifest as it is on disk now.
+    public func deploy(trigger: DeployTrigger = .manual, progress: @escaping ProgressSink) async throws -> DeploymentRecord {
+        let spec = try Manifest.load(directory: configuration.systemDirectory)
+        let wanted = try await bake(spec, progress: progress)
+        desired = wanted
+        stopped = false
+        return try await reconciler.deploy(wanted, trigger: trigger) { event in
+            progress(ProgressLine(event))
+        }
+    }
+
+    /// What a deploy would do now, without baking or changing anything.
+    public func plan() async throws -> Plan {
+        let spec = try Manifest.load(directory: configuration.systemDirectory)
+        let wanted = try spec.services.map { service in
+            let recipe = spec.image(named: service.image)!
+            let digest = try baker.digest(of: recipe)
+            return desiredService(service, recipe: recipe, digest: digest,
+                                  imagePath: images.image(for: digest)?.root ?? state.images, zone: spec.zone)
+        }
+        return try await reconciler.plan(wanted)
+    }
+
+    /// Bakes every image the manifest's services use; unchanged images are cached.
+    public func bake(_ spec: SystemSpec, progress: @escaping ProgressSink) async throws -> [DesiredService] {
+        var baked: [String: BakedImage] = [:]
+        for recipe in spec.images where spec.services.contains(where: { $0.image == recipe.name }) {
+            baked[recipe.name] = try await baker.bake(recipe) { event in
+                if let line = ProgressLine(event) { progress(line) }
+            }
+        }
+        return spec.services.map { service in
+            let recipe = spec.image(named: service.image)!
+            let image = baked[recipe.name]!
+            return desiredService(service, recipe: recipe, digest: image.digest, imagePath: image.root, zone: spec.zone)
+        }
+    }
+
+    private func desiredService(_ service: ServiceSpec, recipe: ImageRecipe, digest: ImageDigest,
+                                imagePath: URL, zone: String) -> DesiredService {
+        DesiredService(spec: service, image: digest, imagePath: imagePath, command: recipe.run,
+                       env: recipe.env.merging(service.env) { _, serviceValue in serviceValue },
+                       configHash: service.configHash(recipe: recipe, zone: zone))
+    }
+
+    /// One pass of self-healing and phoenix recreation.
+    public func tick() async {
+        guard let desired, !stopped else { return }
+        await reconciler.tick(desired)
+    }
+
+    public func history() async -> [DeploymentRecord] {
+        await reconciler.state.deployments
+    }
+
+    public func status() async throws -> StatusReport {
+        let agentState = await reconciler.state
+        let healthByServer = await reconciler.serverHealth()
+        let crashLooping = await reconciler.crashLoopingServices()
+        let running = try await provider.list()
+        var services: [StatusReport.Service] = []
+        let names = (desired?.map(\.spec.name) ?? []) + Set(running.map(\.service)).subtracting(desired?.map(\.spec.name) ?? []).sorted()
+        for name in names {
+            let wanted = desired?.first { $0.spec.name == name }
+            let servers = running.filter { $0.service == name }.map { info in
+                let record = agentState.servers[info.id]
+                let health: String
+                switch info.state {
+                case .exited: health = "exited"
+                case .running:
+                    if let known = healthByServer[info.id] { health = known ? "healthy" : "unhealthy" }
+                    else { health = record?.healthy == true ? "healthy" : "starting" }
+                }
+                return StatusReport.Server(id: info.id.rawValue, generation: info.generation, image: info.image.rawValue,
+                                           address: info.address, port: info.port, health: health,
+                                           published: record?.published ?? false, createdAt: info.createdAt)
+            }
+            services.append(StatusReport.Service(name: name, count: wanted?.spec.count ?? 0, image: wanted?.image.rawValue,
+                                                 crashLooping: crashLooping.contains(name), servers: servers))
+        }
+        return StatusReport(system: system, isolation: configuration.isolation.rawValue,
+                            runningDeployment: agentState.runningDeployment?.number, services: services)
+    }
+
+    /// Re-hashes each server's view of its image; with `replace`, replaces drifted servers
+    /// through a normal rollout.
+    public func verify(replace: Bool, progress: @escaping ProgressSink) async throws -> VerifyReport {
+        var findings: [VerifyReport.Finding] = []
+        let servers = try await provider.list()
+        for server in servers {
+            guard let view = server.imageView, let image = images.image(for: server.image) else { continue }
+            let actual = try treeDigest(of: view)
+            if actual != image.contentDigest {
+                findings.append(.init(server: server.id.rawValue, expected: image.contentDigest.rawValue, actual: actual.rawValue))
+                progress(ProgressLine(.verify, "\(server.id): drifted (image \(image.contentDigest.short), now \(actual.short))"))
+            } else {
+                progress(ProgressLine(.verify, "\(server.id): ok"))
+            }
+        }
+        if replace, !findings.isEmpty, let desired {
+            let drifted = Set(findings.map { ServerID($0.server) })
+            _ = try await reconciler.deploy(desired, trigger: .drift, replacing: drifted) { event in
+                progress(ProgressLine(event))
+            }
+        }
+        return VerifyReport(checked: servers.count, drifted: findings)
+    }
+
+    /// Destroys every server of the system; persistent data stays. The watcher leaves the
+    /// system empty until the next deploy.
+    public func destroyAll(progress: @escaping ProgressSink) async throws {
+        stopped = true
+        _ = try await reconciler.deploy([], trigger: .manual) { event in progress(ProgressLine(event)) }
+    }
+
+    /// Graceful stop: destroy the servers, tear down the provider's network, keep persistent data.
+    public func shutdown() async {
+        do {
+            try await destroyAll { line in self.logger.info("\(line.message)") }
+            try await provider.teardown()
+        } catch {
+            logger.error("shutdown: \(error)")
+        }
+        try? FileManager.default.removeItem(at: state.agentFile)
+        try? await health.shutdown()
+    }
+}

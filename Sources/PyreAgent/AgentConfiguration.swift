@@ -1,0 +1,26 @@
+import Foundation
+import PyreLocal
+
+/// How to run an agent for one system.
+public struct AgentConfiguration: Sendable {
+    /// Directory holding `pyre.yml`.
+    public var systemDirectory: URL
+    /// State directory; defaults to `SYSTEM_DIR/.pyre`.
+    public var stateDirectory: URL
+    public var isolation: IsolationMode
+    /// Control API address; port 0 picks a free port, written to `STATE/agent.json`.
+    public var controlHost: String
+    public var controlPort: Int
+    /// How often the agent checks health, age and liveness of servers.
+    public var watchInterval: Duration
+
+    public init(systemDirectory: URL, stateDirectory: URL? = nil, isolation: IsolationMode = .automatic(),
+                controlHost: String = "127.0.0.1", controlPort: Int = 0, watchInterval: Duration = .seconds(1)) {
+        self.systemDirectory = systemDirectory.standardizedFileURL
+        self.stateDirectory = (stateDirectory ?? systemDirectory.appendingPathComponent(".pyre")).standardizedFileURL
+        self.isolation = isolation
+        self.controlHost = controlHost
+        self.controlPort = controlPort
+        self.watchInterval = watchInterval
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Logging
+import NIOCore
+import PyreCore
+import ServiceLifecycle
+
+/// `pyre up`: runs the agent in the foreground until SIGINT or SIGTERM, then destroys the
+/// servers and keeps the persistent data.
+public enum AgentRunner {
+    public static func run(configuration: AgentConfiguration, logger: Logger, console: @escaping ProgressSink) async throws {
+        let agent = try await Agent(configuration: configuration, logger: logger)
+        let token = try agent.state.loadOrCreateToken()
+        let state = agent.state
+        let system = agent.system
+        let api = ControlAPI.application(
+            agent: agent, token: token, host: configuration.controlHost, port: configuration.controlPort,
+            console: console, logger: logger
+        ) { address in
+            let url = "http://\(configuration.controlHost):\(address.port ?? 0)"
+            let endpoint = AgentEndpoint(url: url, pid: getpid(), system: system, startedAt: Date())
+            do {
+                try endpoint.write(to: state.agentFile)
+            } catch {
+                logger.error("cannot write \(state.agentFile.path): \(error)")
+            }
+            console(ProgressLine(.deploy, "agent for \(system) listening on \(url) (state: \(state.root.path))"))
+        }
+        let supervisor = Supervisor(agent: agent, interval: configuration.watchInterval, console: console)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: api), .init(service: supervisor)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+}
+
+/// Deploys once at start, then keeps the system as declared (self-healing and phoenix
+/// recreation) until shutdown, when it destroys the servers.
+struct Supervisor: Service {
+    let agent: Agent
+    let interval: Duration
+    let console: ProgressSink
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            do {
+                let record = try await agent.deploy(progress: console)
+                if record.outcome == .completed { try await printServers() }
+            } catch is CancellationError {
+                return
+            } catch {
+                console(ProgressLine(.error, "\(describe(error))\nfix it and run `pyre deploy`; the agent keeps running", ok: false))
+            }
+            while !Task.isCancelled {
+                try await Task.sleep(for: interval)
+                await agent.tick()
+            }
+        }
+        console(ProgressLine(.deploy, "stopping: destroying servers, keeping persistent data"))
+        await agent.shutdown()
+        console(ProgressLine(.deploy, "stopped"))
+    }
+
+    private func printServers() async throws {
+        let status = try await agent.status()
+        for service in status.services {
+            for server in service.servers {
+                console(ProgressLine(.server, serverLine(server)))
+            }
+        }
+    }
+}
+
+/// One aligned line per server, as `pyre up` and `pyre status` print it.
+public func serverLine(_ server: StatusReport.Server) -> String {
+    let id = server.id.padding(toLength: max(18, server.id.count), withPad: " ", startingAt: 0)
+    let address = "\(server.address):\(server.port)".padding(toLength: 22, withPad: " ", startingAt: 0)
+    let health = server.health.padding(toLength: 10, withPad: " ", startingAt: 0)
+    let image = ImageDigest(server.image).short
+    return "\(id) gen \(server.generation)  \(address) \(health) \(image)"
+}

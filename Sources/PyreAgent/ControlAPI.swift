@@ -1,0 +1,134 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import PyreCore
+
+/// The agent's control API on loopback: what the CLI talks to. Every route requires the
+/// bearer token from `STATE/token`. Documented in `docs/control-api.yaml`.
+public enum ControlAPI {
+    /// Builds the HTTP application; `onListening` receives the bound address (port 0 allowed).
+    public static func application(
+        agent: Agent, token: String, host: String, port: Int, console: @escaping ProgressSink, logger: Logger,
+        onListening: @escaping @Sendable (SocketAddress) async -> Void
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.add(middleware: BearerTokenMiddleware(token: token))
+        let v1 = router.group("v1")
+        v1.get("status") { _, _ in try jsonResponse(try await agent.status()) }
+        v1.get("history") { _, _ in try jsonResponse(await agent.history()) }
+        v1.post("plan") { _, _ in
+            let plan = try await agent.plan()
+            return try jsonResponse(PlanReport(changes: !plan.isEmpty, text: plan.render()))
+        }
+        v1.post("deploy") { _, _ in
+            streamed(console: console) { progress in
+                let record = try await agent.deploy(progress: progress)
+                let ok = record.outcome == .completed
+                return ProgressLine(.result, ok ? "deploy #\(record.number) completed" : "deploy #\(record.number) failed: \(record.reason ?? "")",
+                                    ok: ok, deployment: record.number)
+            }
+        }
+        v1.post("verify") { request, _ in
+            let replace = request.uri.queryParameters.get("replace") == "true"
+            return streamed(console: console) { progress in
+                let report = try await agent.verify(replace: replace, progress: progress)
+                let message = "\(report.checked) servers checked, \(report.drifted.count) drifted"
+                return ProgressLine(.result, message, ok: report.drifted.isEmpty || replace)
+            }
+        }
+        v1.post("destroy") { _, _ in
+            streamed(console: console) { progress in
+                try await agent.destroyAll(progress: progress)
+                return ProgressLine(.result, "all servers destroyed; persistent data kept", ok: true)
+            }
+        }
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "pyre-agent"),
+            onServerRunning: { channel in
+                if let address = channel.localAddress { await onListening(address) }
+            },
+            logger: logger)
+    }
+}
+
+/// Runs `operation` in its own task and streams its progress as JSON lines, ending with the
+/// line it returns (or an error line). The operation finishes even if the client goes away:
+/// a deploy is never left half done because a terminal was closed.
+private func streamed(console: @escaping ProgressSink,
+                      _ operation: @escaping @Sendable (@escaping ProgressSink) async throws -> ProgressLine) -> Response {
+    let (lines, continuation) = AsyncStream<ProgressLine>.makeStream()
+    Task {
+        let sink: ProgressSink = { line in
+            console(line)
+            continuation.yield(line)
+        }
+        do {
+            sink(try await operation(sink))
+        } catch {
+            sink(ProgressLine(.result, describe(error), ok: false))
+        }
+        continuation.finish()
+    }
+    let body = ResponseBody { writer in
+        let encoder = JSONEncoder.pyre
+        for await line in lines {
+            var data = try encoder.encode(line)
+            data.append(UInt8(ascii: "\n"))
+            try await writer.write(ByteBuffer(bytes: data))
+        }
+        try await writer.finish(nil)
+    }
+    return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
+}
+
+func describe(_ error: any Error) -> String {
+    (error as? PyreError)?.description ?? String(describing: error)
+}
+
+private func jsonResponse(_ value: some Encodable) throws -> Response {
+    let data = try JSONEncoder.pyre.encode(value)
+    return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+/// Turns every error into a JSON body with a code and a message that says what to do.
+struct ErrorBody: Codable {
+    var code: String
+    var message: String
+}
+
+/// Rejects requests without `Authorization: Bearer TOKEN` and maps Pyre errors onto statuses.
+struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let presented = request.headers[.authorization] ?? ""
+        guard constantTimeEqual(presented, "Bearer \(token)") else {
+            return errorResponse(.unauthorized, ErrorBody(code: "unauthorized",
+                message: "missing or wrong bearer token; the CLI reads it from STATE/token"))
+        }
+        do {
+            return try await next(request, context)
+        } catch let error as PyreError {
+            let status: HTTPResponse.Status = switch error.code {
+            case .deployRunning: .conflict
+            case .manifest, .bake: .badRequest
+            case .notFound: .notFound
+            default: .internalServerError
+            }
+            return errorResponse(status, ErrorBody(code: error.code.rawValue, message: error.description))
+        }
+    }
+
+    private func errorResponse(_ status: HTTPResponse.Status, _ body: ErrorBody) -> Response {
+        let data = (try? JSONEncoder.pyre.encode(body)) ?? Data()
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    private func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}

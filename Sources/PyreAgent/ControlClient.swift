@@ -1,0 +1,82 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import PyreCore
+
+/// The CLI's side of the control API.
+public struct ControlClient: Sendable {
+    public let endpoint: AgentEndpoint
+    let token: String
+
+    /// Finds the running agent through `STATE/agent.json` and `STATE/token`.
+    public init(state: StateDirectory) throws {
+        endpoint = try AgentEndpoint.read(from: state.agentFile)
+        token = try state.readToken()
+    }
+
+    /// GETs a JSON document.
+    public func get<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
+        let body = try await send(path, method: .GET, timeout: .seconds(30)) { response in
+            Data(try await response.body.collect(upTo: 64 << 20).readableBytesView)
+        }
+        return try JSONDecoder.pyre.decode(T.self, from: body)
+    }
+
+    /// POSTs and returns a JSON document.
+    public func post<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
+        let body = try await send(path, method: .POST, timeout: .seconds(600)) { response in
+            Data(try await response.body.collect(upTo: 64 << 20).readableBytesView)
+        }
+        return try JSONDecoder.pyre.decode(T.self, from: body)
+    }
+
+    /// POSTs and hands each progress line to `onLine` as it arrives; returns the final line.
+    public func stream(_ path: String, onLine: (ProgressLine) -> Void) async throws -> ProgressLine? {
+        try await send(path, method: .POST, timeout: .hours(24)) { response in
+            var last: ProgressLine?
+            var pending = ByteBuffer()
+            for try await var chunk in response.body {
+                pending.writeBuffer(&chunk)
+                while let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+                    let length = newline - pending.readerIndex
+                    let bytes = pending.readBytes(length: length) ?? []
+                    pending.moveReaderIndex(forwardBy: 1)
+                    let line = try JSONDecoder.pyre.decode(ProgressLine.self, from: Data(bytes))
+                    onLine(line)
+                    last = line
+                }
+            }
+            return last
+        }
+    }
+
+    private func send<T>(_ path: String, method: HTTPMethod, timeout: TimeAmount,
+                         _ read: (HTTPClientResponse) async throws -> T) async throws -> T {
+        var request = HTTPClientRequest(url: endpoint.url + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            let response: HTTPClientResponse
+            do {
+                response = try await client.execute(request, timeout: timeout)
+            } catch {
+                throw PyreError(.agent, "cannot reach the agent at \(endpoint.url): \(error); is `pyre up` still running?")
+            }
+            guard response.status == .ok else {
+                let body = try await response.body.collect(upTo: 1 << 20)
+                let message = (try? JSONDecoder().decode(ErrorBody.self, from: Data(body.readableBytesView)).message)
+                    ?? String(buffer: body)
+                let code: PyreError.Code = response.status == .conflict ? .deployRunning
+                    : response.status == .unauthorized ? .unauthorized : .agent
+                throw PyreError(code, message)
+            }
+            let result = try await read(response)
+            try await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+}

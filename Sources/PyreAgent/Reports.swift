@@ -1,0 +1,81 @@
+import Foundation
+import PyreCore
+
+/// `GET /v1/status`: the system's services and their servers.
+public struct StatusReport: Codable, Sendable {
+    public struct Server: Codable, Sendable {
+        public var id: String
+        public var generation: Int
+        public var image: String
+        public var address: String
+        public var port: Int
+        /// `healthy`, `unhealthy`, `starting` or `exited`.
+        public var health: String
+        public var published: Bool
+        public var createdAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case id, generation, image, address, port, health, published
+            case createdAt = "created_at"
+        }
+    }
+
+    public struct Service: Codable, Sendable {
+        public var name: String
+        public var count: Int
+        public var image: String?
+        public var crashLooping: Bool
+        public var servers: [Server]
+
+        enum CodingKeys: String, CodingKey {
+            case name, count, image, servers
+            case crashLooping = "crash_looping"
+        }
+    }
+
+    public var system: String
+    public var isolation: String
+    public var runningDeployment: Int?
+    public var services: [Service]
+
+    enum CodingKeys: String, CodingKey {
+        case system, isolation, services
+        case runningDeployment = "running_deployment"
+    }
+}
+
+/// `POST /v1/plan`.
+public struct PlanReport: Codable, Sendable {
+    public var changes: Bool
+    public var text: String
+}
+
+/// `POST /v1/verify`: servers whose image view no longer matches their image.
+public struct VerifyReport: Codable, Sendable {
+    public struct Finding: Codable, Sendable {
+        public var server: String
+        public var expected: String
+        public var actual: String
+    }
+
+    public var checked: Int
+    public var drifted: [Finding]
+}
+
+extension JSONEncoder {
+    /// The encoding every Pyre JSON output uses.
+    public static var pyre: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}
+
+extension JSONDecoder {
+    public static var pyre: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import PyreCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The layout of a system's state directory. Persistent data and volatile data live in
+/// visibly separate halves: deleting `volatile/` loses nothing that must survive.
+public struct StateDirectory: Sendable {
+    public let root: URL
+
+    public init(root: URL) { self.root = root.standardizedFileURL }
+
+    public var persistent: URL { root.appendingPathComponent("persistent") }
+    public var volatile: URL { root.appendingPathComponent("volatile") }
+    public var eventsDatabase: URL { persistent.appendingPathComponent("events.sqlite") }
+    public var images: URL { volatile.appendingPathComponent("images") }
+    public var servers: URL { volatile.appendingPathComponent("servers") }
+    /// Where the running agent's control API listens.
+    public var agentFile: URL { root.appendingPathComponent("agent.json") }
+    /// Bearer token for the control API; mode 0600.
+    public var tokenFile: URL { root.appendingPathComponent("token") }
+    public var lockFile: URL { root.appendingPathComponent("agent.lock") }
+
+    /// Creates the directories that do not exist yet.
+    public func create() throws {
+        for directory in [root, persistent, volatile, images, servers] {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        }
+    }
+
+    /// The control API token, created at first start with mode 0600.
+    public func loadOrCreateToken() throws -> String {
+        if let existing = try? readToken() { return existing }
+        var bytes = [UInt8](repeating: 0, count: 32)
+        for index in bytes.indices { bytes[index] = UInt8.random(in: .min ... .max) }
+        let token = bytes.map { String(format: "%02x", $0) }.joined()
+        let descriptor = open(tokenFile.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else {
+            throw PyreError(.agent, "cannot create \(tokenFile.path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        _ = token.withCString { write(descriptor, $0, strlen($0)) }
+        fsync(descriptor)
+        return token
+    }
+
+    public func readToken() throws -> String {
+        do {
+            return try String(contentsOf: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        } catch {
+            throw PyreError(.agent, "cannot read the control token at \(tokenFile.path); is this the right --state-dir?")
+        }
+    }
+}
+
+/// Where a running agent can be reached; written to `STATE/agent.json` once it listens.
+public struct AgentEndpoint: Codable, Sendable, Equatable {
+    public var url: String
+    public var pid: Int32
+    public var system: String
+    public var startedAt: Date
+
+    public init(url: String, pid: Int32, system: String, startedAt: Date) {
+        self.url = url
+        self.pid = pid
+        self.system = system
+        self.startedAt = startedAt
+    }
+
+    public func write(to file: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: file, options: .atomic)
+    }
+
+    public static func read(from file: URL) throws -> AgentEndpoint {
+        guard let data = try? Data(contentsOf: file) else {
+            throw PyreError(.agent, "no agent is running for this system (\(file.path) is missing); start one with `pyre up DIR`")
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let endpoint = try decoder.decode(AgentEndpoint.self, from: data)
+        // A file left behind by an agent that was killed names a process that is gone.
+        if kill(endpoint.pid, 0) != 0 && errno == ESRCH {
+            throw PyreError(.agent, "the agent that wrote \(file.path) (pid \(endpoint.pid)) is not running; start one with `pyre up DIR`")
+        }
+        return endpoint
+    }
+}
+
+/// An exclusive lock on the state directory, held for the agent's lifetime. The kernel
+/// releases it when the process dies, so it never outlives its agent.
+public final class AgentLock: Sendable {
+    private let descriptor: Int32
+
+    public init(file: URL) throws {
+        let descriptor = open(file.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw PyreError(.agent, "cannot open \(file.path): \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw PyreError(.agent, "another agent already runs for this state directory (\(file.deletingLastPathComponent().path)); use `pyre deploy` to talk to it, or stop it first")
+        }
+        self.descriptor = descriptor
+    }
+
+    deinit { close(descriptor) }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import GRDB
+import PyreCore
+
+/// The embedded event store: one SQLite file in write-ahead-log mode.
+///
+/// It uses a GRDB `DatabasePool` rather than a `DatabaseQueue`: the pool's single writer
+/// connection serializes appends (which keeps version checks and gap-free positions simple
+/// and makes each append one IMMEDIATE transaction), while reads (replays, `$all` readers,
+/// the HTTP API) run concurrently on their own WAL snapshots and never wait for a commit
+/// or see half of one.
+public final class SQLiteEventStore: EventStore {
+    /// The database file.
+    public let path: URL
+    private let database: DatabasePool
+
+    /// Opens or creates the database file (creating parent directories), WAL mode,
+    /// synchronous=FULL so an acknowledged append is on disk.
+    public init(path: URL) throws {
+        self.path = path
+        let directory = path.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw PyreError(.events, "cannot create the event store directory \(directory.path): "
+                + "\(error.localizedDescription); check that it is writable")
+        }
+        var configuration = Configuration()
+        configuration.label = "PyreEvents"
+        // Another process (a second agent, a backup tool) may hold the lock for a moment.
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // FULL syncs the WAL on every commit: an append that returned survives power loss.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            database = try DatabasePool(path: path.path, configuration: configuration)
+            try SQLiteSchema.migrate(database, path: path.path)
+        } catch let error as PyreError {
+            throw error
+        } catch {
+            throw PyreError(.events, "cannot open the event store at \(path.path): \(Self.describe(error)); "
+                + "check that the file is a Pyre event store and its directory is writable")
+        }
+    }
+
+    public func append(to stream: String, _ events: [NewEvent], expected: ExpectedVersion) async throws -> AppendResult {
+        try EventValidation.checkAppend(to: stream, events, expected: expected)
+        let append = SQLiteAppend(stream: stream, events: events, expected: expected, now: Date())
+        return try await perform("append to '\(stream)'") {
+            try await database.write { db in try append.run(db) }
+        }
+    }
+
+    public func read(stream: String, from version: Int64, limit: Int,
+                     direction: ReadDirection) async throws -> [RecordedEvent] {
+        try EventValidation.checkStreamName(stream)
+        try EventValidation.checkRead(from: version, limit: limit, what: "stream '\(stream)'")
+        let sql = switch direction {
+        case .forward:
+            "SELECT \(SQLiteRows.columns) FROM events WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?"
+        case .backward:
+            "SELECT \(SQLiteRows.columns) FROM events WHERE stream = ? AND version <= ? ORDER BY version DESC LIMIT ?"
+        }
+        return try await perform("read stream '\(stream)'") {
+            try await database.read { db in
+                try SQLiteRows.recordedEvents(db, sql: sql, arguments: [stream, version, limit])
+            }
+        }
+    }
+
+    public func readAll(from position: Int64, limit: Int) async throws -> [RecordedEvent] {
+        try EventValidation.checkRead(from: position, limit: limit, what: StreamNames.all)
+        let sql = "SELECT \(SQLiteRows.columns) FROM events WHERE position >= ? ORDER BY position LIMIT ?"
+        return try await perform("read \(StreamNames.all)") {
+            try await database.read { db in
+                try SQLiteRows.recordedEvents(db, sql: sql, arguments: [position, limit])
+            }
+        }
+    }
+
+    public func version(of stream: String) async throws -> Int64? {
+        try EventValidation.checkStreamName(stream)
+        return try await perform("read the version of '\(stream)'") {
+            try await database.read { db in try SQLiteAppend.currentVersion(db, stream: stream) }
+        }
+    }
+
+    /// Runs a database access, turning SQLite failures into `PyreError`s that name the
+    /// operation and the file; the store's own errors pass through unchanged.
+    private func perform<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as DatabaseError {
+            throw PyreError(.events, "cannot \(operation) in the event store at \(path.path): "
+                + "\(Self.describe(error)); check the disk and the file's permissions")
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError {
+            return error.message ?? "SQLite error \(error.resultCode)"
+        }
+        return error.localizedDescription
+    }
+}

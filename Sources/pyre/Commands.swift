@@ -1,0 +1,177 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PyreAgent
+import PyreCore
+import PyreImages
+import PyreLocal
+
+extension IsolationMode: ExpressibleByArgument {}
+
+struct Up: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the agent in the foreground: bake, deploy, keep the system as declared. Ctrl-C destroys the servers and keeps persistent data.")
+
+    @OptionGroup var options: SystemOptions
+
+    @Option(help: "namespaces (default when root on Linux) or process.")
+    var isolation: IsolationMode?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
+    var logLevel: Logger.Level = .warning
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        try await reportingErrors {
+            let configuration = AgentConfiguration(
+                systemDirectory: options.systemURL, stateDirectory: options.state.root,
+                isolation: isolation ?? .automatic())
+            try await AgentRunner.run(configuration: configuration, logger: Logger(label: "pyre"),
+                                      console: Terminal.progress)
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+struct Deploy: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Bake what changed and roll out brand-new servers through the running agent.")
+
+    @OptionGroup var options: SystemOptions
+
+    func run() async throws {
+        try await reportingErrors { try await streamOperation(try options.client(), "/v1/deploy") }
+    }
+}
+
+struct Plan: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what a deploy would do and why. Exit 0: nothing to do; 2: changes.")
+
+    @OptionGroup var options: SystemOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let report = try await options.client().post("/v1/plan", as: PlanReport.self)
+            print(report.text)
+            if report.changes { throw CLIFailure(message: "", code: 2) }
+        }
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List each service's servers and their health.")
+
+    @OptionGroup var options: SystemOptions
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() async throws {
+        try await reportingErrors {
+            let client = try options.client()
+            let report = try await client.get("/v1/status", as: StatusReport.self)
+            if json {
+                print(String(decoding: try JSONEncoder.pyre.encode(report), as: UTF8.self))
+                return
+            }
+            print("system \(report.system) (\(report.isolation) isolation)"
+                  + (report.runningDeployment.map { ", deploy #\($0) running" } ?? ""))
+            for service in report.services {
+                let healthy = service.servers.filter { $0.health == "healthy" }.count
+                var header = "\(service.name): \(healthy)/\(service.count) healthy"
+                if service.crashLooping { header += Terminal.paint("  crash-looping (backing off)", 31) }
+                print(header)
+                for server in service.servers { print("  " + serverLine(server)) }
+            }
+        }
+    }
+}
+
+struct History: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List deployments, newest last.")
+
+    @OptionGroup var options: SystemOptions
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() async throws {
+        try await reportingErrors {
+            let deployments = try await options.client().get("/v1/history", as: [DeploymentRecord].self)
+            if json {
+                print(String(decoding: try JSONEncoder.pyre.encode(deployments), as: UTF8.self))
+                return
+            }
+            print("#     trigger   outcome      created destroyed  duration  services")
+            for record in deployments {
+                let duration = record.duration.map { String(format: "%.1fs", $0) } ?? "-"
+                let columns = [
+                    "#\(record.number)".padding(toLength: 6, withPad: " ", startingAt: 0),
+                    record.trigger.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0),
+                    record.outcome.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0),
+                    String(record.created.count).padding(toLength: 8, withPad: " ", startingAt: 0),
+                    String(record.destroyed.count).padding(toLength: 11, withPad: " ", startingAt: 0),
+                    duration.padding(toLength: 10, withPad: " ", startingAt: 0),
+                    record.services.joined(separator: ","),
+                ]
+                print(columns.joined() + (record.reason.map { "  (\($0))" } ?? ""))
+            }
+        }
+    }
+}
+
+struct Bake: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Bake every image of the system into the content-addressed image store (no agent needed).")
+
+    @OptionGroup var options: SystemOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let spec = try Manifest.load(directory: options.systemURL)
+            let state = options.state
+            try state.create()
+            let baker = ImageBaker(store: ImageStore(root: state.images))
+            for recipe in spec.images {
+                let image = try await baker.bake(recipe) { event in
+                    if let line = ProgressLine(event) { Terminal.progress(line) }
+                }
+                print("\(recipe.name)  \(image.digest)")
+            }
+        }
+    }
+}
+
+struct Verify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-hash each server's view of its image; report drift (exit 1), or replace drifted servers.")
+
+    @OptionGroup var options: SystemOptions
+
+    @Flag(help: "Replace drifted servers with new ones through a normal rollout.")
+    var replace = false
+
+    func run() async throws {
+        try await reportingErrors {
+            try await streamOperation(try options.client(), "/v1/verify" + (replace ? "?replace=true" : ""))
+        }
+    }
+}
+
+struct Destroy: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Destroy every server of the system; persistent data (events, history) is kept.")
+
+    @OptionGroup var options: SystemOptions
+
+    func run() async throws {
+        try await reportingErrors { try await streamOperation(try options.client(), "/v1/destroy") }
+    }
+}
