@@ -1,0 +1,129 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import PyreCore
+
+/// Content-addressed store of baked images.
+///
+/// Layout under `root` (STATE/volatile/images):
+/// - `<64 hex digits of the digest>/root/`: the image's files, read-only;
+/// - `<hex>/image.json`: metadata (name, digests, bake time), read-only;
+/// - `.scratch-<uuid>/`: a bake in progress; renamed to `<hex>` in one step when it is
+///   complete, so an image directory is either absent or whole.
+public struct ImageStore: Sendable {
+    public let root: URL
+
+    /// `root` is STATE/volatile/images; it is created on the first bake.
+    public init(root: URL) {
+        self.root = root
+    }
+
+    /// The baked image for a digest, if present and complete.
+    public func image(for digest: ImageDigest) -> BakedImage? {
+        guard let directory = directory(for: digest),
+              let data = try? Data(contentsOf: directory.appending(path: Self.metadataFile)),
+              let metadata = try? Self.decoder.decode(ImageMetadata.self, from: data),
+              metadata.digest == digest else { return nil }
+        let files = directory.appending(path: Self.filesDirectory, directoryHint: .isDirectory)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: files.path, isDirectory: &isDirectory),
+              isDirectory.boolValue else { return nil }
+        return BakedImage(name: metadata.name, digest: digest, contentDigest: metadata.contentDigest,
+                          root: files, bakedAt: metadata.bakedAt)
+    }
+
+    /// Removes images not in `keep`. Bakes in progress (`.scratch-*`) are left alone.
+    public func prune(keeping keep: Set<ImageDigest>) throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        for name in names {
+            let digest = ImageDigest("sha256:" + name)
+            guard digest.hex == name, !keep.contains(digest) else { continue }
+            // Rename first so a half-deleted image never looks like an image.
+            let trash = root.appending(path: ".trash-\(UUID().uuidString)").path
+            guard rename(root.appending(path: name).path, trash) == 0 else {
+                throw posixError("cannot remove image", root.appending(path: name).path)
+            }
+            try FileTree.remove(trash)
+        }
+    }
+
+    // MARK: - Used by ImageBaker
+
+    static let metadataFile = "image.json"
+    static let filesDirectory = "root"
+
+    func directory(for digest: ImageDigest) -> URL? {
+        digest.hex.map { root.appending(path: $0, directoryHint: .isDirectory) }
+    }
+
+    /// A new, empty directory for one bake, on the store's file system so it can be
+    /// renamed into place.
+    func makeScratchDirectory() throws -> URL {
+        do {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        } catch {
+            throw PyreError(.bake, "cannot create the image store \(root.path): \(error.localizedDescription); check the state directory's permissions")
+        }
+        let scratch = root.appending(path: ".scratch-\(UUID().uuidString)", directoryHint: .isDirectory)
+        guard mkdir(scratch.path, 0o755) == 0 else { throw posixError("cannot create", scratch.path) }
+        return scratch
+    }
+
+    /// Writes the metadata of a finished bake into `scratch`, freezes it and renames it
+    /// to the image's address. If another bake of the same digest got there first, its
+    /// image wins and `scratch` is removed.
+    func install(scratch: URL, name: String, digest: ImageDigest, contentDigest: ImageDigest) throws -> BakedImage {
+        guard let target = directory(for: digest) else {
+            throw PyreError(.bake, "\(digest) is not a sha256 digest; this is a bug in Pyre, please report it")
+        }
+        // Whole seconds, so the image read back from disk equals the one returned here.
+        let bakedAt = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        let metadata = ImageMetadata(name: name, digest: digest, contentDigest: contentDigest, bakedAt: bakedAt)
+        let metadataURL = scratch.appending(path: Self.metadataFile)
+        do {
+            try Self.encoder.encode(metadata).write(to: metadataURL)
+        } catch {
+            throw PyreError(.bake, "cannot write \(metadataURL.path): \(error.localizedDescription); check free space and permissions")
+        }
+        try FileTree.setMode(of: metadataURL.path) { _ in 0o444 }
+        guard rename(scratch.path, target.path) == 0 else {
+            let reason = errno
+            if reason == EEXIST || reason == ENOTEMPTY, var existing = image(for: digest) {
+                try FileTree.remove(scratch.path)
+                existing.name = name
+                return existing
+            }
+            errno = reason
+            throw posixError("cannot move the baked image to", target.path)
+        }
+        try FileTree.setMode(of: target.path) { $0 & ~0o222 }
+        return BakedImage(name: name, digest: digest, contentDigest: contentDigest,
+                          root: target.appending(path: Self.filesDirectory, directoryHint: .isDirectory),
+                          bakedAt: bakedAt)
+    }
+
+    private static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return encoder
+    }
+
+    private static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}
+
+/// Contents of `image.json`. The files' location is not stored: it follows from where
+/// the image directory is, so a state directory can be moved.
+private struct ImageMetadata: Codable {
+    var name: String
+    var digest: ImageDigest
+    var contentDigest: ImageDigest
+    var bakedAt: Date
+}
