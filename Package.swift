@@ -54,6 +54,7 @@ let package = Package(
         .testTarget(name: "PyreLocalTests", dependencies: ["PyreLocal", "PyreTesting"]),
         .testTarget(name: "PyreDeployTests", dependencies: ["PyreDeploy", "PyreTesting"]),
         .testTarget(name: "PyreEventsTests", dependencies: ["PyreEvents", "PyreTesting"]),
+        .testTarget(name: "PyreAgentTests", dependencies: ["PyreAgent", "PyreTesting"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreTesting"]),
     ],
     swiftLanguageModes: [.v6]

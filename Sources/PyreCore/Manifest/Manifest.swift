@@ -1,0 +1,83 @@
+import Foundation
+import Yams
+
+/// Reads `pyre.yml` into a validated ``SystemSpec``. Every problem is a ``PyreError`` with
+/// code `.manifest`, the file, line and column, the dotted field and a message that says how
+/// to fix it.
+public enum Manifest {
+    /// The manifest's file name inside a system directory.
+    public static let fileName = "pyre.yml"
+
+    /// Reads and validates `pyre.yml` (or the given file). `file` in errors is the path as given.
+    public static func load(file: URL) throws -> SystemSpec {
+        let path = file.relativePath
+        let text: String
+        do {
+            text = try String(contentsOf: file, encoding: .utf8)
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: file.path)
+                ? "it is not readable UTF-8 text"
+                : "the file does not exist; create it or pass the path of your manifest"
+            throw PyreError(.manifest, "cannot read \(path): \(reason)")
+        }
+        return try parse(text, file: path, directory: file.deletingLastPathComponent())
+    }
+
+    /// Loads DIR/pyre.yml.
+    public static func load(directory: URL) throws -> SystemSpec {
+        try load(file: directory.appendingPathComponent(fileName))
+    }
+
+    /// Parses YAML text; `file` is used in error locations, `directory` resolves relative contexts.
+    public static func parse(_ yaml: String, file: String, directory: URL) throws -> SystemSpec {
+        let directory = directory.absoluteURL.standardizedFileURL
+        guard let root = try ManifestYAML.compose(yaml, file: file) else {
+            throw PyreError(.manifest, "the manifest is empty; it needs at least system:, images: and services:",
+                            location: SourceLocation(file: file, line: 1, column: 1))
+        }
+        let top = try ManifestValue(node: root, field: "", file: file)
+            .mapping(expecting: "a mapping with system:, images: and services:", allowedKeys: topLevelKeys)
+
+        let name = try SectionName.read(top.required("system"), kind: "system")
+        let provider = try top.optional("provider").map(readProvider) ?? .local
+        let zone = try top.optional("zone").map(readZone)
+        let images = try ImageSection.read(top.required("images"), directory: directory)
+        let services = try ServiceSection.read(top.required("services"), images: images)
+        let entrypoints = try top.optional("entrypoints").map { try EntrypointSection.read($0, services: services) } ?? []
+        return SystemSpec(name: name, provider: provider, zone: zone, images: images, services: services,
+                          entrypoints: entrypoints, directory: directory)
+    }
+
+    private static let topLevelKeys = ["system", "provider", "zone", "images", "services", "entrypoints"]
+
+    private static func readProvider(_ value: ManifestValue) throws -> ProviderKind {
+        let text = try value.string(expecting: "a provider name")
+        guard let provider = ProviderKind(rawValue: text) else {
+            let names = ProviderKind.allCases.map(\.rawValue)
+            let hint = didYouMean(text, among: names) ?? "use one of: \(names.joined(separator: ", "))"
+            throw value.error("unknown provider \"\(text)\"; \(hint)")
+        }
+        return provider
+    }
+
+    private static func readZone(_ value: ManifestValue) throws -> String {
+        let text = try value.string(expecting: "a DNS name such as guestbook.pyre.")
+        guard let zone = Names.absoluteDNSName(text) else {
+            throw value.error("\"\(text)\" is not a valid DNS name: use dot-separated labels of 1-63 letters, "
+                              + "digits and hyphens, not starting or ending with a hyphen, e.g. guestbook.pyre.")
+        }
+        return zone
+    }
+}
+
+/// Names of the system and of the entries under images:, services: and entrypoints:.
+enum SectionName {
+    /// The name in `value` (a key or the `system` value), checked to be a DNS label.
+    static func read(_ value: ManifestValue, kind: String) throws -> String {
+        let name = try value.string(expecting: "a \(kind) name")
+        guard Names.isDNSLabel(name) else {
+            throw value.error("\"\(name)\" is not a valid DNS label: \(Names.dnsLabelRule)")
+        }
+        return name
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+
+/// What one declared service should run: the manifest's service plus its baked image.
+public struct DesiredService: Sendable {
+    public var spec: ServiceSpec
+    public var image: ImageDigest
+    /// Root of the baked, read-only image on this machine.
+    public var imagePath: URL
+    /// argv a server runs (the image recipe's `run`).
+    public var command: [String]
+    /// Image env overlaid with service env.
+    public var env: [String: String]
+    /// See ``ServiceSpec/configHash(recipe:zone:)``: a change requires new servers.
+    public var configHash: String
+
+    public init(spec: ServiceSpec, image: ImageDigest, imagePath: URL, command: [String],
+                env: [String: String], configHash: String) {
+        self.spec = spec
+        self.image = image
+        self.imagePath = imagePath
+        self.command = command
+        self.env = env
+        self.configHash = configHash
+    }
+
+    /// Builds the desired state of `service` from its manifest, its recipe and the baked image.
+    public init(spec: ServiceSpec, recipe: ImageRecipe, image: ImageDigest, imagePath: URL, zone: String) {
+        self.init(spec: spec, image: image, imagePath: imagePath, command: recipe.run,
+                  env: recipe.env.merging(spec.env) { _, service in service },
+                  configHash: spec.configHash(recipe: recipe, zone: zone))
+    }
+}
+
+/// A server as the provider reports it, with what the agent knows of its health.
+public struct ObservedServer: Sendable {
+    public var info: ServerInfo
+    /// Result of the last health check; nil when not checked yet.
+    public var healthy: Bool?
+    /// Failed its health check `failures` times in a row: it must be replaced.
+    public var failing: Bool
+
+    public init(info: ServerInfo, healthy: Bool? = nil, failing: Bool = false) {
+        self.info = info
+        self.healthy = healthy
+        self.failing = failing
+    }
+}

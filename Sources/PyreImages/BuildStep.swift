@@ -1,0 +1,217 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import PyreCore
+import Synchronization
+
+/// How a build step ended, with the last lines of its output (stdout and stderr merged).
+struct BuildStepOutcome: Sendable {
+    enum Termination: Sendable, Equatable {
+        case exited(code: Int32)
+        case signaled(Int32)
+        case timedOut
+    }
+
+    var termination: Termination
+    var lastLines: [String]
+}
+
+/// Runs one build step as `/bin/sh -c STEP` in its own process group.
+///
+/// The step is started with `posix_spawn` and `POSIX_SPAWN_SETPGROUP`, so a timeout or
+/// cancellation kills the whole group: the shell and everything it started. When the
+/// shell exits, processes it left behind are killed too (a bake must not leave daemons,
+/// and they would keep the output pipe open). The working directory is set by a tiny
+/// wrapper shell (`cd DIR && exec /bin/sh -c STEP`) because Swift's Glibc module does
+/// not expose `posix_spawn_file_actions_addchdir_np`.
+enum BuildStep {
+    static let keptLines = 20
+
+    static func run(_ command: String, in directory: URL, environment: [String: String], timeout: Duration,
+                    onLine: @escaping @Sendable (String) -> Void) async throws -> BuildStepOutcome {
+        let (pid, output) = try spawn(command, in: directory, environment: environment)
+        let group = ProcessGroup(leader: pid)
+        let lines = readLines(from: output, onLine: onLine)
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            group.kill(becauseOfTimeout: true)
+        }
+        let status = await withTaskCancellationHandler {
+            await group.waitForExit()
+        } onCancel: {
+            group.kill(becauseOfTimeout: false)
+        }
+        timer.cancel()
+        let lastLines = await lines.value
+        try Task.checkCancellation()
+        let termination: BuildStepOutcome.Termination =
+            if group.timedOut { .timedOut }
+            else if status & 0x7f == 0 { .exited(code: (status >> 8) & 0xff) }
+            else { .signaled(status & 0x7f) }
+        return BuildStepOutcome(termination: termination, lastLines: lastLines)
+    }
+
+    /// Starts the step with stdin from /dev/null and stdout and stderr into one pipe;
+    /// returns its pid and the pipe's read end.
+    private static func spawn(_ command: String, in directory: URL,
+                              environment: [String: String]) throws -> (pid_t, Int32) {
+        var pipeEnds: [Int32] = [0, 0]
+        guard pipe(&pipeEnds) == 0 else { throw posixError("cannot create a pipe for", command) }
+        let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
+        // Other spawns must not inherit our pipe, or the output would never reach EOF.
+        _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
+        defer { close(writeEnd) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
+        posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        let arguments = ["/bin/sh", "-c", "cd \"$1\" && exec /bin/sh -c \"$2\"", "pyre-build-step", directory.path, command]
+        let environmentLines = environment.map { "\($0.key)=\($0.value)" }
+        var pid = pid_t()
+        let result = withCStrings(arguments) { argv in
+            withCStrings(environmentLines) { envp in
+                posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)
+            }
+        }
+        guard result == 0 else {
+            close(readEnd)
+            errno = result
+            throw posixError("cannot start /bin/sh for", command)
+        }
+        return (pid, readEnd)
+    }
+
+    /// Reads `fd` to EOF on a dedicated thread, calling `onLine` for every line and
+    /// returning the last `keptLines`.
+    private static func readLines(from fd: Int32, onLine: @escaping @Sendable (String) -> Void) -> Task<[String], Never> {
+        Task.detached {
+            await withCheckedContinuation { continuation in
+                Thread.detachNewThread {
+                    var splitter = LineSplitter(keep: keptLines, onLine: onLine)
+                    var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+                    while true {
+                        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                        if count < 0 && errno == EINTR { continue }
+                        if count <= 0 { break }
+                        splitter.append(buffer[0..<count])
+                    }
+                    close(fd)
+                    splitter.finish()
+                    continuation.resume(returning: splitter.lastLines)
+                }
+            }
+        }
+    }
+
+    private static func withCStrings<Result>(_ strings: [String],
+                                             _ body: ([UnsafeMutablePointer<CChar>?]) -> Result) -> Result {
+        let pointers = strings.map { strdup($0) } + [nil]
+        defer { pointers.forEach { free($0) } }
+        return body(pointers)
+    }
+}
+
+/// Splits a byte stream into lines (LF, optional CR before it; overlong lines are cut)
+/// and keeps the last few.
+struct LineSplitter {
+    static let maximumLineLength = 16 * 1024
+
+    private(set) var lastLines: [String] = []
+    private var pending: [UInt8] = []
+    private let keep: Int
+    private let onLine: (String) -> Void
+
+    init(keep: Int, onLine: @escaping (String) -> Void) {
+        self.keep = keep
+        self.onLine = onLine
+    }
+
+    mutating func append(_ bytes: some Collection<UInt8>) {
+        for byte in bytes {
+            if byte == 0x0A {
+                emit()
+            } else {
+                pending.append(byte)
+                if pending.count >= Self.maximumLineLength { emit() }
+            }
+        }
+    }
+
+    mutating func finish() {
+        if !pending.isEmpty { emit() }
+    }
+
+    private mutating func emit() {
+        if pending.last == 0x0D { pending.removeLast() }
+        let line = String(decoding: pending, as: UTF8.self)
+        pending.removeAll(keepingCapacity: true)
+        lastLines.append(line)
+        if lastLines.count > keep { lastLines.removeFirst() }
+        onLine(line)
+    }
+}
+
+/// A spawned step's process group. Killing by group id is only safe while the leader
+/// is not reaped (until then its pid, which is the group id, cannot be reused), so kills
+/// and the reap are serialised by a lock.
+private final class ProcessGroup: Sendable {
+    private struct State {
+        var reaped = false
+        var timedOut = false
+    }
+
+    private let leader: pid_t
+    private let state = Mutex(State())
+
+    init(leader: pid_t) {
+        self.leader = leader
+    }
+
+    var timedOut: Bool { state.withLock { $0.timedOut } }
+
+    func kill(becauseOfTimeout: Bool) {
+        state.withLock { state in
+            guard !state.reaped else { return }
+            if becauseOfTimeout { state.timedOut = true }
+            _ = killpg(leader, SIGKILL)
+        }
+    }
+
+    /// Waits on a dedicated thread until the leader exits, kills what is left of its
+    /// group, reaps it and returns its wait status.
+    func waitForExit() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { [self] in
+                var info = siginfo_t()
+                while waitid(P_PID, id_t(leader), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
+                var status: Int32 = 0
+                state.withLock { state in
+                    _ = killpg(leader, SIGKILL)
+                    while waitpid(leader, &status, 0) < 0 && errno == EINTR {}
+                    state.reaped = true
+                }
+                continuation.resume(returning: status)
+            }
+        }
+    }
+}
