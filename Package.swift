@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "PyreDeployTests", dependencies: ["PyreDeploy", "PyreTesting"]),
         .testTarget(name: "PyreEventsTests", dependencies: ["PyreEvents", "PyreTesting"]),
         .testTarget(name: "PyreAgentTests", dependencies: ["PyreAgent", "PyreTesting"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreTesting"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreTesting", "pyre"]),
     ],
     swiftLanguageModes: [.v6]
 )

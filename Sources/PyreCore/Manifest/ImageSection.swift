@@ -1,0 +1,72 @@
+import Foundation
+
+/// `images:` — how to bake each image.
+enum ImageSection {
+    static let keys = ["context", "build", "run", "env", "build_timeout"]
+
+    static func read(_ value: ManifestValue, directory: URL) throws -> [ImageRecipe] {
+        let images = try value.mapping(expecting: "a mapping of image names to images, e.g. web: { context: ./web, run: ... }")
+        return try images.entries.map { entry in
+            let name = try SectionName.read(entry.key, kind: "image")
+            let image = try entry.value.mapping(expecting: "an image with context: and run:", allowedKeys: keys)
+            return ImageRecipe(
+                name: name,
+                context: try readContext(image.required("context"), directory: directory),
+                build: try image.optional("build").map {
+                    try $0.stringList(expecting: "a list of shell commands or a single command") { [$0] }
+                } ?? [],
+                run: try readRun(image.required("run")),
+                env: try image.optional("env").map(Environment.read) ?? [:],
+                buildTimeout: try image.optional("build_timeout").map { try $0.duration(name: "build_timeout") }
+                    ?? .seconds(600))
+        }
+    }
+
+    /// The context directory, resolved against the manifest's directory; it must exist now,
+    /// so that a typo fails here rather than halfway through a bake.
+    private static func readContext(_ value: ManifestValue, directory: URL) throws -> URL {
+        let path = try value.string(expecting: "a directory path such as ./web")
+        guard !path.isEmpty else { throw value.error("context is empty; give a directory such as ./web") }
+        let url = (path.hasPrefix("/") ? URL(fileURLWithPath: path) : directory.appendingPathComponent(path))
+            .standardizedFileURL
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw value.error("context directory \"\(path)\" does not exist (looked for \(url.path)); "
+                              + "paths are relative to the manifest's directory")
+        }
+        guard isDirectory.boolValue else {
+            throw value.error("context \"\(path)\" is a file; give the directory that holds the files to bake")
+        }
+        return url
+    }
+
+    /// A list is the argv; a single string runs through `/bin/sh -c`.
+    private static func readRun(_ value: ManifestValue) throws -> [String] {
+        let argv = try value.stringList(expecting: "a command: a list such as [python3, app.py] or a shell string") {
+            ["/bin/sh", "-c", $0]
+        }
+        guard let program = argv.first, !program.isEmpty else {
+            throw value.error("run is empty; give the command a server runs, e.g. [python3, app.py]")
+        }
+        return argv
+    }
+}
+
+/// `env:` of images and services.
+enum Environment {
+    static func read(_ value: ManifestValue) throws -> [String: String] {
+        let mapping = try value.mapping(expecting: "a mapping of variable names to values, e.g. { GREETING: hello }")
+        var env: [String: String] = [:]
+        for entry in mapping.entries {
+            guard Names.isEnvironmentName(entry.name) else {
+                throw entry.key.error("\"\(entry.name)\" is not a valid environment variable name: "
+                                      + "use letters, digits and underscores, not starting with a digit")
+            }
+            if entry.value.isNull {
+                throw entry.value.error("\(entry.name) has no value; write \"\" for an empty one")
+            }
+            env[entry.name] = try entry.value.string(expecting: "a string, number or boolean")
+        }
+        return env
+    }
+}

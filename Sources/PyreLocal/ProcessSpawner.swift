@@ -1,0 +1,133 @@
+import Foundation
+import Glibc
+import PyreCore
+
+/// Starts processes with `posix_spawnp`: no fork of the (multi-threaded) agent, a clean
+/// signal state, and only the file descriptors the child is meant to have.
+enum ProcessSpawner {
+    /// Where the child's stdout and stderr go.
+    enum Output {
+        /// Appended to this file, created when missing.
+        case file(String)
+        /// Written to this open descriptor.
+        case descriptor(Int32)
+    }
+
+    /// Starts `arguments` (argv[0] resolved via PATH) and returns its pid. With `newSession` the
+    /// child leads its own session and process group, whose id is its pid.
+    static func spawn(_ arguments: [String], environment: [String: String], workingDirectory: String?,
+                      output: Output, newSession: Bool) throws -> pid_t {
+        guard let executable = arguments.first else {
+            throw PyreError(.provider, "cannot start a process without a command; give the image a `run` command")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        switch output {
+        case .file(let path):
+            posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        case .descriptor(let descriptor):
+            posix_spawn_file_actions_adddup2(&actions, descriptor, 1)
+        }
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        if let workingDirectory {
+            guard let addChdir = GNUSpawnExtensions.addChdir else {
+                throw PyreError(.provider, "this C library lacks posix_spawn_file_actions_addchdir_np; use glibc 2.29 or newer")
+            }
+            _ = addChdir(&actions, workingDirectory)
+        }
+        if let addClosefrom = GNUSpawnExtensions.addClosefrom {
+            _ = addClosefrom(&actions, 3)
+        }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // The agent may ignore or block signals (SIGPIPE, say); servers start from the defaults.
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var flags = Int32(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
+        if newSession { flags |= GNUSpawnExtensions.setsidFlag }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawnp(&pid, executable, &actions, &attributes, argv, envp)
+        guard result == 0 else {
+            let reason = String(cString: strerror(result))
+            throw PyreError(.provider, "cannot start `\(executable)`: \(reason); check that it exists and is executable (PATH is searched)")
+        }
+        return pid
+    }
+
+    /// Runs a short-lived tool to completion and returns its exit status and combined output.
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        var fds: [Int32] = [0, 0]
+        guard pipe2(&fds, O_CLOEXEC) == 0 else {
+            throw PyreError(.provider, "cannot create a pipe: \(String(cString: strerror(errno)))")
+        }
+        let pid: pid_t
+        do {
+            pid = try spawn(arguments, environment: ProcessInfo.processInfo.environment, workingDirectory: nil,
+                            output: .descriptor(fds[1]), newSession: false)
+        } catch {
+            close(fds[0])
+            close(fds[1])
+            throw error
+        }
+        close(fds[1])
+        var output = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(fds[0], &buffer, buffer.count)
+            if count > 0 { output += buffer[0..<count] } else if count == 0 || errno != EINTR { break }
+        }
+        close(fds[0])
+        let status = waitForExit(pid)
+        return (status, String(decoding: output, as: UTF8.self))
+    }
+
+    /// Blocks until the child `pid` ends and returns its status as in ``decode(_:)``.
+    static func waitForExit(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 {
+            if errno != EINTR { return -1 }
+        }
+        return decode(status)
+    }
+
+    /// A wait status as one number: the exit code, or 128 plus the signal that ended the
+    /// process (the shell's convention).
+    static func decode(_ status: Int32) -> Int32 {
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
+}
+
+/// glibc extensions that Swift's Glibc module does not import (they need `_GNU_SOURCE`),
+/// looked up at run time instead.
+private enum GNUSpawnExtensions {
+    typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+    typealias AddClosefrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// `POSIX_SPAWN_SETSID` from glibc's spawn.h.
+    static let setsidFlag: Int32 = 0x80
+
+    nonisolated(unsafe) static let addChdir: AddChdir? = symbol("posix_spawn_file_actions_addchdir_np")
+    nonisolated(unsafe) static let addClosefrom: AddClosefrom? = symbol("posix_spawn_file_actions_addclosefrom_np")
+
+    private static func symbol<Function>(_ name: String) -> Function? {
+        guard let handle = dlopen(nil, RTLD_NOW), let address = dlsym(handle, name) else { return nil }
+        return unsafeBitCast(address, to: Function.self)
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import PyreAgent
+import PyreCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `pyre` executable that `swift test` built next to the test bundle.
+let pyreBinary: URL = {
+    let testBinary = URL(fileURLWithPath: CommandLine.arguments[0])
+    var directory = testBinary.deletingLastPathComponent()
+    while directory.path != "/" {
+        let candidate = directory.appendingPathComponent("pyre")
+        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        directory = directory.deletingLastPathComponent()
+    }
+    return URL(fileURLWithPath: ".build/debug/pyre")
+}()
+
+/// Result of one CLI invocation.
+struct CommandResult {
+    var status: Int32
+    var output: String
+}
+
+/// Runs `pyre ARGS` to completion.
+@discardableResult
+func pyre(_ arguments: [String]) async throws -> CommandResult {
+    let process = Process()
+    process.executableURL = pyreBinary
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = try await Task.detached { try pipe.fileHandleForReading.readToEnd() ?? Data() }.value
+    process.waitUntilExit()
+    return CommandResult(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+}
+
+/// A `pyre up` agent running in the background, its output in a file.
+final class AgentProcess: @unchecked Sendable {
+    let process = Process()
+    let system: TestSystem
+    let log: URL
+
+    init(_ system: TestSystem, isolation: String) throws {
+        self.system = system
+        log = system.directory.appendingPathComponent("agent-\(UUID().uuidString.prefix(4)).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.executableURL = pyreBinary
+        process.arguments = ["up", system.directory.path, "--isolation", isolation]
+        process.standardOutput = handle
+        process.standardError = handle
+        process.environment = ProcessInfo.processInfo.environment.merging(["NO_COLOR": "1"]) { $1 }
+        try process.run()
+    }
+
+    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    /// Waits until the agent reports `count` healthy servers of `web` and no running deploy.
+    @discardableResult
+    func waitForHealthy(count: Int, excluding old: Set<String> = [], timeout: Duration = .seconds(60)) async throws -> [StatusReport.Server] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            guard process.isRunning else { throw TestFailure("agent exited:\n\(output)") }
+            if let status = try? await status(), status.runningDeployment == nil,
+               let web = status.services.first(where: { $0.name == "web" }) {
+                let healthy = web.servers.filter { $0.health == "healthy" && !old.contains($0.id) }
+                if healthy.count == count && web.servers.count == count { return healthy }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw TestFailure("timed out waiting for \(count) healthy servers; last status: \(String(describing: try? await status()))\nagent output:\n\(output)")
+    }
+
+    func status() async throws -> StatusReport {
+        try await ControlClient(state: system.state).get("/v1/status", as: StatusReport.self)
+    }
+
+    func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// Ctrl-C and wait for the agent to finish its graceful stop.
+    func stop() async throws {
+        signal(SIGINT)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        if process.isRunning {
+            signal(SIGKILL)
+            throw TestFailure("agent did not stop within 60s:\n\(output)")
+        }
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Host pids of every process whose environment has `KEY=value` (servers carry PYRE_SERVER
+/// and PYRE_SYSTEM), whatever namespaces they run in.
+func processes(withEnvironment key: String, _ value: String) -> [Int32] {
+    let needle = Array("\(key)=\(value)".utf8)
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { Int32($0) }.filter { pid in
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+        return data.split(separator: 0).contains { Array($0) == needle }
+    }
+}
+
+/// GET http://address:port/ with a plain socket: the test talks only to the server's own address.
+func fetch(_ server: StatusReport.Server) async throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    process.arguments = ["--noproxy", "*", "-s", "--max-time", "3", "http://\(server.address):\(server.port)/"]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = try await Task.detached { try pipe.fileHandleForReading.readToEnd() ?? Data() }.value
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw TestFailure("curl \(server.address):\(server.port) failed: \(process.terminationStatus)") }
+    return String(decoding: data, as: UTF8.self)
+}

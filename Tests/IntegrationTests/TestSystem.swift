@@ -1,0 +1,75 @@
+import Foundation
+import PyreAgent
+import PyreCore
+
+/// A throwaway system on disk: a manifest, an app directory and a state directory, all in a
+/// temporary directory removed by `cleanUp()`.
+final class TestSystem: @unchecked Sendable {
+    let name: String
+    let directory: URL
+    var appDirectory: URL { directory.appendingPathComponent("app") }
+    var state: StateDirectory { StateDirectory(root: directory.appendingPathComponent(".pyre")) }
+
+    /// `service` is the YAML body of service `web` (indented by 4 spaces), without `image:`.
+    init(name: String, service: String = "count: 3", version: String = "v1") throws {
+        self.name = name
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-it-\(name)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: appDirectory, withIntermediateDirectories: true)
+        try Self.app.write(to: appDirectory.appendingPathComponent("app.py"), atomically: true, encoding: .utf8)
+        try setVersion(version)
+        try writeManifest(service: service)
+    }
+
+    func writeManifest(service: String) throws {
+        let manifest = """
+        system: \(name)
+        images:
+          web:
+            context: ./app
+            run: ["python3", "app.py"]
+        services:
+          web:
+            image: web
+            port: 8080
+            health: { http: /healthz, interval: 100ms, timeout: 1s, deadline: 10s }
+            drain: 0s
+        \(service.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+        """
+        try manifest.write(to: directory.appendingPathComponent("pyre.yml"), atomically: true, encoding: .utf8)
+    }
+
+    /// Changes the image's contents, so the next deploy needs new servers.
+    func setVersion(_ version: String) throws {
+        try version.write(to: appDirectory.appendingPathComponent("VERSION"), atomically: true, encoding: .utf8)
+    }
+
+    func cleanUp() {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Answers `/` with its server id and version; `/healthz` fails when the image holds a
+    /// file named UNHEALTHY.
+    static let app = """
+    import os
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    VERSION = open("VERSION").read().strip()
+    UNHEALTHY = os.path.exists("UNHEALTHY")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == "/healthz":
+                status, body = (500, b"sick") if UNHEALTHY else (200, b"ok")
+            else:
+                status, body = 200, f"{os.environ['PYRE_SERVER']} {VERSION}".encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    ThreadingHTTPServer((os.environ["PYRE_ADDRESS"], int(os.environ["PORT"])), Handler).serve_forever()
+    """
+}
