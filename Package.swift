@@ -49,6 +49,10 @@ let package = Package(
             "PyreAgent",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "PyreBench", dependencies: [
+            "PyreDeploy", "PyreLocal", "PyreImages", "PyreTesting",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "benchmarks/PyreBench"),
         .testTarget(name: "PyreCoreTests", dependencies: ["PyreCore", "PyreTesting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PyreImagesTests", dependencies: ["PyreImages", "PyreTesting"]),
         .testTarget(name: "PyreLocalTests", dependencies: ["PyreLocal", "PyreTesting"]),

@@ -19,8 +19,7 @@ public actor Agent {
     let reconciler: Reconciler
     let images: ImageStore
     let baker: ImageBaker
-    let health: HTTPHealthChecker
-    private let lock: AgentLock
+        private let lock: AgentLock
     /// What the last successful load of the manifest asked for; the watcher keeps it true.
     private var desired: [DesiredService]?
     /// After `pyre destroy` the watcher must not bring servers back until the next deploy.
@@ -46,10 +45,9 @@ public actor Agent {
         try await provider.prepare()
         images = ImageStore(root: state.images)
         baker = ImageBaker(store: images)
-        health = HTTPHealthChecker()
         reconciler = Reconciler(
             configuration: ReconcilerConfiguration(system: spec.name, zone: spec.zone),
-            provider: provider, journal: journal, health: health, state: history, logger: logger)
+            provider: provider, journal: journal, health: NetworkHealthChecker(), state: history, logger: logger)
         try await reconciler.recover()
     }
 
@@ -70,7 +68,7 @@ public actor Agent {
         let wanted = try spec.services.map { service in
             let recipe = spec.image(named: service.image)!
             let digest = try baker.digest(of: recipe)
-            return desiredService(service, recipe: recipe, digest: digest,
+            return DesiredService(spec: service, recipe: recipe, image: digest,
                                   imagePath: images.image(for: digest)?.root ?? state.images, zone: spec.zone)
         }
         return try await reconciler.plan(wanted)
@@ -87,15 +85,8 @@ public actor Agent {
         return spec.services.map { service in
             let recipe = spec.image(named: service.image)!
             let image = baked[recipe.name]!
-            return desiredService(service, recipe: recipe, digest: image.digest, imagePath: image.root, zone: spec.zone)
+            return DesiredService(spec: service, recipe: recipe, image: image.digest, imagePath: image.root, zone: spec.zone)
         }
-    }
-
-    private func desiredService(_ service: ServiceSpec, recipe: ImageRecipe, digest: ImageDigest,
-                                imagePath: URL, zone: String) -> DesiredService {
-        DesiredService(spec: service, image: digest, imagePath: imagePath, command: recipe.run,
-                       env: recipe.env.merging(service.env) { _, serviceValue in serviceValue },
-                       configHash: service.configHash(recipe: recipe, zone: zone))
     }
 
     /// One pass of self-healing and phoenix recreation.
@@ -110,8 +101,11 @@ public actor Agent {
 
     public func status() async throws -> StatusReport {
         let agentState = await reconciler.state
-        let healthByServer = await reconciler.serverHealth()
-        let crashLooping = await reconciler.crashLoopingServices()
+        let serviceHealth = await reconciler.serviceHealth()
+        var healthByServer: [ServerID: Bool] = [:]
+        for server in serviceHealth.values.flatMap(\.servers) {
+            if case .some(let result) = server.lastResult { healthByServer[server.id] = result.passed }
+        }
         let running = try await provider.list()
         var services: [StatusReport.Service] = []
         let names = (desired?.map(\.spec.name) ?? []) + Set(running.map(\.service)).subtracting(desired?.map(\.spec.name) ?? []).sorted()
@@ -131,7 +125,7 @@ public actor Agent {
                                            published: record?.published ?? false, createdAt: info.createdAt)
             }
             services.append(StatusReport.Service(name: name, count: wanted?.spec.count ?? 0, image: wanted?.image.rawValue,
-                                                 crashLooping: crashLooping.contains(name), servers: servers))
+                                                 crashLooping: serviceHealth[name]?.crashLooping ?? false, servers: servers))
         }
         return StatusReport(system: system, isolation: configuration.isolation.rawValue,
                             runningDeployment: agentState.runningDeployment?.number, services: services)
@@ -177,6 +171,5 @@ public actor Agent {
             logger.error("shutdown: \(error)")
         }
         try? FileManager.default.removeItem(at: state.agentFile)
-        try? await health.shutdown()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PyreDeploy
 import PyreImages
 
 extension ProgressLine {
@@ -13,6 +14,33 @@ extension ProgressLine {
             self.init(.bake, String(format: "bake \(image): step \(step) done in %.1fs", seconds))
         case let .cached(image, digest):
             self.init(.bake, "bake \(image): cached \(digest.short)")
+        }
+    }
+}
+
+extension ProgressLine {
+    /// A line for a step of a rollout.
+    public init(_ event: DeployProgress) {
+        switch event {
+        case .planned(let plan):
+            self.init(.plan, plan.render())
+        case .creating(let id):
+            self.init(.server, "\(id)  creating")
+        case let .healthy(id, seconds):
+            self.init(.server, String(format: "\(id)  healthy after %.1fs", seconds))
+        case .published(let id):
+            self.init(.server, "\(id)  published")
+        case .retiring(let id):
+            self.init(.server, "\(id)  unpublished, draining")
+        case let .destroyed(id, reason):
+            self.init(.server, "\(id)  destroyed (\(reason))")
+        case let .failed(id, reason, output):
+            let tail = output.isEmpty ? "" : "\n  last output of \(id):\n" + output.map { "  │ " + $0 }.joined(separator: "\n")
+            self.init(.error, "\(id)  failed its health gate: \(reason); destroyed\(tail)")
+        case let .completed(deployment, seconds):
+            self.init(.deploy, String(format: "deploy #\(deployment) completed in %.1fs", seconds))
+        case let .deployFailed(deployment, reason):
+            self.init(.error, "deploy #\(deployment) failed: \(reason); the servers that were serving keep serving")
         }
     }
 }

@@ -21,11 +21,10 @@ enum FileTree {
                 try copyWritable(from: from, to: to)
             case .typeSymbolicLink?:
                 try manager.createSymbolicLink(atPath: to.path, withDestinationPath: manager.destinationOfSymbolicLink(atPath: from.path))
-                continue
             default:
                 try manager.copyItem(at: from, to: to)
+                try addPermissions(0o200, to: to)
             }
-            try addOwnerWrite(to)
         }
         let mode = (try manager.attributesOfItem(atPath: source.path)[.posixPermissions] as? Int) ?? 0o755
         try manager.setAttributes([.posixPermissions: mode | 0o700], ofItemAtPath: destination.path)
@@ -40,23 +39,17 @@ enum FileTree {
             for case let relative as String in items {
                 let item = url.appendingPathComponent(relative)
                 if (try? manager.attributesOfItem(atPath: item.path)[.type] as? FileAttributeType) == .typeDirectory {
-                    try? addOwnerWrite(item)
+                    try? addPermissions(0o700, to: item)
                 }
             }
         }
-        try? addOwnerWrite(url)
+        try? addPermissions(0o700, to: url)
         try manager.removeItem(at: url)
     }
 
-    private static func addOwnerWrite(_ url: URL) throws {
+    private static func addPermissions(_ bits: Int, to url: URL) throws {
         let manager = FileManager.default
-        let mode = (try manager.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int) ?? 0o644
-        try manager.setAttributes([.posixPermissions: mode | 0o200 | (mode & 0o100 != 0 || isDirectory(url) ? 0o100 : 0)],
-                                  ofItemAtPath: url.path)
-    }
-
-    private static func isDirectory(_ url: URL) -> Bool {
-        var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
+        let mode = (try manager.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int) ?? 0
+        try manager.setAttributes([.posixPermissions: mode | bits], ofItemAtPath: url.path)
     }
 }

@@ -73,9 +73,11 @@ enum ProcessSpawner {
     /// Runs a short-lived tool to completion and returns its exit status and combined output.
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
         var fds: [Int32] = [0, 0]
-        guard pipe2(&fds, O_CLOEXEC) == 0 else {
+        guard pipe(&fds) == 0 else {
             throw PyreError(.provider, "cannot create a pipe: \(String(cString: strerror(errno)))")
         }
+        // Children close every descriptor above 2 (see spawn), so only the agent needs CLOEXEC.
+        for descriptor in fds { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
         let pid: pid_t
         do {
             pid = try spawn(arguments, environment: ProcessInfo.processInfo.environment, workingDirectory: nil,
@@ -123,8 +125,8 @@ private enum GNUSpawnExtensions {
     /// `POSIX_SPAWN_SETSID` from glibc's spawn.h.
     static let setsidFlag: Int32 = 0x80
 
-    nonisolated(unsafe) static let addChdir: AddChdir? = symbol("posix_spawn_file_actions_addchdir_np")
-    nonisolated(unsafe) static let addClosefrom: AddClosefrom? = symbol("posix_spawn_file_actions_addclosefrom_np")
+    static let addChdir: AddChdir? = symbol("posix_spawn_file_actions_addchdir_np")
+    static let addClosefrom: AddClosefrom? = symbol("posix_spawn_file_actions_addclosefrom_np")
 
     private static func symbol<Function>(_ name: String) -> Function? {
         guard let handle = dlopen(nil, RTLD_NOW), let address = dlsym(handle, name) else { return nil }

@@ -66,7 +66,7 @@ enum DuplicateKeys {
                                          in node: Node, path: String) -> (position: TextPosition, parentField: String)? {
         switch node {
         case .mapping(let mapping):
-            let positions = mapping.keys.compactMap { $0.mark.map(TextPosition.init) }
+            let positions = mapping.keys.compactMap { $0.mark.map { TextPosition($0) } }
             if positions.contains(first) {
                 let occurrences = zip(mapping.keys, positions)
                     .filter { keyNode, position in renamed[position] == key || (renamed[position] == nil && keyNode.string == key) }

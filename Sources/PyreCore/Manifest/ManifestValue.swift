@@ -61,7 +61,7 @@ struct ManifestValue {
     }
 
     func bool() throws -> Bool {
-        guard case .scalar = node, !isNull, node.tag.name == .bool, let value = node.bool else {
+        guard case .scalar = node, let value = node.bool else {
             throw error("expected true or false, got \(shortDescription)")
         }
         return value

@@ -1,3 +1,5 @@
+import Yams
+
 /// A 1-based line and column (in Unicode scalars, as libyaml counts them).
 struct TextPosition: Hashable, Comparable {
     var line: Int

@@ -20,7 +20,7 @@ public enum ReplaceReason: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case let .imageChanged(from, to): "image sha256:\(from.short)… → sha256:\(to.short)…"
         case .configChanged: "config changed"
-        case let .tooOld(maxAge): "older than max_age (\(formatDuration(maxAge)))"
+        case let .tooOld(maxAge): "older than max_age (\(maxAgeText(maxAge)))"
         case let .exited(status): "exited with status \(status)"
         case .failingHealth: "failing health"
         }
@@ -106,7 +106,7 @@ public struct Plan: Sendable, Equatable {
 }
 
 /// `24h`, `90s`, `1500ms`: the largest unit that represents the duration exactly.
-func formatDuration(_ duration: Duration) -> String {
+private func maxAgeText(_ duration: Duration) -> String {
     let (seconds, attoseconds) = duration.components
     if attoseconds != 0 || seconds == 0 {
         let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000

@@ -1,0 +1,37 @@
+// Abstractions the deploy engine (PyreDeploy) drives, declared here so that the targets
+// implementing them (event store, DNS, entrypoints) and test fakes need only PyreCore.
+
+/// Outcome of one health probe.
+public enum HealthResult: Sendable, Equatable {
+    case pass
+    case fail(reason: String)
+
+    public var passed: Bool { self == .pass }
+}
+
+/// Probes whether a server serves.
+public protocol HealthChecker: Sendable {
+    /// One probe of the server at `address:port`, as `spec` says (HTTP path or TCP connect,
+    /// within `spec.timeout`). Never throws: every problem is a failed probe with its reason.
+    func check(address: String, port: Int, spec: HealthCheckSpec) async -> HealthResult
+}
+
+/// The agent's own stream of events.
+public protocol EventJournal: Sendable {
+    /// Appends `events` in order. Returns only once they are durable (fsync'd): the engine
+    /// takes the step as done afterwards.
+    func record(_ events: [AgentEvent]) async throws
+}
+
+/// Makes healthy servers reachable by name (DNS records, entrypoint pools) and takes them away.
+public protocol ServerPublisher: Sendable {
+    func publish(_ server: ServerInfo) async
+    func unpublish(_ id: ServerID) async
+}
+
+/// A publisher that publishes nowhere, for systems without DNS or entrypoints.
+public struct NoopPublisher: ServerPublisher {
+    public init() {}
+    public func publish(_ server: ServerInfo) async {}
+    public func unpublish(_ id: ServerID) async {}
+}

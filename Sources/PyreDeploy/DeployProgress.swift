@@ -1,0 +1,16 @@
+import Foundation
+import PyreCore
+
+/// What a running deploy reports to the person watching, step by step.
+public enum DeployProgress: Sendable, Equatable {
+    case planned(Plan)
+    case creating(ServerID)
+    case healthy(ServerID, seconds: Double)
+    case published(ServerID)
+    case retiring(ServerID)
+    case destroyed(ServerID, reason: String)
+    /// A new server failed its health gate; `output` holds its last lines.
+    case failed(ServerID, reason: String, output: [String])
+    case completed(deployment: Int, seconds: Double)
+    case deployFailed(deployment: Int, reason: String)
+}

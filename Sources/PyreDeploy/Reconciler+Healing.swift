@@ -1,0 +1,134 @@
+import Foundation
+import PyreCore
+
+extension Reconciler {
+    /// One pass of self-healing and phoenix recreation: health-checks the live servers of
+    /// `desired` (counting failures in a row), and when a service has exited, failing, vanished
+    /// or too-old servers, deploys it with trigger `.heal` (or `.phoenix` when age is the only
+    /// reason) through the ordinary rollout, so never below `count − max_unavailable`.
+    /// Heals of a service in a row back off exponentially; see ``serviceHealth()``.
+    ///
+    /// `desired` should be what the last successful deploy rolled out: the heal deploys the
+    /// whole plan of the services it touches.
+    public func tick(_ desired: [DesiredService]) async {
+        do {
+            try await heal(desired)
+        } catch let error as PyreError where error.code == .deployRunning {
+            // A manual deploy started meanwhile; the next pass looks again.
+        } catch {
+            logger.error("self-healing pass failed: \(error)")
+        }
+    }
+
+    /// Per service: the last health check of each live server and whether it is crash-looping.
+    public func serviceHealth() -> [String: ServiceHealth] {
+        var result: [String: ServiceHealth] = [:]
+        for record in state.liveServers {
+            let id = record.info.id
+            result[record.info.service, default: ServiceHealth(servers: [], consecutiveHeals: 0, crashLooping: false)]
+                .servers.append(healthTracks[id] ?? ServerHealth(id: id))
+        }
+        let now = Date()
+        for (service, streak) in healStreaks where !streakIsOver(streak, now: now) {
+            var health = result[service] ?? ServiceHealth(servers: [], consecutiveHeals: 0, crashLooping: false)
+            health.consecutiveHeals = streak.count
+            health.crashLooping = streak.count >= configuration.crashLoopThreshold
+            let notBefore = healNotBefore(streak)
+            health.nextHealNotBefore = notBefore > now ? notBefore : nil
+            result[service] = health
+        }
+        return result
+    }
+
+    private func heal(_ desired: [DesiredService]) async throws {
+        guard active == nil else { return }
+        let deploysBefore = state.deployments.count
+        let servers = try await listServers()
+        // A deploy that ran during the listing makes the list stale.
+        guard active == nil, state.deployments.count == deploysBefore else { return }
+        let vanished = try await forgetVanished(servers)
+        await checkHealth(servers, desired: desired)
+        guard active == nil else { return }
+
+        let now = Date()
+        let plan = Planner.plan(desired: desired, observed: observe(servers, desired: desired), now: now)
+        let declared = Set(desired.map(\.spec.name))
+        var healing: Set<String> = []
+        var due: Set<String> = []
+        for servicePlan in plan.services where declared.contains(servicePlan.service) {
+            let name = servicePlan.service
+            let broken = vanished[name, default: 0] > 0 || servicePlan.replace.contains { $0.reason.isDead }
+            let tooOld = servicePlan.replace.contains { if case .tooOld = $0.reason { true } else { false } }
+            guard broken || tooOld else { continue }
+            if let streak = healStreaks[name], now < healNotBefore(streak) {
+                logger.info("\(name) needs healing; backing off until \(healNotBefore(streak))")
+                continue
+            }
+            due.insert(name)
+            if broken { healing.insert(name) }
+        }
+        guard !due.isEmpty else { return }
+
+        let logger = self.logger
+        let deployment = try await deploy(desired, trigger: healing.isEmpty ? .phoenix : .heal, only: due) { event in
+            logger.debug("automatic deploy: \(event)")
+        }
+        for service in due where healing.contains(service) || deployment.outcome != .completed {
+            noteHeal(service, at: now)
+        }
+    }
+
+    /// Probes the running, gate-passed servers of declared services, a bounded number at once.
+    private func checkHealth(_ servers: [ServerInfo], desired: [DesiredService]) async {
+        var checks: [String: HealthCheckSpec] = [:]
+        for service in desired { checks[service.spec.name] = service.spec.health }
+        let targets = servers.filter { info in
+            guard info.state == .running, checks[info.service] != nil, let record = state.servers[info.id] else {
+                return false
+            }
+            return record.healthy && !record.destroyed
+        }
+        let health = worker.health
+        let limit = max(1, configuration.healthCheckConcurrency)
+        let results = await withTaskGroup(of: (ServerID, HealthResult).self) { group in
+            var pending = targets.makeIterator()
+            func addNext() {
+                guard let info = pending.next(), let check = checks[info.service] else { return }
+                group.addTask { (info.id, await health.check(address: info.address, port: info.port, spec: check)) }
+            }
+            for _ in 0 ..< limit { addNext() }
+            var results: [(ServerID, HealthResult)] = []
+            for await result in group {
+                results.append(result)
+                addNext()
+            }
+            return results
+        }
+        let now = Date()
+        for (id, result) in results where state.servers[id]?.destroyed == false {
+            var track = healthTracks[id] ?? ServerHealth(id: id)
+            track.lastResult = result
+            track.checkedAt = now
+            track.consecutiveFailures = result.passed ? 0 : track.consecutiveFailures + 1
+            healthTracks[id] = track
+        }
+    }
+
+    private func noteHeal(_ service: String, at now: Date) {
+        var streak = healStreaks[service] ?? HealStreak()
+        if streakIsOver(streak, now: now) { streak.count = 0 }
+        streak.count += 1
+        streak.lastAt = now
+        healStreaks[service] = streak
+    }
+
+    private func healNotBefore(_ streak: HealStreak) -> Date {
+        streak.lastAt + timeInterval(streak.delay(base: configuration.healBackoffBase,
+                                                  max: configuration.healBackoffMax))
+    }
+
+    /// No heal was needed for the reset period after the streak's backoff ended.
+    private func streakIsOver(_ streak: HealStreak, now: Date) -> Bool {
+        now > healNotBefore(streak) + timeInterval(configuration.healStreakReset)
+    }
+}

@@ -1,0 +1,241 @@
+import Foundation
+import PyreCore
+
+extension Reconciler {
+    /// Deploys the services of `desired` named in `only` (all when nil).
+    func deploy(_ desired: [DesiredService], trigger: DeployTrigger, only: Set<String>?,
+                progress: @escaping @Sendable (DeployProgress) -> Void) async throws -> DeploymentRecord {
+        if let active {
+            throw PyreError(.deployRunning, "deploy #\(active.number) is running since "
+                + "\(active.since.formatted(.iso8601)); wait for it to finish (`pyre history` shows it), then deploy again")
+        }
+        let number = state.nextDeploymentNumber
+        active = (number, Date())
+        defer { active = nil }
+
+        let servers = try await listServers()
+        _ = try await forgetVanished(servers)
+        var plan = Planner.plan(desired: desired, observed: observe(servers, desired: desired), now: Date())
+        if let only { plan.services.removeAll { !only.contains($0.service) } }
+        progress(.planned(plan))
+        try await record([.deploymentStarted(deployment: number, trigger: trigger,
+                                             services: plan.services.filter { !$0.isEmpty }.map(\.service), at: Date())])
+
+        var run = prepare(number: number, plan: plan, desired: desired)
+        try await rollOut(&run, progress: progress)
+
+        if run.failures.isEmpty {
+            try await record([.deploymentCompleted(deployment: number, at: Date())])
+            progress(.completed(deployment: number, seconds: run.elapsedSeconds))
+        } else {
+            let reason = run.failures.joined(separator: "; ")
+            try await record([.deploymentFailed(deployment: number, reason: reason, at: Date())])
+            progress(.deployFailed(deployment: number, reason: reason))
+        }
+        return state.deployments.last { $0.number == number }!
+    }
+
+    private func prepare(number: Int, plan: Plan, desired: [DesiredService]) -> DeploymentRun {
+        var run = DeploymentRun(number: number)
+        for service in desired { run.desired[service.spec.name] = service }
+        for servicePlan in plan.services {
+            let name = servicePlan.service
+            let spec = run.desired[name]?.spec
+            run.machines[name] = RolloutStateMachine(plan: servicePlan, strategy: spec?.strategy ?? RolloutStrategy())
+            run.generations[name] = state.nextGeneration(of: name)
+            run.drains[name] = spec?.drain ?? configuration.removedServiceDrain
+            run.unfinished.insert(name)
+            for replacement in servicePlan.replace {
+                run.destroyReasons[replacement.id] = replacement.reason.isDead
+                    ? "\(replacement.reason)" : "replaced (\(replacement.reason))"
+            }
+            let extraReason = servicePlan.isRemoval ? "service no longer declared" : "scaled down to \(servicePlan.count)"
+            for id in servicePlan.destroyExtra { run.destroyReasons[id] = extraReason }
+        }
+        return run
+    }
+
+    /// Drives every service's state machine until all completed or failed. I/O runs in child
+    /// tasks that report to a mailbox; each batch of reports is journaled with one write.
+    private func rollOut(_ run: inout DeploymentRun, progress: @escaping @Sendable (DeployProgress) -> Void)
+        async throws {
+        let mailbox = Mailbox<RolloutMessage>()
+        let worker = self.worker
+        try await withThrowingDiscardingTaskGroup { group in
+            for service in run.machines.keys.sorted() { feed(service, .started, &run, progress) }
+            while true {
+                let jobs = try await flush(&run)
+                for job in jobs { group.addTask { mailbox.post(await worker.perform(job)) } }
+                if run.unfinished.isEmpty { break }
+                if run.jobsInFlight == 0 {
+                    // Unreachable while the state machine keeps its invariants; never hang on it.
+                    run.failures += run.unfinished.sorted().map { "\($0): the rollout stalled" }
+                    break
+                }
+                for message in await mailbox.takeAll() {
+                    run.jobsInFlight -= 1
+                    handle(message, &run, progress)
+                }
+            }
+            // Health gates of servers already being removed need not finish.
+            group.cancelAll()
+        }
+    }
+
+    /// Journals the pending events; returns the jobs that may start now.
+    private func flush(_ run: inout DeploymentRun) async throws -> [RolloutJob] {
+        if !run.events.isEmpty {
+            let events = run.events
+            run.events.removeAll(keepingCapacity: true)
+            try await journalOnly(events)
+        }
+        let jobs = run.jobs
+        run.jobs.removeAll(keepingCapacity: true)
+        run.jobsInFlight += jobs.count
+        return jobs
+    }
+
+    /// Folds `event` into the state now; it is journaled before any job that follows it starts.
+    private func emit(_ event: AgentEvent, _ run: inout DeploymentRun) {
+        state.apply(event)
+        run.events.append(event)
+    }
+
+    private func feed(_ service: String, _ input: RolloutStateMachine.Input, _ run: inout DeploymentRun,
+                      _ progress: @Sendable (DeployProgress) -> Void) {
+        guard run.machines[service] != nil else { return }
+        // Mutated in place: copying the machine out would copy its sets for every input.
+        let actions = run.machines[service]!.handle(input)
+        for action in actions { perform(action, service, &run, progress) }
+    }
+
+    private func perform(_ action: RolloutStateMachine.Action, _ service: String, _ run: inout DeploymentRun,
+                         _ progress: @Sendable (DeployProgress) -> Void) {
+        switch action {
+        case let .create(count):
+            var specs: [ServerSpec] = []
+            for _ in 0 ..< count {
+                guard let spec = newServerSpec(service, &run) else {
+                    feed(service, .createFailed(reason: "no unused server id left in generation "
+                        + "\(run.generations[service]!) of \(service); deploy again"), &run, progress)
+                    continue
+                }
+                progress(.creating(spec.id))
+                specs.append(spec)
+            }
+            if !specs.isEmpty { run.jobs.append(.create(service: service, specs: specs)) }
+        case let .retire(ids):
+            for id in ids { progress(.retiring(id)) }
+            startRemoval(Removal(service: service, ids: ids, drain: run.drains[service]), &run)
+        case let .destroyNow(ids):
+            startRemoval(Removal(service: service, ids: ids, drain: nil), &run)
+        case .wait:
+            break
+        case .complete:
+            run.unfinished.remove(service)
+        case let .fail(reason):
+            run.failures.append("\(service): \(reason)")
+            run.unfinished.remove(service)
+        }
+    }
+
+    private func newServerSpec(_ service: String, _ run: inout DeploymentRun) -> ServerSpec? {
+        let desired = run.desired[service]!
+        let generation = run.generations[service]!
+        for _ in 0 ..< 1000 {
+            let id = ServerID.make(service: service, generation: generation)
+            guard state.servers[id] == nil, run.issuedIDs.insert(id).inserted else { continue }
+            return ServerSpec(id: id, system: configuration.system, service: service, generation: generation,
+                              image: desired.image, imagePath: desired.imagePath, command: desired.command,
+                              env: desired.env, port: desired.spec.port, configHash: desired.configHash,
+                              zone: configuration.zone)
+        }
+        return nil
+    }
+
+    /// Unpublishes (when published), drains (retirements only) and destroys. A server whose
+    /// publish is in flight is removed once the publish finished, so no record outlives it.
+    private func startRemoval(_ removal: Removal, _ run: inout DeploymentRun) {
+        var ready: [ServerID] = []
+        for id in removal.ids {
+            run.removing.insert(id)
+            if run.publishing.contains(id) {
+                run.removeAfterPublish[id] = Removal(service: removal.service, ids: [id], drain: removal.drain)
+            } else {
+                ready.append(id)
+            }
+        }
+        guard !ready.isEmpty else { return }
+        let batch = Removal(service: removal.service, ids: ready, drain: removal.drain)
+        let published = ready.filter { state.servers[$0]?.published == true }
+        if published.isEmpty {
+            continueRemoval(batch, &run)
+        } else {
+            run.jobs.append(.unpublish(batch, published: published))
+        }
+    }
+
+    private func continueRemoval(_ removal: Removal, _ run: inout DeploymentRun) {
+        run.jobs.append(removal.drain == nil ? .destroy(removal) : .drain(removal))
+    }
+
+    private func handle(_ message: RolloutMessage, _ run: inout DeploymentRun,
+                        _ progress: @Sendable (DeployProgress) -> Void) {
+        let now = Date()
+        switch message {
+        case let .created(service, servers, failures):
+            let check = run.desired[service]!.spec.health
+            for server in servers {
+                emit(.serverCreated(deployment: run.number, server: server), &run)
+                feed(service, .created(server.id), &run, progress)
+                if !run.removing.contains(server.id) {
+                    run.jobs.append(.gate(service: service, server: server, check: check))
+                }
+            }
+            for failure in failures { feed(service, .createFailed(reason: failure), &run, progress) }
+        case let .gatePassed(service, id, seconds):
+            guard !run.removing.contains(id), let server = state.servers[id]?.info else { return }
+            emit(.serverHealthy(deployment: run.number, id: id, at: now), &run)
+            healthTracks[id] = ServerHealth(id: id, lastResult: .pass, checkedAt: now)
+            progress(.healthy(id, seconds: seconds))
+            run.publishing.insert(id)
+            run.jobs.append(.publish(service: service, server: server))
+        case let .gateFailed(service, id, reason, output):
+            guard !run.removing.contains(id) else { return }
+            emit(.serverFailed(deployment: run.number, id: id, reason: reason, output: output, at: now), &run)
+            progress(.failed(id, reason: reason, output: output))
+            run.destroyReasons[id] = "failed its health gate: \(reason)"
+            feed(service, .gateFailed(id, reason: "new server \(id) failed its health gate: \(reason)"), &run, progress)
+        case let .published(service, id):
+            run.publishing.remove(id)
+            emit(.serverPublished(id: id, at: now), &run)
+            progress(.published(id))
+            if let removal = run.removeAfterPublish.removeValue(forKey: id) {
+                startRemoval(removal, &run)
+            } else {
+                feed(service, .healthy(id), &run, progress)
+            }
+        case let .unpublished(removal, published):
+            for id in published {
+                emit(.serverUnpublished(id: id, reason: run.destroyReason(id), at: now), &run)
+            }
+            continueRemoval(removal, &run)
+        case let .drained(removal):
+            for id in removal.ids { emit(.serverDrained(id: id, at: now), &run) }
+            run.jobs.append(.destroy(removal))
+        case let .destroyed(removal, failures):
+            for id in removal.ids {
+                healthTracks[id] = nil
+                if let error = failures[id] {
+                    logger.error("could not destroy \(id): \(error)")
+                    run.failures.append("could not destroy \(id): \(error); the next deploy or agent start retries")
+                } else {
+                    let reason = run.destroyReason(id)
+                    emit(.serverDestroyed(id: id, reason: reason, at: now), &run)
+                    progress(.destroyed(id, reason: reason))
+                }
+                feed(removal.service, .destroyed(id), &run, progress)
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import PyreCore
+
+/// Settings of the ``Reconciler``.
+public struct ReconcilerConfiguration: Sendable {
+    /// System name, given to every server.
+    public var system: String
+    /// The system's DNS zone (`guestbook.pyre.`), given to every server.
+    public var zone: String
+    /// Wait before the second automatic heal of a service in a row; doubles with each further one.
+    public var healBackoffBase: Duration
+    /// The longest wait between automatic heals of a service.
+    public var healBackoffMax: Duration
+    /// A service healed this many times in a row (each soon after the last) is crash-looping.
+    public var crashLoopThreshold: Int
+    /// Quiet time after which a service's heal streak starts over.
+    public var healStreakReset: Duration
+    /// Lines of a failed server's output kept in its `ServerFailed` event.
+    public var failureOutputLines: Int
+    /// Drain of the servers of a service no longer declared (its own setting is gone).
+    public var removedServiceDrain: Duration
+    /// Health checks running at once during ``Reconciler/tick(_:)``.
+    public var healthCheckConcurrency: Int
+
+    public init(system: String, zone: String? = nil, healBackoffBase: Duration = .seconds(1),
+                healBackoffMax: Duration = .seconds(300), crashLoopThreshold: Int = 3,
+                healStreakReset: Duration = .seconds(600), failureOutputLines: Int = 20,
+                removedServiceDrain: Duration = .seconds(1), healthCheckConcurrency: Int = 64) {
+        self.system = system
+        self.zone = zone ?? "\(system).pyre."
+        self.healBackoffBase = healBackoffBase
+        self.healBackoffMax = healBackoffMax
+        self.crashLoopThreshold = crashLoopThreshold
+        self.healStreakReset = healStreakReset
+        self.failureOutputLines = failureOutputLines
+        self.removedServiceDrain = removedServiceDrain
+        self.healthCheckConcurrency = healthCheckConcurrency
+    }
+}

@@ -1,0 +1,268 @@
+import Foundation
+import Glibc
+import Logging
+import PyreCore
+import Synchronization
+
+/// Runs servers on this machine, as namespaced sandboxes (root on Linux) or plain processes.
+///
+/// Every server has a directory `serversDirectory/<id>/` holding `server.json` (what
+/// ``list()`` reads, so a new provider after an agent restart sees the servers of the old
+/// one), `output.log` (its stdout and stderr) and, in process mode, `root/`, its writable
+/// scratch copy of the image. Each server leads its own session and process group, so
+/// destroy reaches every process it started.
+///
+/// - Process mode: the command runs in `root/` with `PYRE_ADDRESS` set to a loopback
+///   address of its own, `<loopbackPrefix>.x.y`.
+/// - Namespace mode: see ``NamespaceNetwork`` for the network (iproute2: bridge, veth pairs,
+///   named network namespaces, an `unreachable` guard route) and ``SandboxScript`` for the
+///   mount, PID, UTS and IPC namespaces (util-linux `unshare`): the image mounted read-only
+///   as the working directory, a private `/tmp`, the rest of the host read-only, the hostname
+///   set to the server id. `PYRE_ADDRESS` is `0.0.0.0`; the host reaches the server at its
+///   veth address.
+public final class LocalProvider: ServerProvider, Sendable {
+    public let configuration: LocalProviderConfiguration
+    private let logger: Logger
+    private let network: NamespaceNetwork?
+    private let loopbackPrefix: UInt32
+    private let state = Mutex(MutableState())
+
+    private struct MutableState {
+        /// Addresses of servers being created, before their record is on disk.
+        var reservedAddresses: Set<String> = []
+        /// Exit statuses of our children, reaped by inspect (a pid can be reaped only once).
+        var exitStatuses: [ServerID: Int32] = [:]
+        var networkPrepared = false
+    }
+
+    public init(configuration: LocalProviderConfiguration, logger: Logger) throws {
+        guard !configuration.system.isEmpty else {
+            throw PyreError(.provider, "the local provider needs a system name")
+        }
+        let prefix = configuration.loopbackPrefix + ".0.0"
+        guard let loopback = IPv4Subnet.parse(prefix), loopback >> 24 == 127 else {
+            throw PyreError(.provider, "loopback prefix `\(configuration.loopbackPrefix)` must be two octets in 127/8, such as 127.213")
+        }
+        self.loopbackPrefix = loopback
+        self.configuration = configuration
+        self.logger = logger
+        switch configuration.isolation {
+        case .namespaces:
+            guard getuid() == 0 else {
+                throw PyreError(.provider, "namespace isolation needs root; run as root or use --isolation process")
+            }
+            network = try NamespaceNetwork(system: configuration.system, subnet: IPv4Subnet(configuration.subnet),
+                                           logger: logger)
+        case .process:
+            network = nil
+        }
+        try FileManager.default.createDirectory(at: configuration.serversDirectory, withIntermediateDirectories: true)
+    }
+
+    /// Namespace mode: creates the system's guard route and bridge (idempotent; ``create(_:)``
+    /// calls it too). Process mode: nothing.
+    public func prepare() async throws {
+        guard let network else { return }
+        try network.prepare()
+        state.withLock { $0.networkPrepared = true }
+    }
+
+    /// Namespace mode: removes the bridge and the guard route; call after every server is
+    /// destroyed. Idempotent. Process mode: nothing.
+    public func teardown() async throws {
+        guard let network else { return }
+        let remaining = records().count
+        if remaining > 0 {
+            logger.warning("removing the network of system \(configuration.system) while \(remaining) servers remain")
+        }
+        try network.teardown()
+        state.withLock { $0.networkPrepared = false }
+    }
+
+    public func create(_ spec: ServerSpec) async throws -> ServerInfo {
+        guard spec.system == configuration.system else {
+            throw PyreError(.provider, "server \(spec.id) belongs to system \(spec.system), this provider runs \(configuration.system)")
+        }
+        if network != nil, !state.withLock({ $0.networkPrepared }) { try await prepare() }
+        let directory = directory(of: spec.id)
+        var record = try reserve(spec, in: directory)
+        defer { _ = state.withLock { $0.reservedAddresses.remove(record.info.address) } }
+        do {
+            let environment = Self.agentEnvironment.merging(
+                pyreEnvironment(for: spec, address: network == nil ? record.info.address : "0.0.0.0")) { $1 }
+            let arguments: [String]
+            let workingDirectory: URL
+            if let network {
+                try network.setUpServer(spec.id, address: record.info.address)
+                arguments = try network.sandboxCommand(for: spec.id, image: spec.imagePath, command: spec.command)
+                workingDirectory = directory
+            } else {
+                workingDirectory = directory.appendingPathComponent("root")
+                try FileTree.copyWritable(from: spec.imagePath, to: workingDirectory)
+                arguments = spec.command
+            }
+            let pid = try ProcessSpawner.spawn(arguments, environment: environment, workingDirectory: workingDirectory.path,
+                                               output: .file(outputLog(of: spec.id).path), newSession: true)
+            record.pid = pid
+            record.startTime = ProcessTable.status(of: pid)?.startTime ?? 0
+            try record.save(in: directory)
+            logger.info("created server \(spec.id) at \(record.info.address):\(spec.port) (pid \(pid))")
+            return record.info
+        } catch {
+            logger.error("creating server \(spec.id) failed: \(error)")
+            try? await destroy(spec.id)
+            throw error
+        }
+    }
+
+    public func inspect(_ id: ServerID) async throws -> ServerInfo? {
+        guard let record = ServerRecord.load(from: directory(of: id)) else { return nil }
+        return withCurrentState(record)
+    }
+
+    public func list() async throws -> [ServerInfo] {
+        records().map(withCurrentState).sorted { $0.id < $1.id }
+    }
+
+    public func destroy(_ id: ServerID) async throws {
+        let directory = directory(of: id)
+        let record = ServerRecord.load(from: directory)
+        if let record, record.pid > 0 {
+            try await stopProcesses(of: record)
+        }
+        if let network {
+            try network.tearDownServer(namespace: record?.networkNamespace ?? network.namespaceName(for: id),
+                                       hostInterface: record?.hostInterface ?? network.hostInterfaceName(for: id))
+        }
+        try FileTree.remove(directory)
+        _ = state.withLock { $0.exitStatuses.removeValue(forKey: id) }
+        if record != nil { logger.info("destroyed server \(id)") }
+    }
+
+    public func recentOutput(of id: ServerID, lines: Int) async -> [String] {
+        OutputLog.tail(of: outputLog(of: id), lines: lines)
+    }
+
+    // MARK: - Records and state
+
+    private func directory(of id: ServerID) -> URL {
+        configuration.serversDirectory.appendingPathComponent(id.rawValue, isDirectory: true)
+    }
+
+    private func outputLog(of id: ServerID) -> URL {
+        directory(of: id).appendingPathComponent("output.log")
+    }
+
+    private func records() -> [ServerRecord] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: configuration.serversDirectory.path)) ?? []
+        return names.compactMap { ServerRecord.load(from: configuration.serversDirectory.appendingPathComponent($0)) }
+    }
+
+    /// Picks the lowest free address and writes the server's first record (pid 0), so even a
+    /// half-created server is listed and can be destroyed.
+    private func reserve(_ spec: ServerSpec, in directory: URL) throws -> ServerRecord {
+        try state.withLock { state in
+            guard !FileManager.default.fileExists(atPath: directory.path) else {
+                throw PyreError(.provider, "server \(spec.id) exists already; server ids are never reused")
+            }
+            let taken = Set(records().map(\.info.address)).union(state.reservedAddresses)
+            guard let address = candidateAddresses().first(where: { !taken.contains($0) }) else {
+                throw PyreError(.provider, "no free address for server \(spec.id); destroy servers or configure a larger subnet")
+            }
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let imageView = network == nil ? directory.appendingPathComponent("root") : spec.imagePath
+            let info = ServerInfo(id: spec.id, service: spec.service, generation: spec.generation, image: spec.image,
+                                  configHash: spec.configHash, address: address, port: spec.port, createdAt: Date(),
+                                  state: .running, imageView: imageView)
+            let record = ServerRecord(info: info, isolation: configuration.isolation, pid: 0, startTime: 0,
+                                      networkNamespace: network?.namespaceName(for: spec.id),
+                                      hostInterface: network?.hostInterfaceName(for: spec.id))
+            try record.save(in: directory)
+            state.reservedAddresses.insert(address)
+            return record
+        }
+    }
+
+    private func candidateAddresses() -> LazyMapSequence<ClosedRange<UInt32>, String> {
+        if let network {
+            return network.serverOffsets.lazy.map { network.subnet.address(at: $0) }
+        }
+        let base = loopbackPrefix
+        return (UInt32(2)...0xfffe).lazy.map { IPv4Subnet.format(base + $0) }
+    }
+
+    private func withCurrentState(_ record: ServerRecord) -> ServerInfo {
+        var info = record.info
+        info.state = currentState(of: record)
+        return info
+    }
+
+    /// Running while the recorded process lives (same start time, not a zombie). Our own
+    /// children are reaped here and report their exit status; a server whose process is gone
+    /// and was not our child (created before an agent restart) reports status -1.
+    private func currentState(of record: ServerRecord) -> ServerInfo.State {
+        let id = record.info.id
+        if let status = state.withLock({ $0.exitStatuses[id] }) { return .exited(status: status) }
+        guard record.pid > 0, let process = ProcessTable.status(of: record.pid),
+              process.startTime == record.startTime else { return .exited(status: -1) }
+        var status: Int32 = 0
+        switch waitpid(record.pid, &status, WNOHANG) {
+        case record.pid:
+            let exitStatus = ProcessSpawner.decode(status)
+            state.withLock { $0.exitStatuses[id] = exitStatus }
+            return .exited(status: exitStatus)
+        case 0:
+            return .running
+        default:
+            return process.isZombie ? .exited(status: -1) : .running
+        }
+    }
+
+    // MARK: - Stopping
+
+    /// SIGTERM to every process group of the server's session, SIGKILL after the grace
+    /// period, then waits until none is left.
+    private func stopProcesses(of record: ServerRecord) async throws {
+        let leader = ProcessTable.status(of: record.pid)
+        // A leader with another start time means the pid was reused: while any process of
+        // ours held the id as its group or session, the kernel could not have reused it.
+        if let leader, leader.startTime != record.startTime { return }
+        signalServer(record.pid, SIGTERM)
+        if try await waitUntilGone(record, within: configuration.stopGracePeriod) { return }
+        logger.notice("server \(record.info.id) ignored SIGTERM for \(configuration.stopGracePeriod); sending SIGKILL")
+        signalServer(record.pid, SIGKILL)
+        guard try await waitUntilGone(record, within: .seconds(10)) else {
+            throw PyreError(.provider, "processes of server \(record.info.id) survived SIGKILL; check for processes in uninterruptible sleep (ps -s \(record.pid))")
+        }
+    }
+
+    private func signalServer(_ session: pid_t, _ signal: Int32) {
+        let groups = Set(ProcessTable.liveMembers(ofSessionOrGroup: session).map(\.group)).union([session])
+        for group in groups { kill(-group, signal) }
+    }
+
+    /// Reaps our child and polls `/proc` until no live process of the session is left.
+    private func waitUntilGone(_ record: ServerRecord, within limit: Duration) async throws -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        while true {
+            reapIfChild(record)
+            if ProcessTable.liveMembers(ofSessionOrGroup: record.pid).isEmpty { return true }
+            if clock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    private func reapIfChild(_ record: ServerRecord) {
+        var status: Int32 = 0
+        if waitpid(record.pid, &status, WNOHANG) == record.pid {
+            let exitStatus = ProcessSpawner.decode(status)
+            state.withLock { $0.exitStatuses[record.info.id] = exitStatus }
+        }
+    }
+
+    /// PATH, HOME and LANG of the agent, which the manifest's environment may override.
+    private static var agentEnvironment: [String: String] {
+        ProcessInfo.processInfo.environment.filter { ["PATH", "HOME", "LANG"].contains($0.key) }
+    }
+}

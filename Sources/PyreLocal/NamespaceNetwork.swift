@@ -1,0 +1,132 @@
+import Foundation
+import Logging
+import PyreCore
+
+/// The network of a system in namespace mode, built with iproute2:
+///
+/// - an `unreachable` route for the whole subnet (metric ``guardRouteMetric``), installed
+///   first, so traffic for the subnet never falls through to the default route;
+/// - a bridge `pyre-<system>` (15 characters at most) holding the subnet's first address,
+///   whose connected route (metric 0) wins over the guard while the bridge exists;
+/// - per server, a named network namespace `pyre-<system>-<id>` with loopback up and `eth0`,
+///   the peer of a veth pair whose host end `pyv<hash>` is a port of the bridge, the
+///   server's address, and a default route via the bridge address;
+/// - per server, `/etc/netns/<namespace>/{hosts,resolv.conf}`, which `ip netns exec`
+///   bind-mounts over `/etc`.
+///
+/// Nothing else on the host changes: no IP forwarding, no NAT.
+struct NamespaceNetwork {
+    static let guardRouteMetric = 4242
+
+    let system: String
+    let subnet: IPv4Subnet
+    let ip: String
+    let logger: Logger
+
+    init(system: String, subnet: IPv4Subnet, logger: Logger) throws {
+        guard let ip = ExecutableLookup.find("ip") else {
+            throw PyreError(.provider, "namespace isolation needs iproute2's `ip`; install iproute2 or use --isolation process")
+        }
+        self.system = system
+        self.subnet = subnet
+        self.ip = ip
+        self.logger = logger
+    }
+
+    var bridgeName: String { String("pyre-\(system)".prefix(15)) }
+    var bridgeAddress: String { subnet.address(at: 1) }
+    /// Offsets in the subnet that servers may use: after the bridge, before the broadcast address.
+    var serverOffsets: ClosedRange<UInt32> { 2...(subnet.size - 2) }
+
+    func namespaceName(for id: ServerID) -> String { "pyre-\(system)-\(id.rawValue)" }
+
+    /// Host end of a server's veth pair: `pyv` and a hash of system and id, within IFNAMSIZ.
+    func hostInterfaceName(for id: ServerID) -> String {
+        "pyv" + configHash([system, id.rawValue]).prefix(12)
+    }
+
+    /// Creates the guard route and the bridge; does nothing that is already there.
+    func prepare() throws {
+        try ip("route", "replace", "unreachable", subnet.description, "metric", String(Self.guardRouteMetric))
+        if !linkExists(bridgeName) {
+            try ip("link", "add", bridgeName, "type", "bridge")
+        }
+        try ip("addr", "replace", "\(bridgeAddress)/\(subnet.prefixLength)", "dev", bridgeName)
+        try ip("link", "set", bridgeName, "up")
+    }
+
+    /// Removes the bridge, then the guard route. Missing pieces are fine.
+    func teardown() throws {
+        if linkExists(bridgeName) {
+            try ip("link", "del", bridgeName)
+        }
+        let guardRoute = ["route", "del", "unreachable", subnet.description, "metric", String(Self.guardRouteMetric)]
+        if !(try run(["route", "show", "type", "unreachable", subnet.description])).isEmpty {
+            try ip(guardRoute)
+        }
+    }
+
+    /// Creates the server's namespace, veth pair, address, routes and /etc files.
+    func setUpServer(_ id: ServerID, address: String) throws {
+        let namespace = namespaceName(for: id)
+        let etc = Self.etcDirectory(of: namespace)
+        try FileManager.default.createDirectory(at: etc, withIntermediateDirectories: true)
+        let hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost\n\(address)\t\(id.rawValue)\n"
+        try hosts.write(to: etc.appendingPathComponent("hosts"), atomically: true, encoding: .utf8)
+        // A later issue runs the system's DNS server on the bridge address.
+        try "nameserver \(bridgeAddress)\n".write(to: etc.appendingPathComponent("resolv.conf"),
+                                                   atomically: true, encoding: .utf8)
+        let host = hostInterfaceName(for: id)
+        try ip("netns", "add", namespace)
+        try ip("link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", namespace)
+        try ip("link", "set", host, "master", bridgeName, "up")
+        try ip("-n", namespace, "addr", "add", "\(address)/\(subnet.prefixLength)", "dev", "eth0")
+        try ip("-n", namespace, "link", "set", "eth0", "up")
+        try ip("-n", namespace, "link", "set", "lo", "up")
+        try ip("-n", namespace, "route", "add", "default", "via", bridgeAddress)
+    }
+
+    /// Removes what ``setUpServer(_:address:)`` made; run after the server's processes are gone.
+    func tearDownServer(namespace: String, hostInterface: String?) throws {
+        if let hostInterface, linkExists(hostInterface) {
+            try ip("link", "del", hostInterface)
+        }
+        if FileManager.default.fileExists(atPath: "/run/netns/\(namespace)") {
+            try ip("netns", "del", namespace)
+        }
+        try FileTree.remove(Self.etcDirectory(of: namespace))
+    }
+
+    /// The command line that runs `command` in the server's namespaces; see ``SandboxScript``.
+    func sandboxCommand(for id: ServerID, image: URL, command: [String]) throws -> [String] {
+        guard let unshare = ExecutableLookup.find("unshare") else {
+            throw PyreError(.provider, "namespace isolation needs util-linux's `unshare`; install util-linux or use --isolation process")
+        }
+        return [ip, "netns", "exec", namespaceName(for: id),
+                unshare, "--pid", "--fork", "--kill-child", "--mount", "--uts", "--ipc", "--mount-proc",
+                "/bin/sh", "-c", SandboxScript.text, "pyre-init", image.path, id.rawValue] + command
+    }
+
+    static func etcDirectory(of namespace: String) -> URL {
+        URL(fileURLWithPath: "/etc/netns").appendingPathComponent(namespace)
+    }
+
+    func linkExists(_ name: String) -> Bool {
+        (try? ProcessSpawner.run([ip, "link", "show", "dev", name]).status) == 0
+    }
+
+    private func ip(_ arguments: String...) throws { try ip(arguments) }
+
+    private func ip(_ arguments: [String]) throws { _ = try run(arguments) }
+
+    /// Runs `ip` and returns its output; throws with that output when it fails.
+    private func run(_ arguments: [String]) throws -> String {
+        let (status, output) = try ProcessSpawner.run([ip] + arguments)
+        logger.trace("ip \(arguments.joined(separator: " ")) -> \(status)")
+        guard status == 0 else {
+            throw PyreError(.provider, "`ip \(arguments.joined(separator: " "))` failed (\(status)): "
+                + "\(output.trimmingCharacters(in: .whitespacesAndNewlines)); Pyre needs root and iproute2 for namespace isolation")
+        }
+        return output
+    }
+}

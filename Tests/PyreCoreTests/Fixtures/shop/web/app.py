@@ -1,0 +1,1 @@
+print("fixture app: never run, only baked in tests")

@@ -1,0 +1,261 @@
+import Foundation
+import Testing
+@testable import PyreCore
+
+/// A manifest that must be refused, with the exact error it must produce.
+struct BadManifest: Sendable, CustomTestStringConvertible {
+    let name: String
+    let yaml: String
+    let line: Int
+    let column: Int
+    let field: String?
+    /// `$DIR` stands for the test's manifest directory.
+    let message: String
+
+    var testDescription: String { name }
+
+    /// `lines` appended to ``minimalManifest``, the first of them being line 9.
+    init(_ name: String, appending lines: String, at line: Int, _ column: Int, field: String?, _ message: String) {
+        self.init(name, yaml: minimalManifest + lines, at: line, column, field: field, message)
+    }
+
+    init(_ name: String, yaml: String, at line: Int, _ column: Int, field: String?, _ message: String) {
+        self.name = name
+        self.yaml = yaml
+        self.line = line
+        self.column = column
+        self.field = field
+        self.message = message
+    }
+}
+
+private let dnsRule = "use 1-63 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen"
+
+let badManifests: [BadManifest] = [
+    // Keys
+    BadManifest("unknown key with a suggestion", appending: "    cout: 3\n", at: 9, 5, field: "services.web.cout",
+                #"unknown key "cout"; did you mean "count"?"#),
+    BadManifest("unknown key with swapped letters", appending: "    imgae: web\n", at: 9, 5, field: "services.web.imgae",
+                #"unknown key "imgae"; did you mean "image"?"#),
+    BadManifest("unknown top-level key", appending: "version: 2\n", at: 9, 1, field: "version",
+                #"unknown key "version"; allowed keys: system, provider, zone, images, services, entrypoints"#),
+    BadManifest("missing run", yaml: """
+        system: shop
+        images:
+          web:
+            context: ./web
+        services:
+          web:
+            image: web
+        """, at: 4, 5, field: "images.web.run", #"missing required key "run""#),
+    BadManifest("missing system", yaml: """
+        images:
+          web: { context: ./web, run: app }
+        services:
+          web: { image: web }
+        """, at: 1, 1, field: "system", #"missing required key "system""#),
+    BadManifest("missing image of a service", yaml: """
+        system: shop
+        images:
+          web: { context: ./web, run: app }
+        services:
+          web: { count: 2 }
+        """, at: 5, 8, field: "services.web.image", #"missing required key "image""#),
+
+    // Types
+    BadManifest("word where an integer belongs", appending: "    count: three\n", at: 9, 12, field: "services.web.count",
+                #"expected an integer, got "three""#),
+    BadManifest("mapping where an integer belongs", appending: "    port: { number: 80 }\n", at: 9, 11,
+                field: "services.web.port", "expected an integer, got a mapping"),
+    BadManifest("nothing where an integer belongs", appending: "    count:\n    port: 80\n", at: 10, 5,
+                field: "services.web.count", "expected an integer, got nothing"),
+    BadManifest("scalar where a mapping belongs", appending: "    health: yes\n", at: 9, 13, field: "services.web.health",
+                #"expected a health check such as { http: /healthz } or { tcp: true }, got "yes""#),
+    BadManifest("list where services belong", yaml: """
+        system: shop
+        images:
+          web: { context: ./web, run: app }
+        services:
+          - web
+        """, at: 5, 3, field: "services",
+                "expected a mapping of service names to services, e.g. web: { image: web }, got a list"),
+    BadManifest("mapping as a build step", yaml: """
+        system: shop
+        images:
+          web:
+            context: ./web
+            build: { step: make }
+            run: app
+        services:
+          web: { image: web }
+        """, at: 5, 12, field: "images.web.build",
+                "expected a list of shell commands or a single command, got a mapping"),
+    BadManifest("top level is a list", yaml: "- system\n- shop\n", at: 1, 1, field: nil,
+                "expected a mapping with system:, images: and services:, got a list"),
+    BadManifest("empty file", yaml: "# nothing here yet\n", at: 1, 1, field: nil,
+                "the manifest is empty; it needs at least system:, images: and services:"),
+
+    // Values
+    BadManifest("negative count", appending: "    count: -1\n", at: 9, 12, field: "services.web.count",
+                "count must be 0 or more, got -1"),
+    BadManifest("port too large", appending: "    port: 70000\n", at: 9, 11, field: "services.web.port",
+                "port must be between 1 and 65535, got 70000"),
+    BadManifest("port zero", appending: "    port: 0\n", at: 9, 11, field: "services.web.port",
+                "port must be between 1 and 65535, got 0"),
+    BadManifest("duration in words", appending: "    max_age: 5 seconds\n", at: 9, 14, field: "services.web.max_age",
+                #"invalid duration "5 seconds"; use a number with ms, s, m or h, e.g. 500ms, 2s, 24h"#),
+    BadManifest("duration without a unit", appending: "    health: { interval: 5 }\n", at: 9, 25,
+                field: "services.web.health.interval",
+                #"invalid duration "5"; use a number with ms, s, m or h, e.g. 500ms, 2s, 24h"#),
+    BadManifest("zero max_age", appending: "    max_age: 0s\n", at: 9, 14, field: "services.web.max_age",
+                #"max_age must be greater than 0, got "0s""#),
+    BadManifest("surge and unavailable both zero", appending: "    strategy: { max_surge: 0, max_unavailable: 0 }\n",
+                at: 9, 28, field: "services.web.strategy.max_surge",
+                "max_surge and max_unavailable are both 0, so a rollout could never make progress; set max_surge to 1 or more"),
+    BadManifest("percentage above 100", appending: "    strategy: { max_surge: 150% }\n", at: 9, 28,
+                field: "services.web.strategy.max_surge",
+                #"max_surge percentage must be between 0% and 100%, got "150%""#),
+    BadManifest("negative max_unavailable", appending: "    strategy: { max_unavailable: -1 }\n", at: 9, 34,
+                field: "services.web.strategy.max_unavailable", "max_unavailable must be 0 or more, got -1"),
+    BadManifest("http path without slash", appending: "    health: { http: healthz }\n", at: 9, 21,
+                field: "services.web.health.http", #"http path must start with "/", got "healthz"; e.g. /healthz"#),
+    BadManifest("http and tcp together", appending: "    health: { http: /healthz, tcp: true }\n", at: 9, 13,
+                field: "services.web.health", "set either http or tcp, not both"),
+    BadManifest("tcp false", appending: "    health: { tcp: false }\n", at: 9, 20, field: "services.web.health.tcp",
+                "tcp can only be true; to check over HTTP use http: /path instead"),
+    BadManifest("zero successes", appending: "    health: { successes: 0 }\n", at: 9, 26,
+                field: "services.web.health.successes", "successes must be 1 or more, got 0"),
+    BadManifest("unknown provider", appending: "provider: gcp\n", at: 9, 11, field: "provider",
+                #"unknown provider "gcp"; use one of: local, aws"#),
+    BadManifest("invalid zone", appending: "zone: shop..pyre\n", at: 9, 7, field: "zone",
+                #""shop..pyre" is not a valid DNS name: use dot-separated labels of 1-63 letters, digits and hyphens, not starting or ending with a hyphen, e.g. guestbook.pyre."#),
+    BadManifest("invalid environment name", appending: "    env: { MY-VAR: x }\n", at: 9, 12,
+                field: "services.web.env.MY-VAR",
+                #""MY-VAR" is not a valid environment variable name: use letters, digits and underscores, not starting with a digit"#),
+    BadManifest("empty run", yaml: """
+        system: shop
+        images:
+          web: { context: ./web, run: [] }
+        services:
+          web: { image: web }
+        """, at: 3, 31, field: "images.web.run", "run is empty; give the command a server runs, e.g. [python3, app.py]"),
+
+    // References
+    BadManifest("undefined image", yaml: """
+        system: shop
+        images:
+          web: { context: ./web, run: app }
+        services:
+          web:
+            image: wbe
+        """, at: 6, 12, field: "services.web.image",
+                #"service "web" uses image "wbe", which is not defined under images:; defined images: web"#),
+    BadManifest("entrypoint to an undefined service", appending: """
+        entrypoints:
+          public: { listen: "127.0.0.1:8080", service: wbe }
+
+        """, at: 10, 48, field: "entrypoints.public.service",
+                #"entrypoint "public" forwards to service "wbe", which is not defined under services:; defined services: web"#),
+    BadManifest("listen port out of range", appending: """
+        entrypoints:
+          public: { listen: "127.0.0.1:99999", service: web }
+
+        """, at: 10, 21, field: "entrypoints.public.listen", #"port in listen must be between 1 and 65535, got "99999""#),
+    BadManifest("listen without a port", appending: """
+        entrypoints:
+          public: { listen: localhost, service: web }
+
+        """, at: 10, 21, field: "entrypoints.public.listen",
+                #"listen must be HOST:PORT, e.g. "127.0.0.1:8080", got "localhost""#),
+    BadManifest("context that does not exist", yaml: """
+        system: shop
+        images:
+          web:
+            context: ./wbe
+            run: app
+        services:
+          web: { image: web }
+        """, at: 4, 14, field: "images.web.context",
+                #"context directory "./wbe" does not exist (looked for $DIR/wbe); paths are relative to the manifest's directory"#),
+    BadManifest("context that is a file", yaml: """
+        system: shop
+        images:
+          web:
+            context: notes.txt
+            run: app
+        services:
+          web: { image: web }
+        """, at: 4, 14, field: "images.web.context",
+                #"context "notes.txt" is a file; give the directory that holds the files to bake"#),
+
+    // Names
+    BadManifest("service name not a DNS label", yaml: """
+        system: shop
+        images:
+          web: { context: ./web, run: app }
+        services:
+          Web_1:
+            image: web
+        """, at: 5, 3, field: "services.Web_1", #""Web_1" is not a valid DNS label: \#(dnsRule)"#),
+    BadManifest("system name not a DNS label", yaml: """
+        system: My Shop
+        images:
+          web: { context: ./web, run: app }
+        services:
+          web: { image: web }
+        """, at: 1, 9, field: "system", #""My Shop" is not a valid DNS label: \#(dnsRule)"#),
+    BadManifest("reserved service name", yaml: """
+        system: shop
+        images:
+          web: { context: ./web, run: app }
+        services:
+          events: { image: web }
+        """, at: 5, 3, field: "services.events",
+                #""events" is reserved for Pyre's own services (events, logs, dns); choose another service name"#),
+    BadManifest("duplicate service", yaml: """
+        system: shop
+        images:
+          web: { context: ./web, run: app }
+        services:
+          web:
+            image: web
+          web:
+            image: web
+        """, at: 7, 3, field: "services.web",
+                #"duplicate service "web"; the first is at line 5, give each service its own name"#),
+    BadManifest("duplicate key in a service", appending: "    count: 2\n    count: 3\n", at: 10, 5,
+                field: "services.web.count", #"duplicate key "count"; the first is at line 9, keep only one"#),
+    BadManifest("duplicate quoted image in flow style", yaml: """
+        system: shop
+        images: { "web": { context: ./web, run: app }, "web": { context: ./web, run: app } }
+        services:
+          web: { image: web }
+        """, at: 2, 48, field: "images.web",
+                #"duplicate image "web"; the first is at line 2, give each image its own name"#),
+
+    // YAML syntax
+    BadManifest("unclosed flow sequence", yaml: "system: shop\nimages: [web\nservices: {}\n", at: 3, 9, field: nil,
+                "invalid YAML: "),
+    BadManifest("tab indentation", yaml: "system: shop\nimages:\n\tweb: {}\n", at: 3, 1, field: nil,
+                "invalid YAML: "),
+    BadManifest("two documents", yaml: "system: shop\n---\nsystem: other\n", at: 2, 1, field: nil,
+                "invalid YAML: "),
+]
+
+@Suite struct ManifestErrorTests {
+    @Test(arguments: badManifests)
+    func refusesWithLocationFieldAndMessage(_ bad: BadManifest) throws {
+        let directory = try ManifestDirectory()
+        let error = try #require(throws: PyreError.self) { try directory.parse(bad.yaml) }
+        #expect(error.code == .manifest)
+        #expect(error.location == SourceLocation(file: "pyre.yml", line: bad.line, column: bad.column))
+        #expect(error.field == bad.field)
+        #expect(error.message == bad.message.replacingOccurrences(of: "$DIR", with: directory.url.standardizedFileURL.path))
+    }
+
+    @Test func descriptionNamesFileLineColumnAndField() throws {
+        let directory = try ManifestDirectory()
+        let error = try #require(throws: PyreError.self) { try directory.parse(minimalManifest + "    port: 70000\n") }
+        #expect(error.description == "pyre.yml:9:11: services.web.port: port must be between 1 and 65535, got 70000")
+    }
+}

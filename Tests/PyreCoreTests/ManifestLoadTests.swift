@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+@testable import PyreCore
+
+@Suite struct ManifestLoadTests {
+    @Test func minimalManifestGetsDefaults() throws {
+        let directory = try ManifestDirectory()
+        let spec = try directory.parse(minimalManifest)
+
+        #expect(spec.name == "shop")
+        #expect(spec.provider == .local)
+        #expect(spec.zone == "shop.pyre.")
+        #expect(spec.directory == directory.url.standardizedFileURL)
+        #expect(spec.entrypoints.isEmpty)
+        let image = try #require(spec.images.first)
+        #expect(spec.images.count == 1)
+        #expect(image == ImageRecipe(name: "web", context: directory.url.appendingPathComponent("web").standardizedFileURL,
+                                     build: [], run: ["python3", "app.py"], env: [:], buildTimeout: .seconds(600)))
+        let service = try #require(spec.services.first)
+        #expect(service == ServiceSpec(name: "web", image: "web", count: 1, port: 8080, env: [:],
+                                       health: HealthCheckSpec(probe: .tcp, interval: .milliseconds(500), timeout: .seconds(2),
+                                                               successes: 1, failures: 3, deadline: .seconds(30)),
+                                       strategy: RolloutStrategy(maxSurge: .percent(100), maxUnavailable: .absolute(0)),
+                                       maxAge: nil, drain: .seconds(1)))
+    }
+
+    @Test func fixtureUsesEveryKey() throws {
+        let fixture = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
+            .appendingPathComponent("shop")
+        let spec = try Manifest.load(directory: fixture)
+
+        #expect(spec.name == "shop")
+        #expect(spec.zone == "shop.example.")
+        #expect(spec.images.map(\.name) == ["web", "worker"])
+        let web = try #require(spec.image(named: "web"))
+        #expect(web.context.path == fixture.appendingPathComponent("web").standardizedFileURL.path)
+        #expect(web.build == ["python3 -m compileall -q ."])
+        #expect(web.env == ["GREETING": "hello", "RATIO": "1.50", "DEBUG": "false"])
+        #expect(web.buildTimeout == .seconds(5400))
+        let worker = try #require(spec.image(named: "worker"))
+        #expect(worker.context == web.context)
+        #expect(worker.build == ["make"])
+        #expect(worker.run == ["/bin/sh", "-c", #"exec python3 worker.py --queue "jobs""#])
+
+        let service = try #require(spec.service(named: "web"))
+        #expect(service.count == 3)
+        #expect(service.port == 9000)
+        #expect(service.env == ["GREETING": "hi"])
+        #expect(service.health == HealthCheckSpec(probe: .http(path: "/healthz"), interval: .milliseconds(250),
+                                                  timeout: .milliseconds(1500), successes: 2, failures: 5,
+                                                  deadline: .seconds(60)))
+        #expect(service.strategy == RolloutStrategy(maxSurge: .absolute(1), maxUnavailable: .percent(25)))
+        #expect(service.maxAge == .seconds(86_400))
+        #expect(service.drain == .zero)
+        #expect(spec.service(named: "worker")?.count == 0)
+        #expect(spec.entrypoints == [
+            EntrypointSpec(name: "public", listen: "127.0.0.1:8080", service: "web"),
+            EntrypointSpec(name: "admin", listen: "[::1]:9090", service: "web"),
+        ])
+    }
+
+    @Test func percentStrategyAndExplicitTCPCheck() throws {
+        let directory = try ManifestDirectory()
+        let spec = try directory.parse(minimalManifest + """
+                strategy: { max_surge: 0%, max_unavailable: 50% }
+                health: { tcp: true, deadline: 2m }
+
+            """)
+        let service = try #require(spec.services.first)
+        #expect(service.strategy == RolloutStrategy(maxSurge: .percent(0), maxUnavailable: .percent(50)))
+        #expect(service.health.probe == .tcp)
+        #expect(service.health.deadline == .seconds(120))
+    }
+
+    @Test func stringRunCommandGoesThroughTheShell() throws {
+        let directory = try ManifestDirectory()
+        let spec = try directory.parse("""
+            system: shop
+            images:
+              web: { context: web, run: "python3 app.py > /dev/null" }
+            services:
+              web: { image: web }
+            """)
+        #expect(spec.images.first?.run == ["/bin/sh", "-c", "python3 app.py > /dev/null"])
+    }
+
+    @Test func contextResolvesAgainstTheManifestDirectoryNotTheWorkingDirectory() throws {
+        let directory = try ManifestDirectory()
+        let nested = directory.url.appendingPathComponent("web/static")
+        try FileManager.default.createDirectory(at: nested, withIntermediateDirectories: true)
+        let spec = try directory.parse("""
+            system: shop
+            images:
+              web: { context: ./web/static/../static/, run: app }
+              abs: { context: \(nested.path), run: app }
+            services:
+              web: { image: web }
+            """)
+        #expect(spec.images.map(\.context.path) == [nested.standardizedFileURL.path, nested.standardizedFileURL.path])
+    }
+
+    @Test func loadReportsThePathAsGivenForAMissingFile() throws {
+        let directory = try ManifestDirectory()
+        let error = try #require(throws: PyreError.self) {
+            try Manifest.load(directory: directory.url.appendingPathComponent("web"))
+        }
+        #expect(error.message == "cannot read \(directory.url.path)/web/pyre.yml: the file does not exist; "
+                + "create it or pass the path of your manifest")
+    }
+
+    @Test func loadUsesThePathAsGivenInErrorLocations() throws {
+        let directory = try ManifestDirectory()
+        let file = directory.url.appendingPathComponent("custom.yml")
+        try Data((minimalManifest + "    port: 0\n").utf8).write(to: file)
+        let error = try #require(throws: PyreError.self) { try Manifest.load(file: file) }
+        #expect(error.location == SourceLocation(file: file.path, line: 9, column: 11))
+    }
+
+    @Test func environmentValuesAreKeptAsWritten() throws {
+        let directory = try ManifestDirectory()
+        let spec = try directory.parse(minimalManifest + """
+                env: { EMPTY: "", YES: yes, VERSION: 1.10, OCTAL: 0755 }
+
+            """)
+        #expect(spec.services.first?.env == ["EMPTY": "", "YES": "yes", "VERSION": "1.10", "OCTAL": "0755"])
+    }
+}

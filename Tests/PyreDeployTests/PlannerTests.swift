@@ -1,0 +1,106 @@
+import Foundation
+import PyreCore
+import Testing
+
+@Suite struct PlannerTests {
+    let now = Date()
+
+    @Test func emptyFleetCreatesCountServers() {
+        let plan = Planner.plan(desired: [desired(serviceSpec())], observed: [], now: now)
+        let web = plan.services[0]
+        #expect(web.create == 3 && web.keep.isEmpty && web.replace.isEmpty && !plan.isEmpty)
+        #expect(web.newImage == digest("a") && web.oldImage == nil)
+        #expect(plan.render() == "web: 3 servers\n  create 3")
+    }
+
+    @Test func nothingToDo() {
+        let servers = ["web-1-0001", "web-1-0002", "web-1-0003"].map { observed(serverInfo($0)) }
+        let plan = Planner.plan(desired: [desired(serviceSpec())], observed: servers, now: now)
+        #expect(plan.isEmpty)
+        #expect(plan.services[0].keep.count == 3)
+        #expect(plan.render() == "web: 3 servers, up to date")
+    }
+
+    @Test func imageChangeReplacesEveryServer() {
+        let servers = ["web-1-0001", "web-1-0002", "web-1-0003"].map { observed(serverInfo($0, image: "a")) }
+        let plan = Planner.plan(desired: [desired(serviceSpec(), image: "b")], observed: servers, now: now)
+        let web = plan.services[0]
+        #expect(web.keep.isEmpty && web.create == 3 && web.replace.count == 3)
+        #expect(web.replace[0] == .init(id: ServerID("web-1-0001"), reason: .imageChanged(from: digest("a"), to: digest("b"))))
+        #expect(web.oldImage == digest("a") && web.newImage == digest("b"))
+        #expect(plan.render().contains("replace web-1-0001 (image sha256:aaaaaaaaaaaa… → sha256:bbbbbbbbbbbb…)"))
+    }
+
+    @Test func configChangeReplaces() {
+        let servers = [observed(serverInfo("web-1-0001", config: "old"))]
+        let plan = Planner.plan(desired: [desired(serviceSpec(count: 1))], observed: servers, now: now)
+        #expect(plan.services[0].replace == [.init(id: ServerID("web-1-0001"), reason: .configChanged)])
+        #expect(plan.render() == "web: 1 server\n  replace web-1-0001 (config changed)\n  create 1")
+    }
+
+    @Test func serversOlderThanMaxAgeAreReplaced() {
+        let old = serverInfo("web-1-0001", createdAt: now.addingTimeInterval(-25 * 3600))
+        let young = serverInfo("web-1-0002", createdAt: now.addingTimeInterval(-23 * 3600))
+        let plan = Planner.plan(desired: [desired(serviceSpec(count: 2, maxAge: .seconds(24 * 3600)))],
+                                observed: [observed(old), observed(young)], now: now)
+        #expect(plan.services[0].replace == [.init(id: old.id, reason: .tooOld(maxAge: .seconds(86400)))])
+        #expect(plan.services[0].keep == [young.id] && plan.services[0].create == 1)
+        #expect(plan.render().contains("replace web-1-0001 (older than max_age (24h))"))
+    }
+
+    @Test func exitedAndFailingServersAreReplaced() {
+        let exited = serverInfo("web-1-0001", state: .exited(status: 1))
+        let failing = serverInfo("web-1-0002")
+        let fine = serverInfo("web-1-0003")
+        let plan = Planner.plan(desired: [desired(serviceSpec())],
+                                observed: [observed(exited), observed(failing, healthy: false, failing: true), observed(fine)],
+                                now: now)
+        let web = plan.services[0]
+        #expect(web.replace == [.init(id: exited.id, reason: .exited(status: 1)), .init(id: failing.id, reason: .failingHealth)])
+        #expect(web.replace.allSatisfy(\.reason.isDead))
+        #expect(web.keep == [fine.id] && web.create == 2)
+        #expect(plan.render().contains("(exited with status 1)") && plan.render().contains("(failing health)"))
+    }
+
+    @Test func unhealthyButNotFailingServersStay() {
+        let plan = Planner.plan(desired: [desired(serviceSpec(count: 1))],
+                                observed: [observed(serverInfo("web-1-0001"), healthy: false)], now: now)
+        #expect(plan.isEmpty)
+    }
+
+    @Test func scaleUpKeepsAndCreates() {
+        let servers = ["web-1-0001", "web-1-0002", "web-1-0003"].map { observed(serverInfo($0)) }
+        let plan = Planner.plan(desired: [desired(serviceSpec(count: 5))], observed: servers, now: now)
+        #expect(plan.services[0].keep.count == 3 && plan.services[0].create == 2)
+        #expect(plan.render() == "web: 5 servers\n  create 2")
+    }
+
+    @Test func scaleDownDestroysTheOldestExtras() {
+        let servers = [
+            observed(serverInfo("web-1-0001", createdAt: now.addingTimeInterval(-30))),
+            observed(serverInfo("web-1-0002", createdAt: now.addingTimeInterval(-20))),
+            observed(serverInfo("web-1-0003", createdAt: now.addingTimeInterval(-10))),
+        ]
+        let plan = Planner.plan(desired: [desired(serviceSpec(count: 2))], observed: servers, now: now)
+        #expect(plan.services[0].keep == [ServerID("web-1-0002"), ServerID("web-1-0003")])
+        #expect(plan.services[0].destroyExtra == [ServerID("web-1-0001")] && plan.services[0].create == 0)
+        #expect(plan.render() == "web: 2 servers\n  destroy 1 (count 3 → 2)")
+    }
+
+    @Test func staleServersBeyondCountAreReplacedWithoutNewOnes() {
+        let servers = ["web-1-0001", "web-1-0002"].map { observed(serverInfo($0)) }
+            + [observed(serverInfo("web-1-0003", image: "z"))]
+        let plan = Planner.plan(desired: [desired(serviceSpec(count: 2))], observed: servers, now: now)
+        #expect(plan.services[0].keep.count == 2 && plan.services[0].create == 0)
+        #expect(plan.services[0].replace.map(\.id) == [ServerID("web-1-0003")])
+    }
+
+    @Test func serversOfUndeclaredServicesAreDestroyed() {
+        let servers = [observed(serverInfo("web-1-0001")), observed(serverInfo("worker-1-0001", service: "worker"))]
+        let plan = Planner.plan(desired: [desired(serviceSpec(count: 1))], observed: servers, now: now)
+        #expect(plan.services.map(\.service) == ["web", "worker"])
+        let worker = plan.services[1]
+        #expect(worker.isRemoval && worker.count == 0 && worker.destroyExtra == [ServerID("worker-1-0001")])
+        #expect(plan.render() == "web: 1 server, up to date\nworker: no longer declared; destroy 1")
+    }
+}

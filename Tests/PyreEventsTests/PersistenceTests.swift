@@ -1,0 +1,45 @@
+import Foundation
+import PyreCore
+import PyreEvents
+import Testing
+
+@Suite("Persistence")
+struct PersistenceTests {
+    @Test func eventsSurviveCloseAndReopen() async throws {
+        try await withTemporaryDirectory { (directory) async throws in
+            let path = storeFile(in: directory)
+            let stored = try await {
+                let store = try SQLiteEventStore(path: path)
+                _ = try await store.append(to: "a", testEvents(3), expected: .noStream)
+                _ = try await store.append(to: "b", testEvents(2), expected: .noStream)
+                return try await store.everything()
+            }()
+
+            let reopened = try SQLiteEventStore(path: path)
+            #expect(try await reopened.everything() == stored)
+            #expect(try await reopened.version(of: "a") == 2)
+            let next = try await reopened.append(to: "a", testEvents(1), expected: .exact(2))
+            #expect(next == AppendResult(firstVersion: 3, lastVersion: 3, firstPosition: 5, lastPosition: 5))
+        }
+    }
+
+    @Test func databaseFileIsInWriteAheadLogMode() async throws {
+        try await withTemporaryDirectory { (directory) async throws in
+            let path = storeFile(in: directory)
+            _ = try await SQLiteEventStore(path: path).append(to: "a", testEvents(1), expected: .any)
+            // SQLite file header bytes 18 and 19 (write and read format) are 2 in WAL mode.
+            let header = try FileHandle(forReadingFrom: path).read(upToCount: 20) ?? Data()
+            #expect(Array(header.suffix(2)) == [2, 2])
+        }
+    }
+
+    @Test func aFileThatIsNotADatabaseIsRefused() async throws {
+        try await withTemporaryDirectory { (directory) async throws in
+            let path = directory.appendingPathComponent("events.sqlite")
+            try Data(String(repeating: "not a database ", count: 100).utf8).write(to: path)
+            let error = #expect(throws: PyreError.self) { try SQLiteEventStore(path: path) }
+            #expect(error?.code == .events)
+            #expect(error?.message.contains(path.path) == true)
+        }
+    }
+}

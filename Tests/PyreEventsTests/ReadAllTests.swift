@@ -1,0 +1,52 @@
+import Foundation
+import PyreEvents
+import Testing
+
+@Suite("Reading $all")
+struct ReadAllTests {
+    @Test func positionsAreGapFreeInAppendOrderAcrossStreams() async throws {
+        try await withTemporaryStore { (store) async throws in
+            var appended: [(stream: String, event: NewEvent)] = []
+            var results: [AppendResult] = []
+            for round in 0..<4 {
+                for stream in ["a", "b", "c"] {
+                    let batch = testEvents(round + 1)
+                    results.append(try await store.append(to: stream, batch, expected: .any))
+                    appended += batch.map { (stream, $0) }
+                }
+            }
+
+            let all = try await store.everything()
+            #expect(all.map(\.position) == Array(0..<Int64(appended.count)))
+            #expect(all.map(\.id) == appended.map(\.event.id))
+            #expect(all.map(\.stream) == appended.map(\.stream))
+            // Each result covers exactly its own events, back to back.
+            #expect(results.first?.firstPosition == 0)
+            for (previous, next) in zip(results, results.dropFirst()) {
+                #expect(next.firstPosition == previous.lastPosition + 1)
+            }
+            for stream in ["a", "b", "c"] {
+                let versions = all.filter { $0.stream == stream }.map(\.version)
+                #expect(versions == Array(0..<Int64(versions.count)))
+            }
+        }
+    }
+
+    @Test func pagesJoinUpToTheWhole() async throws {
+        try await withTemporaryStore { (store) async throws in
+            for stream in ["a", "b", "a", "c", "b"] {
+                _ = try await store.append(to: stream, testEvents(3), expected: .any)
+            }
+            var pages: [RecordedEvent] = []
+            var next: Int64 = 0
+            while case let page = try await store.readAll(from: next, limit: 4), let last = page.last {
+                #expect(page.count <= 4)
+                pages += page
+                next = last.position + 1
+            }
+            #expect(pages == (try await store.everything()))
+            #expect(pages.count == 15)
+            #expect(try await store.readAll(from: 7, limit: 2).map(\.position) == [7, 8])
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Logging
+import PyreCore
+import PyreDeploy
+import PyreImages
+import PyreLocal
+import PyreTesting
+
+/// Blue/green replacement of a fleet on the real local provider, against its floor: one
+/// server's start-to-healthy time plus the drain period, measured in the same run.
+enum LocalBenchmark {
+    static let drain = Duration.seconds(1)
+    static let health = HealthCheckSpec(probe: .http(path: "/healthz"), interval: .milliseconds(50),
+                                        timeout: .seconds(2), successes: 1, deadline: .seconds(60))
+
+    static func run(servers: Int, isolation: IsolationMode) async throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-bench-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let store = ImageStore(root: work.appendingPathComponent("images"))
+        let baker = ImageBaker(store: store)
+        let v1 = try await bake(baker, work: work, version: "v1")
+        let v2 = try await bake(baker, work: work, version: "v2")
+        let system = "bench\(isolation == .namespaces ? "ns" : "pr")"
+        var configuration = LocalProviderConfiguration(system: system, serversDirectory: work.appendingPathComponent("servers"),
+                                                       isolation: isolation)
+        configuration.subnet = "10.213.240.0/24"
+        let logger = Logger(label: "bench")
+        let provider = try LocalProvider(configuration: configuration, logger: logger)
+        try await provider.prepare()
+        do {
+            let checker = NetworkHealthChecker()
+            let floor = try await measureFloor(provider: provider, checker: checker, image: v1, system: system)
+            let reconciler = Reconciler(configuration: ReconcilerConfiguration(system: system), provider: provider,
+                                        journal: FakeEventJournal(), health: checker, state: AgentState(), logger: logger)
+            let spec = ServiceSpec(name: "web", image: "web", count: servers, port: 8080, health: health,
+                                   strategy: RolloutStrategy(), drain: drain)
+            func desired(_ image: BakedImage) -> [DesiredService] {
+                [DesiredService(spec: spec, image: image.digest, imagePath: image.root, command: ["python3", "server.py"],
+                                env: [:], configHash: "bench")]
+            }
+            _ = try await reconciler.deploy(desired(v1), trigger: .manual) { _ in }
+            let replace = try await ContinuousClock().measure {
+                let record = try await reconciler.deploy(desired(v2), trigger: .manual) { _ in }
+                guard record.outcome == .completed else { throw PyreError(.deploy, "benchmark deploy failed: \(record.reason ?? "")") }
+            }
+            _ = try await reconciler.deploy([], trigger: .manual) { _ in }
+            print("local provider, \(isolation.rawValue) mode: blue/green replacement of \(servers) servers")
+            print(String(format: "  floor (start-to-healthy %.3f s + drain %.3f s)  %8.3f s", floor.seconds, drain.seconds,
+                         (floor + drain).seconds))
+            print(String(format: "  replacement, deploy start to last old destroyed   %8.3f s", replace.seconds))
+            let ratio = replace.seconds / (floor + drain).seconds
+            print(String(format: "  ratio %.2f×  target ≤ 1.5×: %@", ratio, ratio <= 1.5 ? "met" : "MISSED"))
+        } catch {
+            try? await provider.teardown()
+            throw error
+        }
+        try await provider.teardown()
+    }
+
+    /// One server, created and polled at the same health interval the rollout uses.
+    static func measureFloor(provider: LocalProvider, checker: NetworkHealthChecker, image: BakedImage,
+                             system: String) async throws -> Duration {
+        let id = ServerID.make(service: "floor", generation: 1)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let info = try await provider.create(ServerSpec(
+            id: id, system: system, service: "floor", generation: 1, image: image.digest, imagePath: image.root,
+            command: ["python3", "server.py"], env: [:], port: 8080, configHash: "bench", zone: "\(system).pyre."))
+        while case .fail = await checker.check(address: info.address, port: info.port, spec: health) {
+            try await Task.sleep(for: health.interval)
+        }
+        let elapsed = clock.now - start
+        try await provider.destroy(id)
+        return elapsed
+    }
+
+    static func bake(_ baker: ImageBaker, work: URL, version: String) async throws -> BakedImage {
+        let context = work.appendingPathComponent("context-\(version)")
+        try FileManager.default.createDirectory(at: context, withIntermediateDirectories: true)
+        try serverScript.replacingOccurrences(of: "VERSION", with: version)
+            .write(to: context.appendingPathComponent("server.py"), atomically: true, encoding: .utf8)
+        return try await baker.bake(ImageRecipe(name: "web", context: context, run: ["python3", "server.py"]))
+    }
+
+    /// A minimal HTTP responder: it imports only `os` and `socket`, so its start-up is the
+    /// provider's cost, not Python's.
+    static let serverScript = """
+    import os, socket
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((os.environ["PYRE_ADDRESS"], int(os.environ["PORT"])))
+    s.listen(64)
+    while True:
+        c, _ = s.accept()
+        c.recv(4096)
+        c.sendall(b"HTTP/1.0 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nVERSION"[:-len("VERSION")] + b"ok")
+        c.close()
+    """
+}

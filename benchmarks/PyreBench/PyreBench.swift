@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import PyreLocal
+
+@main
+struct PyreBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pyre-bench", abstract: "Pyre's benchmarks; run them all with benchmarks/run.")
+
+    @Argument(help: "engine or local")
+    var benchmark: String
+
+    @Option(help: "Number of servers.")
+    var servers: Int?
+
+    @Option(help: "namespaces or process (local only).")
+    var isolation: IsolationMode = .process
+
+    func run() async throws {
+        switch benchmark {
+        case "engine": try await EngineBenchmark.run(servers: servers ?? 10_000)
+        case "local": try await LocalBenchmark.run(servers: servers ?? 20, isolation: isolation)
+        default: throw ValidationError("unknown benchmark \(benchmark); use engine or local")
+        }
+    }
+}
+
+extension IsolationMode: ExpressibleByArgument {}
