@@ -23,6 +23,10 @@ struct DeployTests {
         for server in first {
             #expect(try await fetch(server) == "\(server.id) v1")
         }
+        let endpoint = try AgentEndpoint.read(from: system.state.agentFile)
+        #expect(try await httpStatus(endpoint.url + "/v1/status") == 401, "the control API needs the token")
+        #expect(try await httpStatus(endpoint.url + "/v1/status", token: "wrong") == 401)
+        #expect(try await httpStatus(endpoint.url + "/v1/status", token: system.state.readToken()) == 200)
         let oldPids = first.flatMap { processes(withEnvironment: "PYRE_SERVER", $0.id) }
         #expect(!oldPids.isEmpty)
 

@@ -125,3 +125,18 @@ func fetch(_ server: StatusReport.Server) async throws -> String {
     guard process.terminationStatus == 0 else { throw TestFailure("curl \(server.address):\(server.port) failed: \(process.terminationStatus)") }
     return String(decoding: data, as: UTF8.self)
 }
+
+/// The HTTP status of a GET with curl, optionally with a bearer token.
+func httpStatus(_ url: String, token: String? = nil) async throws -> Int {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    var arguments = ["--noproxy", "*", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", url]
+    if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = try await Task.detached { try pipe.fileHandleForReading.readToEnd() ?? Data() }.value
+    process.waitUntilExit()
+    return Int(String(decoding: data, as: UTF8.self)) ?? -1
+}
