@@ -67,7 +67,7 @@ let badManifests: [BadManifest] = [
                 #"expected an integer, got "three""#),
     BadManifest("mapping where an integer belongs", appending: "    port: { number: 80 }\n", at: 9, 11,
                 field: "services.web.port", "expected an integer, got a mapping"),
-    BadManifest("nothing where an integer belongs", appending: "    count:\n    port: 80\n", at: 10, 5,
+    BadManifest("nothing where an integer belongs", appending: "    count:\n    port: 80\n", at: 9, 11,
                 field: "services.web.count", "expected an integer, got nothing"),
     BadManifest("scalar where a mapping belongs", appending: "    health: yes\n", at: 9, 13, field: "services.web.health",
                 #"expected a health check such as { http: /healthz } or { tcp: true }, got "yes""#),
@@ -225,6 +225,30 @@ let badManifests: [BadManifest] = [
                 #"duplicate service "web"; the first is at line 5, give each service its own name"#),
     BadManifest("duplicate key in a service", appending: "    count: 2\n    count: 3\n", at: 10, 5,
                 field: "services.web.count", #"duplicate key "count"; the first is at line 9, keep only one"#),
+    BadManifest("service defined three times", yaml: """
+        system: shop
+        images:
+          web: { context: ./web, run: app }
+        services:
+          web: { image: web }
+          web: { image: web }
+          web: { image: web }
+        """, at: 6, 3, field: "services.web",
+                #"duplicate service "web"; the first is at line 5, give each service its own name"#),
+    BadManifest("duplicate top-level key", appending: "services:\n  api: { image: web }\n", at: 9, 1,
+                field: "services", #"duplicate key "services"; the first is at line 6, keep only one"#),
+    BadManifest("duplicate key inside a duplicate service", yaml: """
+        system: shop
+        images:
+          web: { context: ./web, run: app }
+        services:
+          web:
+            image: web
+            image: web
+          web:
+            image: web
+        """, at: 7, 5, field: "services.web.image",
+                #"duplicate key "image"; the first is at line 6, keep only one"#),
     BadManifest("duplicate quoted image in flow style", yaml: """
         system: shop
         images: { "web": { context: ./web, run: app }, "web": { context: ./web, run: app } }
@@ -235,11 +259,14 @@ let badManifests: [BadManifest] = [
 
     // YAML syntax
     BadManifest("unclosed flow sequence", yaml: "system: shop\nimages: [web\nservices: {}\n", at: 3, 9, field: nil,
-                "invalid YAML: "),
+                "invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence from line 2)"),
     BadManifest("tab indentation", yaml: "system: shop\nimages:\n\tweb: {}\n", at: 3, 1, field: nil,
-                "invalid YAML: "),
+                "invalid YAML: found character that cannot start any token (while scanning for the next token from line 3); "
+                + "YAML does not allow tabs for indentation, use spaces"),
+    BadManifest("control character", yaml: "system: shop\nimages: \u{1}\n", at: 2, 9, field: nil,
+                "invalid YAML: control characters are not allowed; delete the invisible character at this position"),
     BadManifest("two documents", yaml: "system: shop\n---\nsystem: other\n", at: 2, 1, field: nil,
-                "invalid YAML: "),
+                "invalid YAML: found a second document; a manifest is one document, remove the --- line"),
 ]
 
 @Suite struct ManifestErrorTests {

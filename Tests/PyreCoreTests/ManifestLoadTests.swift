@@ -108,6 +108,21 @@ import Testing
                 + "create it or pass the path of your manifest")
     }
 
+    @Test func loadRefusesADirectoryAsTheManifestFile() throws {
+        let directory = try ManifestDirectory()
+        let error = try #require(throws: PyreError.self) {
+            try Manifest.load(file: directory.url.appendingPathComponent("web"))
+        }
+        #expect(error.message == "cannot read \(directory.url.path)/web: it is a directory; "
+                + "pass the path of the manifest file inside it")
+    }
+
+    @Test func zoneIsLowercasedAndMadeAbsolute() throws {
+        let directory = try ManifestDirectory()
+        let spec = try directory.parse(minimalManifest + "zone: Apps.Example.COM\n")
+        #expect(spec.zone == "apps.example.com.")
+    }
+
     @Test func loadUsesThePathAsGivenInErrorLocations() throws {
         let directory = try ManifestDirectory()
         let file = directory.url.appendingPathComponent("custom.yml")

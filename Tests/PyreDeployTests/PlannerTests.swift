@@ -57,7 +57,7 @@ import Testing
                                 now: now)
         let web = plan.services[0]
         #expect(web.replace == [.init(id: exited.id, reason: .exited(status: 1)), .init(id: failing.id, reason: .failingHealth)])
-        #expect(web.replace.allSatisfy(\.reason.isDead))
+        #expect(web.replace.allSatisfy { $0.reason.isDead })
         #expect(web.keep == [fine.id] && web.create == 2)
         #expect(plan.render().contains("(exited with status 1)") && plan.render().contains("(failing health)"))
     }

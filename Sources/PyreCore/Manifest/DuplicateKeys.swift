@@ -13,9 +13,9 @@ enum DuplicateKeys {
         var next: (key: String, position: TextPosition)? = (key, first)
         // Each round hides one occurrence; a bound keeps pathological input from looping long.
         for round in 0..<1000 {
-            guard let (key, position) = next else { break }
+            guard let (hiddenKey, position) = next else { break }
             guard hideKey(at: position, in: &lines, marker: Unicode.Scalar(0xE000 + UInt32(round))!) else { break }
-            renamed[position] = key
+            renamed[position] = hiddenKey
             let text = lines.map { String(String.UnicodeScalarView($0)) }.joined(separator: "\n")
             do {
                 guard let root = try Yams.compose(yaml: text),

@@ -16,7 +16,7 @@ enum ImageSection {
                     try $0.stringList(expecting: "a list of shell commands or a single command") { [$0] }
                 } ?? [],
                 run: try readRun(image.required("run")),
-                env: try image.optional("env").map(Environment.read) ?? [:],
+                env: try image.optional("env").map(EnvironmentSection.read) ?? [:],
                 buildTimeout: try image.optional("build_timeout").map { try $0.duration(name: "build_timeout") }
                     ?? .seconds(600))
         }
@@ -49,24 +49,5 @@ enum ImageSection {
             throw value.error("run is empty; give the command a server runs, e.g. [python3, app.py]")
         }
         return argv
-    }
-}
-
-/// `env:` of images and services.
-enum Environment {
-    static func read(_ value: ManifestValue) throws -> [String: String] {
-        let mapping = try value.mapping(expecting: "a mapping of variable names to values, e.g. { GREETING: hello }")
-        var env: [String: String] = [:]
-        for entry in mapping.entries {
-            guard Names.isEnvironmentName(entry.name) else {
-                throw entry.key.error("\"\(entry.name)\" is not a valid environment variable name: "
-                                      + "use letters, digits and underscores, not starting with a digit")
-            }
-            if entry.value.isNull {
-                throw entry.value.error("\(entry.name) has no value; write \"\" for an empty one")
-            }
-            env[entry.name] = try entry.value.string(expecting: "a string, number or boolean")
-        }
-        return env
     }
 }

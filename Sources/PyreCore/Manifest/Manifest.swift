@@ -15,9 +15,14 @@ public enum Manifest {
         do {
             text = try String(contentsOf: file, encoding: .utf8)
         } catch {
-            let reason = FileManager.default.fileExists(atPath: file.path)
-                ? "it is not readable UTF-8 text"
-                : "the file does not exist; create it or pass the path of your manifest"
+            var isDirectory: ObjCBool = false
+            let reason = if !FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory) {
+                "the file does not exist; create it or pass the path of your manifest"
+            } else if isDirectory.boolValue {
+                "it is a directory; pass the path of the manifest file inside it"
+            } else {
+                "it is not readable UTF-8 text; save it as UTF-8"
+            }
             throw PyreError(.manifest, "cannot read \(path): \(reason)")
         }
         return try parse(text, file: path, directory: file.deletingLastPathComponent())
@@ -62,7 +67,7 @@ public enum Manifest {
 
     private static func readZone(_ value: ManifestValue) throws -> String {
         let text = try value.string(expecting: "a DNS name such as guestbook.pyre.")
-        guard let zone = Names.absoluteDNSName(text) else {
+        guard let zone = ManifestNames.absoluteDNSName(text) else {
             throw value.error("\"\(text)\" is not a valid DNS name: use dot-separated labels of 1-63 letters, "
                               + "digits and hyphens, not starting or ending with a hyphen, e.g. guestbook.pyre.")
         }
@@ -75,8 +80,8 @@ enum SectionName {
     /// The name in `value` (a key or the `system` value), checked to be a DNS label.
     static func read(_ value: ManifestValue, kind: String) throws -> String {
         let name = try value.string(expecting: "a \(kind) name")
-        guard Names.isDNSLabel(name) else {
-            throw value.error("\"\(name)\" is not a valid DNS label: \(Names.dnsLabelRule)")
+        guard ManifestNames.isDNSLabel(name) else {
+            throw value.error("\"\(name)\" is not a valid DNS label: \(ManifestNames.dnsLabelRule)")
         }
         return name
     }

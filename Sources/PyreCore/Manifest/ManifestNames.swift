@@ -1,6 +1,6 @@
 /// Name rules for the manifest. Names of the system, images, services and entrypoints become
 /// parts of DNS names, server ids and file names, so they are plain lowercase DNS labels.
-enum Names {
+enum ManifestNames {
     static let dnsLabelRule = "use 1-63 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen"
 
     static func isDNSLabel(_ name: String) -> Bool {

@@ -1,0 +1,75 @@
+import Foundation
+import Logging
+import PyreCore
+import PyreDeploy
+import PyreTesting
+import Synchronization
+
+/// Collects what a deploy reports.
+final class ProgressLog: Sendable {
+    private let entries = Mutex<[DeployProgress]>([])
+    var all: [DeployProgress] { entries.withLock { $0 } }
+    func append(_ progress: DeployProgress) { entries.withLock { $0.append(progress) } }
+}
+
+/// Tracks which servers are published, and the fewest published per service after a first one.
+final class RecordingPublisher: ServerPublisher {
+    private struct Books {
+        var published: [ServerID: String] = [:]
+        var fewest: [String: Int] = [:]
+    }
+
+    private let books = Mutex(Books())
+
+    func publish(_ server: ServerInfo) async {
+        books.withLock { $0.published[server.id] = server.service }
+    }
+
+    func unpublish(_ id: ServerID) async {
+        books.withLock { books in
+            guard let service = books.published.removeValue(forKey: id) else { return }
+            let count = books.published.values.filter { $0 == service }.count
+            books.fewest[service] = min(books.fewest[service] ?? .max, count)
+        }
+    }
+
+    var published: Set<ServerID> { books.withLock { Set($0.published.keys) } }
+    /// Fewest servers of `service` published right after any unpublish.
+    func fewestPublished(_ service: String) -> Int? { books.withLock { $0.fewest[service] } }
+}
+
+/// A reconciler on an in-memory provider with fake health checks and journal.
+struct Harness {
+    let provider = InMemoryProvider()
+    let journal: FakeEventJournal
+    let health: FakeHealthChecker
+    let publisher = RecordingPublisher()
+    let reconciler: Reconciler
+    let progress = ProgressLog()
+
+    init(events: [AgentEvent] = [], configuration: ReconcilerConfiguration = ReconcilerConfiguration(system: "test"),
+         health makeHealth: ((InMemoryProvider) -> any HealthChecker)? = nil) {
+        journal = FakeEventJournal(events: events)
+        health = FakeHealthChecker(provider: provider)
+        reconciler = Reconciler(configuration: configuration, provider: provider, journal: journal,
+                                health: makeHealth?(provider) ?? health, publisher: publisher,
+                                state: AgentState(replaying: events), logger: Logger(label: "test"))
+    }
+
+    @discardableResult
+    func deploy(_ services: [DesiredService], trigger: DeployTrigger = .manual) async throws -> DeploymentRecord {
+        let progress = self.progress
+        return try await reconciler.deploy(services, trigger: trigger) { progress.append($0) }
+    }
+
+    var running: [ServerInfo] {
+        get async throws { try await provider.list() }
+    }
+
+    /// The journal folds to the state the reconciler holds.
+    func foldMatches() async -> Bool {
+        await AgentState(replaying: journal.events) == reconciler.state
+    }
+
+    func events(_ type: String) -> [AgentEvent] { journal.events.filter { $0.typeName == type } }
+}

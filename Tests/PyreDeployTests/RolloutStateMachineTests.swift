@@ -1,0 +1,250 @@
+import PyreCore
+@testable import PyreDeploy
+import Testing
+
+private func replacingPlan(old: Int, count: Int) -> ServicePlan {
+    ServicePlan(service: "web", count: count,
+                replace: ids("old", old).map { .init(id: $0, reason: .configChanged) },
+                create: count, newImage: digest("b"))
+}
+
+@Suite struct RolloutStateMachineTests {
+    @Test func blueGreenCreatesAllThenRetiresAllOld() {
+        var machine = RolloutStateMachine(plan: replacingPlan(old: 3, count: 3), strategy: RolloutStrategy())
+        #expect(machine.handle(.started) == [.create(3)])
+        for id in ids("new", 3) { #expect(machine.handle(.created(id)) == [.wait]) }
+        #expect(machine.handle(.healthy(ServerID("new-1"))) == [.wait])
+        #expect(machine.handle(.healthy(ServerID("new-2"))) == [.wait])
+        #expect(machine.handle(.healthy(ServerID("new-3"))) == [.retire(ids("old", 3))])
+        #expect(machine.handle(.destroyed(ServerID("old-1"))) == [.wait])
+        #expect(machine.handle(.destroyed(ServerID("old-2"))) == [.wait])
+        #expect(machine.handle(.destroyed(ServerID("old-3"))) == [.complete])
+        #expect(machine.isFinished)
+    }
+
+    @Test func oneAtATimeRetiresOneCreatesOneAndWaits() {
+        let strategy = RolloutStrategy(maxSurge: .absolute(0), maxUnavailable: .absolute(1))
+        var machine = RolloutStateMachine(plan: replacingPlan(old: 2, count: 2), strategy: strategy)
+        #expect(machine.handle(.started) == [.retire([ServerID("old-1")])])
+        #expect(machine.handle(.destroyed(ServerID("old-1"))) == [.create(1)])
+        #expect(machine.handle(.created(ServerID("new-1"))) == [.wait])
+        #expect(machine.handle(.healthy(ServerID("new-1"))) == [.retire([ServerID("old-2")])])
+        #expect(machine.handle(.destroyed(ServerID("old-2"))) == [.create(1)])
+        #expect(machine.handle(.created(ServerID("new-2"))) == [.wait])
+        #expect(machine.handle(.healthy(ServerID("new-2"))) == [.complete])
+    }
+
+    @Test func gateFailureDestroysNewServersNotYetHealthyAndKeepsTheOldFleet() {
+        var machine = RolloutStateMachine(plan: replacingPlan(old: 3, count: 3), strategy: RolloutStrategy())
+        _ = machine.handle(.started)
+        for id in ids("new", 3) { _ = machine.handle(.created(id)) }
+        _ = machine.handle(.healthy(ServerID("new-1")))
+        #expect(machine.handle(.gateFailed(ServerID("new-3"), reason: "boom"))
+            == [.destroyNow([ServerID("new-3"), ServerID("new-2")])])
+        #expect(machine.handle(.healthy(ServerID("new-2"))) == [.wait])
+        #expect(machine.handle(.destroyed(ServerID("new-3"))) == [.wait])
+        #expect(machine.handle(.destroyed(ServerID("new-2"))) == [.fail(reason: "boom")])
+        #expect(machine.availableCount == 4)
+    }
+
+    @Test func serversCreatedAfterAFailureAreDestroyed() {
+        var machine = RolloutStateMachine(plan: replacingPlan(old: 0, count: 2), strategy: RolloutStrategy())
+        #expect(machine.handle(.started) == [.create(2)])
+        #expect(machine.handle(.createFailed(reason: "no capacity")) == [.wait])
+        #expect(machine.handle(.created(ServerID("new-1"))) == [.destroyNow([ServerID("new-1")])])
+        #expect(machine.handle(.destroyed(ServerID("new-1"))) == [.fail(reason: "no capacity")])
+    }
+
+    @Test func deadServersAreDestroyedAtOnce() {
+        let plan = ServicePlan(service: "web", count: 2, keep: [ServerID("ok-1")],
+                               replace: [.init(id: ServerID("dead-1"), reason: .exited(status: 137))],
+                               create: 1, newImage: digest("a"))
+        let strategy = RolloutStrategy(maxSurge: .absolute(0), maxUnavailable: .absolute(1))
+        var machine = RolloutStateMachine(plan: plan, strategy: strategy)
+        #expect(machine.handle(.started) == [.destroyNow([ServerID("dead-1")])])
+        #expect(machine.handle(.destroyed(ServerID("dead-1"))) == [.create(1)])
+        _ = machine.handle(.created(ServerID("new-1")))
+        #expect(machine.handle(.healthy(ServerID("new-1"))) == [.complete])
+    }
+
+    @Test func emptyPlanCompletesAtOnce() {
+        var machine = RolloutStateMachine(plan: ServicePlan(service: "web", count: 2, keep: ids("k", 2),
+                                                            newImage: digest("a")),
+                                          strategy: RolloutStrategy())
+        #expect(machine.handle(.started) == [.complete])
+    }
+
+    @Test(arguments: 0 ..< 8)
+    func randomRolloutsKeepTheInvariants(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        for _ in 0 ..< 150 {
+            var simulation = RolloutSimulation(random: &random)
+            simulation.run()
+            random = simulation.random
+        }
+    }
+}
+
+/// Deterministic random numbers for reproducible simulations.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 &+ 1 }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A world of servers driven by a state machine, with results arriving in random order; it
+/// checks the invariants against its own count of servers after every step.
+struct RolloutSimulation {
+    enum Pending: Equatable {
+        case create
+        case starting(ServerID)
+        case removal(ServerID)
+    }
+
+    let plan: ServicePlan
+    let strategy: RolloutStrategy
+    let limits: (surge: Int, unavailable: Int)
+    let badProbability: Double
+    var random: SplitMix64
+    var machine: RolloutStateMachine
+
+    var servingOld: Set<ServerID>
+    var deadOld: Set<ServerID>
+    var removing: Set<ServerID> = []
+    var startingNew: Set<ServerID> = []
+    var healthyNew: Set<ServerID> = []
+    var pendingCreates = 0
+    var pending: [Pending] = []
+    var nextID = 0
+    var outcome: RolloutStateMachine.Action?
+    var failedGate = false
+    let initialAvailable: Int
+    var retiredAfterAllCreated = true
+
+    init(random: inout SplitMix64) {
+        let count = Int.random(in: 0 ... 6, using: &random)
+        let kept = Int.random(in: 0 ... count, using: &random)
+        let stale = Int.random(in: 0 ... 6, using: &random)
+        let dead = Int.random(in: 0 ... 2, using: &random)
+        let extra = kept == count ? Int.random(in: 0 ... 2, using: &random) : 0
+        let replace = ids("stale", stale).map { ServicePlan.Replacement(id: $0, reason: .configChanged) }
+            + ids("dead", dead).map { ServicePlan.Replacement(id: $0, reason: .exited(status: 1)) }
+        plan = ServicePlan(service: "web", count: count, keep: ids("kept", kept), replace: replace,
+                           create: count - kept, destroyExtra: ids("extra", extra), newImage: digest("b"))
+        func quantity(_ random: inout SplitMix64) -> RolloutQuantity {
+            Bool.random(using: &random) ? .absolute(Int.random(in: 0 ... 3, using: &random))
+                : .percent([0, 25, 50, 100].randomElement(using: &random)!)
+        }
+        strategy = RolloutStrategy(maxSurge: quantity(&random), maxUnavailable: quantity(&random))
+        limits = strategy.limits(count: count)
+        badProbability = Bool.random(using: &random) ? 0 : Double.random(in: 0 ... 0.3, using: &random)
+        machine = RolloutStateMachine(plan: plan, strategy: strategy)
+        servingOld = Set(plan.keep + plan.destroyExtra + ids("stale", stale))
+        deadOld = Set(ids("dead", dead))
+        initialAvailable = servingOld.count
+        self.random = random
+    }
+
+    var live: Int { servingOld.count + deadOld.count + removing.count + pendingCreates + startingNew.count + healthyNew.count }
+    var available: Int { servingOld.count + healthyNew.count }
+    var minimumAvailable: Int { max(0, plan.count - limits.unavailable) }
+
+    mutating func run() {
+        apply(machine.handle(.started))
+        var steps = 0
+        while outcome == nil {
+            steps += 1
+            #expect(!pending.isEmpty, "rollout stalled: \(plan) \(strategy)")
+            guard !pending.isEmpty, steps < 10_000 else { return }
+            let item = pending.remove(at: Int.random(in: 0 ..< pending.count, using: &random))
+            switch item {
+            case .create:
+                pendingCreates -= 1
+                if Double.random(in: 0 ..< 1, using: &random) < badProbability / 4 {
+                    failedGate = true
+                    apply(machine.handle(.createFailed(reason: "no capacity")))
+                } else {
+                    nextID += 1
+                    let id = ServerID("new-\(nextID)")
+                    startingNew.insert(id)
+                    pending.append(.starting(id))
+                    apply(machine.handle(.created(id)))
+                }
+            case let .starting(id):
+                guard startingNew.contains(id) else { continue }
+                if Double.random(in: 0 ..< 1, using: &random) < badProbability {
+                    failedGate = true
+                    apply(machine.handle(.gateFailed(id, reason: "bad")))
+                } else {
+                    startingNew.remove(id)
+                    healthyNew.insert(id)
+                    apply(machine.handle(.healthy(id)))
+                }
+            case let .removal(id):
+                removing.remove(id)
+                apply(machine.handle(.destroyed(id)))
+            }
+        }
+        checkOutcome()
+    }
+
+    mutating func apply(_ actions: [RolloutStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case let .create(n):
+                #expect(n > 0 && outcome == nil && !failedGate)
+                pendingCreates += n
+                pending += Array(repeating: .create, count: n)
+                #expect(live <= plan.count + limits.surge, "create above surge: \(plan) \(strategy)")
+            case let .retire(victims):
+                #expect(startingNew.isEmpty && pendingCreates == 0, "retired while new servers start")
+                for id in victims {
+                    #expect(servingOld.remove(id) != nil && !plan.keep.contains(id), "retired \(id) twice or a kept one")
+                    removing.insert(id)
+                    pending.append(.removal(id))
+                }
+                #expect(available >= minimumAvailable, "retired below count − unavailable: \(plan) \(strategy)")
+            case let .destroyNow(victims):
+                for id in victims {
+                    if deadOld.remove(id) != nil {
+                        removing.insert(id)
+                    } else {
+                        #expect(startingNew.remove(id) != nil, "destroyNow of \(id), neither dead nor starting")
+                        removing.insert(id)
+                    }
+                    pending.append(.removal(id))
+                }
+            case .wait:
+                break
+            case .complete, .fail:
+                #expect(outcome == nil)
+                outcome = action
+            }
+        }
+        #expect(available >= min(minimumAvailable, initialAvailable), "availability dropped: \(plan) \(strategy)")
+    }
+
+    func checkOutcome() {
+        #expect(removing.isEmpty && pendingCreates == 0 && startingNew.isEmpty && deadOld.isEmpty)
+        switch outcome {
+        case .complete:
+            #expect(!failedGate)
+            #expect(servingOld == Set(plan.keep), "old servers left after completion")
+            #expect(healthyNew.count == plan.create && servingOld.count + healthyNew.count == plan.count)
+        case .fail:
+            #expect(failedGate)
+        default:
+            Issue.record("no outcome")
+        }
+    }
+}
+
+private func ids(_ prefix: String, _ count: Int) -> [ServerID] {
+    (0 ..< count).map { ServerID("\(prefix)-\($0 + 1)") }
+}
