@@ -42,6 +42,7 @@ let package = Package(
             "PyreCore", "PyreImages", "PyreLocal", "PyreDeploy", "PyreEvents",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "PyreTesting", dependencies: ["PyreCore"]),

@@ -173,3 +173,6 @@ public actor Agent {
         try? FileManager.default.removeItem(at: state.agentFile)
     }
 }
+
+/// The agent's journal is the event store's typed `$pyre-agent` stream.
+extension AgentJournal: EventJournal {}

@@ -4,6 +4,7 @@ import PyreCore
 extension Reconciler {
     /// Deploys the services of `desired` named in `only` (all when nil).
     func deploy(_ desired: [DesiredService], trigger: DeployTrigger, only: Set<String>?,
+                replacing: Set<ServerID> = [],
                 progress: @escaping @Sendable (DeployProgress) -> Void) async throws -> DeploymentRecord {
         if let active {
             throw PyreError(.deployRunning, "deploy #\(active.number) is running since "
@@ -15,7 +16,8 @@ extension Reconciler {
 
         let servers = try await listServers()
         _ = try await forgetVanished(servers)
-        var plan = Planner.plan(desired: desired, observed: observe(servers, desired: desired), now: Date())
+        var plan = Planner.plan(desired: desired, observed: observe(servers, desired: desired), now: Date(),
+                                replacing: replacing)
         if let only { plan.services.removeAll { !only.contains($0.service) } }
         progress(.planned(plan))
         try await record([.deploymentStarted(deployment: number, trigger: trigger,

@@ -43,9 +43,11 @@ public actor Reconciler {
     /// Plans against what the provider reports and rolls the plan out. Returns the deployment's
     /// record; a deploy whose new servers failed their gate returns with outcome `.failed`.
     /// Throws `deployRunning` while another deploy runs, and when the journal cannot record.
-    public func deploy(_ desired: [DesiredService], trigger: DeployTrigger,
+    /// Servers in `replacing` (drifted ones, from `pyre verify --replace`) are replaced even
+    /// when otherwise up to date.
+    public func deploy(_ desired: [DesiredService], trigger: DeployTrigger, replacing: Set<ServerID> = [],
                        progress: @escaping @Sendable (DeployProgress) -> Void) async throws -> DeploymentRecord {
-        try await deploy(desired, trigger: trigger, only: nil, progress: progress)
+        try await deploy(desired, trigger: trigger, only: nil, replacing: replacing, progress: progress)
     }
 
     /// Records `events` durably, then folds them into ``state``.

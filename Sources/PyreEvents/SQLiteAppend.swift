@@ -12,8 +12,8 @@ struct SQLiteAppend {
 
     func run(_ db: Database) throws -> AppendResult {
         let stored = try events.map { try storedPlace(db, id: $0.id) }
-        if let firstStored = zip(events, stored).first(where: { $0.1 != nil }), let place = firstStored.1 {
-            return try repeatedAppend(db, stored: stored, firstStored: (firstStored.0, place))
+        if let index = stored.firstIndex(where: { $0 != nil }), let place = stored[index] {
+            return try repeatedAppend(db, stored: stored, firstStored: (events[index], place))
         }
         let actual = try SQLiteAppend.currentVersion(db, stream: stream)
         guard expected.isSatisfied(by: actual) else {

@@ -12,7 +12,8 @@ import PyreCore
 public final class SQLiteEventStore: EventStore {
     /// The database file.
     public let path: URL
-    private let database: DatabasePool
+    /// Internal so tests can check the connection settings.
+    let database: DatabasePool
 
     /// Opens or creates the database file (creating parent directories), WAL mode,
     /// synchronous=FULL so an acknowledged append is on disk.
@@ -29,12 +30,11 @@ public final class SQLiteEventStore: EventStore {
         configuration.label = "PyreEvents"
         // Another process (a second agent, a backup tool) may hold the lock for a moment.
         configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in
-            // FULL syncs the WAL on every commit: an append that returned survives power loss.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         do {
             database = try DatabasePool(path: path.path, configuration: configuration)
+            // FULL syncs the WAL on every commit, so an append that returned survives power loss.
+            // Set on the writer after opening: the pool's WAL set-up lowers it to NORMAL.
+            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try SQLiteSchema.migrate(database, path: path.path)
         } catch let error as PyreError {
             throw error

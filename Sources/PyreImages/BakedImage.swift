@@ -22,12 +22,3 @@ public struct BakedImage: Sendable, Equatable, Codable {
         self.bakedAt = bakedAt
     }
 }
-
-/// Progress of `ImageBaker.bake`; steps count from 1.
-public enum BakeProgress: Sendable {
-    case started(image: String, step: Int, of: Int, command: String)
-    case output(image: String, line: String)
-    case finished(image: String, step: Int, seconds: Double)
-    /// An image with the same digest already exists; nothing was run.
-    case cached(image: String, digest: ImageDigest)
-}

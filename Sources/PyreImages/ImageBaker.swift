@@ -92,7 +92,7 @@ public struct ImageBaker: Sendable {
             guard outcome.termination == .exited(code: 0) else {
                 throw failure(of: recipe, step: step, command: command, outcome: outcome)
             }
-            progress(.finished(image: name, step: step, seconds: (ContinuousClock.now - start).seconds))
+            progress(.finished(image: name, step: step, seconds: seconds(of: ContinuousClock.now - start)))
         }
     }
 
@@ -102,17 +102,16 @@ public struct ImageBaker: Sendable {
         case .signaled(let signal): "was killed by signal \(signal)"
         case .timedOut: "timed out after \(formatted(recipe.buildTimeout)) and was killed"
         }
-        var message = "image '\(recipe.name)': build step \(step) of \(recipe.build.count) (`\(command)`) \(how)"
+        let advice = outcome.termination == .timedOut
+            ? "make the step faster or raise the image's build timeout"
+            : "fix the step (or the files it works on) and bake again"
+        var message = "image '\(recipe.name)': build step \(step) of \(recipe.build.count) (`\(command)`) \(how); \(advice)."
         if outcome.lastLines.isEmpty {
-            message += "; it printed nothing"
+            message += " It printed nothing."
         } else {
-            message += "; last \(outcome.lastLines.count) lines of its output:\n"
+            message += " Last \(outcome.lastLines.count) lines of its output:\n"
             message += outcome.lastLines.map { "  | " + $0 }.joined(separator: "\n")
-            message += "\n"
         }
-        message += outcome.termination == .timedOut
-            ? "; make the step faster or raise the image's build timeout"
-            : "; fix the step (or the files it works on) and bake again"
         return PyreError(.bake, message)
     }
 
@@ -122,17 +121,24 @@ public struct ImageBaker: Sendable {
               isDirectory.boolValue else {
             throw PyreError(.bake, "image '\(recipe.name)': context \(recipe.context.path) is not a directory; create it or fix the image's `context`")
         }
+        // A store inside the context would change the context with every bake.
+        let contextPath = recipe.context.standardizedFileURL.resolvingSymlinksInPath().path
+        let storePath = store.root.standardizedFileURL.resolvingSymlinksInPath().path
+        let contextPrefix = contextPath.hasSuffix("/") ? contextPath : contextPath + "/"
+        if storePath == contextPath || storePath.hasPrefix(contextPrefix) {
+            throw PyreError(.bake, "image '\(recipe.name)': context \(contextPath) contains the image store \(storePath); point `context` at a subdirectory or move the state directory out of it")
+        }
     }
 
     private func formatted(_ duration: Duration) -> String {
-        let seconds = duration.seconds
-        return seconds < 1 ? "\(Int((seconds * 1000).rounded()))ms" : "\(seconds.formatted(.number.precision(.fractionLength(0...3))))s"
+        let value = seconds(of: duration)
+        if value < 1 { return "\(Int((value * 1000).rounded()))ms" }
+        return value == value.rounded() ? "\(Int(value))s" : "\(value)s"
     }
 }
 
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
+/// `duration` in seconds, as a floating-point number.
+private func seconds(of duration: Duration) -> Double {
+    let (seconds, attoseconds) = duration.components
+    return Double(seconds) + Double(attoseconds) / 1e18
 }

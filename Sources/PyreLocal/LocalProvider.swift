@@ -57,7 +57,12 @@ public final class LocalProvider: ServerProvider, Sendable {
             network = nil
         }
         try FileManager.default.createDirectory(at: configuration.serversDirectory, withIntermediateDirectories: true)
+        ChildSubreaper.enable(logger: logger)
     }
+
+    /// Namespace mode: the bridge's address, the servers' default gateway and resolver
+    /// (`/etc/resolv.conf`), where the system's DNS server belongs. Nil in process mode.
+    public var gatewayAddress: String? { network?.bridgeAddress }
 
     /// Namespace mode: creates the system's guard route and bridge (idempotent; ``create(_:)``
     /// calls it too). Process mode: nothing.
@@ -237,27 +242,33 @@ public final class LocalProvider: ServerProvider, Sendable {
     }
 
     private func signalServer(_ session: pid_t, _ signal: Int32) {
-        let groups = Set(ProcessTable.liveMembers(ofSessionOrGroup: session).map(\.group)).union([session])
-        for group in groups { kill(-group, signal) }
+        let live = ProcessTable.members(ofSessionOrGroup: session).filter { !$0.isZombie }
+        for group in Set(live.map(\.group)).union([session]) { kill(-group, signal) }
     }
 
-    /// Reaps our child and polls `/proc` until no live process of the session is left.
+    /// Polls `/proc` until every process of the session has ended, then reaps those that are
+    /// our children (the leader, and orphans handed to us as subreaper).
     private func waitUntilGone(_ record: ServerRecord, within limit: Duration) async throws -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now + limit
         while true {
-            reapIfChild(record)
-            if ProcessTable.liveMembers(ofSessionOrGroup: record.pid).isEmpty { return true }
+            let members = ProcessTable.members(ofSessionOrGroup: record.pid)
+            if members.allSatisfy(\.isZombie) {
+                reap(members.map(\.pid) + [record.pid], leader: record)
+                return true
+            }
             if clock.now >= deadline { return false }
             try? await Task.sleep(for: .milliseconds(10))
         }
     }
 
-    private func reapIfChild(_ record: ServerRecord) {
-        var status: Int32 = 0
-        if waitpid(record.pid, &status, WNOHANG) == record.pid {
-            let exitStatus = ProcessSpawner.decode(status)
-            state.withLock { $0.exitStatuses[record.info.id] = exitStatus }
+    private func reap(_ pids: [pid_t], leader record: ServerRecord) {
+        for pid in Set(pids) {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == record.pid {
+                let exitStatus = ProcessSpawner.decode(status)
+                state.withLock { $0.exitStatuses[record.info.id] = exitStatus }
+            }
         }
     }
 

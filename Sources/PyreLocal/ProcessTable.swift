@@ -41,9 +41,9 @@ enum ProcessTable {
         return result
     }
 
-    /// Live (non-zombie) processes whose session or process group is `id`.
-    static func liveMembers(ofSessionOrGroup id: pid_t) -> [ProcessStatus] {
-        all().filter { ($0.session == id || $0.group == id) && !$0.isZombie }
+    /// Processes, zombies included, whose session or process group is `id`.
+    static func members(ofSessionOrGroup id: pid_t) -> [ProcessStatus] {
+        all().filter { $0.session == id || $0.group == id }
     }
 
     private static func readSmallFile(_ path: String) -> String? {

@@ -11,6 +11,7 @@
 /// Mount changes stay in the namespace (unshare makes propagation private).
 enum SandboxScript {
     static let text = #"""
+    trap 'exit 143' TERM INT
     set -e
     image=$1; id=$2; shift 2
     server_path=$PATH

@@ -20,8 +20,7 @@ enum Terminal {
         default: text = line.message
         }
         lock.withLock {
-            print(text)
-            fflush(stdout)
+            FileHandle.standardOutput.write(Data((text + "\n").utf8))
         }
     }
 

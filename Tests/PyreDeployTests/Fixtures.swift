@@ -22,7 +22,9 @@ func desired(_ spec: ServiceSpec, image: Character = "a", config: String = "conf
 
 func serverInfo(_ id: String, service: String = "web", image: Character = "a", config: String = "config-1",
                 createdAt: Date = Date(), state: ServerInfo.State = .running) -> ServerInfo {
-    ServerInfo(id: ServerID(id), service: service, generation: 1, image: digest(image), configHash: config,
+    // The generation is the id's middle part, as `ServerID.make` writes it.
+    let generation = Int(id.split(separator: "-").dropFirst().first ?? "") ?? 1
+    return ServerInfo(id: ServerID(id), service: service, generation: generation, image: digest(image), configHash: config,
                address: "127.0.0.2", port: 8080, createdAt: createdAt, state: state)
 }
 

@@ -62,6 +62,15 @@ import Testing
         #expect(plan.render().contains("(exited with status 1)") && plan.render().contains("(failing health)"))
     }
 
+    @Test func driftedServersAreReplaced() {
+        let servers = ["web-1-0001", "web-1-0002"].map { observed(serverInfo($0)) }
+        let plan = Planner.plan(desired: [desired(serviceSpec(count: 2))], observed: servers, now: now,
+                                replacing: [ServerID("web-1-0002")])
+        #expect(plan.services[0].replace == [.init(id: ServerID("web-1-0002"), reason: .drifted)])
+        #expect(plan.services[0].keep == [ServerID("web-1-0001")] && plan.services[0].create == 1)
+        #expect(plan.render().contains("replace web-1-0002 (drifted from its image)"))
+    }
+
     @Test func unhealthyButNotFailingServersStay() {
         let plan = Planner.plan(desired: [desired(serviceSpec(count: 1))],
                                 observed: [observed(serverInfo("web-1-0001"), healthy: false)], now: now)

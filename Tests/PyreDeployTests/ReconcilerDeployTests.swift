@@ -85,6 +85,14 @@ import Testing
         #expect(try await harness.running.isEmpty)
     }
 
+    @Test func aServerMayFailProbesUntilItsDeadline() async throws {
+        let harness = Harness()
+        harness.health.set(.healthyAfter(checks: 2), forImage: digest("a"))
+        let record = try await harness.deploy([desired(serviceSpec(count: 2, deadline: .seconds(60)))])
+        #expect(record.outcome == .completed)
+        for server in try await harness.running { #expect(harness.health.checks(of: server.id) == 3) }
+    }
+
     @Test func createFailureFailsTheDeploy() async throws {
         let harness = Harness()
         harness.provider.failCreate = { _ in true }
@@ -129,6 +137,16 @@ import Testing
         }
         #expect(reasons.sorted() == ["scaled down to 2", "service no longer declared"])
         #expect(await harness.foldMatches())
+    }
+
+    @Test func driftedServersAreReplacedOnRequest() async throws {
+        let harness = Harness()
+        try await harness.deploy([desired(serviceSpec())])
+        let drifted = try await harness.running[0].id
+        let record = try await harness.reconciler.deploy([desired(serviceSpec())], trigger: .drift,
+                                                         replacing: [drifted]) { _ in }
+        #expect(record.outcome == .completed && record.destroyed == [drifted] && record.created.count == 1)
+        #expect(try await harness.running.count == 3)
     }
 
     @Test func planShowsWhatADeployWouldDo() async throws {

@@ -87,6 +87,8 @@ import Testing
         #expect(try await !harness.running.contains { $0.id == sick })
         #expect(try await harness.running.count == 3)
         #expect(!harness.publisher.published.contains(sick))
+        // One probe at its gate, one per pass.
+        #expect(harness.health.checks(of: sick) == 3)
         #expect(await harness.reconciler.state.deployments.last?.trigger == .heal)
     }
 

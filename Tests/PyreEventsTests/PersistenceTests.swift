@@ -1,6 +1,7 @@
 import Foundation
+import GRDB
 import PyreCore
-import PyreEvents
+@testable import PyreEvents
 import Testing
 
 @Suite("Persistence")
@@ -30,6 +31,15 @@ struct PersistenceTests {
             // SQLite file header bytes 18 and 19 (write and read format) are 2 in WAL mode.
             let header = try FileHandle(forReadingFrom: path).read(upToCount: 20) ?? Data()
             #expect(Array(header.suffix(2)) == [2, 2])
+        }
+    }
+
+    @Test func commitsAreSyncedToDisk() async throws {
+        try await withTemporaryStore { (store) async throws in
+            let synchronous = try await store.database.writeWithoutTransaction { db in
+                try String.fetchOne(db, sql: "PRAGMA synchronous")
+            }
+            #expect(synchronous == "2", "2 is FULL: every WAL commit is fsynced")
         }
     }
 

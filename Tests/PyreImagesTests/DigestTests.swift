@@ -83,6 +83,15 @@ import Glibc
         #expect(error.message.contains("/nonexistent-pyre-context is not a directory"))
     }
 
+    @Test func contextHoldingTheStoreIsRefused() async throws {
+        try await withTemporaryDirectory { directory in
+            let context = try makeContext(in: directory)
+            let baker = ImageBaker(store: ImageStore(root: context.appending(path: ".pyre/volatile/images")))
+            let error = try #require(throws: PyreError.self) { try baker.digest(of: recipe(context: context)) }
+            #expect(error.message.contains("contains the image store"))
+        }
+    }
+
     @Test func specialFilesAreRejected() async throws {
         try await withTemporaryDirectory { directory in
             let context = try makeContext(in: directory)

@@ -7,12 +7,14 @@ public enum ReplaceReason: Sendable, Equatable, CustomStringConvertible {
     case tooOld(maxAge: Duration)
     case exited(status: Int32)
     case failingHealth
+    /// Its files no longer match its image's digest (`pyre verify`).
+    case drifted
 
     /// Dead or failing servers serve nothing: they are destroyed at once, without draining.
     public var isDead: Bool {
         switch self {
         case .exited, .failingHealth: true
-        case .imageChanged, .configChanged, .tooOld: false
+        case .imageChanged, .configChanged, .tooOld, .drifted: false
         }
     }
 
@@ -23,6 +25,7 @@ public enum ReplaceReason: Sendable, Equatable, CustomStringConvertible {
         case let .tooOld(maxAge): "older than max_age (\(maxAgeText(maxAge)))"
         case let .exited(status): "exited with status \(status)"
         case .failingHealth: "failing health"
+        case .drifted: "drifted from its image"
         }
     }
 }

@@ -4,12 +4,15 @@ import Foundation
 public enum Planner {
     /// The plan that brings `observed` to `desired`. Servers of services not in `desired` are
     /// destroyed; every declared service ends with exactly `count` up-to-date servers.
-    public static func plan(desired: [DesiredService], observed: [ObservedServer], now: Date) -> Plan {
+    /// Servers in `replacing` (drifted ones) are replaced even when otherwise up to date.
+    public static func plan(desired: [DesiredService], observed: [ObservedServer], now: Date,
+                            replacing: Set<ServerID> = []) -> Plan {
         var byService: [String: [ObservedServer]] = [:]
         for server in observed { byService[server.info.service, default: []].append(server) }
 
         var plans = desired.map { service in
-            plan(service, observed: byService.removeValue(forKey: service.spec.name) ?? [], now: now)
+            plan(service, observed: byService.removeValue(forKey: service.spec.name) ?? [], now: now,
+                 replacing: replacing)
         }
         for name in byService.keys.sorted() {
             let servers = byService[name]!.sorted { $0.info.id < $1.info.id }
@@ -19,11 +22,13 @@ public enum Planner {
         return Plan(services: plans)
     }
 
-    static func plan(_ desired: DesiredService, observed: [ObservedServer], now: Date) -> ServicePlan {
+    static func plan(_ desired: DesiredService, observed: [ObservedServer], now: Date,
+                     replacing: Set<ServerID>) -> ServicePlan {
         var upToDate: [ObservedServer] = []
         var replace: [ServicePlan.Replacement] = []
         for server in observed {
-            if let reason = replaceReason(server, desired: desired, now: now) {
+            if let reason = replaceReason(server, desired: desired, now: now)
+                ?? (replacing.contains(server.info.id) ? .drifted : nil) {
                 replace.append(.init(id: server.info.id, reason: reason))
             } else {
                 upToDate.append(server)
