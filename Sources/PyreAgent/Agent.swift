@@ -163,9 +163,9 @@ public actor Agent {
     }
 
     /// Graceful stop: destroy the servers, tear down the provider's network, keep persistent data.
-    public func shutdown() async {
+    public func shutdown(progress: @escaping ProgressSink) async {
         do {
-            try await destroyAll { line in self.logger.info("\(line.message)") }
+            try await destroyAll(progress: progress)
             try await provider.teardown()
         } catch {
             logger.error("shutdown: \(error)")

@@ -57,7 +57,7 @@ struct Supervisor: Service {
             }
         }
         console(ProgressLine(.deploy, "stopping: destroying servers, keeping persistent data"))
-        await agent.shutdown()
+        await agent.shutdown(progress: console)
         console(ProgressLine(.deploy, "stopped"))
     }
 

@@ -24,9 +24,8 @@ public enum ControlAPI {
         v1.post("deploy") { _, _ in
             streamed(console: console) { progress in
                 let record = try await agent.deploy(progress: progress)
-                let ok = record.outcome == .completed
-                return ProgressLine(.result, ok ? "deploy #\(record.number) completed" : "deploy #\(record.number) failed: \(record.reason ?? "")",
-                                    ok: ok, deployment: record.number)
+                // The engine's own progress already said how it ended; the result line only carries the outcome.
+                return ProgressLine(.result, "", ok: record.outcome == .completed, deployment: record.number)
             }
         }
         v1.post("verify") { request, _ in

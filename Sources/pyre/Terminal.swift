@@ -11,6 +11,7 @@ enum Terminal {
     private static let lock = NSLock()
 
     static func progress(_ line: ProgressLine) {
+        guard !line.message.isEmpty else { return }
         let text: String
         switch line.kind {
         case .output: text = paint("  │ " + line.message, 2)
