@@ -26,6 +26,7 @@ let package = Package(
         .target(name: "PyreImages", dependencies: [
             "PyreCore",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PyreLocal", dependencies: ["PyreCore", "PyreImages"]),
         .target(name: "PyreDeploy", dependencies: [

@@ -121,8 +121,8 @@ public struct RolloutStateMachine: Sendable {
     /// Records the failure (the first one wins) and dooms every new server not yet healthy.
     private mutating func stop(reason: String, failed: ServerID?) -> [Action] {
         if failure == nil { failure = reason }
-        var victims = starting.sorted()
-        if let failed, !victims.contains(failed) { victims.insert(failed, at: 0) }
+        // The failed server first, then the others not yet healthy.
+        let victims = (failed.map { [$0] } ?? []) + starting.filter { $0 != failed }.sorted()
         starting.removeAll()
         doomed.formUnion(victims)
         return victims.isEmpty ? [] : [.destroyNow(victims)]
