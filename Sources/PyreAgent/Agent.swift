@@ -38,10 +38,10 @@ public actor Agent {
         store = try SQLiteEventStore(path: state.eventsDatabase)
         let journal = AgentJournal(store: store)
         let history = AgentState(replaying: try await journal.replay())
-        provider = try LocalProvider(
-            configuration: LocalProviderConfiguration(system: spec.name, serversDirectory: state.servers,
-                                                      isolation: configuration.isolation),
-            logger: logger)
+        var providerConfiguration = LocalProviderConfiguration(system: spec.name, serversDirectory: state.servers,
+                                                               isolation: configuration.isolation)
+        if let subnet = configuration.subnet { providerConfiguration.subnet = subnet }
+        provider = try LocalProvider(configuration: providerConfiguration, logger: logger)
         try await provider.prepare()
         images = ImageStore(root: state.images)
         baker = ImageBaker(store: images)

@@ -8,17 +8,20 @@ public struct AgentConfiguration: Sendable {
     /// State directory; defaults to `SYSTEM_DIR/.pyre`.
     public var stateDirectory: URL
     public var isolation: IsolationMode
+    /// Namespace mode: the servers' subnet; nil picks one from the system name.
+    public var subnet: String?
     /// Control API address; port 0 picks a free port, written to `STATE/agent.json`.
     public var controlHost: String
     public var controlPort: Int
     /// How often the agent checks health, age and liveness of servers.
     public var watchInterval: Duration
 
-    public init(systemDirectory: URL, stateDirectory: URL? = nil, isolation: IsolationMode = .automatic(),
+    public init(systemDirectory: URL, stateDirectory: URL? = nil, isolation: IsolationMode = .automatic(), subnet: String? = nil,
                 controlHost: String = "127.0.0.1", controlPort: Int = 0, watchInterval: Duration = .seconds(1)) {
         self.systemDirectory = systemDirectory.standardizedFileURL
         self.stateDirectory = (stateDirectory ?? systemDirectory.appendingPathComponent(".pyre")).standardizedFileURL
         self.isolation = isolation
+        self.subnet = subnet
         self.controlHost = controlHost
         self.controlPort = controlPort
         self.watchInterval = watchInterval

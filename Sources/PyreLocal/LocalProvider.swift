@@ -135,6 +135,7 @@ public final class LocalProvider: ServerProvider, Sendable {
         if let record, record.pid > 0 {
             try await stopProcesses(of: record)
         }
+        try await killStrays(of: id)
         if let network {
             try network.tearDownServer(namespace: record?.networkNamespace ?? network.namespaceName(for: id),
                                        hostInterface: record?.hostInterface ?? network.hostInterfaceName(for: id))
@@ -238,6 +239,25 @@ public final class LocalProvider: ServerProvider, Sendable {
         signalServer(record.pid, SIGKILL)
         guard try await waitUntilGone(record, within: .seconds(10)) else {
             throw PyreError(.provider, "processes of server \(record.info.id) survived SIGKILL; check for processes in uninterruptible sleep (ps -s \(record.pid))")
+        }
+    }
+
+    /// Kills processes of the server that its record does not name: an agent killed between
+    /// starting a server and recording its pid leaves such a server behind.
+    private func killStrays(of id: ServerID) async throws {
+        let marks = ["PYRE_SYSTEM=\(configuration.system)", "PYRE_SERVER=\(id.rawValue)"]
+        let deadline = ContinuousClock.now + .seconds(10)
+        while case let strays = ProcessTable.processes(withEnvironment: marks), !strays.isEmpty {
+            guard ContinuousClock.now < deadline else {
+                throw PyreError(.provider, "processes of server \(id) survived SIGKILL: \(strays.map(\.pid))")
+            }
+            for stray in strays {
+                kill(-stray.group, SIGKILL)
+                kill(stray.pid, SIGKILL)
+                var status: Int32 = 0
+                _ = waitpid(stray.pid, &status, WNOHANG)
+            }
+            try? await Task.sleep(for: .milliseconds(10))
         }
     }
 

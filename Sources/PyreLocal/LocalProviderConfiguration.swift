@@ -1,4 +1,5 @@
 import Foundation
+import PyreCore
 
 /// Settings of a ``LocalProvider``.
 public struct LocalProviderConfiguration: Sendable {
@@ -8,8 +9,9 @@ public struct LocalProviderConfiguration: Sendable {
     public var serversDirectory: URL
     public var isolation: IsolationMode
     /// Namespace mode: the servers' IPv4 subnet. The bridge gets the first address in it,
-    /// servers the following ones. Give each system on a machine its own subnet.
-    public var subnet: String = "10.213.0.0/16"
+    /// servers the following ones. Each system on a machine needs its own: the default is
+    /// a /24 in 10.213.0.0/16 picked from a hash of the system name.
+    public var subnet: String
     /// Process mode: servers listen on `127.213.x.y`, one address per live server.
     public var loopbackPrefix: String = "127.213"
     /// How long destroy waits after SIGTERM before it sends SIGKILL.
@@ -19,5 +21,12 @@ public struct LocalProviderConfiguration: Sendable {
         self.system = system
         self.serversDirectory = serversDirectory
         self.isolation = isolation
+        subnet = Self.defaultSubnet(for: system)
+    }
+
+    /// `10.213.N.0/24` with N from a hash of `system`, so systems rarely share one by default.
+    public static func defaultSubnet(for system: String) -> String {
+        let hash = configHash([system])
+        return "10.213.\(UInt8(hash.suffix(2), radix: 16) ?? 0).0/24"
     }
 }

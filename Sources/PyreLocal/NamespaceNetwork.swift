@@ -47,6 +47,13 @@ struct NamespaceNetwork {
 
     /// Creates the guard route and the bridge; does nothing that is already there.
     func prepare() throws {
+        let others = try run(["-o", "addr", "show", "to", subnet.description]).split(separator: "\n")
+            .compactMap { $0.split(separator: " ").dropFirst().first.map(String.init) }
+            .filter { $0 != bridgeName }
+        if let other = others.first {
+            throw PyreError(.provider, "subnet \(subnet) is already used by interface \(other) (another Pyre system?); "
+                + "give this system its own with `pyre up --subnet 10.213.N.0/24`")
+        }
         try ip("route", "replace", "unreachable", subnet.description, "metric", String(Self.guardRouteMetric))
         if !linkExists(bridgeName) {
             try ip("link", "add", bridgeName, "type", "bridge")

@@ -46,6 +46,32 @@ enum ProcessTable {
         all().filter { $0.session == id || $0.group == id }
     }
 
+    /// Live processes whose environment holds every one of `entries` (`KEY=value`). Servers
+    /// carry `PYRE_SYSTEM` and `PYRE_SERVER`, so this finds a server's processes even when
+    /// the agent died before it could record their pid.
+    static func processes(withEnvironment entries: [String]) -> [ProcessStatus] {
+        let needles = entries.map { Array($0.utf8) }
+        return all().filter { process in
+            guard !process.isZombie, let environment = readEnvironment(of: process.pid) else { return false }
+            let variables = environment.split(separator: 0)
+            return needles.allSatisfy { needle in variables.contains { $0.elementsEqual(needle) } }
+        }
+    }
+
+    private static func readEnvironment(of pid: pid_t) -> [UInt8]? {
+        let descriptor = open("/proc/\(pid)/environ", O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var result: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        while result.count < 1 << 20 {
+            let count = read(descriptor, &buffer, buffer.count)
+            guard count > 0 else { break }
+            result += buffer[0..<count]
+        }
+        return result
+    }
+
     private static func readSmallFile(_ path: String) -> String? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }

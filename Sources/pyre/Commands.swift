@@ -17,6 +17,9 @@ struct Up: AsyncParsableCommand {
     @Option(help: "namespaces (default when root on Linux) or process.")
     var isolation: IsolationMode?
 
+    @Option(help: "Namespace mode: the servers' IPv4 subnet (default: 10.213.N.0/24, N from the system name).")
+    var subnet: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
     var logLevel: Logger.Level = .warning
 
@@ -30,7 +33,7 @@ struct Up: AsyncParsableCommand {
         try await reportingErrors {
             let configuration = AgentConfiguration(
                 systemDirectory: options.systemURL, stateDirectory: options.state.root,
-                isolation: isolation ?? .automatic())
+                isolation: isolation ?? .automatic(), subnet: subnet)
             try await AgentRunner.run(configuration: configuration, logger: Logger(label: "pyre"),
                                       console: Terminal.progress)
         }

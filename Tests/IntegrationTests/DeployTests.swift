@@ -18,6 +18,7 @@ struct DeployTests {
         let system = try TestSystem(name: "redeploy\(isolation.prefix(2))")
         defer { system.cleanUp() }
         let agent = try AgentProcess(system, isolation: isolation)
+        defer { agent.terminate() }
         let first = try await agent.waitForHealthy(count: 3)
         #expect(Set(first.map(\.generation)) == [1])
         for server in first {
@@ -59,6 +60,7 @@ struct DeployTests {
         """)
         defer { system.cleanUp() }
         let agent = try AgentProcess(system, isolation: isolation)
+        defer { agent.terminate() }
         let fleet = try await agent.waitForHealthy(count: 2)
 
         try "yes".write(to: system.appDirectory.appendingPathComponent("UNHEALTHY"), atomically: true, encoding: .utf8)
@@ -86,6 +88,7 @@ struct DeployTests {
         """)
         defer { system.cleanUp() }
         let agent = try AgentProcess(system, isolation: isolation)
+        defer { agent.terminate() }
         let first = try await agent.waitForHealthy(count: 2)
         let later = try await agent.waitForHealthy(count: 2, excluding: Set(first.map(\.id)), timeout: .seconds(30))
         #expect(Set(later.map(\.id)).isDisjoint(with: first.map(\.id)))
@@ -100,6 +103,7 @@ struct DeployTests {
         let system = try TestSystem(name: "heal\(isolation.prefix(2))", service: "count: 2")
         defer { system.cleanUp() }
         let agent = try AgentProcess(system, isolation: isolation)
+        defer { agent.terminate() }
         let fleet = try await agent.waitForHealthy(count: 2)
         let victim = fleet[0]
         for pid in processes(withEnvironment: "PYRE_SERVER", victim.id) { kill(pid, SIGKILL) }
@@ -117,6 +121,7 @@ struct DeployTests {
         """)
         defer { system.cleanUp() }
         var agent = try AgentProcess(system, isolation: isolation)
+        defer { agent.terminate() }
         let first = try await agent.waitForHealthy(count: 3)
         try system.setVersion("v2")
         let deploy = Task { try await pyre(["deploy", system.directory.path]) }
@@ -131,6 +136,8 @@ struct DeployTests {
         _ = try? await deploy.value
 
         agent = try AgentProcess(system, isolation: isolation)
+        let restarted = agent
+        defer { restarted.terminate() }
         let converged = try await agent.waitForHealthy(count: 3, excluding: Set(first.map(\.id)))
         #expect(Set(converged.map(\.id)).count == 3)
         #expect(converged.allSatisfy { $0.generation >= 2 })

@@ -84,6 +84,15 @@ final class AgentProcess: @unchecked Sendable {
         kill(process.processIdentifier, signal)
     }
 
+    /// Ctrl-C and wait (blocking) for the graceful stop; for `defer`, so that a failing test
+    /// leaves no servers behind.
+    func terminate() {
+        guard process.isRunning else { return }
+        signal(SIGINT)
+        for _ in 0..<600 where process.isRunning { usleep(100_000) }
+        if process.isRunning { signal(SIGKILL) }
+    }
+
     /// Ctrl-C and wait for the agent to finish its graceful stop.
     func stop() async throws {
         signal(SIGINT)

@@ -31,9 +31,9 @@ final class TestSystem: @unchecked Sendable {
           web:
             image: web
             port: 8080
-            health: { http: /healthz, interval: 100ms, timeout: 1s, deadline: 10s }
             drain: 0s
         \(service.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+        \(service.contains("health:") ? "" : "    health: { http: /healthz, interval: 100ms, timeout: 1s, deadline: 10s }")
         """
         try manifest.write(to: directory.appendingPathComponent("pyre.yml"), atomically: true, encoding: .utf8)
     }
