@@ -91,6 +91,9 @@ struct NamespaceNetwork {
         try ip("-n", namespace, "link", "set", "eth0", "up")
         try ip("-n", namespace, "link", "set", "lo", "up")
         try ip("-n", namespace, "route", "add", "default", "via", bridgeAddress)
+        // The address may have belonged to a destroyed server a moment ago: the host's
+        // neighbour entry would still name that server's MAC and black-hole the new one.
+        try ip("neigh", "flush", "to", address, "dev", bridgeName)
     }
 
     /// Removes what ``setUpServer(_:address:)`` made; run after the server's processes are gone.

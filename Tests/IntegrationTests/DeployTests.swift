@@ -50,6 +50,7 @@ struct DeployTests {
         #expect(again.status == 0, "nothing left to do: \(again.output)")
         try await agent.stop()
         #expect(processes(withEnvironment: "PYRE_SYSTEM", system.name).isEmpty)
+        #expect(try await networkLeftovers(of: system.name).isEmpty)
     }
 
     @Test(arguments: isolationModes)
@@ -146,6 +147,7 @@ struct DeployTests {
         #expect(serverIDs == Set(converged.map(\.id)), "exactly the converged servers run")
         try await agent.stop()
         #expect(processes(withEnvironment: "PYRE_SYSTEM", system.name).isEmpty)
+        #expect(try await networkLeftovers(of: system.name).isEmpty)
     }
 }
 

@@ -149,3 +149,25 @@ func httpStatus(_ url: String, token: String? = nil) async throws -> Int {
     process.waitUntilExit()
     return Int(String(decoding: data, as: UTF8.self)) ?? -1
 }
+
+/// Network namespaces, links and routes of `system` still present (namespace mode names
+/// them `pyre-SYSTEM-…`, veths `pyv…`, the bridge `pyre-SYSTEM`).
+func networkLeftovers(of system: String) async throws -> [String] {
+    func ip(_ arguments: [String]) async throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        if !FileManager.default.fileExists(atPath: "/usr/sbin/ip") { process.executableURL = URL(fileURLWithPath: "/sbin/ip") }
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = try await Task.detached { try pipe.fileHandleForReading.readToEnd() ?? Data() }.value
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+    let bridge = String("pyre-\(system)".prefix(15))
+    var found = try await ip(["netns", "list"]).split(separator: "\n").filter { $0.hasPrefix("pyre-\(system)-") }.map(String.init)
+    found += try await ip(["-br", "link"]).split(separator: "\n").filter { $0.hasPrefix(bridge + " ") }.map(String.init)
+    found += try await ip(["route"]).split(separator: "\n").filter { $0.contains("dev \(bridge) ") }.map(String.init)
+    return found
+}
