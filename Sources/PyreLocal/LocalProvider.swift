@@ -172,7 +172,10 @@ public final class LocalProvider: ServerProvider, Sendable {
                 throw PyreError(.provider, "server \(spec.id) exists already; server ids are never reused")
             }
             let taken = Set(records().map(\.info.address)).union(state.reservedAddresses)
-            guard let address = candidateAddresses().first(where: { !taken.contains($0) }) else {
+            let free = { (address: String) in
+                !taken.contains(address) && (self.network != nil || Self.portIsFree(address, port: spec.port))
+            }
+            guard let address = candidateAddresses().first(where: free) else {
                 throw PyreError(.provider, "no free address for server \(spec.id); destroy servers or configure a larger subnet")
             }
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -186,6 +189,25 @@ public final class LocalProvider: ServerProvider, Sendable {
             try record.save(in: directory)
             state.reservedAddresses.insert(address)
             return record
+        }
+    }
+
+    /// Whether a listener could bind `address:port` now: in process mode another system or
+    /// program may hold it, and a server that cannot bind would only fail its health gate.
+    private static func portIsFree(_ address: String, port: Int) -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { return true }
+        defer { close(descriptor) }
+        var reuse: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        var socketAddress = sockaddr_in()
+        socketAddress.sin_family = sa_family_t(AF_INET)
+        socketAddress.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, address, &socketAddress.sin_addr) == 1 else { return true }
+        return withUnsafePointer(to: &socketAddress) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
         }
     }
 

@@ -12,8 +12,10 @@ public struct LocalProviderConfiguration: Sendable {
     /// servers the following ones. Each system on a machine needs its own: the default is
     /// a /24 in 10.213.0.0/16 picked from a hash of the system name.
     public var subnet: String
-    /// Process mode: servers listen on `127.213.x.y`, one address per live server.
-    public var loopbackPrefix: String = "127.213"
+    /// Process mode: servers listen on `PREFIX.x.y`, one address per live server. The default
+    /// is `127.N` with N from a hash of the system name, so systems rarely share one; addresses
+    /// whose port is taken (by anyone) are skipped either way.
+    public var loopbackPrefix: String
     /// How long destroy waits after SIGTERM before it sends SIGKILL.
     public var stopGracePeriod: Duration = .seconds(3)
 
@@ -22,6 +24,7 @@ public struct LocalProviderConfiguration: Sendable {
         self.serversDirectory = serversDirectory
         self.isolation = isolation
         subnet = Self.defaultSubnet(for: system)
+        loopbackPrefix = "127.\(100 + (UInt8(configHash([system]).prefix(2), radix: 16) ?? 0) % 150)"
     }
 
     /// `10.213.N.0/24` with N from a hash of `system`, so systems rarely share one by default.

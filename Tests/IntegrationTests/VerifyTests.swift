@@ -4,8 +4,7 @@ import PyreCore
 import Testing
 
 /// `pyre verify` against a server whose files were changed behind Pyre's back.
-@Suite(.serialized)
-struct VerifyTests {
+extension DeployTests {
     @Test func driftIsReportedAndReplaced() async throws {
         let system = try TestSystem(name: "drift", service: "count: 2")
         defer { system.cleanUp() }
