@@ -13,6 +13,9 @@ public actor Agent {
     public let configuration: AgentConfiguration
     public let state: StateDirectory
     public nonisolated let system: String
+    /// `.recovery` when the previous agent left servers or a deploy behind, else `.manual`:
+    /// the trigger of the deploy `pyre up` starts with.
+    public nonisolated let startTrigger: DeployTrigger
     let logger: Logger
     let store: SQLiteEventStore
     let provider: LocalProvider
@@ -24,6 +27,8 @@ public actor Agent {
     private var desired: [DesiredService]?
     /// After `pyre destroy` the watcher must not bring servers back until the next deploy.
     private var stopped = false
+    /// Operations the control API started (deploy, verify, destroy), by id.
+    private var operations: [UUID: Task<Void, Never>] = [:]
 
     /// Opens the state directory (taking its lock), replays the agent's history and
     /// reconciles it with what the provider runs: orphans from an earlier agent are destroyed.
@@ -38,6 +43,7 @@ public actor Agent {
         store = try SQLiteEventStore(path: state.eventsDatabase)
         let journal = AgentJournal(store: store)
         let history = AgentState(replaying: try await journal.replay())
+        startTrigger = history.runningDeployment != nil || !history.liveServers.isEmpty ? .recovery : .manual
         var providerConfiguration = LocalProviderConfiguration(system: spec.name, serversDirectory: state.servers,
                                                                isolation: configuration.isolation)
         if let subnet = configuration.subnet { providerConfiguration.subnet = subnet }
@@ -51,14 +57,53 @@ public actor Agent {
         try await reconciler.recover()
     }
 
-    /// Bakes what changed and rolls out the manifest as it is on disk now.
+    /// Bakes what changed and rolls out the manifest as it is on disk now. Self-healing keeps
+    /// what the last *successful* deploy rolled out.
     public func deploy(trigger: DeployTrigger = .manual, progress: @escaping ProgressSink) async throws -> DeploymentRecord {
+        try await refuseWhileDeploying()
         let spec = try Manifest.load(directory: configuration.systemDirectory)
         let wanted = try await bake(spec, progress: progress)
-        desired = wanted
-        stopped = false
-        return try await reconciler.deploy(wanted, trigger: trigger) { event in
+        let record = try await reconciler.deploy(wanted, trigger: trigger) { event in
             progress(ProgressLine(event))
+        }
+        if record.outcome == .completed {
+            desired = wanted
+            stopped = false
+            pruneImages()
+        } else if let previous = desired {
+            try await removeExtraServers(keeping: previous, progress: progress)
+        }
+        return record
+    }
+
+    /// Fails fast, before a possibly long bake, when a deploy runs already.
+    private func refuseWhileDeploying() async throws {
+        if let running = await reconciler.state.runningDeployment {
+            throw PyreError(.deployRunning, "deploy #\(running.number) is running since \(running.startedAt.formatted(.iso8601)); "
+                + "wait for it to finish (`pyre status`), then deploy again")
+        }
+    }
+
+    /// A failed blue/green rollout can leave new servers that passed their gate next to the
+    /// complete old fleet: take those away so the old fleet serves alone, as before the deploy.
+    /// A rolling deploy that already replaced old servers is left as it is (fix forward).
+    private func removeExtraServers(keeping previous: [DesiredService], progress: @escaping ProgressSink) async throws {
+        let plan = try await reconciler.plan(previous)
+        guard !plan.isEmpty, plan.services.allSatisfy({ $0.create == 0 }) else { return }
+        progress(ProgressLine(.deploy, "removing the failed deploy's servers; the old fleet keeps serving"))
+        _ = try await reconciler.deploy(previous, trigger: .recovery) { event in progress(ProgressLine(event)) }
+    }
+
+    /// Drops baked images that neither a live server nor the declared services use.
+    private func pruneImages() {
+        Task {
+            let live = (try? await provider.list())?.map(\.image) ?? []
+            let keep = Set(live).union(desired?.map(\.image) ?? [])
+            do {
+                try images.prune(keeping: keep)
+            } catch {
+                logger.warning("could not prune old images: \(error)")
+            }
         }
     }
 
@@ -138,7 +183,8 @@ public actor Agent {
         let servers = try await provider.list()
         for server in servers {
             guard let view = server.imageView, let image = images.image(for: server.image) else { continue }
-            let actual = try treeDigest(of: view)
+            // Hashing a tree takes a while: off the actor, and a server destroyed meanwhile is skipped.
+            guard let actual = try? await Task.detached(operation: { try treeDigest(of: view) }).value else { continue }
             if actual != image.contentDigest {
                 findings.append(.init(server: server.id.rawValue, expected: image.contentDigest.rawValue, actual: actual.rawValue))
                 progress(ProgressLine(.verify, "\(server.id): drifted (image \(image.contentDigest.short), now \(actual.short))"))
@@ -146,29 +192,63 @@ public actor Agent {
                 progress(ProgressLine(.verify, "\(server.id): ok"))
             }
         }
-        if replace, !findings.isEmpty, let desired {
+        var replaced = false
+        if replace, !findings.isEmpty {
+            guard let desired else {
+                throw PyreError(.deploy, "cannot replace drifted servers before a deploy has succeeded; run `pyre deploy`")
+            }
             let drifted = Set(findings.map { ServerID($0.server) })
-            _ = try await reconciler.deploy(desired, trigger: .drift, replacing: drifted) { event in
+            let record = try await reconciler.deploy(desired, trigger: .drift, replacing: drifted) { event in
                 progress(ProgressLine(event))
             }
+            replaced = record.outcome == .completed
         }
-        return VerifyReport(checked: servers.count, drifted: findings)
+        return VerifyReport(checked: servers.count, drifted: findings, replaced: replaced)
     }
 
     /// Destroys every server of the system; persistent data stays. The watcher leaves the
     /// system empty until the next deploy.
     public func destroyAll(progress: @escaping ProgressSink) async throws {
-        stopped = true
-        _ = try await reconciler.deploy([], trigger: .manual) { event in progress(ProgressLine(event)) }
+        let record = try await reconciler.deploy([], trigger: .manual) { event in progress(ProgressLine(event)) }
+        stopped = record.outcome == .completed
     }
 
-    /// Graceful stop: destroy the servers, tear down the provider's network, keep persistent data.
+    /// Runs an operation the control API asked for as a task of the agent's, so that a
+    /// shutdown can cancel it and wait for it before destroying the servers.
+    public func run(_ operation: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
+        let id = UUID()
+        let task = Task {
+            await operation()
+            self.finish(id)
+        }
+        operations[id] = task
+        return task
+    }
+
+    private func finish(_ id: UUID) { operations[id] = nil }
+
+    /// Graceful stop: cancel running operations, destroy the servers, tear down the
+    /// provider's network, keep persistent data.
     public func shutdown(progress: @escaping ProgressSink) async {
+        for task in operations.values { task.cancel() }
+        for task in operations.values { await task.value }
         do {
             try await destroyAll(progress: progress)
+        } catch {
+            logger.error("shutdown: \(describe(error))")
+        }
+        // Whatever the journal does not know about (a create cut short) goes too.
+        for server in (try? await provider.list()) ?? [] {
+            do {
+                try await provider.destroy(server.id)
+            } catch {
+                logger.error("shutdown: could not destroy \(server.id): \(describe(error))")
+            }
+        }
+        do {
             try await provider.teardown()
         } catch {
-            logger.error("shutdown: \(error)")
+            logger.error("shutdown: \(describe(error))")
         }
         try? FileManager.default.removeItem(at: state.agentFile)
     }

@@ -44,7 +44,7 @@ struct Supervisor: Service {
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
             do {
-                let record = try await agent.deploy(progress: console)
+                let record = try await agent.deploy(trigger: agent.startTrigger, progress: console)
                 if record.outcome == .completed { try await printServers() }
             } catch is CancellationError {
                 return

@@ -22,7 +22,7 @@ public enum ControlAPI {
             return try jsonResponse(PlanReport(changes: !plan.isEmpty, text: plan.render()))
         }
         v1.post("deploy") { _, _ in
-            streamed(console: console) { progress in
+            await streamed(agent: agent, console: console) { progress in
                 let record = try await agent.deploy(progress: progress)
                 // The engine's own progress already said how it ended; the result line only carries the outcome.
                 return ProgressLine(.result, "", ok: record.outcome == .completed, deployment: record.number)
@@ -30,14 +30,15 @@ public enum ControlAPI {
         }
         v1.post("verify") { request, _ in
             let replace = request.uri.queryParameters.get("replace") == "true"
-            return streamed(console: console) { progress in
+            return await streamed(agent: agent, console: console) { progress in
                 let report = try await agent.verify(replace: replace, progress: progress)
-                let message = "\(report.checked) servers checked, \(report.drifted.count) drifted"
-                return ProgressLine(.result, message, ok: report.drifted.isEmpty || replace)
+                var message = "\(report.checked) servers checked, \(report.drifted.count) drifted"
+                if replace && !report.drifted.isEmpty { message += report.replaced ? ", replaced" : ", NOT replaced" }
+                return ProgressLine(.result, message, ok: report.drifted.isEmpty || report.replaced)
             }
         }
         v1.post("destroy") { _, _ in
-            streamed(console: console) { progress in
+            await streamed(agent: agent, console: console) { progress in
                 try await agent.destroyAll(progress: progress)
                 return ProgressLine(.result, "all servers destroyed; persistent data kept", ok: true)
             }
@@ -55,10 +56,10 @@ public enum ControlAPI {
 /// Runs `operation` in its own task and streams its progress as JSON lines, ending with the
 /// line it returns (or an error line). The operation finishes even if the client goes away:
 /// a deploy is never left half done because a terminal was closed.
-private func streamed(console: @escaping ProgressSink,
-                      _ operation: @escaping @Sendable (@escaping ProgressSink) async throws -> ProgressLine) -> Response {
+private func streamed(agent: Agent, console: @escaping ProgressSink,
+                      _ operation: @escaping @Sendable (@escaping ProgressSink) async throws -> ProgressLine) async -> Response {
     let (lines, continuation) = AsyncStream<ProgressLine>.makeStream()
-    Task {
+    _ = await agent.run {
         let sink: ProgressSink = { line in
             console(line)
             continuation.yield(line)

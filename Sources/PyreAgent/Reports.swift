@@ -60,6 +60,8 @@ public struct VerifyReport: Codable, Sendable {
 
     public var checked: Int
     public var drifted: [Finding]
+    /// With `--replace`: whether the drifted servers were replaced successfully.
+    public var replaced: Bool
 }
 
 /// Dates in Pyre's JSON: ISO 8601 in UTC with milliseconds, so durations survive the trip.

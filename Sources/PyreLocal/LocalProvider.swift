@@ -67,6 +67,12 @@ public final class LocalProvider: ServerProvider, Sendable {
     /// Namespace mode: creates the system's guard route and bridge (idempotent; ``create(_:)``
     /// calls it too). Process mode: nothing.
     public func prepare() async throws {
+        // Servers made in the other mode need that mode's teardown: refuse rather than leak them.
+        if let other = records().first(where: { $0.isolation != configuration.isolation }) {
+            throw PyreError(.provider, "server \(other.info.id) of system \(configuration.system) runs with "
+                + "\(other.isolation.rawValue) isolation; start the agent with `--isolation \(other.isolation.rawValue)` "
+                + "(it destroys them on Ctrl-C) before switching to \(configuration.isolation.rawValue)")
+        }
         guard let network else { return }
         try network.prepare()
         state.withLock { $0.networkPrepared = true }

@@ -33,7 +33,12 @@ struct NamespaceNetwork {
         self.logger = logger
     }
 
-    var bridgeName: String { String("pyre-\(system)".prefix(15)) }
+    /// `pyre-SYSTEM` when that fits the kernel's 15 characters, else `pyre-` and a hash of the
+    /// name, so that two long names never share a bridge.
+    var bridgeName: String {
+        let plain = "pyre-\(system)"
+        return plain.count <= 15 ? plain : "pyre-" + configHash([system]).prefix(10)
+    }
     var bridgeAddress: String { subnet.address(at: 1) }
     /// Offsets in the subnet that servers may use: after the bridge, before the broadcast address.
     var serverOffsets: ClosedRange<UInt32> { 2...(subnet.size - 2) }

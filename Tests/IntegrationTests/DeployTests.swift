@@ -128,11 +128,14 @@ struct DeployTests {
         let deploy = Task { try await pyre(["deploy", system.directory.path]) }
         // Kill the agent once the rollout has created its first new server.
         let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            if let status = try? await agent.status(),
-               status.services.first?.servers.contains(where: { $0.generation == 2 }) == true { break }
-            try await Task.sleep(for: .milliseconds(50))
+        var midRollout = false
+        while !midRollout, ContinuousClock.now < deadline {
+            if let status = try? await agent.status() {
+                midRollout = status.services.first?.servers.contains(where: { $0.generation == 2 }) == true
+            }
+            if !midRollout { try await Task.sleep(for: .milliseconds(20)) }
         }
+        #expect(midRollout, "the agent was killed while the rollout ran")
         agent.signal(SIGKILL)
         _ = try? await deploy.value
 
@@ -145,6 +148,10 @@ struct DeployTests {
         let running = processes(withEnvironment: "PYRE_SYSTEM", system.name)
         let serverIDs = Set(running.compactMap { serverID(ofProcess: $0) })
         #expect(serverIDs == Set(converged.map(\.id)), "exactly the converged servers run")
+        let history = try await pyre(["history", system.directory.path, "--json"])
+        let records = try JSONDecoder.pyre.decode([DeploymentRecord].self, from: Data(history.output.utf8))
+        #expect(records.contains { $0.number == 2 && $0.outcome == .interrupted }, "\(history.output)")
+        #expect(records.last?.trigger == .recovery && records.last?.outcome == .completed)
         try await agent.stop()
         #expect(processes(withEnvironment: "PYRE_SYSTEM", system.name).isEmpty)
         #expect(try await networkLeftovers(of: system.name).isEmpty)

@@ -32,10 +32,11 @@ struct StateDirectoryTests {
     @Test func secondAgentLockIsRefusedUntilTheFirstIsGone() throws {
         let state = try temporaryState()
         defer { try? FileManager.default.removeItem(at: state.root) }
-        var first: AgentLock? = try AgentLock(file: state.lockFile)
-        #expect(first != nil)
-        #expect(throws: PyreError.self) { try AgentLock(file: state.lockFile) }
-        first = nil
+        do {
+            let first = try AgentLock(file: state.lockFile)
+            #expect(throws: PyreError.self) { try AgentLock(file: state.lockFile) }
+            withExtendedLifetime(first) {}
+        }
         _ = try AgentLock(file: state.lockFile)
     }
 

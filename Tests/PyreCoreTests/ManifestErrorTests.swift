@@ -65,6 +65,8 @@ let badManifests: [BadManifest] = [
     // Types
     BadManifest("word where an integer belongs", appending: "    count: three\n", at: 9, 12, field: "services.web.count",
                 #"expected an integer, got "three""#),
+    BadManifest("count beyond what a rollout can handle", appending: "    count: 100001\n", at: 9, 12,
+                field: "services.web.count", "count must be between 0 and 100000, got 100001"),
     BadManifest("mapping where an integer belongs", appending: "    port: { number: 80 }\n", at: 9, 11,
                 field: "services.web.port", "expected an integer, got a mapping"),
     BadManifest("nothing where an integer belongs", appending: "    count:\n    port: 80\n", at: 9, 11,

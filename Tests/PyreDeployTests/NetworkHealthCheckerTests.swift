@@ -1,3 +1,5 @@
+import Foundation
+import Glibc
 import NIOCore
 import NIOPosix
 import PyreCore
@@ -43,12 +45,23 @@ private func withServer(status: Int?, _ body: (Int) async throws -> Void) async 
 }
 
 /// A loopback port nothing listens on (bound, then closed).
-private func closedPort() async throws -> Int {
-    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .bind(host: "127.0.0.1", port: 0).get()
-    let port = channel.localAddress!.port!
-    try await channel.close()
-    return port
+/// Runs `body` with a loopback port that refuses connections: bound but not listening, so no
+/// test running in parallel can take it meanwhile.
+private func withClosedPort<T>(_ body: (Int) async throws -> T) async throws -> T {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = in_addr_t(0x7f00_0001).bigEndian
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+        }
+    }
+    guard bound else { throw POSIXError(.EADDRINUSE) }
+    return try await body(Int(UInt16(bigEndian: address.sin_port)))
 }
 
 @Suite struct NetworkHealthCheckerTests {
@@ -79,7 +92,9 @@ private func closedPort() async throws -> Int {
     }
 
     @Test func httpFailsWhenNothingListens() async throws {
-        let result = await checker.check(address: "127.0.0.1", port: try await closedPort(), spec: spec(.http(path: "/")))
+        let result = try await withClosedPort { port in
+            await checker.check(address: "127.0.0.1", port: port, spec: spec(.http(path: "/")))
+        }
         #expect(!result.passed)
     }
 
@@ -90,7 +105,9 @@ private func closedPort() async throws -> Int {
     }
 
     @Test func tcpFailsWhenNothingListens() async throws {
-        let result = await checker.check(address: "127.0.0.1", port: try await closedPort(), spec: spec(.tcp))
+        let result = try await withClosedPort { port in
+            await checker.check(address: "127.0.0.1", port: port, spec: spec(.tcp))
+        }
         guard case let .fail(reason) = result else {
             Issue.record("expected a failure")
             return

@@ -41,5 +41,6 @@ private func takeDurationPart(from rest: inout Substring) -> Int64? {
     guard !overflow else { return nil }
     // Fractions below a nanosecond do not matter; a Double is exact enough for the rest.
     let fractionValue = Double("0." + fraction) ?? 0
-    return wholeNanoseconds + Int64((fractionValue * Double(perUnit)).rounded())
+    let (total, overflowed) = wholeNanoseconds.addingReportingOverflow(Int64((fractionValue * Double(perUnit)).rounded()))
+    return overflowed ? nil : total
 }

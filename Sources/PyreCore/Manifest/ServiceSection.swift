@@ -1,5 +1,7 @@
 /// `services:` — what runs, how many, and how it is rolled out and checked.
 enum ServiceSection {
+    /// Far above any machine's capacity, and low enough that rollout arithmetic cannot overflow.
+    static let maximumCount = 100_000
     static let keys = ["image", "count", "port", "env", "health", "strategy", "max_age", "drain"]
     /// Names Pyre's own services use in the system's DNS zone.
     static let reservedNames = ["events", "logs", "dns"]
@@ -15,7 +17,7 @@ enum ServiceSection {
             return ServiceSpec(
                 name: name,
                 image: try readImage(service.required("image"), service: name, images: images),
-                count: try service.optional("count")?.integer(in: 0...Int.max, name: "count") ?? 1,
+                count: try service.optional("count")?.integer(in: 0...maximumCount, name: "count") ?? 1,
                 port: try service.optional("port")?.integer(in: 1...65535, name: "port") ?? 8080,
                 env: try service.optional("env").map(EnvironmentSection.read) ?? [:],
                 health: try service.optional("health").map(HealthSection.read) ?? HealthCheckSpec(),
