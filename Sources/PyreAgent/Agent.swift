@@ -16,6 +16,8 @@ public actor Agent {
     /// `.recovery` when the previous agent left servers or a deploy behind, else `.manual`:
     /// the trigger of the deploy `pyre up` starts with.
     public nonisolated let startTrigger: DeployTrigger
+    /// The deploy the previous agent was running when it stopped, if any.
+    private let interruptedDeployment: Int?
     let logger: Logger
     let store: SQLiteEventStore
     let provider: LocalProvider
@@ -43,6 +45,7 @@ public actor Agent {
         store = try SQLiteEventStore(path: state.eventsDatabase)
         let journal = AgentJournal(store: store)
         let history = AgentState(replaying: try await journal.replay())
+        interruptedDeployment = history.runningDeployment?.number
         startTrigger = history.runningDeployment != nil || !history.liveServers.isEmpty ? .recovery : .manual
         var providerConfiguration = LocalProviderConfiguration(system: spec.name, serversDirectory: state.servers,
                                                                isolation: configuration.isolation)
@@ -78,7 +81,8 @@ public actor Agent {
 
     /// Fails fast, before a possibly long bake, when a deploy runs already.
     private func refuseWhileDeploying() async throws {
-        if let running = await reconciler.state.runningDeployment {
+        // A deploy still "running" in the replayed history died with the previous agent.
+        if let running = await reconciler.state.runningDeployment, running.number != interruptedDeployment {
             throw PyreError(.deployRunning, "deploy #\(running.number) is running since \(running.startedAt.formatted(.iso8601)); "
                 + "wait for it to finish (`pyre status`), then deploy again")
         }

@@ -48,7 +48,7 @@ final class AgentProcess: @unchecked Sendable {
     init(_ system: TestSystem, isolation: String) throws {
         self.system = system
         log = system.directory.appendingPathComponent("agent-\(UUID().uuidString.prefix(4)).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.executableURL = pyreBinary
         process.arguments = ["up", system.directory.path, "--isolation", isolation]

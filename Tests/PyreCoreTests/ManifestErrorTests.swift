@@ -99,7 +99,7 @@ let badManifests: [BadManifest] = [
 
     // Values
     BadManifest("negative count", appending: "    count: -1\n", at: 9, 12, field: "services.web.count",
-                "count must be 0 or more, got -1"),
+                "count must be between 0 and 100000, got -1"),
     BadManifest("port too large", appending: "    port: 70000\n", at: 9, 11, field: "services.web.port",
                 "port must be between 1 and 65535, got 70000"),
     BadManifest("port zero", appending: "    port: 0\n", at: 9, 11, field: "services.web.port",

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Logging
 import PyreCore
 import Testing
 @testable import PyreLocal
@@ -68,7 +69,8 @@ struct NamespaceModeTests {
             let id = ServerID("web-3-cccc")
             try await provider.prepare()
             #expect(try ip("route", "show", "type", "unreachable").contains("\(subnet) metric \(NamespaceNetwork.guardRouteMetric)"))
-            #expect(try ip("route", "get", "10.213.254.77").contains("dev pyre-plt-ns-cl"))
+            let bridge = try NamespaceNetwork(system: system, subnet: IPv4Subnet(subnet), logger: Logger(label: "test")).bridgeName
+            #expect(try ip("route", "get", "10.213.254.77").contains("dev \(bridge)"))
 
             _ = try await provider.create(TestSupport.spec(id, system: system, image: image, command: TestSupport.sleeper))
             _ = try await TestSupport.waitForLine("started", of: id, in: provider)
