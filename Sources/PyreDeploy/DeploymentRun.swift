@@ -33,6 +33,6 @@ struct DeploymentRun {
     }
 
     var elapsedSeconds: Double {
-        timeInterval(ContinuousClock.now - startedAt)
+        (ContinuousClock.now - startedAt).timeInterval
     }
 }

@@ -123,12 +123,11 @@ extension Reconciler {
     }
 
     private func healNotBefore(_ streak: HealStreak) -> Date {
-        streak.lastAt + timeInterval(streak.delay(base: configuration.healBackoffBase,
-                                                  max: configuration.healBackoffMax))
+        streak.lastAt + streak.delay(base: configuration.healBackoffBase, max: configuration.healBackoffMax).timeInterval
     }
 
     /// No heal was needed for the reset period after the streak's backoff ended.
     private func streakIsOver(_ streak: HealStreak, now: Date) -> Bool {
-        now > healNotBefore(streak) + timeInterval(configuration.healStreakReset)
+        now > healNotBefore(streak) + configuration.healStreakReset.timeInterval
     }
 }

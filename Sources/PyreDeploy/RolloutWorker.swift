@@ -101,7 +101,7 @@ struct RolloutWorker: Sendable {
             case .pass:
                 passes += 1
                 if passes >= check.successes {
-                    return .gatePassed(service: service, id: server.id, seconds: timeInterval(clock.now - start))
+                    return .gatePassed(service: service, id: server.id, seconds: (clock.now - start).timeInterval)
                 }
             case let .fail(reason):
                 passes = 0

@@ -92,7 +92,7 @@ public struct ImageBaker: Sendable {
             guard outcome.termination == .exited(code: 0) else {
                 throw failure(of: recipe, step: step, command: command, outcome: outcome)
             }
-            progress(.finished(image: name, step: step, seconds: seconds(of: ContinuousClock.now - start)))
+            progress(.finished(image: name, step: step, seconds: (ContinuousClock.now - start).timeInterval))
         }
     }
 
@@ -131,14 +131,9 @@ public struct ImageBaker: Sendable {
     }
 
     private func formatted(_ duration: Duration) -> String {
-        let value = seconds(of: duration)
+        let value = duration.timeInterval
         if value < 1 { return "\(Int((value * 1000).rounded()))ms" }
         return value == value.rounded() ? "\(Int(value))s" : "\(value)s"
     }
 }
 
-/// `duration` in seconds, as a floating-point number.
-private func seconds(of duration: Duration) -> Double {
-    let (seconds, attoseconds) = duration.components
-    return Double(seconds) + Double(attoseconds) / 1e18
-}

@@ -29,15 +29,9 @@ enum EngineBenchmark {
         }
         let created = provider.created.count
         print("engine: \(servers) servers on the in-memory provider (\(created) created in all)")
-        print(String(format: "  create from empty     %8.3f s", create.seconds))
-        print(String(format: "  blue/green replace    %8.3f s   target < 1 s: %@", replace.seconds,
-                     replace.seconds < 1 ? "met" : "MISSED"))
+        print(String(format: "  create from empty     %8.3f s", create.timeInterval))
+        print(String(format: "  blue/green replace    %8.3f s   target < 1 s: %@", replace.timeInterval,
+                     replace.timeInterval < 1 ? "met" : "MISSED"))
     }
 }
 
-extension Duration {
-    var seconds: Double {
-        let (s, attoseconds) = components
-        return Double(s) + Double(attoseconds) / 1e18
-    }
-}

@@ -45,10 +45,10 @@ enum LocalBenchmark {
             }
             _ = try await reconciler.deploy([], trigger: .manual) { _ in }
             print("local provider, \(isolation.rawValue) mode: blue/green replacement of \(servers) servers")
-            print(String(format: "  floor (start-to-healthy %.3f s + drain %.3f s)  %8.3f s", floor.seconds, drain.seconds,
-                         (floor + drain).seconds))
-            print(String(format: "  replacement, deploy start to last old destroyed   %8.3f s", replace.seconds))
-            let ratio = replace.seconds / (floor + drain).seconds
+            print(String(format: "  floor (start-to-healthy %.3f s + drain %.3f s)  %8.3f s", floor.timeInterval, drain.timeInterval,
+                         (floor + drain).timeInterval))
+            print(String(format: "  replacement, deploy start to last old destroyed   %8.3f s", replace.timeInterval))
+            let ratio = replace.timeInterval / (floor + drain).timeInterval
             print(String(format: "  ratio %.2f×  target ≤ 1.5×: %@", ratio, ratio <= 1.5 ? "met" : "MISSED"))
         } catch {
             try? await provider.teardown()

@@ -59,7 +59,7 @@ public enum Planner {
         if server.failing { return .failingHealth }
         if info.image != desired.image { return .imageChanged(from: info.image, to: desired.image) }
         if info.configHash != desired.configHash { return .configChanged }
-        if let maxAge = desired.spec.maxAge, now.timeIntervalSince(info.createdAt) > timeInterval(maxAge) {
+        if let maxAge = desired.spec.maxAge, now.timeIntervalSince(info.createdAt) > maxAge.timeInterval {
             return .tooOld(maxAge: maxAge)
         }
         return nil
@@ -80,8 +80,3 @@ public enum Planner {
     }
 }
 
-/// A `Duration` as `TimeInterval`.
-private func timeInterval(_ duration: Duration) -> TimeInterval {
-    let (seconds, attoseconds) = duration.components
-    return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
-}
