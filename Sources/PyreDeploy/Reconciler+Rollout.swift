@@ -125,7 +125,9 @@ extension Reconciler {
                 progress(.creating(spec.id))
                 specs.append(spec)
             }
-            if !specs.isEmpty { run.jobs.append(.create(service: service, specs: specs)) }
+            // One job per server: each server's health gate starts as soon as it runs, not
+            // when the slowest of its batch does.
+            for spec in specs { run.jobs.append(.create(service: service, specs: [spec])) }
         case let .retire(ids):
             for id in ids { progress(.retiring(id)) }
             startRemoval(Removal(service: service, ids: ids, drain: run.drains[service]), &run)

@@ -101,19 +101,23 @@ public final class LocalProvider: ServerProvider, Sendable {
         do {
             let environment = Self.agentEnvironment.merging(
                 pyreEnvironment(for: spec, address: network == nil ? record.info.address : "0.0.0.0")) { $1 }
-            let arguments: [String]
-            let workingDirectory: URL
-            if let network {
-                try network.setUpServer(spec.id, address: record.info.address)
-                arguments = try network.sandboxCommand(for: spec.id, image: spec.imagePath, command: spec.command)
-                workingDirectory = directory
-            } else {
-                workingDirectory = directory.appendingPathComponent("root")
-                try FileTree.copyWritable(from: spec.imagePath, to: workingDirectory)
-                arguments = spec.command
+            let network = self.network
+            let imagePath = spec.imagePath
+            let pid = try await onOwnThread { [record, outputLog = outputLog(of: spec.id)] in
+                let arguments: [String]
+                let workingDirectory: URL
+                if let network {
+                    try network.setUpServer(spec.id, address: record.info.address)
+                    arguments = try network.sandboxCommand(for: spec.id, image: imagePath, command: spec.command)
+                    workingDirectory = directory
+                } else {
+                    workingDirectory = directory.appendingPathComponent("root")
+                    try FileTree.copyWritable(from: imagePath, to: workingDirectory)
+                    arguments = spec.command
+                }
+                return try ProcessSpawner.spawn(arguments, environment: environment, workingDirectory: workingDirectory.path,
+                                                output: .file(outputLog.path), newSession: true)
             }
-            let pid = try ProcessSpawner.spawn(arguments, environment: environment, workingDirectory: workingDirectory.path,
-                                               output: .file(outputLog(of: spec.id).path), newSession: true)
             record.pid = pid
             record.startTime = ProcessTable.status(of: pid)?.startTime ?? 0
             try record.save(in: directory)
@@ -142,11 +146,14 @@ public final class LocalProvider: ServerProvider, Sendable {
             try await stopProcesses(of: record)
         }
         try await killStrays(of: id)
-        if let network {
-            try network.tearDownServer(namespace: record?.networkNamespace ?? network.namespaceName(for: id),
-                                       hostInterface: record?.hostInterface ?? network.hostInterfaceName(for: id))
+        let network = self.network
+        try await onOwnThread {
+            if let network {
+                try network.tearDownServer(namespace: record?.networkNamespace ?? network.namespaceName(for: id),
+                                           hostInterface: record?.hostInterface ?? network.hostInterfaceName(for: id))
+            }
+            try FileTree.remove(directory)
         }
-        try FileTree.remove(directory)
         _ = state.withLock { $0.exitStatuses.removeValue(forKey: id) }
         if record != nil { logger.info("destroyed server \(id)") }
     }

@@ -89,16 +89,21 @@ struct NamespaceNetwork {
         try "nameserver \(bridgeAddress)\n".write(to: etc.appendingPathComponent("resolv.conf"),
                                                    atomically: true, encoding: .utf8)
         let host = hostInterfaceName(for: id)
-        try ip("netns", "add", namespace)
-        try ip("link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", namespace)
-        try ip("link", "set", host, "master", bridgeName, "up")
-        try ip("-n", namespace, "addr", "add", "\(address)/\(subnet.prefixLength)", "dev", "eth0")
-        try ip("-n", namespace, "link", "set", "eth0", "up")
-        try ip("-n", namespace, "link", "set", "lo", "up")
-        try ip("-n", namespace, "route", "add", "default", "via", bridgeAddress)
-        // The address may have belonged to a destroyed server a moment ago: the host's
-        // neighbour entry would still name that server's MAC and black-hole the new one.
-        try ip("neigh", "flush", "to", address, "dev", bridgeName)
+        // Two `ip -batch` runs instead of one process per step: creates run many at once.
+        // The address may have belonged to a destroyed server a moment ago: flushing the
+        // host's neighbour entry keeps the old MAC from black-holing the new server.
+        try batch([
+            "netns add \(namespace)",
+            "link add \(host) type veth peer name eth0 netns \(namespace)",
+            "link set \(host) master \(bridgeName) up",
+            "neigh flush to \(address) dev \(bridgeName)",
+        ])
+        try batch([
+            "addr add \(address)/\(subnet.prefixLength) dev eth0",
+            "link set eth0 up",
+            "link set lo up",
+            "route add default via \(bridgeAddress)",
+        ], namespace: namespace)
     }
 
     /// Removes what ``setUpServer(_:address:)`` made; run after the server's processes are gone.
@@ -131,6 +136,21 @@ struct NamespaceNetwork {
     }
 
     private func ip(_ arguments: String...) throws { try ip(arguments) }
+
+    /// Runs `commands` (one `ip` command line each, without `ip`) in one `ip -batch`, in
+    /// `namespace` when given; stops at the first that fails.
+    private func batch(_ commands: [String], namespace: String? = nil) throws {
+        let options = namespace.map { ["-n", $0] } ?? []
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-ip-\(UUID().uuidString)")
+        try (commands.joined(separator: "\n") + "\n").write(to: file, atomically: false, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let (status, output) = try ProcessSpawner.run([ip] + options + ["-batch", file.path])
+        logger.trace("ip \(options.joined(separator: " ")) -batch: \(commands) -> \(status)")
+        guard status == 0 else {
+            throw PyreError(.provider, "`ip \(options.joined(separator: " ")) -batch` failed (\(status)): "
+                + "\(output.trimmingCharacters(in: .whitespacesAndNewlines)); Pyre needs root and iproute2 for namespace isolation")
+        }
+    }
 
     private func ip(_ arguments: [String]) throws { _ = try run(arguments) }
 

@@ -10,10 +10,14 @@ import PyreTesting
 /// server's start-to-healthy time plus the drain period, measured in the same run.
 enum LocalBenchmark {
     static let drain = Duration.seconds(1)
+    /// The system's own interpreter with `-S`: a version manager's shim (pyenv's costs about
+    /// 0.2 s of CPU per start) would measure the interpreter's start-up, not Pyre.
+    static let command = [FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3",
+                          "-S", "server.py"]
     static let health = HealthCheckSpec(probe: .http(path: "/healthz"), interval: .milliseconds(50),
                                         timeout: .seconds(2), successes: 1, deadline: .seconds(60))
 
-    static func run(servers: Int, isolation: IsolationMode) async throws {
+    static func run(servers: Int, isolation: IsolationMode, verbose: Bool) async throws {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-bench-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: work) }
         let store = ImageStore(root: work.appendingPathComponent("images"))
@@ -35,12 +39,15 @@ enum LocalBenchmark {
             let spec = ServiceSpec(name: "web", image: "web", count: servers, port: 8080, health: health,
                                    strategy: RolloutStrategy(), drain: drain)
             func desired(_ image: BakedImage) -> [DesiredService] {
-                [DesiredService(spec: spec, image: image.digest, imagePath: image.root, command: ["python3", "server.py"],
+                [DesiredService(spec: spec, image: image.digest, imagePath: image.root, command: command,
                                 env: [:], configHash: "bench")]
             }
             _ = try await reconciler.deploy(desired(v1), trigger: .manual) { _ in }
             let replace = try await ContinuousClock().measure {
-                let record = try await reconciler.deploy(desired(v2), trigger: .manual) { _ in }
+                let start = ContinuousClock.now
+                let record = try await reconciler.deploy(desired(v2), trigger: .manual) { event in
+                    if verbose { print(String(format: "%7.3f  ", (ContinuousClock.now - start).timeInterval), event) }
+                }
                 guard record.outcome == .completed else { throw PyreError(.deploy, "benchmark deploy failed: \(record.reason ?? "")") }
             }
             _ = try await reconciler.deploy([], trigger: .manual) { _ in }
@@ -65,7 +72,7 @@ enum LocalBenchmark {
         let start = clock.now
         let info = try await provider.create(ServerSpec(
             id: id, system: system, service: "floor", generation: 1, image: image.digest, imagePath: image.root,
-            command: ["python3", "server.py"], env: [:], port: 8080, configHash: "bench", zone: "\(system).pyre."))
+            command: command, env: [:], port: 8080, configHash: "bench", zone: "\(system).pyre."))
         while case .fail = await checker.check(address: info.address, port: info.port, spec: health) {
             try await Task.sleep(for: health.interval)
         }
@@ -79,7 +86,7 @@ enum LocalBenchmark {
         try FileManager.default.createDirectory(at: context, withIntermediateDirectories: true)
         try serverScript.replacingOccurrences(of: "VERSION", with: version)
             .write(to: context.appendingPathComponent("server.py"), atomically: true, encoding: .utf8)
-        return try await baker.bake(ImageRecipe(name: "web", context: context, run: ["python3", "server.py"]))
+        return try await baker.bake(ImageRecipe(name: "web", context: context, run: command))
     }
 
     /// A minimal HTTP responder: it imports only `os` and `socket`, so its start-up is the

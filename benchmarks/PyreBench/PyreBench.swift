@@ -13,13 +13,16 @@ struct PyreBench: AsyncParsableCommand {
     @Option(help: "Number of servers.")
     var servers: Int?
 
+    @Flag(help: "Print each rollout step with its time (local only).")
+    var verbose = false
+
     @Option(help: "namespaces or process (local only).")
     var isolation: IsolationMode = .process
 
     func run() async throws {
         switch benchmark {
         case "engine": try await EngineBenchmark.run(servers: servers ?? 10_000)
-        case "local": try await LocalBenchmark.run(servers: servers ?? 20, isolation: isolation)
+        case "local": try await LocalBenchmark.run(servers: servers ?? 20, isolation: isolation, verbose: verbose)
         default: throw ValidationError("unknown benchmark \(benchmark); use engine or local")
         }
     }
