@@ -21,16 +21,19 @@ let package = Package(
     targets: [
         .target(name: "PyreCore", dependencies: [
             .product(name: "Yams", package: "Yams"),
-            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PyreImages", dependencies: [
             "PyreCore",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "PyreLocal", dependencies: ["PyreCore", "PyreImages"]),
+        .target(name: "PyreLocal", dependencies: [
+            "PyreCore", "PyreImages",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "PyreDeploy", dependencies: [
             "PyreCore",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -45,21 +48,33 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PyreTesting", dependencies: ["PyreCore"]),
         .executableTarget(name: "pyre", dependencies: [
-            "PyreAgent",
+            "PyreAgent", "PyreCore", "PyreImages", "PyreLocal",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "PyreBench", dependencies: [
             "PyreDeploy", "PyreLocal", "PyreImages", "PyreTesting",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ], path: "benchmarks/PyreBench"),
         .testTarget(name: "PyreCoreTests", dependencies: ["PyreCore", "PyreTesting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PyreImagesTests", dependencies: ["PyreImages", "PyreTesting"]),
-        .testTarget(name: "PyreLocalTests", dependencies: ["PyreLocal", "PyreTesting"]),
-        .testTarget(name: "PyreDeployTests", dependencies: ["PyreDeploy", "PyreTesting"]),
-        .testTarget(name: "PyreEventsTests", dependencies: ["PyreEvents", "PyreTesting"]),
+        .testTarget(name: "PyreLocalTests", dependencies: [
+            "PyreLocal", "PyreTesting", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "PyreDeployTests", dependencies: [
+            "PyreDeploy", "PyreTesting",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .testTarget(name: "PyreEventsTests", dependencies: [
+            "PyreEvents", "PyreTesting", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "PyreAgentTests", dependencies: ["PyreAgent", "PyreTesting"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreTesting", "pyre"]),
     ],

@@ -102,6 +102,11 @@ final class AgentProcess: @unchecked Sendable {
             signal(SIGKILL)
             throw TestFailure("agent did not stop within 60s:\n\(output)")
         }
+        let processes = processes(withEnvironment: "PYRE_SYSTEM", system.name)
+        let network = try await networkLeftovers(of: system.name)
+        guard processes.isEmpty, network.isEmpty else {
+            throw TestFailure("the stopped agent left processes \(processes) and network pieces \(network)")
+        }
     }
 }
 
