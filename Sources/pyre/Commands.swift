@@ -80,10 +80,7 @@ struct Status: AsyncParsableCommand {
         try await reportingErrors {
             let client = try options.client()
             let report = try await client.get("/v1/status", as: StatusReport.self)
-            if json {
-                print(String(decoding: try JSONEncoder.pyre.encode(report), as: UTF8.self))
-                return
-            }
+            if json { return try printJSON(report) }
             print("system \(report.system) (\(report.isolation) isolation)"
                   + (report.runningDeployment.map { ", deploy #\($0) running" } ?? ""))
             for service in report.services {
@@ -108,10 +105,7 @@ struct History: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let deployments = try await options.client().get("/v1/history", as: [DeploymentRecord].self)
-            if json {
-                print(String(decoding: try JSONEncoder.pyre.encode(deployments), as: UTF8.self))
-                return
-            }
+            if json { return try printJSON(deployments) }
             print("#     trigger   outcome      created destroyed  duration  services")
             for record in deployments {
                 let duration = record.duration.map { String(format: "%.1fs", $0) } ?? "-"
@@ -177,4 +171,9 @@ struct Destroy: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors { try await streamOperation(try options.client(), "/v1/destroy") }
     }
+}
+
+/// `--json` output: one document, keys sorted, dates in ISO 8601 with milliseconds.
+func printJSON(_ value: some Encodable) throws {
+    print(String(decoding: try JSONEncoder.pyre.encode(value), as: UTF8.self))
 }

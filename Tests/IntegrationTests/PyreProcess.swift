@@ -27,12 +27,17 @@ struct CommandResult {
 /// Runs `pyre ARGS` to completion.
 @discardableResult
 func pyre(_ arguments: [String]) async throws -> CommandResult {
+    try await runTool(pyreBinary.path, arguments, includeErrors: true)
+}
+
+/// Runs a program to completion and collects its stdout (and stderr with `includeErrors`).
+func runTool(_ path: String, _ arguments: [String], includeErrors: Bool = false) async throws -> CommandResult {
     let process = Process()
-    process.executableURL = pyreBinary
+    process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
     let pipe = Pipe()
     process.standardOutput = pipe
-    process.standardError = pipe
+    if includeErrors { process.standardError = pipe }
     try process.run()
     let data = try await Task.detached { try pipe.fileHandleForReading.readToEnd() ?? Data() }.value
     process.waitUntilExit()
@@ -126,51 +131,27 @@ func processes(withEnvironment key: String, _ value: String) -> [Int32] {
     }
 }
 
-/// GET http://address:port/ with a plain socket: the test talks only to the server's own address.
+/// GET http://address:port/ with curl: the test talks only to the server's own address.
 func fetch(_ server: StatusReport.Server) async throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    process.arguments = ["--noproxy", "*", "-s", "--max-time", "3", "http://\(server.address):\(server.port)/"]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = try await Task.detached { try pipe.fileHandleForReading.readToEnd() ?? Data() }.value
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw TestFailure("curl \(server.address):\(server.port) failed: \(process.terminationStatus)") }
-    return String(decoding: data, as: UTF8.self)
+    let result = try await runTool("/usr/bin/curl", ["--noproxy", "*", "-s", "--max-time", "3", "http://\(server.address):\(server.port)/"])
+    guard result.status == 0 else { throw TestFailure("curl \(server.address):\(server.port) failed: \(result.status)") }
+    return result.output
 }
 
 /// The HTTP status of a GET with curl, optionally with a bearer token.
 func httpStatus(_ url: String, token: String? = nil) async throws -> Int {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
     var arguments = ["--noproxy", "*", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", url]
     if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = try await Task.detached { try pipe.fileHandleForReading.readToEnd() ?? Data() }.value
-    process.waitUntilExit()
-    return Int(String(decoding: data, as: UTF8.self)) ?? -1
+    return Int(try await runTool("/usr/bin/curl", arguments).output) ?? -1
 }
 
 /// Network namespaces, links and routes of `system` still present (namespace mode names
 /// them `pyre-SYSTEM-…`, veths `pyv…`, the bridge `pyre-SYSTEM`).
 func networkLeftovers(of system: String) async throws -> [String] {
-    func ip(_ arguments: [String]) async throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        if !FileManager.default.fileExists(atPath: "/usr/sbin/ip") { process.executableURL = URL(fileURLWithPath: "/sbin/ip") }
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = try await Task.detached { try pipe.fileHandleForReading.readToEnd() ?? Data() }.value
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
-    let bridge = String("pyre-\(system)".prefix(15))
+    let ipPath = FileManager.default.fileExists(atPath: "/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip"
+    func ip(_ arguments: [String]) async throws -> String { try await runTool(ipPath, arguments).output }
+    // Test systems have short names, so the bridge is `pyre-SYSTEM` (see NamespaceNetwork).
+    let bridge = "pyre-\(system)"
     var found = try await ip(["netns", "list"]).split(separator: "\n").filter { $0.hasPrefix("pyre-\(system)-") }.map(String.init)
     found += try await ip(["-br", "link"]).split(separator: "\n").filter { $0.hasPrefix(bridge + " ") }.map(String.init)
     found += try await ip(["route"]).split(separator: "\n").filter { $0.contains("dev \(bridge) ") }.map(String.init)
