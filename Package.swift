@@ -51,20 +51,22 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PyreTesting", dependencies: ["PyreCore"]),
+        // Starts a namespace-mode server in one process; next to `pyre` so the provider finds it.
+        .executableTarget(name: "pyre-sandbox"),
         .executableTarget(name: "pyre", dependencies: [
-            "PyreAgent", "PyreCore", "PyreImages", "PyreLocal",
+            "PyreAgent", "PyreCore", "PyreImages", "PyreLocal", "pyre-sandbox",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "PyreBench", dependencies: [
-            "PyreDeploy", "PyreLocal", "PyreImages", "PyreTesting",
+            "PyreDeploy", "PyreLocal", "PyreImages", "PyreTesting", "pyre-sandbox",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "benchmarks/PyreBench"),
         .testTarget(name: "PyreCoreTests", dependencies: ["PyreCore", "PyreTesting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PyreImagesTests", dependencies: ["PyreImages", "PyreTesting"]),
         .testTarget(name: "PyreLocalTests", dependencies: [
-            "PyreLocal", "PyreTesting", .product(name: "Logging", package: "swift-log"),
+            "PyreLocal", "PyreTesting", "pyre-sandbox", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "PyreDeployTests", dependencies: [
             "PyreDeploy", "PyreTesting",

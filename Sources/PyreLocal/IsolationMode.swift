@@ -8,10 +8,10 @@ public enum IsolationMode: String, Sendable, Codable, CaseIterable {
     /// A plain process in a scratch copy of the image, on its own loopback address.
     case process
 
-    /// `namespaces` when running as root on Linux with `unshare` and `ip` available, else `process`.
+    /// `namespaces` when running as root on Linux with iproute2's `ip`, else `process`.
     public static func automatic() -> IsolationMode {
         #if os(Linux)
-        if getuid() == 0, ExecutableLookup.find("unshare") != nil, ExecutableLookup.find("ip") != nil {
+        if getuid() == 0, ExecutableLookup.find("ip") != nil {
             return .namespaces
         }
         #endif

@@ -15,8 +15,8 @@ import Synchronization
 /// - Process mode: the command runs in `root/` with `PYRE_ADDRESS` set to a loopback
 ///   address of its own, `<loopbackPrefix>.x.y`.
 /// - Namespace mode: see ``NamespaceNetwork`` for the network (iproute2: bridge, veth pairs,
-///   named network namespaces, an `unreachable` guard route) and ``SandboxScript`` for the
-///   mount, PID, UTS and IPC namespaces (util-linux `unshare`): the image mounted read-only
+///   named network namespaces, an `unreachable` guard route) and `pyre-sandbox` for the
+///   mount, PID, UTS and IPC namespaces: the image mounted read-only
 ///   as the working directory, a private `/tmp`, the rest of the host read-only, the hostname
 ///   set to the server id. `PYRE_ADDRESS` is `0.0.0.0`; the host reaches the server at its
 ///   veth address.

@@ -117,14 +117,23 @@ struct NamespaceNetwork {
         try FileTree.remove(Self.etcDirectory(of: namespace))
     }
 
-    /// The command line that runs `command` in the server's namespaces; see ``SandboxScript``.
+    /// The command line that runs `command` in the server's namespaces: `pyre-sandbox`
+    /// (Sources/pyre-sandbox) does the namespace and mount work in one process.
     func sandboxCommand(for id: ServerID, image: URL, command: [String]) throws -> [String] {
-        guard let unshare = ExecutableLookup.find("unshare") else {
-            throw PyreError(.provider, "namespace isolation needs util-linux's `unshare`; install util-linux or use --isolation process")
+        [try Self.sandboxHelper(), namespaceName(for: id), image.path, id.rawValue] + command
+    }
+
+    /// `pyre-sandbox`: `$PYRE_SANDBOX`, else next to the running executable (SwiftPM builds
+    /// it beside `pyre`, the benchmarks and the test bundle).
+    static func sandboxHelper() throws -> String {
+        if let path = ProcessInfo.processInfo.environment["PYRE_SANDBOX"] { return path }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let helper = executable.deletingLastPathComponent().appendingPathComponent("pyre-sandbox").path
+        guard FileManager.default.isExecutableFile(atPath: helper) else {
+            throw PyreError(.provider, "namespace isolation needs `pyre-sandbox` next to \(executable.path) "
+                + "(`swift build` builds it) or at $PYRE_SANDBOX; or use --isolation process")
         }
-        return [ip, "netns", "exec", namespaceName(for: id),
-                unshare, "--pid", "--fork", "--kill-child", "--mount", "--uts", "--ipc", "--mount-proc",
-                "/bin/sh", "-c", SandboxScript.text, "pyre-init", image.path, id.rawValue] + command
+        return helper
     }
 
     static func etcDirectory(of namespace: String) -> URL {

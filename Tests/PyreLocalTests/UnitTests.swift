@@ -60,8 +60,4 @@ struct UnitTests {
         #expect(!FileManager.default.fileExists(atPath: image.path))
         try FileTree.remove(image)
     }
-
-    @Test func automaticIsolationFollowsPrivileges() {
-        #expect(IsolationMode.automatic() == (getuid() == 0 ? .namespaces : .process))
-    }
 }
