@@ -145,7 +145,9 @@ public final class LocalProvider: ServerProvider, Sendable {
         if let record, record.pid > 0 {
             try await stopProcesses(of: record)
         }
-        try await killStrays(of: id)
+        // In namespace mode the PID namespace ended with the server's PID 1, so only a server
+        // whose pid was never recorded can have processes left.
+        if network == nil || (record?.pid ?? 0) == 0 { try await killStrays(of: id) }
         let network = self.network
         try await onOwnThread {
             if let network {
@@ -292,7 +294,7 @@ public final class LocalProvider: ServerProvider, Sendable {
                 var status: Int32 = 0
                 _ = waitpid(stray.pid, &status, WNOHANG)
             }
-            try? await Task.sleep(for: .milliseconds(10))
+            try await Task.sleep(for: .milliseconds(10))
         }
     }
 
@@ -306,6 +308,8 @@ public final class LocalProvider: ServerProvider, Sendable {
     private func waitUntilGone(_ record: ServerRecord, within limit: Duration) async throws -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now + limit
+        // Each poll reads all of /proc: back off so that many destroys at once stay cheap.
+        var pause = Duration.milliseconds(5)
         while true {
             let members = ProcessTable.members(ofSessionOrGroup: record.pid)
             if members.allSatisfy(\.isZombie) {
@@ -313,7 +317,8 @@ public final class LocalProvider: ServerProvider, Sendable {
                 return true
             }
             if clock.now >= deadline { return false }
-            try? await Task.sleep(for: .milliseconds(10))
+            try await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(100))
         }
     }
 

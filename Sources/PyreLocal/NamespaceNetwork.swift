@@ -108,11 +108,16 @@ struct NamespaceNetwork {
 
     /// Removes what ``setUpServer(_:address:)`` made; run after the server's processes are gone.
     func tearDownServer(namespace: String, hostInterface: String?) throws {
-        if let hostInterface, linkExists(hostInterface) {
-            try ip("link", "del", hostInterface)
-        }
         if FileManager.default.fileExists(atPath: "/run/netns/\(namespace)") {
             try ip("netns", "del", namespace)
+        }
+        // With its last process and its name gone the kernel frees the namespace, and the
+        // veth pair with it, in batches: much cheaper than deleting each pair, which waits
+        // for the whole network stack. Delete the pair only if that does not happen soon.
+        if let hostInterface {
+            let sysfs = "/sys/class/net/\(hostInterface)"
+            for _ in 0..<200 where FileManager.default.fileExists(atPath: sysfs) { usleep(10_000) }
+            if linkExists(hostInterface) { try ip("link", "del", hostInterface) }
         }
         try FileTree.remove(Self.etcDirectory(of: namespace))
     }
