@@ -139,9 +139,9 @@ public actor Agent {
     }
 
     /// One pass of self-healing and phoenix recreation.
-    public func tick() async {
+    public func tick(progress: @escaping ProgressSink) async {
         guard let desired, !stopped else { return }
-        await reconciler.tick(desired)
+        await reconciler.tick(desired) { event in progress(ProgressLine(event)) }
     }
 
     public func history() async -> [DeploymentRecord] {

@@ -53,7 +53,7 @@ struct Supervisor: Service {
             }
             while !Task.isCancelled {
                 try await Task.sleep(for: interval)
-                await agent.tick()
+                await agent.tick(progress: console)
             }
         }
         console(ProgressLine(.deploy, "stopping: destroying servers, keeping persistent data"))

@@ -10,9 +10,11 @@ extension Reconciler {
     ///
     /// `desired` should be what the last successful deploy rolled out: the heal deploys the
     /// whole plan of the services it touches.
-    public func tick(_ desired: [DesiredService]) async {
+    /// `progress` sees the steps of any deploy the pass starts.
+    public func tick(_ desired: [DesiredService],
+                     progress: @escaping @Sendable (DeployProgress) -> Void = { _ in }) async {
         do {
-            try await heal(desired)
+            try await heal(desired, progress: progress)
         } catch let error as PyreError where error.code == .deployRunning {
             // A manual deploy started meanwhile; the next pass looks again.
         } catch {
@@ -40,7 +42,7 @@ extension Reconciler {
         return result
     }
 
-    private func heal(_ desired: [DesiredService]) async throws {
+    private func heal(_ desired: [DesiredService], progress: @escaping @Sendable (DeployProgress) -> Void) async throws {
         guard active == nil else { return }
         let deploysBefore = state.deployments.count
         let servers = try await listServers()
@@ -48,7 +50,8 @@ extension Reconciler {
         guard active == nil, state.deployments.count == deploysBefore else { return }
         let vanished = try await forgetVanished(servers)
         await checkHealth(servers, desired: desired)
-        guard active == nil else { return }
+        // A deploy that ran during the probes makes the list stale too.
+        guard active == nil, state.deployments.count == deploysBefore else { return }
 
         let now = Date()
         let plan = Planner.plan(desired: desired, observed: observe(servers, desired: desired), now: now)
@@ -69,10 +72,8 @@ extension Reconciler {
         }
         guard !due.isEmpty else { return }
 
-        let logger = self.logger
-        let deployment = try await deploy(desired, trigger: healing.isEmpty ? .phoenix : .heal, only: due) { event in
-            logger.debug("automatic deploy: \(event)")
-        }
+        let deployment = try await deploy(desired, trigger: healing.isEmpty ? .phoenix : .heal, only: due,
+                                          progress: progress)
         for service in due where healing.contains(service) || deployment.outcome != .completed {
             noteHeal(service, at: now)
         }
