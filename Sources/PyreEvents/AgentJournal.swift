@@ -23,7 +23,10 @@ public struct AgentJournal: Sendable {
         let newEvents = try events.map { event in
             NewEvent(id: UUID(), type: event.typeName, data: try encoder.encode(event))
         }
-        _ = try await store.append(to: Self.streamName, newEvents, expected: .any)
+        // A step that happened must be recorded even while the deploy that took it is being
+        // cancelled (the agent stopping): the write runs in a task that cancellation does not reach.
+        let store = self.store
+        _ = try await Task { try await store.append(to: Self.streamName, newEvents, expected: .any) }.value
     }
 
     /// Every recorded event, oldest first.
