@@ -32,3 +32,28 @@ extension DeployTests {
         try await agent.stop()
     }
 }
+
+/// Ctrl-C while a deploy runs: the agent cancels it, journals how it ended and destroys
+/// every server, old and new (`stop()` checks that nothing is left).
+extension DeployTests {
+    @Test(arguments: isolationModes)
+    func interruptDuringDeployLeavesNothing(isolation: String) async throws {
+        let system = try TestSystem(name: "intr\(isolation.prefix(2))", service: "count: 2")
+        defer { system.cleanUp() }
+        let agent = try AgentProcess(system, isolation: isolation)
+        defer { agent.terminate() }
+        _ = try await agent.waitForHealthy(count: 2)
+        try system.setVersion("v2")
+        let deploy = Task { try await pyre(["deploy", system.directory.path]) }
+        let deadline = ContinuousClock.now + .seconds(30)
+        var started = false
+        while !started, ContinuousClock.now < deadline {
+            started = (try? await agent.status())?.runningDeployment != nil
+            if !started { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(started, "the deploy was running when the agent was stopped")
+        try await agent.stop()
+        let result = try await deploy.value
+        #expect(result.status != 0, "an interrupted deploy does not report success: \(result.output)")
+    }
+}
