@@ -20,15 +20,16 @@ enum LocalBenchmark {
     static func run(servers: Int, isolation: IsolationMode, verbose: Bool) async throws {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-bench-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: work) }
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
         let store = ImageStore(root: work.appendingPathComponent("images"))
-        let baker = ImageBaker(store: store)
+        let baker = ImageBaker(store: store, logger: logger)
         let v1 = try await bake(baker, work: work, version: "v1")
         let v2 = try await bake(baker, work: work, version: "v2")
         let system = "bench\(isolation == .namespaces ? "ns" : "pr")"
         var configuration = LocalProviderConfiguration(system: system, serversDirectory: work.appendingPathComponent("servers"),
                                                        isolation: isolation)
         configuration.subnet = "10.213.240.0/24"
-        let logger = Logger(label: "bench")
         let provider = try LocalProvider(configuration: configuration, logger: logger)
         try await provider.prepare()
         do {
