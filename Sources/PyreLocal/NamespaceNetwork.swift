@@ -108,16 +108,21 @@ struct NamespaceNetwork {
 
     /// Removes what ``setUpServer(_:address:)`` made; run after the server's processes are gone.
     func tearDownServer(namespace: String, hostInterface: String?) throws {
-        if FileManager.default.fileExists(atPath: "/run/netns/\(namespace)") {
-            try ip("netns", "del", namespace)
+        // One `ip -force -batch`: deleting the pair ourselves is quicker than waiting for the
+        // kernel to free it with the namespace; either may be gone already, which is fine.
+        var commands: [String] = []
+        if let hostInterface, FileManager.default.fileExists(atPath: "/sys/class/net/\(hostInterface)") {
+            commands.append("link del \(hostInterface)")
         }
-        // With its last process and its name gone the kernel frees the namespace, and the
-        // veth pair with it, in batches: much cheaper than deleting each pair, which waits
-        // for the whole network stack. Delete the pair only if that does not happen soon.
-        if let hostInterface {
-            let sysfs = "/sys/class/net/\(hostInterface)"
-            for _ in 0..<200 where FileManager.default.fileExists(atPath: sysfs) { usleep(10_000) }
-            if linkExists(hostInterface) { try ip("link", "del", hostInterface) }
+        if FileManager.default.fileExists(atPath: "/run/netns/\(namespace)") { commands.append("netns del \(namespace)") }
+        if !commands.isEmpty {
+            let output = try batch(commands, force: true)
+            let left = [hostInterface.map { "/sys/class/net/\($0)" }, "/run/netns/\(namespace)"]
+                .compactMap { $0 }.filter { FileManager.default.fileExists(atPath: $0) }
+            guard left.isEmpty else {
+                throw PyreError(.provider, "could not remove \(left.joined(separator: ", ")): \(output); "
+                    + "remove them with `ip link del` / `ip netns del` and destroy again")
+            }
         }
         try FileTree.remove(Self.etcDirectory(of: namespace))
     }
@@ -152,18 +157,21 @@ struct NamespaceNetwork {
     private func ip(_ arguments: String...) throws { try ip(arguments) }
 
     /// Runs `commands` (one `ip` command line each, without `ip`) in one `ip -batch`, in
-    /// `namespace` when given; stops at the first that fails.
-    private func batch(_ commands: [String], namespace: String? = nil) throws {
-        let options = namespace.map { ["-n", $0] } ?? []
+    /// `namespace` when given; stops at the first that fails, unless `force` (then the caller
+    /// checks the outcome). Returns the output.
+    @discardableResult
+    private func batch(_ commands: [String], namespace: String? = nil, force: Bool = false) throws -> String {
+        let options = (namespace.map { ["-n", $0] } ?? []) + (force ? ["-force"] : [])
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-ip-\(UUID().uuidString)")
         try (commands.joined(separator: "\n") + "\n").write(to: file, atomically: false, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let (status, output) = try ProcessSpawner.run([ip] + options + ["-batch", file.path])
         logger.trace("ip \(options.joined(separator: " ")) -batch: \(commands) -> \(status)")
-        guard status == 0 else {
+        guard status == 0 || force else {
             throw PyreError(.provider, "`ip \(options.joined(separator: " ")) -batch` failed (\(status)): "
                 + "\(output.trimmingCharacters(in: .whitespacesAndNewlines)); Pyre needs root and iproute2 for namespace isolation")
         }
+        return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     private func ip(_ arguments: [String]) throws { _ = try run(arguments) }
