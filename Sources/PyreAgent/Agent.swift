@@ -29,6 +29,10 @@ public actor Agent {
     private var desired: [DesiredService]?
     /// After `pyre destroy` the watcher must not bring servers back until the next deploy.
     private var stopped = false
+    /// Set by a deploy from its first step to its last (baking included).
+    private var deploying = false
+    /// Set once `shutdown` starts: no new operation is accepted.
+    private var shuttingDown = false
     /// Operations the control API started (deploy, verify, destroy), by id.
     private var operations: [UUID: Task<Void, Never>] = [:]
 
@@ -63,7 +67,10 @@ public actor Agent {
     /// Bakes what changed and rolls out the manifest as it is on disk now. Self-healing keeps
     /// what the last *successful* deploy rolled out.
     public func deploy(trigger: DeployTrigger = .manual, progress: @escaping ProgressSink) async throws -> DeploymentRecord {
-        try await refuseWhileDeploying()
+        // Claimed before the first suspension: two requests arriving together cannot both bake.
+        try await checkCanDeploy()
+        deploying = true
+        defer { deploying = false }
         let spec = try Manifest.load(directory: configuration.systemDirectory)
         let wanted = try await bake(spec, progress: progress)
         let record = try await reconciler.deploy(wanted, trigger: trigger) { event in
@@ -72,15 +79,22 @@ public actor Agent {
         if record.outcome == .completed {
             desired = wanted
             stopped = false
-            pruneImages()
+            await pruneImages()
         } else if let previous = desired {
             try await removeExtraServers(keeping: previous, progress: progress)
         }
         return record
     }
 
-    /// Fails fast, before a possibly long bake, when a deploy runs already.
-    private func refuseWhileDeploying() async throws {
+    /// Fails fast, before a possibly long bake, when a deploy runs already or the agent is
+    /// stopping. The control API calls it before answering, so a refusal is a 409.
+    public func checkCanDeploy() async throws {
+        if shuttingDown {
+            throw PyreError(.agent, "the agent is stopping; start it again with `pyre up`, then deploy")
+        }
+        if deploying {
+            throw PyreError(.deployRunning, "a deploy is being prepared (baking); wait for it to finish (`pyre status`), then deploy again")
+        }
         // A deploy still "running" in the replayed history died with the previous agent.
         if let running = await reconciler.state.runningDeployment, running.number != interruptedDeployment {
             throw PyreError(.deployRunning, "deploy #\(running.number) is running since \(running.startedAt.formatted(.iso8601)); "
@@ -98,16 +112,15 @@ public actor Agent {
         _ = try await reconciler.deploy(previous, trigger: .recovery) { event in progress(ProgressLine(event)) }
     }
 
-    /// Drops baked images that neither a live server nor the declared services use.
-    private func pruneImages() {
-        Task {
-            let live = (try? await provider.list())?.map(\.image) ?? []
-            let keep = Set(live).union(desired?.map(\.image) ?? [])
-            do {
-                try images.prune(keeping: keep)
-            } catch {
-                logger.warning("could not prune old images: \(error)")
-            }
+    /// Drops baked images that neither a live server nor the declared services use. Runs
+    /// while the deploy still holds `deploying`, so no other deploy's fresh image is taken.
+    private func pruneImages() async {
+        let live = (try? await provider.list())?.map(\.image) ?? []
+        let keep = Set(live).union(desired?.map(\.image) ?? [])
+        do {
+            try images.prune(keeping: keep)
+        } catch {
+            logger.warning("could not prune old images: \(error)")
         }
     }
 
@@ -219,7 +232,10 @@ public actor Agent {
 
     /// Runs an operation the control API asked for as a task of the agent's, so that a
     /// shutdown can cancel it and wait for it before destroying the servers.
-    public func run(_ operation: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
+    public func run(_ operation: @escaping @Sendable () async -> Void) throws -> Task<Void, Never> {
+        guard !shuttingDown else {
+            throw PyreError(.agent, "the agent is stopping; start it again with `pyre up`")
+        }
         let id = UUID()
         let task = Task {
             await operation()
@@ -234,8 +250,11 @@ public actor Agent {
     /// Graceful stop: cancel running operations, destroy the servers, tear down the
     /// provider's network, keep persistent data.
     public func shutdown(progress: @escaping ProgressSink) async {
-        for task in operations.values { task.cancel() }
-        for task in operations.values { await task.value }
+        shuttingDown = true
+        while let task = operations.values.first {
+            task.cancel()
+            await task.value
+        }
         do {
             try await destroyAll(progress: progress)
         } catch {

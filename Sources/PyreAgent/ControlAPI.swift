@@ -22,7 +22,8 @@ public enum ControlAPI {
             return try jsonResponse(PlanReport(changes: !plan.isEmpty, text: plan.render()))
         }
         v1.post("deploy") { _, _ in
-            await streamed(agent: agent, console: console) { progress in
+            try await agent.checkCanDeploy()
+            return try await streamed(agent: agent, console: console) { progress in
                 let record = try await agent.deploy(progress: progress)
                 // The engine's own progress already said how it ended; the result line only carries the outcome.
                 return ProgressLine(.result, "", ok: record.outcome == .completed, deployment: record.number)
@@ -30,7 +31,7 @@ public enum ControlAPI {
         }
         v1.post("verify") { request, _ in
             let replace = request.uri.queryParameters.get("replace") == "true"
-            return await streamed(agent: agent, console: console) { progress in
+            return try await streamed(agent: agent, console: console) { progress in
                 let report = try await agent.verify(replace: replace, progress: progress)
                 var message = "\(report.checked) servers checked, \(report.drifted.count) drifted"
                 if replace && !report.drifted.isEmpty { message += report.replaced ? ", replaced" : ", NOT replaced" }
@@ -38,7 +39,7 @@ public enum ControlAPI {
             }
         }
         v1.post("destroy") { _, _ in
-            await streamed(agent: agent, console: console) { progress in
+            try await streamed(agent: agent, console: console) { progress in
                 try await agent.destroyAll(progress: progress)
                 return ProgressLine(.result, "all servers destroyed; persistent data kept", ok: true)
             }
@@ -57,9 +58,9 @@ public enum ControlAPI {
 /// line it returns (or an error line). The operation finishes even if the client goes away:
 /// a deploy is never left half done because a terminal was closed.
 private func streamed(agent: Agent, console: @escaping ProgressSink,
-                      _ operation: @escaping @Sendable (@escaping ProgressSink) async throws -> ProgressLine) async -> Response {
+                      _ operation: @escaping @Sendable (@escaping ProgressSink) async throws -> ProgressLine) async throws -> Response {
     let (lines, continuation) = AsyncStream<ProgressLine>.makeStream()
-    _ = await agent.run {
+    _ = try await agent.run {
         let sink: ProgressSink = { line in
             console(line)
             continuation.yield(line)

@@ -125,7 +125,8 @@ public final class LocalProvider: ServerProvider, Sendable {
             return record.info
         } catch {
             logger.error("creating server \(spec.id) failed: \(error)")
-            try? await destroy(spec.id)
+            // The clean-up must run to its end even when the deploy is being cancelled.
+            try? await Task { try await self.destroy(spec.id) }.value
             throw error
         }
     }

@@ -10,11 +10,16 @@
 //   - binds IMAGE read-only onto itself and makes it the working directory;
 //   - mounts a private tmpfs on /tmp (re-exposing IMAGE if it lives under /tmp);
 //   - remounts every other mount read-only, except /proc, /sys, /dev and /tmp;
-//   - runs COMMAND as its child, forwards SIGTERM/SIGINT/SIGHUP to it, reaps orphans, and
-//     exits with its status, which ends every process of the PID namespace.
-// The outer process waits for PID 1, forwards the same signals, and exits with its status.
+//   - runs COMMAND as its child without the capabilities to undo any of this, reaps orphans,
+//     and exits with the command's status, which ends every process of the PID namespace.
+// The outer process waits for PID 1 and exits with its status.
+//
+// Signals: Pyre stops a server by signalling its whole process group, which holds the outer
+// process, PID 1 and the command. The command gets that SIGTERM once, directly; the two
+// sandbox processes catch it and keep waiting, so the command can finish its work.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/capability.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -24,29 +29,29 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static volatile pid_t forward_to = 0;
+static const int stop_signals[] = {SIGTERM, SIGINT, SIGHUP};
 
-static void forward(int signal_number) {
-    if (forward_to > 0) kill(forward_to, signal_number);
-}
+static void ignore_stop(int signal_number) { (void)signal_number; }
 
 static void fail(const char *what, const char *detail) {
-    fprintf(stderr, "pyre-sandbox: %s %s: %s\n", what, detail ? detail : "", strerror(errno));
+    fprintf(stderr, "pyre-sandbox: %s%s%s: %s\n", what, detail ? " " : "", detail ? detail : "", strerror(errno));
     exit(125);
 }
 
-static void install_forwarding(void) {
+/// Catches the stop signals without acting on them. PID 1 of a PID namespace must have a
+/// handler to receive them at all; the outer process must not die of them, or PID 1 would
+/// get SIGKILL (PR_SET_PDEATHSIG) and take the command down before it stopped gracefully.
+static void catch_stop_signals(void) {
     struct sigaction action;
     memset(&action, 0, sizeof action);
-    action.sa_handler = forward;
+    action.sa_handler = ignore_stop;
     sigemptyset(&action.sa_mask);
-    sigaction(SIGTERM, &action, NULL);
-    sigaction(SIGINT, &action, NULL);
-    sigaction(SIGHUP, &action, NULL);
+    for (size_t index = 0; index < sizeof stop_signals / sizeof *stop_signals; index++) {
+        sigaction(stop_signals[index], &action, NULL);
+    }
 }
 
 /// The shell's convention: the exit code, or 128 plus the signal that ended the process.
@@ -85,20 +90,28 @@ static void unescape(char *text) {
     *out = '\0';
 }
 
-/// Remounts `target` read-only, keeping its other per-mount flags.
-static void remount_read_only(const char *target) {
-    struct statvfs info;
-    if (statvfs(target, &info) != 0) return;
-    unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY;
-    if (info.f_flag & ST_NOSUID) flags |= MS_NOSUID;
-    if (info.f_flag & ST_NODEV) flags |= MS_NODEV;
-    if (info.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
-    if (info.f_flag & ST_NOATIME) flags |= MS_NOATIME;
-    if (info.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
-    if (info.f_flag & ST_RELATIME) flags |= MS_RELATIME;
-    if (mount(NULL, target, NULL, flags, NULL) != 0) {
-        fprintf(stderr, "pyre-sandbox: could not make %s read-only: %s\n", target, strerror(errno));
+/// Per-mount flags named in mountinfo's options field (`rw,nosuid,nodev,relatime`), which a
+/// bind remount must repeat. Read from mountinfo rather than statvfs: statvfs would trigger
+/// automounts and can hang on a dead network mount.
+static unsigned long mount_flags(const char *options) {
+    unsigned long flags = 0;
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", options);
+    char *saved = NULL;
+    for (char *option = strtok_r(copy, ",", &saved); option; option = strtok_r(NULL, ",", &saved)) {
+        if (strcmp(option, "nosuid") == 0) flags |= MS_NOSUID;
+        else if (strcmp(option, "nodev") == 0) flags |= MS_NODEV;
+        else if (strcmp(option, "noexec") == 0) flags |= MS_NOEXEC;
+        else if (strcmp(option, "noatime") == 0) flags |= MS_NOATIME;
+        else if (strcmp(option, "nodiratime") == 0) flags |= MS_NODIRATIME;
+        else if (strcmp(option, "relatime") == 0) flags |= MS_RELATIME;
     }
+    return flags;
+}
+
+/// Remounts `target` read-only, keeping its other per-mount flags; returns 0 or -1 (errno).
+static int remount_read_only(const char *target, unsigned long flags) {
+    return mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | flags, NULL);
 }
 
 static void make_host_read_only(void) {
@@ -107,29 +120,59 @@ static void make_host_read_only(void) {
     char *line = NULL;
     size_t capacity = 0;
     while (getline(&line, &capacity, mountinfo) > 0) {
-        // Fields: id parent major:minor root mountpoint options ...
-        char *saved = NULL, *field = strtok_r(line, " ", &saved);
-        for (int index = 0; field && index < 4; index++) field = strtok_r(NULL, " ", &saved);
-        if (!field) continue;
-        unescape(field);
-        if (starts_with_path(field, "/proc") || starts_with_path(field, "/sys") ||
-            starts_with_path(field, "/dev") || starts_with_path(field, "/tmp")) continue;
-        remount_read_only(field);
+        // Fields: id parent major:minor root mountpoint options [optional...] - fstype source ...
+        char *separator = strstr(line, " - ");
+        if (!separator) continue;
+        char *fstype = separator + 3;
+        *separator = '\0';
+        char *saved = NULL, *mountpoint = strtok_r(line, " ", &saved);
+        for (int index = 0; mountpoint && index < 4; index++) mountpoint = strtok_r(NULL, " ", &saved);
+        char *options = mountpoint ? strtok_r(NULL, " ", &saved) : NULL;
+        if (!options || strncmp(fstype, "autofs ", 7) == 0) continue;
+        unescape(mountpoint);
+        if (starts_with_path(mountpoint, "/proc") || starts_with_path(mountpoint, "/sys") ||
+            starts_with_path(mountpoint, "/dev") || starts_with_path(mountpoint, "/tmp")) continue;
+        if (remount_read_only(mountpoint, mount_flags(options)) != 0) {
+            fprintf(stderr, "pyre-sandbox: could not make %s read-only: %s\n", mountpoint, strerror(errno));
+            if (strcmp(mountpoint, "/") == 0) exit(125);
+        }
     }
     free(line);
     fclose(mountinfo);
 }
 
+/// Binds `source` onto `target` read-only; the image must never be writable, so any
+/// failure stops the server.
 static void bind_read_only(const char *source, const char *target) {
     if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) != 0) fail("cannot bind", target);
-    remount_read_only(target);
+    if (remount_read_only(target, MS_NOSUID | MS_NODEV) != 0) fail("cannot make read-only", target);
+}
+
+/// Capabilities the command must not have: with them it could remount the host's files
+/// writable, load modules or reach raw devices.
+static void drop_dangerous_capabilities(void) {
+    const int capabilities[] = {CAP_SYS_ADMIN, CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_MKNOD, CAP_SYS_BOOT,
+                                CAP_SYS_TIME, CAP_MAC_ADMIN, CAP_MAC_OVERRIDE, CAP_SYSLOG};
+    for (size_t index = 0; index < sizeof capabilities / sizeof *capabilities; index++) {
+        if (prctl(PR_CAPBSET_DROP, capabilities[index], 0, 0, 0) != 0) fail("cannot drop a capability", NULL);
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("cannot set no_new_privs", NULL);
+}
+
+static void block_stop_signals(int how) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t index = 0; index < sizeof stop_signals / sizeof *stop_signals; index++) sigaddset(&set, stop_signals[index]);
+    sigprocmask(how, &set, NULL);
 }
 
 static void bind_etc_file(const char *netns, const char *name) {
     char source[4096], target[4096];
     snprintf(source, sizeof source, "/etc/netns/%s/%s", netns, name);
     snprintf(target, sizeof target, "/etc/%s", name);
-    if (access(source, F_OK) == 0 && mount(source, target, NULL, MS_BIND, NULL) != 0) fail("cannot bind", target);
+    if (access(source, F_OK) == 0 && access(target, F_OK) == 0 && mount(source, target, NULL, MS_BIND, NULL) != 0) {
+        fail("cannot bind", target);
+    }
 }
 
 static void make_directories(const char *path) {
@@ -149,8 +192,14 @@ static int run_init(const char *netns, const char *image, const char *id, char *
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (sethostname(id, strlen(id)) != 0) fail("cannot set hostname", id);
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) fail("cannot mount", "/proc");
-    // The network namespace's own /sys (interfaces), as `ip netns exec` gives it.
-    if (umount2("/sys", MNT_DETACH) == 0) mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    // Kernel settings are the host's: read-only.
+    bind_read_only("/proc/sys", "/proc/sys");
+    // The network namespace's own /sys (interfaces), as `ip netns exec` gives it, read-only.
+    if (umount2("/sys", MNT_DETACH) != 0 ||
+        mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) != 0) fail("cannot mount", "/sys");
+    // Shared memory of its own, not the host's.
+    if (access("/dev/shm", F_OK) == 0 &&
+        mount("pyre-shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) fail("cannot mount", "/dev/shm");
     bind_etc_file(netns, "hosts");
     bind_etc_file(netns, "resolv.conf");
 
@@ -169,20 +218,22 @@ static int run_init(const char *netns, const char *image, const char *id, char *
     make_host_read_only();
     if (chdir(image) != 0) fail("cannot enter", image);
 
+    // Blocked across the fork, so the command cannot get a stop signal while it still has
+    // our handler (it would be swallowed).
+    block_stop_signals(SIG_BLOCK);
     pid_t app = fork();
-    if (app < 0) fail("cannot fork", NULL);
+    if (app < 0) fail("cannot fork", "the command");
     if (app == 0) {
+        for (size_t index = 0; index < sizeof stop_signals / sizeof *stop_signals; index++) signal(stop_signals[index], SIG_DFL);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGHUP, SIG_DFL);
+        drop_dangerous_capabilities();
         execvp(command[0], command);
         fprintf(stderr, "pyre-sandbox: cannot run %s: %s\n", command[0], strerror(errno));
         _exit(127);
     }
-    forward_to = app;
+    block_stop_signals(SIG_UNBLOCK);
     return wait_for(app);
 }
 
@@ -191,8 +242,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: pyre-sandbox NETNS IMAGE SERVER_ID COMMAND [ARG...]\n");
         return 125;
     }
-    const char *netns = argv[1], *image = argv[2], *id = argv[3];
-    install_forwarding();
+    const char *netns = argv[1], *id = argv[3];
+    // The tmpfs on /tmp must not hide the image: compare real paths, not what was given.
+    char image[4096];
+    if (!realpath(argv[2], image)) fail("cannot resolve", argv[2]);
+    if (strcmp(image, "/tmp") == 0 || strcmp(image, "/") == 0) {
+        fprintf(stderr, "pyre-sandbox: the image cannot be %s itself\n", image);
+        return 125;
+    }
+    catch_stop_signals();
 
     char path[4096];
     snprintf(path, sizeof path, "/run/netns/%s", netns);
@@ -205,8 +263,7 @@ int main(int argc, char **argv) {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail("cannot make mounts private", NULL);
 
     pid_t init = fork();
-    if (init < 0) fail("cannot fork", NULL);
+    if (init < 0) fail("cannot fork", "the server's PID 1");
     if (init == 0) return run_init(netns, image, id, argv + 4);
-    forward_to = init;
     return wait_for(init);
 }
