@@ -60,10 +60,6 @@ public final class LocalProvider: ServerProvider, Sendable {
         ChildSubreaper.enable(logger: logger)
     }
 
-    /// Namespace mode: the bridge's address, the servers' default gateway and resolver
-    /// (`/etc/resolv.conf`), where the system's DNS server belongs. Nil in process mode.
-    public var gatewayAddress: String? { network?.bridgeAddress }
-
     /// Namespace mode: creates the system's guard route and bridge (idempotent; ``create(_:)``
     /// calls it too). Process mode: nothing.
     public func prepare() async throws {
