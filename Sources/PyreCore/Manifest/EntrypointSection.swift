@@ -15,7 +15,9 @@ enum EntrypointSection {
                 throw listenValue.error("\(listen) is already used by entrypoint \"\(owner)\"; give each entrypoint its own address")
             }
             owners[listen] = name
-            let service = try readService(entrypoint.required("service"), entrypoint: name, services: services)
+            let service = try entrypoint.required("service").reference(
+                "entrypoint \"\(name)\" forwards to service", kind: "a service", section: "services",
+                defined: services.map(\.name))
             return EntrypointSpec(name: name, listen: listen, service: service)
         }
     }
@@ -34,16 +36,5 @@ enum EntrypointSection {
             throw value.error("put an IPv6 address in brackets, e.g. \"[::1]:\(port)\", got \"\(text)\"")
         }
         return text
-    }
-
-    private static func readService(_ value: ManifestValue, entrypoint: String, services: [ServiceSpec]) throws -> String {
-        let service = try value.string(expecting: "the name of a service under services:")
-        let names = services.map(\.name)
-        guard names.contains(service) else {
-            var message = "entrypoint \"\(entrypoint)\" forwards to service \"\(service)\", which is not defined under services:; "
-            message += names.isEmpty ? "define it there" : "defined services: \(names.joined(separator: ", "))"
-            throw value.error(message)
-        }
-        return service
     }
 }

@@ -42,6 +42,18 @@ struct ManifestValue {
         return scalar.string
     }
 
+    /// The name of something defined under `section:` (an image, a service). `user` says who
+    /// refers to it, e.g. `service "web" uses image`, for the error when it is not defined.
+    func reference(_ user: String, kind: String, section: String, defined names: [String]) throws -> String {
+        let name = try string(expecting: "the name of \(kind) under \(section):")
+        guard names.contains(name) else {
+            var message = "\(user) \"\(name)\", which is not defined under \(section):; "
+            message += names.isEmpty ? "define it there" : "defined \(section): \(names.joined(separator: ", "))"
+            throw error(message)
+        }
+        return name
+    }
+
     func integer() throws -> Int {
         guard case .scalar = node, !isNull, let value = node.int else {
             throw error("expected an integer, got \(shortDescription)")

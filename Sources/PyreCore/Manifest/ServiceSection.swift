@@ -16,7 +16,8 @@ enum ServiceSection {
             let service = try entry.value.mapping(expecting: "a service with image:", allowedKeys: keys)
             return ServiceSpec(
                 name: name,
-                image: try readImage(service.required("image"), service: name, images: images),
+                image: try service.required("image").reference(
+                    "service \"\(name)\" uses image", kind: "an image", section: "images", defined: images.map(\.name)),
                 count: try service.optional("count")?.integer(in: 0...maximumCount, name: "count") ?? 1,
                 port: try service.optional("port")?.integer(in: 1...65535, name: "port") ?? 8080,
                 env: try service.optional("env").map(EnvironmentSection.read) ?? [:],
@@ -38,16 +39,5 @@ enum ServiceSection {
                             + "so that server names like \(name.prefix(3))-12-8f2c stay valid DNS labels")
         }
         return name
-    }
-
-    private static func readImage(_ value: ManifestValue, service: String, images: [ImageRecipe]) throws -> String {
-        let image = try value.string(expecting: "the name of an image under images:")
-        let names = images.map(\.name)
-        guard names.contains(image) else {
-            var message = "service \"\(service)\" uses image \"\(image)\", which is not defined under images:; "
-            message += names.isEmpty ? "define it there" : "defined images: \(names.joined(separator: ", "))"
-            throw value.error(message)
-        }
-        return image
     }
 }
