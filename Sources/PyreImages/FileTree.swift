@@ -20,7 +20,9 @@ struct TreeEntry {
 }
 
 /// POSIX-level operations on directory trees: walking, hashing, copying, freezing, removing.
-enum FileTree {
+/// Copying and removing are public: the local provider copies images and removes server
+/// directories, which may hold read-only trees, with the same code.
+public enum FileTree {
     /// Visits every entry below `root` (not `root` itself), parents before their children
     /// and siblings in the UTF-8 byte order of their names, so the order is the same on
     /// every machine. A directory is visited before it is listed, so `visit` may chmod it.
@@ -85,9 +87,11 @@ enum FileTree {
         hasher.tag("e")
     }
 
-    /// Copies the tree below `source` into a new directory `destination`, keeping
-    /// permission bits and symlinks as they are.
-    static func copy(_ source: String, to destination: String) throws {
+    /// Copies the tree below `source` into a new directory `destination`, keeping permission
+    /// bits and symlinks as they are; with `writable`, the owner may also write to every file
+    /// and directory of the copy (a process-mode server's scratch copy of its image).
+    public static func copy(_ source: String, to destination: String, writable: Bool = false) throws {
+        let (fileBits, directoryBits): (mode_t, mode_t) = writable ? (0o200, 0o700) : (0, 0)
         guard mkdir(destination, 0o755) == 0 else { throw posixError("cannot create", destination) }
         // Directories get their final mode last, so read-only ones can still be filled.
         var directoryModes: [(path: String, mode: mode_t)] = []
@@ -96,9 +100,9 @@ enum FileTree {
             switch entry.kind {
             case .directory:
                 guard mkdir(target, 0o700) == 0 else { throw posixError("cannot create", target) }
-                directoryModes.append((target, entry.mode))
+                directoryModes.append((target, entry.mode | directoryBits))
             case .file:
-                try copyFile(entry.absolutePath, to: target, mode: entry.mode)
+                try copyFile(entry.absolutePath, to: target, mode: entry.mode | fileBits)
             case .symlink:
                 let linkTarget = try linkTarget(of: entry.absolutePath) + [0]
                 let created = linkTarget.withUnsafeBufferPointer { buffer in
@@ -127,7 +131,7 @@ enum FileTree {
 
     /// Deletes `path` and everything below it, first giving the owner access to every
     /// directory so frozen (read-only) trees can be removed. A missing path is fine.
-    static func remove(_ path: String) throws {
+    public static func remove(_ path: String) throws {
         var info = stat()
         guard lstat(path, &info) == 0 else {
             if errno == ENOENT { return }

@@ -11,8 +11,7 @@ enum ChildSubreaper {
 
     static func enable(logger: Logger) {
         // prctl is variadic in C, which Swift cannot call directly.
-        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "prctl") else { return }
-        let prctl = unsafeBitCast(symbol, to: Prctl.self)
+        guard let prctl = cLibrarySymbol("prctl", as: Prctl.self) else { return }
         if prctl(setChildSubreaper, 1, 0, 0, 0) != 0 {
             logger.warning("cannot become child subreaper (\(String(cString: strerror(errno)))); leftover server processes go to PID 1")
         }

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Logging
 import PyreCore
+import PyreImages
 import Synchronization
 
 /// Runs servers on this machine, as namespaced sandboxes (root on Linux) or plain processes.
@@ -108,7 +109,12 @@ public final class LocalProvider: ServerProvider, Sendable {
                     workingDirectory = directory
                 } else {
                     workingDirectory = directory.appendingPathComponent("root")
-                    try FileTree.copyWritable(from: imagePath, to: workingDirectory)
+                    var isDirectory: ObjCBool = false
+                    guard FileManager.default.fileExists(atPath: imagePath.path, isDirectory: &isDirectory),
+                          isDirectory.boolValue else {
+                        throw PyreError(.provider, "image directory \(imagePath.path) does not exist; bake the image first")
+                    }
+                    try FileTree.copy(imagePath.path, to: workingDirectory.path, writable: true)
                     arguments = spec.command
                 }
                 return try ProcessSpawner.spawn(arguments, environment: environment, workingDirectory: workingDirectory.path,
@@ -151,7 +157,7 @@ public final class LocalProvider: ServerProvider, Sendable {
                 try network.tearDownServer(namespace: record?.networkNamespace ?? network.namespaceName(for: id),
                                            hostInterface: record?.hostInterface ?? network.hostInterfaceName(for: id))
             }
-            try FileTree.remove(directory)
+            try FileTree.remove(directory.path)
         }
         _ = state.withLock { $0.exitStatuses.removeValue(forKey: id) }
         if record != nil { logger.info("destroyed server \(id)") }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PyreCore
+import PyreImages
 
 /// The network of a system in namespace mode, built with iproute2:
 ///
@@ -124,7 +125,7 @@ struct NamespaceNetwork {
                     + "remove them with `ip link del` / `ip netns del` and destroy again")
             }
         }
-        try FileTree.remove(Self.etcDirectory(of: namespace))
+        try FileTree.remove(Self.etcDirectory(of: namespace).path)
     }
 
     /// The command line that runs `command` in the server's namespaces: `pyre-sandbox`

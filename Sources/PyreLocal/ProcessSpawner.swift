@@ -125,11 +125,6 @@ private enum GNUSpawnExtensions {
     /// `POSIX_SPAWN_SETSID` from glibc's spawn.h.
     static let setsidFlag: Int32 = 0x80
 
-    static let addChdir: AddChdir? = symbol("posix_spawn_file_actions_addchdir_np")
-    static let addClosefrom: AddClosefrom? = symbol("posix_spawn_file_actions_addclosefrom_np")
-
-    private static func symbol<Function>(_ name: String) -> Function? {
-        guard let handle = dlopen(nil, RTLD_NOW), let address = dlsym(handle, name) else { return nil }
-        return unsafeBitCast(address, to: Function.self)
-    }
+    static let addChdir = cLibrarySymbol("posix_spawn_file_actions_addchdir_np", as: AddChdir.self)
+    static let addClosefrom = cLibrarySymbol("posix_spawn_file_actions_addclosefrom_np", as: AddClosefrom.self)
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import PyreCore
+import PyreImages
 import Testing
 @testable import PyreLocal
 
@@ -95,7 +96,7 @@ struct ProcessModeTests {
 
     @Test func destroyEndsEveryProcessEvenOnesIgnoringSIGTERM() async throws {
         let root = try TestSupport.temporaryDirectory("plt-stubborn")
-        defer { try? FileTree.remove(root) }
+        defer { try? FileTree.remove(root.path) }
         var configuration = LocalProviderConfiguration(system: "plt-stubborn", serversDirectory: root.appendingPathComponent("servers"),
                                                        isolation: .process)
         configuration.loopbackPrefix = "127.237"

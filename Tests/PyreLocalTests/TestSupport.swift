@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Logging
 import PyreCore
+import PyreImages
 @testable import PyreLocal
 
 /// Images, specs and providers for the local provider's tests; everything lives in fresh
@@ -73,7 +74,7 @@ enum TestSupport {
     private static func cleanUp(_ provider: LocalProvider, root: URL) async {
         for server in (try? await provider.list()) ?? [] { try? await provider.destroy(server.id) }
         try? await provider.teardown()
-        try? FileTree.remove(root)
+        try? FileTree.remove(root.path)
     }
 
     /// The pid the provider recorded for the server: its session and process group id.

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import PyreCore
+import PyreImages
 import Testing
 @testable import PyreLocal
 
@@ -19,7 +20,7 @@ struct UnitTests {
 
     @Test func tailReturnsTheLastLines() throws {
         let directory = try TestSupport.temporaryDirectory("tail")
-        defer { try? FileTree.remove(directory) }
+        defer { try? FileTree.remove(directory.path) }
         let file = directory.appendingPathComponent("output.log")
         #expect(OutputLog.tail(of: file, lines: 5) == [])
         try (1...100_000).map { "line \($0)" }.joined(separator: "\n").appending("\n")
@@ -40,7 +41,7 @@ struct UnitTests {
 
     @Test func copiesReadOnlyImagesIntoWritableTreesAndRemovesThem() throws {
         let directory = try TestSupport.temporaryDirectory("copy")
-        defer { try? FileTree.remove(directory) }
+        defer { try? FileTree.remove(directory.path) }
         let image = try TestSupport.makeImage(in: directory, files: ["a.txt": "a"])
         let nested = image.appendingPathComponent("nested")
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: image.path)
@@ -51,13 +52,13 @@ struct UnitTests {
         try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: image.path)
 
         let copy = directory.appendingPathComponent("copy")
-        try FileTree.copyWritable(from: image, to: copy)
+        try FileTree.copy(image.path, to: copy.path, writable: true)
         #expect(try String(contentsOf: copy.appendingPathComponent("nested/b.txt"), encoding: .utf8) == "b")
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: copy.appendingPathComponent("link").path) == "a.txt")
         let mode = try FileManager.default.attributesOfItem(atPath: copy.appendingPathComponent("a.txt").path)[.posixPermissions] as? Int
         #expect(mode == 0o644)
-        try FileTree.remove(image)
+        try FileTree.remove(image.path)
         #expect(!FileManager.default.fileExists(atPath: image.path))
-        try FileTree.remove(image)
+        try FileTree.remove(image.path)
     }
 }
