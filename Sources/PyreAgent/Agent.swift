@@ -198,10 +198,15 @@ public actor Agent {
     public func verify(replace: Bool, progress: @escaping ProgressSink) async throws -> VerifyReport {
         var findings: [VerifyReport.Finding] = []
         let servers = try await provider.list()
+        // In namespace mode every server of an image views the same directory: hash it once.
+        var digests: [URL: ImageDigest] = [:]
         for server in servers {
             guard let view = server.imageView, let image = images.image(for: server.image) else { continue }
             // Hashing a tree takes a while: off the actor, and a server destroyed meanwhile is skipped.
-            guard let actual = try? await Task.detached(operation: { try treeDigest(of: view) }).value else { continue }
+            if digests[view] == nil {
+                digests[view] = try? await Task.detached(operation: { try treeDigest(of: view) }).value
+            }
+            guard let actual = digests[view] else { continue }
             if actual != image.contentDigest {
                 findings.append(.init(server: server.id.rawValue, expected: image.contentDigest.rawValue, actual: actual.rawValue))
                 progress(ProgressLine(.verify, "\(server.id): drifted (image \(image.contentDigest.short), now \(actual.short))"))
