@@ -105,7 +105,8 @@ public final class LocalProvider: ServerProvider, Sendable {
                 let workingDirectory: URL
                 if let network {
                     try network.setUpServer(spec.id, address: record.info.address)
-                    arguments = try network.sandboxCommand(for: spec.id, image: imagePath, command: spec.command)
+                    arguments = try network.sandboxCommand(for: spec.id, address: record.info.address, image: imagePath,
+                                                            command: spec.command)
                     workingDirectory = directory
                 } else {
                     workingDirectory = directory.appendingPathComponent("root")
@@ -302,26 +303,50 @@ public final class LocalProvider: ServerProvider, Sendable {
     }
 
     private func signalServer(_ session: pid_t, _ signal: Int32) {
+        // Namespace mode: the group holds the outer process, PID 1 and the command. A process
+        // that left the group ends with PID 1, so reading all of /proc (milliseconds per
+        // server, many servers at once) would buy nothing.
+        guard network == nil else { kill(-session, signal); return }
         let live = ProcessTable.members(ofSessionOrGroup: session).filter { !$0.isZombie }
         for group in Set(live.map(\.group)).union([session]) { kill(-group, signal) }
     }
 
-    /// Polls `/proc` until every process of the session has ended, then reaps those that are
-    /// our children (the leader, and orphans handed to us as subreaper).
+    /// Polls until every process of the server has ended, then reaps those that are our
+    /// children (the leader, and orphans handed to us as subreaper).
     private func waitUntilGone(_ record: ServerRecord, within limit: Duration) async throws -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now + limit
-        // Each poll reads all of /proc: back off so that many destroys at once stay cheap.
         var pause = Duration.milliseconds(5)
         while true {
-            let members = ProcessTable.members(ofSessionOrGroup: record.pid)
-            if members.allSatisfy(\.isZombie) {
-                reap(members.map(\.pid) + [record.pid], leader: record)
-                return true
-            }
+            if network == nil ? sessionIsGone(record) : namespaceInitIsGone(record) { return true }
             if clock.now >= deadline { return false }
             try await Task.sleep(for: pause)
-            pause = min(pause * 2, .milliseconds(100))
+            // Process mode reads all of /proc on each poll: back off so many destroys stay cheap.
+            pause = min(pause * 2, network == nil ? .milliseconds(100) : .milliseconds(20))
+        }
+    }
+
+    private func sessionIsGone(_ record: ServerRecord) -> Bool {
+        let members = ProcessTable.members(ofSessionOrGroup: record.pid)
+        guard members.allSatisfy(\.isZombie) else { return false }
+        reap(members.map(\.pid) + [record.pid], leader: record)
+        return true
+    }
+
+    /// In namespace mode the leader is the init of the server's PID namespace: the kernel
+    /// ends every other process in it before the leader can exit, so one `waitpid` tells.
+    private func namespaceInitIsGone(_ record: ServerRecord) -> Bool {
+        var status: Int32 = 0
+        switch waitpid(record.pid, &status, WNOHANG) {
+        case record.pid:
+            let exitStatus = ProcessSpawner.decode(status)
+            state.withLock { $0.exitStatuses[record.info.id] = exitStatus }
+            return true
+        case 0:
+            return false
+        default:  // not our child: started by an earlier agent
+            guard let leader = ProcessTable.status(of: record.pid), leader.startTime == record.startTime else { return true }
+            return leader.isZombie
         }
     }
 

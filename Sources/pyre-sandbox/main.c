@@ -1,10 +1,11 @@
 // pyre-sandbox: starts one namespace-mode server in a single process, where a shell script
 // would spawn a dozen tools (this is what makes 20 servers start quickly on a small machine).
 //
-//   pyre-sandbox NETNS IMAGE SERVER_ID COMMAND [ARG...]
+//   pyre-sandbox NETNS ADDRESS/PREFIX GATEWAY IMAGE SERVER_ID COMMAND [ARG...]
 //
-// Joins the named network namespace (/run/netns/NETNS), enters new mount, UTS, IPC and PID
-// namespaces and forks PID 1 of the server, which:
+// Joins the named network namespace (/run/netns/NETNS), brings up its loopback and its
+// `eth0` with ADDRESS/PREFIX and a default route via GATEWAY, enters new mount, UTS, IPC and
+// PID namespaces and forks PID 1 of the server, which:
 //   - sets the hostname to SERVER_ID and mounts a /proc and /sys of its own;
 //   - binds /etc/netns/NETNS/{hosts,resolv.conf} over /etc (as `ip netns exec` does);
 //   - binds IMAGE read-only onto itself and makes it the working directory;
@@ -18,15 +19,20 @@
 // process, PID 1 and the command. The command gets that SIGTERM once, directly; the two
 // sandbox processes catch it and keep waiting, so the command can finish its work.
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/capability.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <net/route.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -39,6 +45,65 @@ static void ignore_stop(int signal_number) { (void)signal_number; }
 static void fail(const char *what, const char *detail) {
     fprintf(stderr, "pyre-sandbox: %s%s%s: %s\n", what, detail ? " " : "", detail ? detail : "", strerror(errno));
     exit(125);
+}
+
+static struct sockaddr_in ipv4(const char *text, const char *what) {
+    struct sockaddr_in address;
+    memset(&address, 0, sizeof address);
+    address.sin_family = AF_INET;
+    if (inet_pton(AF_INET, text, &address.sin_addr) != 1) {
+        fprintf(stderr, "pyre-sandbox: %s is not an IPv4 address: %s\n", what, text);
+        exit(125);
+    }
+    return address;
+}
+
+static void interface_up(int sock, const char *name) {
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+    if (ioctl(sock, SIOCGIFFLAGS, &request) != 0) fail("cannot read the flags of", name);
+    request.ifr_flags |= IFF_UP;
+    if (ioctl(sock, SIOCSIFFLAGS, &request) != 0) fail("cannot bring up", name);
+}
+
+/// Configures the joined network namespace with a few ioctls, where `ip` would be one
+/// more process per server.
+static void configure_network(const char *cidr, const char *gateway) {
+    char address[INET_ADDRSTRLEN];
+    const char *slash = strchr(cidr, '/');
+    char *end = NULL;
+    long prefix = slash ? strtol(slash + 1, &end, 10) : -1;
+    if (!slash || (size_t)(slash - cidr) >= sizeof address || *end != 0 || prefix < 1 || prefix > 32) {
+        fprintf(stderr, "pyre-sandbox: expected ADDRESS/PREFIX, got %s\n", cidr);
+        exit(125);
+    }
+    memcpy(address, cidr, (size_t)(slash - cidr));
+    address[slash - cidr] = 0;
+
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) fail("cannot open", "a socket to configure the network");
+    interface_up(sock, "lo");
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    strncpy(request.ifr_name, "eth0", IFNAMSIZ - 1);
+    struct sockaddr_in value = ipv4(address, "ADDRESS");
+    memcpy(&request.ifr_addr, &value, sizeof value);
+    if (ioctl(sock, SIOCSIFADDR, &request) != 0) fail("cannot set the address of", "eth0");
+    value.sin_addr.s_addr = htonl(0xffffffffu << (32 - prefix));
+    memcpy(&request.ifr_netmask, &value, sizeof value);
+    if (ioctl(sock, SIOCSIFNETMASK, &request) != 0) fail("cannot set the netmask of", "eth0");
+    interface_up(sock, "eth0");
+
+    struct rtentry route;
+    memset(&route, 0, sizeof route);
+    struct sockaddr_in any = ipv4("0.0.0.0", "destination"), via = ipv4(gateway, "GATEWAY");
+    memcpy(&route.rt_dst, &any, sizeof any);
+    memcpy(&route.rt_genmask, &any, sizeof any);
+    memcpy(&route.rt_gateway, &via, sizeof via);
+    route.rt_flags = RTF_UP | RTF_GATEWAY;
+    if (ioctl(sock, SIOCADDRT, &route) != 0) fail("cannot add the default route via", gateway);
+    close(sock);
 }
 
 /// Catches the stop signals without acting on them. PID 1 of a PID namespace must have a
@@ -238,14 +303,14 @@ static int run_init(const char *netns, const char *image, const char *id, char *
 }
 
 int main(int argc, char **argv) {
-    if (argc < 5) {
-        fprintf(stderr, "usage: pyre-sandbox NETNS IMAGE SERVER_ID COMMAND [ARG...]\n");
+    if (argc < 7) {
+        fprintf(stderr, "usage: pyre-sandbox NETNS ADDRESS/PREFIX GATEWAY IMAGE SERVER_ID COMMAND [ARG...]\n");
         return 125;
     }
-    const char *netns = argv[1], *id = argv[3];
+    const char *netns = argv[1], *id = argv[5];
     // The tmpfs on /tmp must not hide the image: compare real paths, not what was given.
     char image[4096];
-    if (!realpath(argv[2], image)) fail("cannot resolve", argv[2]);
+    if (!realpath(argv[4], image)) fail("cannot resolve", argv[4]);
     if (strcmp(image, "/tmp") == 0 || strcmp(image, "/") == 0) {
         fprintf(stderr, "pyre-sandbox: the image cannot be %s itself\n", image);
         return 125;
@@ -258,12 +323,13 @@ int main(int argc, char **argv) {
     if (namespace_descriptor < 0) fail("cannot open", path);
     if (setns(namespace_descriptor, CLONE_NEWNET) != 0) fail("cannot join", path);
     close(namespace_descriptor);
+    configure_network(argv[2], argv[3]);
     if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID) != 0) fail("cannot unshare", "namespaces");
     // Nothing mounted here may reach the host.
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail("cannot make mounts private", NULL);
 
     pid_t init = fork();
     if (init < 0) fail("cannot fork", "the server's PID 1");
-    if (init == 0) return run_init(netns, image, id, argv + 4);
+    if (init == 0) return run_init(netns, image, id, argv + 6);
     return wait_for(init);
 }
