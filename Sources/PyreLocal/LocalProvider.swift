@@ -29,8 +29,9 @@ public final class LocalProvider: ServerProvider, Sendable {
     private let state = Mutex(MutableState())
 
     private struct MutableState {
-        /// Addresses of servers being created, before their record is on disk.
-        var reservedAddresses: Set<String> = []
+        /// Address of each server directory: reading every record on each create would
+        /// cost more than the create itself when many start at once.
+        var addresses: [String: String] = [:]
         /// Exit statuses of our children, reaped by inspect (a pid can be reaped only once).
         var exitStatuses: [ServerID: Int32] = [:]
         var networkPrepared = false
@@ -94,7 +95,6 @@ public final class LocalProvider: ServerProvider, Sendable {
         if network != nil, !state.withLock({ $0.networkPrepared }) { try await prepare() }
         let directory = directory(of: spec.id)
         var record = try reserve(spec, in: directory)
-        defer { _ = state.withLock { $0.reservedAddresses.remove(record.info.address) } }
         do {
             let environment = Self.agentEnvironment.merging(
                 pyreEnvironment(for: spec, address: network == nil ? record.info.address : "0.0.0.0")) { $1 }
@@ -190,7 +190,7 @@ public final class LocalProvider: ServerProvider, Sendable {
             guard !FileManager.default.fileExists(atPath: directory.path) else {
                 throw PyreError(.provider, "server \(spec.id) exists already; server ids are never reused")
             }
-            let taken = Set(records().map(\.info.address)).union(state.reservedAddresses)
+            let taken = Set(currentAddresses(&state).values)
             let free = { (address: String) in
                 !taken.contains(address) && (self.network != nil || Self.portIsFree(address, port: spec.port))
             }
@@ -206,9 +206,22 @@ public final class LocalProvider: ServerProvider, Sendable {
                                       networkNamespace: network?.namespaceName(for: spec.id),
                                       hostInterface: network?.hostInterfaceName(for: spec.id))
             try record.save(in: directory)
-            state.reservedAddresses.insert(address)
+            state.addresses[spec.id.rawValue] = address
             return record
         }
+    }
+
+    /// The addresses of the servers on disk: the cached ones, and records read for
+    /// directories that appeared since.
+    private func currentAddresses(_ state: inout MutableState) -> [String: String] {
+        let names = Set((try? FileManager.default.contentsOfDirectory(atPath: configuration.serversDirectory.path)) ?? [])
+        state.addresses = state.addresses.filter { names.contains($0.key) }
+        for name in names where state.addresses[name] == nil {
+            if let record = ServerRecord.load(from: configuration.serversDirectory.appendingPathComponent(name)) {
+                state.addresses[name] = record.info.address
+            }
+        }
+        return state.addresses
     }
 
     /// Whether a listener could bind `address:port` now: in process mode another system or

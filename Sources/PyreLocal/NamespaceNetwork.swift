@@ -66,6 +66,13 @@ struct NamespaceNetwork {
         }
         try ip("addr", "replace", "\(bridgeAddress)/\(subnet.prefixLength)", "dev", bridgeName)
         try ip("link", "set", bridgeName, "up")
+        // A health probe can reach a server before its sandbox has brought `eth0` up (on a
+        // busy machine, a while before). By the kernel's defaults the host then asks for the
+        // server's MAC again only a second later, holding the probe's SYN meanwhile. Asking
+        // every 50 ms, up to 20 times, sends the SYN as soon as `eth0` is up.
+        let neighbour = "/proc/sys/net/ipv4/neigh/\(bridgeName)/"
+        try "50\n".write(toFile: neighbour + "retrans_time_ms", atomically: false, encoding: .utf8)
+        try "20\n".write(toFile: neighbour + "mcast_solicit", atomically: false, encoding: .utf8)
     }
 
     /// Removes the bridge, then the guard route. Missing pieces are fine.
