@@ -43,12 +43,22 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .target(name: "PyreAgent", dependencies: [
-            "PyreCore", "PyreImages", "PyreLocal", "PyreDeploy", "PyreEvents",
+            "PyreCore", "PyreImages", "PyreLocal", "PyreDeploy", "PyreEvents", "PyreDNS", "PyreEntrypoints",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "PyreDNS", dependencies: [
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .target(name: "PyreEntrypoints", dependencies: [
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .target(name: "PyreTesting", dependencies: ["PyreCore"]),
         // Starts a namespace-mode server in one process; next to `pyre` so the provider finds it.
@@ -59,10 +69,14 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "PyreBench", dependencies: [
-            "PyreDeploy", "PyreLocal", "PyreImages", "PyreTesting", "pyre-sandbox",
+            "PyreDeploy", "PyreLocal", "PyreImages", "PyreTesting", "PyreDNS", "PyreEntrypoints", "pyre-sandbox",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "benchmarks/PyreBench"),
+        // Feeds the DNS decoder and responder random and mutated packets (fuzz/README.md).
+        .executableTarget(name: "PyreDNSFuzz", dependencies: ["PyreDNS"], path: "fuzz/PyreDNSFuzz"),
         .testTarget(name: "PyreCoreTests", dependencies: ["PyreCore", "PyreTesting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PyreImagesTests", dependencies: ["PyreImages", "PyreTesting"]),
         .testTarget(name: "PyreLocalTests", dependencies: [
@@ -76,6 +90,16 @@ let package = Package(
         ]),
         .testTarget(name: "PyreEventsTests", dependencies: [
             "PyreEvents", "PyreTesting", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .testTarget(name: "PyreDNSTests", dependencies: [
+            "PyreDNS",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .testTarget(name: "PyreEntrypointsTests", dependencies: [
+            "PyreEntrypoints",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "PyreAgentTests", dependencies: ["PyreAgent", "PyreTesting"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreTesting", "pyre"]),

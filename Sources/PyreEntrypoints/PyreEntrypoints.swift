@@ -1,0 +1,1 @@
+// Placeholder until the entry point proxy lands.
