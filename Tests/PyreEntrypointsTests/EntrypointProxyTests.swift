@@ -20,6 +20,12 @@ struct EntrypointProxyTests {
         return (proxy, try await proxy.start(host: "127.0.0.1", port: 0))
     }
 
+    private func randomBytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        let words = (0..<(count / 8)).map { _ in generator.next() as UInt64 }
+        return words.withUnsafeBytes { Array($0) }
+    }
+
     /// Polls until `condition` holds; for counts that settle as closes propagate.
     private func eventually(_ condition: () -> Bool) async throws -> Bool {
         for _ in 0..<400 where !condition() {
@@ -31,7 +37,7 @@ struct EntrypointProxyTests {
     @Test func forwardsALargePayloadIntactBothWays() async throws {
         let backend = try await TestBackend.start("a")
         let (proxy, port) = try await startProxy(backends: [backend])
-        let payload = (0..<(8 << 20)).map { _ in UInt8.random(in: 0...255) }
+        let payload = randomBytes(4 << 20)  // far more than the socket buffers, so backpressure engages
 
         let client = try await TestClient.connect(to: port)
         try await client.send(payload)

@@ -23,6 +23,8 @@ struct PyreBench: AsyncParsableCommand {
         switch benchmark {
         case "engine": try await EngineBenchmark.run(servers: servers ?? 10_000)
         case "local": try await LocalBenchmark.run(servers: servers ?? 20, isolation: isolation, verbose: verbose)
+        case "entrypoint": try await EntrypointBenchmark.run()
+        case "dns": try await DNSBenchmark.run(seconds: 10)
         default: throw ValidationError("unknown benchmark \(benchmark); use engine or local")
         }
     }
