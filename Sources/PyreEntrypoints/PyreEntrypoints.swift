@@ -1,1 +1,0 @@
-// Placeholder until the entry point proxy lands.

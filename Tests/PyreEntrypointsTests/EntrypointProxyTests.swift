@@ -1,0 +1,253 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+@testable import PyreEntrypoints
+import Testing
+
+/// Every test runs real sockets on 127.0.0.1 only. Waits fail after generous deadlines
+/// (see `Collector`), so a hung proxy fails a test rather than stalling the run.
+@Suite(.timeLimit(.minutes(2)))
+struct EntrypointProxyTests {
+    private func startProxy(
+        _ balance: BalanceStrategy = .leastConnections, connectTimeout: Duration = .seconds(2),
+        backends: [TestBackend] = []
+    ) async throws -> (EntrypointProxy, port: Int) {
+        var logger = Logger(label: "entrypoint-test")
+        logger.logLevel = .error
+        let proxy = EntrypointProxy(name: "test", balance: balance, connectTimeout: connectTimeout, logger: logger)
+        proxy.setBackends(backends.map(\.backend))
+        return (proxy, try await proxy.start(host: "127.0.0.1", port: 0))
+    }
+
+    /// Polls until `condition` holds; for counts that settle as closes propagate.
+    private func eventually(_ condition: () -> Bool) async throws -> Bool {
+        for _ in 0..<400 where !condition() {
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        return condition()
+    }
+
+    @Test func forwardsALargePayloadIntactBothWays() async throws {
+        let backend = try await TestBackend.start("a")
+        let (proxy, port) = try await startProxy(backends: [backend])
+        let payload = (0..<(8 << 20)).map { _ in UInt8.random(in: 0...255) }
+
+        let client = try await TestClient.connect(to: port)
+        try await client.send(payload)
+        try await client.shutDownOutput()
+        let (received, error) = try await client.untilEnd()
+
+        #expect(error == nil)
+        #expect(received.count == 2 + payload.count)
+        #expect(received == Array("a\n".utf8) + payload)
+        await proxy.stop()
+        await backend.stop()
+    }
+
+    @Test func halfCloseKeepsTheOtherDirectionFlowing() async throws {
+        let backend = try await TestBackend.start("a", reportOnFIN: true)
+        let (proxy, port) = try await startProxy(backends: [backend])
+
+        let client = try await TestClient.connect(to: port)
+        try await client.send("hello")
+        try await client.shutDownOutput()
+        let (received, _) = try await client.untilEnd()
+
+        // The backend saw the FIN after all 5 bytes, and its reply still reached the client.
+        #expect(String(decoding: received, as: UTF8.self) == "a\nhellogot 5\n")
+        #expect(try await eventually { proxy.connectionCount(of: "a") == 0 })
+        await proxy.stop()
+        await backend.stop()
+    }
+
+    @Test func leastConnectionsSpreadsOpenConnectionsAndRefillsTheEmptiest() async throws {
+        let backends = [try await TestBackend.start("a"), try await TestBackend.start("b"), try await TestBackend.start("c")]
+        let (proxy, port) = try await startProxy(.leastConnections, backends: backends)
+
+        var clients: [(name: String, client: TestClient)] = []
+        for _ in 0..<6 {
+            let client = try await TestClient.connect(to: port)
+            clients.append((try await client.firstLine(), client))
+        }
+        #expect(clients.map(\.name).sorted() == ["a", "a", "b", "b", "c", "c"])
+        #expect(["a", "b", "c"].map(proxy.connectionCount(of:)) == [2, 2, 2])
+
+        for (name, client) in clients where name == "b" { await client.close() }
+        #expect(try await eventually { proxy.connectionCount(of: "b") == 0 })
+        let next = try await TestClient.connect(to: port)
+        #expect(try await next.firstLine() == "b")
+
+        await proxy.stop()
+        for backend in backends { await backend.stop() }
+    }
+
+    @Test func roundRobinTakesEachBackendInTurn() async throws {
+        let backends = [try await TestBackend.start("a"), try await TestBackend.start("b"), try await TestBackend.start("c")]
+        let (proxy, port) = try await startProxy(.roundRobin, backends: backends)
+
+        var names: [String] = []
+        for _ in 0..<6 {
+            let client = try await TestClient.connect(to: port)
+            names.append(try await client.firstLine())
+            await client.close()
+        }
+        #expect(names == ["a", "b", "c", "a", "b", "c"])
+        await proxy.stop()
+        for backend in backends { await backend.stop() }
+    }
+
+    @Test func aRefusedConnectIsRetriedOnAnotherBackend() async throws {
+        let live = try await TestBackend.start("live")
+        let dead = EntrypointBackend(id: "dead", host: "127.0.0.1", port: try await refusingPort())
+        let (proxy, port) = try await startProxy(.roundRobin)
+        proxy.setBackends([dead, live.backend])
+
+        for _ in 0..<4 {
+            let client = try await TestClient.connect(to: port)
+            #expect(try await client.firstLine() == "live")
+            await client.close()
+        }
+        #expect(proxy.connectionCount(of: "dead") == 0)
+        await proxy.stop()
+        await live.stop()
+    }
+
+    @Test func aConnectTimeoutIsRetriedOnAnotherBackend() async throws {
+        let hole = try BlackholeListener()
+        try await confirmConnectsHang(to: hole.port)
+        let live = try await TestBackend.start("live")
+        let (proxy, port) = try await startProxy(.roundRobin, connectTimeout: .milliseconds(300))
+        proxy.setBackends([EntrypointBackend(id: "hole", host: "127.0.0.1", port: hole.port), live.backend])
+
+        let client = try await TestClient.connect(to: port)  // round robin offers "hole" first
+        #expect(try await client.firstLine() == "live")
+        await proxy.stop()
+        await live.stop()
+        withExtendedLifetime(hole) {}
+    }
+
+    @Test func aTimedOutConnectWithNothingElseLeftIsRefused() async throws {
+        let hole = try BlackholeListener()
+        try await confirmConnectsHang(to: hole.port)
+        let (proxy, port) = try await startProxy(connectTimeout: .milliseconds(300))
+        proxy.setBackends([EntrypointBackend(id: "hole", host: "127.0.0.1", port: hole.port)])
+
+        let client = try await TestClient.connect(to: port)
+        let (received, error) = try await client.untilEnd()
+        #expect(received.isEmpty)
+        #expect(error != nil, "expected a reset")
+        #expect(try await eventually { proxy.connectionCount(of: "hole") == 0 })
+        await proxy.stop()
+        withExtendedLifetime(hole) {}
+    }
+
+    /// The timeout tests rely on the kernel dropping SYNs to a full accept queue; check that first.
+    private func confirmConnectsHang(to port: Int) async throws {
+        let direct = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connectTimeout(.milliseconds(200))
+        do {
+            let channel = try await direct.connect(host: "127.0.0.1", port: port).get()
+            try? await channel.close()
+            Issue.record("a connect to the full listener succeeded; is net.ipv4.tcp_abort_on_overflow set?")
+        } catch ChannelError.connectTimeout {
+            // As intended: the connect neither succeeds nor fails.
+        }
+    }
+
+    @Test func withNoBackendsAClientIsResetAtOnce() async throws {
+        let (proxy, port) = try await startProxy()
+        let client = try await TestClient.connect(to: port)
+        let started = ContinuousClock.now
+        let (received, error) = try await client.untilEnd()
+
+        #expect(received.isEmpty)
+        #expect(error != nil, "expected a reset")
+        #expect(ContinuousClock.now - started < .seconds(5))  // only catches a hang
+        await proxy.stop()
+    }
+
+    @Test func withOnlyRefusingBackendsAClientIsResetAtOnce() async throws {
+        let (proxy, port) = try await startProxy()
+        proxy.setBackends([
+            EntrypointBackend(id: "x", host: "127.0.0.1", port: try await refusingPort()),
+            EntrypointBackend(id: "y", host: "127.0.0.1", port: try await refusingPort()),
+        ])
+        let client = try await TestClient.connect(to: port)
+        let (received, error) = try await client.untilEnd()
+
+        #expect(received.isEmpty)
+        #expect(error != nil, "expected a reset")
+        await proxy.stop()
+    }
+
+    @Test func anUnpublishedBackendKeepsItsOpenConnectionsAndGetsNoNewOnes() async throws {
+        let old = try await TestBackend.start("old")
+        let new = try await TestBackend.start("new")
+        let (proxy, port) = try await startProxy(backends: [old])
+        let client = try await TestClient.connect(to: port)
+        #expect(try await client.firstLine() == "old")
+
+        proxy.setBackends([new.backend])
+        try await client.send("still here")
+        #expect(try await client.received(atLeast: 4 + 10) == Array("old\nstill here".utf8))
+        #expect(proxy.connectionCount(of: "old") == 1)
+        for _ in 0..<3 {
+            let fresh = try await TestClient.connect(to: port)
+            #expect(try await fresh.firstLine() == "new")
+            await fresh.close()
+        }
+
+        await proxy.stop()
+        await old.stop()
+        await new.stop()
+    }
+
+    @Test func drainWaitsForAnOpenConnectionToFinish() async throws {
+        let backend = try await TestBackend.start("a")
+        let (proxy, port) = try await startProxy(backends: [backend])
+        let client = try await TestClient.connect(to: port)
+        #expect(try await client.firstLine() == "a")
+        proxy.setBackends([])
+
+        let draining = Task { await proxy.drain("a", timeout: .seconds(60)) }
+        try await Task.sleep(for: .milliseconds(200))
+        try await client.send("x")
+        #expect(try await client.received(atLeast: 3) == Array("a\nx".utf8))  // drain has not cut it
+        await client.close()
+
+        #expect(await draining.value == 0)
+        #expect(proxy.connectionCount(of: "a") == 0)
+        await proxy.stop()
+        await backend.stop()
+    }
+
+    @Test func drainClosesWhatIsLeftAfterTheTimeout() async throws {
+        let backend = try await TestBackend.start("a")
+        let (proxy, port) = try await startProxy(backends: [backend])
+        let first = try await TestClient.connect(to: port)
+        let second = try await TestClient.connect(to: port)
+        #expect(try await first.firstLine() == "a")
+        #expect(try await second.firstLine() == "a")
+        proxy.setBackends([])
+
+        #expect(await proxy.drain("a", timeout: .milliseconds(300)) == 2)
+        #expect(proxy.connectionCount(of: "a") == 0)
+        _ = try await first.untilEnd()
+        _ = try await second.untilEnd()
+        #expect(await proxy.drain("a", timeout: .seconds(60)) == 0)  // nothing open: returns at once
+        await proxy.stop()
+        await backend.stop()
+    }
+
+    @Test func stopClosesTheListener() async throws {
+        let backend = try await TestBackend.start("a")
+        let (proxy, port) = try await startProxy(backends: [backend])
+        let client = try await TestClient.connect(to: port)
+        #expect(try await client.firstLine() == "a")
+
+        await proxy.stop()
+        await #expect(throws: (any Error).self) { try await TestClient.connect(to: port) }
+        _ = try await client.untilEnd()  // and the open connection was closed
+        await backend.stop()
+    }
+}
