@@ -51,6 +51,7 @@ extension DeployTests {
         }
         try await Task.sleep(for: .seconds(1))
         let result = try await load.stop()
+        print("zero downtime, \(isolation) mode, 5 deploys: \(result)")
         #expect(result.entryFailures == [], "through the entry point")
         #expect(result.dnsFailures == [], "through DNS names")
         #expect(result.entryRequests > 50 && result.dnsRequests > 20, "the load ran: \(result)")

@@ -14,11 +14,11 @@ final class TestSystem: @unchecked Sendable {
     /// `extra` is appended at the top level (entrypoints:, dns:).
     init(name: String, service: String = "count: 3", extra: String = "", version: String = "v1") throws {
         self.name = name
+        self.extra = extra
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-it-\(name)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: appDirectory, withIntermediateDirectories: true)
         try Self.app.write(to: appDirectory.appendingPathComponent("app.py"), atomically: true, encoding: .utf8)
         try setVersion(version)
-        self.extra = extra
         try writeManifest(service: service)
     }
 

@@ -182,14 +182,14 @@ let badManifests: [BadManifest] = [
           records:
             - { name: db, type: PTR, value: x. }
 
-        """, at: 11, 28, field: "dns.records[0].type",
+        """, at: 11, 25, field: "dns.records[0].type",
                 #"unsupported record type "PTR"; use one of: A, AAAA, CNAME, TXT, SRV, MX"#),
     BadManifest("DNS A record with a bad address", appending: """
         dns:
           records:
             - { name: db, type: A, value: 10.0.0.256 }
 
-        """, at: 11, 33, field: "dns.records[0].value", #""10.0.0.256" is not an IPv4 address, e.g. 10.0.0.5"#),
+        """, at: 11, 35, field: "dns.records[0].value", #""10.0.0.256" is not an IPv4 address, e.g. 10.0.0.5"#),
     BadManifest("DNS record outside the zone", appending: """
         dns:
           records:
@@ -202,7 +202,7 @@ let badManifests: [BadManifest] = [
           records:
             - { name: _ldap._tcp, type: SRV, value: "ldap.example.com. 389" }
 
-        """, at: 11, 46, field: "dns.records[0].value",
+        """, at: 11, 45, field: "dns.records[0].value",
                 #"SRV value must be "PRIORITY WEIGHT PORT TARGET", e.g. "10 5 389 ldap.example.com.""#),
     BadManifest("DNS TTL below a second", appending: """
         dns:
