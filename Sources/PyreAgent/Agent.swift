@@ -24,7 +24,8 @@ public actor Agent {
     let reconciler: Reconciler
     let images: ImageStore
     let baker: ImageBaker
-        private let lock: AgentLock
+    let identity: IdentityLayer
+    private let lock: AgentLock
     /// What the last successful load of the manifest asked for; the watcher keeps it true.
     private var desired: [DesiredService]?
     /// After `pyre destroy` the watcher must not bring servers back until the next deploy.
@@ -58,11 +59,20 @@ public actor Agent {
         try await provider.prepare()
         images = ImageStore(root: state.images)
         baker = ImageBaker(store: images)
+        let provider = provider
+        identity = try IdentityLayer(spec: spec, systemAddress: provider.systemAddress,
+                                     dnsPort: getuid() == 0 ? 53 : Self.unprivilegedDNSPort,
+                                     listServers: { try await provider.list() }, logger: logger)
         reconciler = Reconciler(
             configuration: ReconcilerConfiguration(system: spec.name, zone: spec.zone),
-            provider: provider, journal: journal, health: NetworkHealthChecker(), state: history, logger: logger)
+            provider: provider, journal: journal, health: NetworkHealthChecker(), publisher: identity,
+            state: history, logger: logger)
         try await reconciler.recover()
+        try await identity.start(published: await reconciler.state.liveServers.filter(\.published).map(\.info))
     }
+
+    /// Without root, DNS cannot have port 53 (process mode only).
+    static let unprivilegedDNSPort = 5353
 
     /// Bakes what changed and rolls out the manifest as it is on disk now. Self-healing keeps
     /// what the last *successful* deploy rolled out.
@@ -73,6 +83,8 @@ public actor Agent {
         defer { deploying = false }
         let spec = try Manifest.load(directory: configuration.systemDirectory)
         let wanted = try await bake(spec, progress: progress)
+        try await identity.configure(spec)
+        await identity.setDeployment(await reconciler.state.nextDeploymentNumber)
         let record = try await reconciler.deploy(wanted, trigger: trigger) { event in
             progress(ProgressLine(event))
         }
@@ -147,15 +159,21 @@ public actor Agent {
         return spec.services.map { service in
             let recipe = spec.image(named: service.image)!
             let image = baked[recipe.name]!
-            return DesiredService(spec: service, recipe: recipe, image: image.digest, imagePath: image.root, zone: spec.zone)
+            var desired = DesiredService(spec: service, recipe: recipe, image: image.digest, imagePath: image.root, zone: spec.zone)
+            desired.env["PYRE_DNS"] = identity.dnsAddress
+            return desired
         }
     }
 
     /// One pass of self-healing and phoenix recreation.
     public func tick(progress: @escaping ProgressSink) async {
+        await identity.refresh()
         guard let desired, !stopped else { return }
         await reconciler.tick(desired) { event in progress(ProgressLine(event)) }
     }
+
+    /// The system's zone as the DNS server serves it now, in master-file form.
+    public func zoneText() async -> String { await identity.zoneText() }
 
     public func history() async -> [DeploymentRecord] {
         await reconciler.state.deployments
@@ -273,6 +291,7 @@ public actor Agent {
                 logger.error("shutdown: could not destroy \(server.id): \(describe(error))")
             }
         }
+        await identity.stop()
         do {
             try await provider.teardown()
         } catch {

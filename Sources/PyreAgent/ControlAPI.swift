@@ -17,6 +17,7 @@ public enum ControlAPI {
         let v1 = router.group("v1")
         v1.get("status") { _, _ in try jsonResponse(try await agent.status()) }
         v1.get("history") { _, _ in try jsonResponse(await agent.history()) }
+        v1.get("dns") { _, _ in try jsonResponse(DNSReport(address: agent.identity.dnsAddress, zone: await agent.zoneText())) }
         v1.post("plan") { _, _ in
             let plan = try await agent.plan()
             return try jsonResponse(PlanReport(changes: !plan.isEmpty, text: plan.render()))

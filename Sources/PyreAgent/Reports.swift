@@ -50,6 +50,14 @@ public struct PlanReport: Codable, Sendable {
     public var text: String
 }
 
+/// `GET /v1/dns`: the system's zone as its DNS server serves it now.
+public struct DNSReport: Codable, Sendable {
+    /// Where servers and the host query it (`HOST:PORT`).
+    public var address: String
+    /// RFC 1035 master-file text.
+    public var zone: String
+}
+
 /// `POST /v1/verify`: servers whose image view no longer matches their image.
 public struct VerifyReport: Codable, Sendable {
     public struct Finding: Codable, Sendable {

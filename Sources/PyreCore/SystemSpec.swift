@@ -12,18 +12,20 @@ public struct SystemSpec: Sendable, Equatable {
     /// Services in manifest order.
     public var services: [ServiceSpec]
     public var entrypoints: [EntrypointSpec]
+    public var dns: DNSSpec
     /// Directory holding the manifest; relative paths in it are resolved against this.
     public var directory: URL
 
     public init(name: String, provider: ProviderKind = .local, zone: String? = nil,
                 images: [ImageRecipe], services: [ServiceSpec], entrypoints: [EntrypointSpec] = [],
-                directory: URL) {
+                dns: DNSSpec = DNSSpec(), directory: URL) {
         self.name = name
         self.provider = provider
         self.zone = zone ?? "\(name).pyre."
         self.images = images
         self.services = services
         self.entrypoints = entrypoints
+        self.dns = dns
         self.directory = directory
     }
 
@@ -169,10 +171,22 @@ public struct EntrypointSpec: Sendable, Equatable {
     /// `HOST:PORT`.
     public var listen: String
     public var service: String
+    public var balance: EntrypointBalance
+    /// How long a connection to one server may take before the next server is tried.
+    public var connectTimeout: Duration
 
-    public init(name: String, listen: String, service: String) {
+    public init(name: String, listen: String, service: String, balance: EntrypointBalance = .leastConnections,
+                connectTimeout: Duration = .seconds(2)) {
         self.name = name
         self.listen = listen
         self.service = service
+        self.balance = balance
+        self.connectTimeout = connectTimeout
     }
+}
+
+/// How an entry point picks a server for each new connection.
+public enum EntrypointBalance: String, Sendable, Equatable, CaseIterable {
+    case leastConnections = "least_connections"
+    case roundRobin = "round_robin"
 }

@@ -50,7 +50,7 @@ struct RolloutWorker: Sendable {
             for id in published { await publisher.unpublish(id) }
             return .unpublished(removal, published: published)
         case let .drain(removal):
-            if let drain = removal.drain, drain > .zero { try? await Task.sleep(for: drain) }
+            await publisher.drain(removal.ids, within: removal.drain ?? .zero)
             return .drained(removal)
         case let .destroy(removal):
             return .destroyed(removal, failures: await destroy(removal.ids))

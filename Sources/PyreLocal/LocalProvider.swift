@@ -88,6 +88,12 @@ public final class LocalProvider: ServerProvider, Sendable {
         state.withLock { $0.networkPrepared = false }
     }
 
+    /// The system's own address, where the agent serves DNS and the persistent layer to the
+    /// servers: the bridge's in namespace mode, `PREFIX.0.1` (never a server's) in process mode.
+    public var systemAddress: String {
+        network?.bridgeAddress ?? IPv4Subnet.format(loopbackPrefix + 1)
+    }
+
     public func create(_ spec: ServerSpec) async throws -> ServerInfo {
         guard spec.system == configuration.system else {
             throw PyreError(.provider, "server \(spec.id) belongs to system \(spec.system), this provider runs \(configuration.system)")

@@ -94,6 +94,21 @@ struct Status: AsyncParsableCommand {
     }
 }
 
+struct DNS: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the system's DNS zone as its server answers now, in zone-file form.")
+
+    @OptionGroup var options: SystemOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let report = try await options.client().get("/v1/dns", as: DNSReport.self)
+            print("; served at \(report.address) (UDP and TCP)")
+            print(report.zone, terminator: report.zone.hasSuffix("\n") ? "" : "\n")
+        }
+    }
+}
+
 struct History: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List deployments, newest last.")
 

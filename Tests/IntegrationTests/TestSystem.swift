@@ -10,15 +10,19 @@ final class TestSystem: @unchecked Sendable {
     var appDirectory: URL { directory.appendingPathComponent("app") }
     var state: StateDirectory { StateDirectory(root: directory.appendingPathComponent(".pyre")) }
 
-    /// `service` is the YAML body of service `web` (indented by 4 spaces), without `image:`.
-    init(name: String, service: String = "count: 3", version: String = "v1") throws {
+    /// `service` is the YAML body of service `web` (indented by 4 spaces), without `image:`;
+    /// `extra` is appended at the top level (entrypoints:, dns:).
+    init(name: String, service: String = "count: 3", extra: String = "", version: String = "v1") throws {
         self.name = name
+        self.extra = extra
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-it-\(name)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: appDirectory, withIntermediateDirectories: true)
         try Self.app.write(to: appDirectory.appendingPathComponent("app.py"), atomically: true, encoding: .utf8)
         try setVersion(version)
         try writeManifest(service: service)
     }
+
+    private let extra: String
 
     func writeManifest(service: String) throws {
         let manifest = """
@@ -31,9 +35,10 @@ final class TestSystem: @unchecked Sendable {
           web:
             image: web
             port: 8080
-            drain: 0s
         \(service.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+        \(service.contains("drain:") ? "" : "    drain: 0s")
         \(service.contains("health:") ? "" : "    health: { http: /healthz, interval: 100ms, timeout: 1s, deadline: 10s }")
+        \(extra)
         """
         try manifest.write(to: directory.appendingPathComponent("pyre.yml"), atomically: true, encoding: .utf8)
     }

@@ -38,7 +38,7 @@ let badManifests: [BadManifest] = [
     BadManifest("unknown key with swapped letters", appending: "    imgae: web\n", at: 9, 5, field: "services.web.imgae",
                 #"unknown key "imgae"; did you mean "image"?"#),
     BadManifest("unknown top-level key", appending: "version: 2\n", at: 9, 1, field: "version",
-                #"unknown key "version"; allowed keys: system, provider, zone, images, services, entrypoints"#),
+                #"unknown key "version"; allowed keys: system, provider, zone, images, services, entrypoints, dns"#),
     BadManifest("missing run", yaml: """
         system: shop
         images:
@@ -169,6 +169,52 @@ let badManifests: [BadManifest] = [
 
         """, at: 10, 21, field: "entrypoints.public.listen",
                 #"listen must be HOST:PORT, e.g. "127.0.0.1:8080", got "localhost""#),
+    BadManifest("unknown entrypoint balance", appending: """
+        entrypoints:
+          public: { listen: "127.0.0.1:8080", service: web, balance: round_robbin }
+
+        """, at: 10, 62, field: "entrypoints.public.balance",
+                #"unknown balance "round_robbin"; did you mean "round_robin"?"#),
+
+    // DNS
+    BadManifest("DNS record type not supported", appending: """
+        dns:
+          records:
+            - { name: db, type: PTR, value: x. }
+
+        """, at: 11, 25, field: "dns.records[0].type",
+                #"unsupported record type "PTR"; use one of: A, AAAA, CNAME, TXT, SRV, MX"#),
+    BadManifest("DNS A record with a bad address", appending: """
+        dns:
+          records:
+            - { name: db, type: A, value: 10.0.0.256 }
+
+        """, at: 11, 35, field: "dns.records[0].value", #""10.0.0.256" is not an IPv4 address, e.g. 10.0.0.5"#),
+    BadManifest("DNS record outside the zone", appending: """
+        dns:
+          records:
+            - { name: db.example.com., type: A, value: 10.0.0.5 }
+
+        """, at: 11, 15, field: "dns.records[0].name",
+                "db.example.com. is outside the zone shop.pyre.; the DNS server answers only for its own zone"),
+    BadManifest("DNS SRV value in the wrong form", appending: """
+        dns:
+          records:
+            - { name: _ldap._tcp, type: SRV, value: "ldap.example.com. 389" }
+
+        """, at: 11, 45, field: "dns.records[0].value",
+                #"SRV value must be "PRIORITY WEIGHT PORT TARGET", e.g. "10 5 389 ldap.example.com.""#),
+    BadManifest("DNS TTL below a second", appending: """
+        dns:
+          ttl: 500ms
+
+        """, at: 10, 8, field: "dns.ttl", "ttl must be between 1s and 68 years (DNS counts whole seconds)"),
+    BadManifest("DNS records not a list", appending: """
+        dns:
+          records: { db: 10.0.0.5 }
+
+        """, at: 10, 12, field: "dns.records",
+                "expected a list of records such as - { name: db, type: A, value: 10.0.0.5 }, got a mapping"),
     BadManifest("context that does not exist", yaml: """
         system: shop
         images:

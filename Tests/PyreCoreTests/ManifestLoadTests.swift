@@ -12,6 +12,7 @@ import Testing
         #expect(spec.zone == "shop.pyre.")
         #expect(spec.directory == directory.url.standardizedFileURL)
         #expect(spec.entrypoints.isEmpty)
+        #expect(spec.dns == DNSSpec(listen: nil, ttl: .seconds(5), records: []))
         let image = try #require(spec.images.first)
         #expect(spec.images.count == 1)
         #expect(image == ImageRecipe(name: "web", context: directory.url.appendingPathComponent("web").standardizedFileURL,
@@ -55,8 +56,18 @@ import Testing
         #expect(spec.service(named: "worker")?.count == 0)
         #expect(spec.entrypoints == [
             EntrypointSpec(name: "public", listen: "127.0.0.1:8080", service: "web"),
-            EntrypointSpec(name: "admin", listen: "[::1]:9090", service: "web"),
+            EntrypointSpec(name: "admin", listen: "[::1]:9090", service: "web", balance: .roundRobin,
+                           connectTimeout: .milliseconds(500)),
         ])
+        #expect(spec.dns == DNSSpec(listen: "127.0.0.1:5353", ttl: .seconds(2), records: [
+            StaticDNSRecord(name: "db.shop.example.", value: .a("10.0.0.5")),
+            StaticDNSRecord(name: "db.shop.example.", ttl: .seconds(60), value: .aaaa("fd00::5")),
+            StaticDNSRecord(name: "www.shop.example.", value: .cname("web.shop.example.")),
+            StaticDNSRecord(name: "shop.example.", value: .txt(["v=spf1 -all", "second"])),
+            StaticDNSRecord(name: "_ldap._tcp.shop.example.",
+                            value: .srv(priority: 10, weight: 5, port: 389, target: "ldap.example.com.")),
+            StaticDNSRecord(name: "shop.example.", value: .mx(preference: 10, exchange: "mail.example.com.")),
+        ]))
     }
 
     @Test func percentStrategyAndExplicitTCPCheck() throws {

@@ -1,6 +1,6 @@
 /// `entrypoints:` — stable listeners that forward to a service.
 enum EntrypointSection {
-    static let keys = ["listen", "service"]
+    static let keys = ["listen", "service", "balance", "connect_timeout"]
 
     static func read(_ value: ManifestValue, services: [ServiceSpec]) throws -> [EntrypointSpec] {
         let entrypoints = try value.mapping(
@@ -10,7 +10,7 @@ enum EntrypointSection {
             let name = try SectionName.read(entry.key, kind: "entrypoint")
             let entrypoint = try entry.value.mapping(expecting: "an entrypoint with listen: and service:", allowedKeys: keys)
             let listenValue = try entrypoint.required("listen")
-            let listen = try readListen(listenValue)
+            let listen = try ListenAddress.read(listenValue)
             if let owner = owners[listen] {
                 throw listenValue.error("\(listen) is already used by entrypoint \"\(owner)\"; give each entrypoint its own address")
             }
@@ -18,23 +18,21 @@ enum EntrypointSection {
             let service = try entrypoint.required("service").reference(
                 "entrypoint \"\(name)\" forwards to service", kind: "a service", section: "services",
                 defined: services.map(\.name))
-            return EntrypointSpec(name: name, listen: listen, service: service)
+            var spec = EntrypointSpec(name: name, listen: listen, service: service)
+            if let balance = entrypoint.optional("balance") { spec.balance = try readBalance(balance) }
+            if let timeout = entrypoint.optional("connect_timeout") {
+                spec.connectTimeout = try timeout.duration(name: "connect_timeout")
+            }
+            return spec
         }
     }
 
-    /// `HOST:PORT`, with IPv6 hosts in brackets (`[::1]:8080`).
-    private static func readListen(_ value: ManifestValue) throws -> String {
-        let text = try value.string(expecting: "an address such as \"127.0.0.1:8080\"")
-        guard let colon = text.lastIndex(of: ":"), colon != text.startIndex else {
-            throw value.error("listen must be HOST:PORT, e.g. \"127.0.0.1:8080\", got \"\(text)\"")
+    private static func readBalance(_ value: ManifestValue) throws -> EntrypointBalance {
+        let text = try value.string(expecting: "least_connections or round_robin")
+        guard let balance = EntrypointBalance(rawValue: text) else {
+            let names = EntrypointBalance.allCases.map(\.rawValue)
+            throw value.error("unknown balance \"\(text)\"; \(didYouMean(text, among: names) ?? "use least_connections or round_robin")")
         }
-        let host = text[..<colon], portText = text[text.index(after: colon)...]
-        guard let port = Int(portText), (1...65535).contains(port) else {
-            throw value.error("port in listen must be between 1 and 65535, got \"\(portText)\"")
-        }
-        guard !host.contains(":") || (host.hasPrefix("[") && host.hasSuffix("]")) else {
-            throw value.error("put an IPv6 address in brackets, e.g. \"[::1]:\(port)\", got \"\(text)\"")
-        }
-        return text
+        return balance
     }
 }

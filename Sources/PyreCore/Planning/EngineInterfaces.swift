@@ -27,6 +27,16 @@ public protocol EventJournal: Sendable {
 public protocol ServerPublisher: Sendable {
     func publish(_ server: ServerInfo) async
     func unpublish(_ id: ServerID) async
+    /// Returns when the unpublished servers `ids` may be destroyed: their drain `period` is
+    /// the most their clients may still take to finish.
+    func drain(_ ids: [ServerID], within period: Duration) async
+}
+
+extension ServerPublisher {
+    /// Without connections to watch, the whole period.
+    public func drain(_ ids: [ServerID], within period: Duration) async {
+        if period > .zero { try? await Task.sleep(for: period) }
+    }
 }
 
 /// A publisher that publishes nowhere, for systems without DNS or entrypoints.

@@ -1,0 +1,170 @@
+import Foundation
+import Logging
+import PyreCore
+import PyreDNS
+import PyreEntrypoints
+
+/// The identity layer of one system: its authoritative DNS server and its entry points,
+/// kept in step with the servers the rollout publishes. Each change builds a complete new
+/// zone snapshot and swaps it in.
+actor IdentityLayer: ServerPublisher {
+    private var spec: SystemSpec
+    let systemAddress: String
+    let dnsPort: Int
+    private let listServers: @Sendable () async throws -> [ServerInfo]
+    private let logger: Logger
+    private let dns: DNSServer
+    private var proxies: [String: (spec: EntrypointSpec, proxy: EntrypointProxy)] = [:]
+    private var published: [ServerID: ServerInfo] = [:]
+    private var servers: [ServerInfo] = []
+    private var deployment = 0
+    private var serial: UInt32
+
+    /// Builds the first zone; nothing listens until ``start()``.
+    init(spec: SystemSpec, systemAddress: String, dnsPort: Int,
+         listServers: @escaping @Sendable () async throws -> [ServerInfo], logger: Logger) throws {
+        self.spec = spec
+        self.systemAddress = systemAddress
+        self.dnsPort = dnsPort
+        self.listServers = listServers
+        self.logger = logger
+        serial = Self.nextSerial(after: 0)
+        let first = SystemZone(zone: spec.zone, ttl: Self.seconds(spec.dns.ttl), systemAddress: systemAddress, servers: [],
+                               published: [], deployment: 0, staticRecords: spec.dns.records)
+        dns = DNSServer(zone: try first.snapshot(serial: serial), logger: logger)
+    }
+
+    /// `HOST:PORT` where servers and the host reach the DNS server.
+    nonisolated var dnsAddress: String { "\(systemAddress):\(dnsPort)" }
+
+    /// Serves DNS on the system address (and `dns.listen`) and opens the entry points.
+    func start(published servers: [ServerInfo]) async throws {
+        for server in servers { published[server.id] = server }
+        do {
+            _ = try await dns.start(host: systemAddress, port: dnsPort)
+            if let listen = spec.dns.listen {
+                let (host, port) = try Self.split(listen)
+                _ = try await dns.start(host: host, port: port)
+            }
+        } catch {
+            throw PyreError(.agent, "cannot serve DNS on \(dnsAddress)\(spec.dns.listen.map { " or \($0)" } ?? ""): \(error); "
+                + "stop what holds the port or set another with dns: { listen: HOST:PORT } in pyre.yml")
+        }
+        try await openEntrypoints(spec.entrypoints)
+        await refresh()
+    }
+
+    /// Takes up a changed manifest: TTL, static records and entry points.
+    func configure(_ newSpec: SystemSpec) async throws {
+        let removed = proxies.filter { _, entry in !newSpec.entrypoints.contains(entry.spec) }
+        for (name, entry) in removed {
+            await entry.proxy.stop()
+            proxies[name] = nil
+        }
+        spec = newSpec
+        try await openEntrypoints(newSpec.entrypoints.filter { proxies[$0.name] == nil })
+        await refresh()
+    }
+
+    func stop() async {
+        for entry in proxies.values { await entry.proxy.stop() }
+        proxies = [:]
+        await dns.stop()
+    }
+
+    func setDeployment(_ number: Int) async {
+        deployment = number
+        await refresh()
+    }
+
+    /// The current zone in master-file form (`pyre dns`).
+    func zoneText() -> String { dns.zone.zoneFileText() }
+
+    // MARK: ServerPublisher
+
+    func publish(_ server: ServerInfo) async {
+        published[server.id] = server
+        updateBackends(of: server.service)
+        await refresh()
+    }
+
+    func unpublish(_ id: ServerID) async {
+        guard let server = published.removeValue(forKey: id) else { return }
+        updateBackends(of: server.service)
+        await refresh()
+    }
+
+    /// A client may hold an address it resolved for one TTL and then still send a request,
+    /// so a retired server stays up for the TTL plus its drain `period` after leaving the
+    /// zone; its entry-point connections get as long to finish and are closed after that.
+    func drain(_ ids: [ServerID], within period: Duration) async {
+        let hold = spec.dns.ttl + period
+        let proxies = proxies.values.map(\.proxy)
+        async let dnsHold: Void? = try? Task.sleep(for: hold)
+        await withTaskGroup(of: Void.self) { group in
+            for proxy in proxies {
+                for id in ids { group.addTask { _ = await proxy.drain(id.rawValue, timeout: hold) } }
+            }
+        }
+        _ = await dnsHold
+    }
+
+    /// Rebuilds the zone from what the provider runs now; called on every change and by
+    /// the agent's periodic tick, so new servers get their own name before they are published.
+    func refresh() async {
+        if let current = try? await listServers() { servers = current }
+        let zone = SystemZone(zone: spec.zone, ttl: Self.seconds(spec.dns.ttl), systemAddress: systemAddress,
+                              servers: servers, published: Set(published.keys), deployment: deployment,
+                              staticRecords: spec.dns.records)
+        let records = zone.records()
+        guard records != lastRecords else { return }
+        serial = Self.nextSerial(after: serial)
+        do {
+            dns.update(try zone.snapshot(serial: serial))
+            lastRecords = records
+        } catch {
+            logger.error("the zone of \(spec.zone) was not updated: \(error)")
+        }
+    }
+
+    private var lastRecords: [DNSRecord] = []
+
+    private func openEntrypoints(_ entrypoints: [EntrypointSpec]) async throws {
+        for entrypoint in entrypoints {
+            let proxy = EntrypointProxy(name: entrypoint.name, balance: BalanceStrategy(rawValue: entrypoint.balance.rawValue)!,
+                                        connectTimeout: entrypoint.connectTimeout, logger: logger)
+            let (host, port) = try Self.split(entrypoint.listen)
+            do {
+                _ = try await proxy.start(host: host, port: port)
+            } catch {
+                throw PyreError(.agent, "cannot open entrypoint \(entrypoint.name) on \(entrypoint.listen): \(error); "
+                    + "stop what holds the address or change its listen: in pyre.yml")
+            }
+            proxies[entrypoint.name] = (entrypoint, proxy)
+            updateBackends(of: entrypoint.service)
+        }
+    }
+
+    private func updateBackends(of service: String) {
+        let backends = published.values.filter { $0.service == service }.sorted { $0.id < $1.id }
+            .map { EntrypointBackend(id: $0.id.rawValue, host: $0.address, port: $0.port) }
+        for entry in proxies.values where entry.spec.service == service { entry.proxy.setBackends(backends) }
+    }
+
+    /// Serials grow by one per change, and never fall behind the clock: a restarted agent
+    /// (which starts from the clock) still publishes a higher serial than before.
+    private static func nextSerial(after serial: UInt32) -> UInt32 {
+        max(serial &+ 1, UInt32(clamping: Int(Date().timeIntervalSince1970)))
+    }
+
+    private static func seconds(_ duration: Duration) -> UInt32 { UInt32(clamping: duration.components.seconds) }
+
+    /// `HOST:PORT` (IPv6 in brackets) as validated by the manifest.
+    static func split(_ listen: String) throws -> (host: String, port: Int) {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
+            throw PyreError(.agent, "listen address \(listen) is not HOST:PORT")
+        }
+        let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return (host, port)
+    }
+}
