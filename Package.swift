@@ -93,11 +93,13 @@ let package = Package(
         ]),
         .testTarget(name: "PyreDNSTests", dependencies: [
             "PyreDNS",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "PyreEntrypointsTests", dependencies: [
             "PyreEntrypoints",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
