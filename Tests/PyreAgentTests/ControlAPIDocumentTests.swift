@@ -26,7 +26,7 @@ struct ControlAPIDocumentTests {
 
     @Test func documentNamesEveryRoute() throws {
         let text = try String(contentsOf: Self.document, encoding: .utf8)
-        for route in ["/v1/status:", "/v1/history:", "/v1/plan:", "/v1/deploy:", "/v1/verify:", "/v1/destroy:"] {
+        for route in ["/v1/status:", "/v1/history:", "/v1/dns:", "/v1/plan:", "/v1/deploy:", "/v1/verify:", "/v1/destroy:"] {
             #expect(text.contains(route), "\(route) is missing from docs/control-api.yaml")
         }
     }
