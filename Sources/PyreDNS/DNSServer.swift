@@ -12,17 +12,17 @@ import Darwin
 
 /// Authoritative DNS over UDP and TCP for one zone, which `update` swaps atomically.
 public final class DNSServer: Sendable {
-    /// RFC 7766 §6.2.3: close TCP connections that stay idle.
-    public static let tcpIdleTimeout = TimeAmount.seconds(10)
-
     private let current: CurrentZone
+    /// RFC 7766 §6.2.3: TCP connections idle this long are closed.
+    private let tcpIdleTimeout: TimeAmount
     private let channels = Mutex<[any Channel]>([])
     private let logger: Logger
     private let group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
 
-    public init(zone: DNSZone, logger: Logger) {
+    public init(zone: DNSZone, logger: Logger, tcpIdleTimeout: TimeAmount = .seconds(10)) {
         current = CurrentZone(zone)
         self.logger = logger
+        self.tcpIdleTimeout = tcpIdleTimeout
     }
 
     /// Swaps the zone atomically (a query sees the old or the new zone, never a mix).
@@ -105,6 +105,7 @@ public final class DNSServer: Sendable {
     private func makeTCPBootstrap() -> ServerBootstrap {
         let current = current
         let logger = logger
+        let idleTimeout = tcpIdleTimeout
         return ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
@@ -112,7 +113,7 @@ public final class DNSServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
-                        IdleStateHandler(readTimeout: Self.tcpIdleTimeout),
+                        IdleStateHandler(readTimeout: idleTimeout),
                         ByteToMessageHandler(DNSTCPFrameDecoder()),
                         DNSTCPHandler(zone: current, logger: logger),
                     ])

@@ -31,7 +31,10 @@ struct DNSWireWriter {
                 writeUInt16(0xC000 | UInt16(offset))
                 return
             }
-            if compress { registerName(suffix, at: messageLength) }
+            if compress, nameOffsets[suffix] == nil, messageLength < 0x4000 {
+                // Only this suffix: the shorter ones are registered as they are written.
+                nameOffsets[suffix] = messageLength
+            }
             let label = remaining.removeFirst()
             bytes.append(UInt8(label.count))
             bytes.append(contentsOf: label)

@@ -1,0 +1,216 @@
+import Foundation
+import Logging
+import PyreDNS
+
+/// dnsperf against Pyre's DNSServer (in this process) and NSD in the same run: the same zone,
+/// the same query mix (positive, NXDOMAIN, NODATA), over UDP and TCP.
+///
+/// Cores: nothing is pinned. The machine's cores are shared by the server being measured
+/// (Pyre's event loops, one per core, or NSD's `server-count` processes, one per core) and
+/// dnsperf's single thread, scheduled by the kernel. Only one server is loaded at a time; the
+/// other sits idle. Queries per second come from a plain dnsperf run; p99 latency from a second,
+/// verbose run of the same length (dnsperf 2.10 prints per-query latency only with -v).
+enum DNSBenchmark {
+    static func run(seconds: Int) async throws {
+        let dnsperf = try tool("dnsperf")
+        let workspace = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-dns-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: workspace) }
+
+        let zone = try benchmarkZone()
+        let queries = workspace.appendingPathComponent("queries.txt")
+        try queryMix().joined(separator: "\n").write(to: queries, atomically: true, encoding: .utf8)
+
+        var logger = Logger(label: "pyre.dns.bench")
+        logger.logLevel = .warning
+        let pyre = DNSServer(zone: zone, logger: logger)
+        let pyrePort = try await pyre.start(host: "127.0.0.1", port: 0)
+        let nsd = try BenchmarkNSD(zone: zone, directory: workspace, cores: ProcessInfo.processInfo.activeProcessorCount)
+
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        print("dns: \(zone.zoneFileText().split(separator: "\n").count - 1) records, query mix 60% positive,"
+              + " 20% NXDOMAIN, 20% NODATA; \(seconds) s per run; \(cores) cores shared by the server"
+              + " (Pyre: \(cores) event loops, NSD: server-count \(cores)) and dnsperf (1 thread), nothing pinned")
+        defer { nsd.stop() }
+        for mode in ["udp", "tcp"] {
+            let pyreResult = try measure(dnsperf, port: pyrePort, mode: mode, queries: queries, seconds: seconds)
+            let nsdResult = try measure(dnsperf, port: nsd.port, mode: mode, queries: queries, seconds: seconds)
+            report(mode: mode, pyre: pyreResult, nsd: nsdResult)
+        }
+        await pyre.stop()
+    }
+
+    struct Result {
+        var queriesPerSecond: Double
+        var lostQueries: Int
+        var p99Milliseconds: Double
+    }
+
+    private static func report(mode: String, pyre: Result, nsd: Result) {
+        let ratio = pyre.queriesPerSecond / nsd.queriesPerSecond
+        let qpsMet = ratio >= 1.0
+        let latencyMet = pyre.p99Milliseconds <= nsd.p99Milliseconds
+        print("  \(mode.uppercased())   Pyre \(Int(pyre.queriesPerSecond)) qps, p99 \(format(pyre.p99Milliseconds)) ms,"
+              + " lost \(pyre.lostQueries)   NSD \(Int(nsd.queriesPerSecond)) qps, p99 \(format(nsd.p99Milliseconds)) ms,"
+              + " lost \(nsd.lostQueries)")
+        print("        qps ratio \(format(ratio))x (target >= 1.0: \(qpsMet ? "met" : "MISSED")),"
+              + " p99 \(latencyMet ? "no worse than NSD: met" : "worse than NSD: MISSED")")
+    }
+
+    private static func format(_ value: Double) -> String { String(format: "%.3f", value) }
+
+    /// Two dnsperf runs: a plain one for throughput, a verbose one for the latency percentile.
+    private static func measure(_ dnsperf: String, port: Int, mode: String, queries: URL, seconds: Int) throws -> Result {
+        let arguments = ["-s", "127.0.0.1", "-p", "\(port)", "-m", mode, "-d", queries.path, "-l", "\(seconds)",
+                         "-c", "4", "-q", "100", "-t", "2"]
+        let plain = try runTool(dnsperf, arguments)
+        let verbose = try runTool(dnsperf, arguments + ["-v"])
+        let latencies = verbose.split(separator: "\n").compactMap { line -> Double? in
+            guard line.hasPrefix("> ") else { return nil }
+            return line.split(separator: " ").last.flatMap { Double($0) }
+        }.sorted()
+        guard let qps = statistic("Queries per second:", in: plain), !latencies.isEmpty else {
+            throw BenchmarkFailure("dnsperf gave no statistics:\n\(plain)")
+        }
+        let lost = statistic("Queries lost:", in: plain).map { Int($0) } ?? 0
+        return Result(queriesPerSecond: qps, lostQueries: lost,
+                      p99Milliseconds: latencies[(latencies.count * 99) / 100] * 1000)
+    }
+
+    private static func statistic(_ label: String, in output: String) -> Double? {
+        guard let line = output.split(separator: "\n").first(where: { $0.contains(label) }) else { return nil }
+        return line.split(separator: " ").compactMap { Double($0) }.first
+    }
+
+    /// A system of 30 services with 3 servers each, as the agent would publish it.
+    static func benchmarkZone() throws -> DNSZone {
+        var records = ["events", "logs", "dns", "ns"].map {
+            DNSRecord(name: "\($0).bench.pyre.", ttl: 5, data: .a("127.0.0.1"))
+        }
+        for service in 0..<30 {
+            for server in 0..<3 {
+                let address = "10.0.\(service).\(server + 1)"
+                records.append(DNSRecord(name: "svc\(service).bench.pyre.", ttl: 5, data: .a(address)))
+                records.append(DNSRecord(name: "svc\(service)-1-\(server)abc.bench.pyre.", ttl: 5, data: .a(address)))
+            }
+            records.append(DNSRecord(name: "_svc\(service)._tcp.bench.pyre.", ttl: 5,
+                                     data: .srv(priority: 0, weight: 0, port: 8080, target: "svc\(service).bench.pyre.")))
+        }
+        records.append(DNSRecord(name: "_deploy.bench.pyre.", ttl: 5, data: .txt(["42"])))
+        return try DNSZone(apex: "bench.pyre.", serial: 42, nameServer: "ns.bench.pyre.",
+                           hostmaster: "hostmaster.bench.pyre.", records: records)
+    }
+
+    /// 1000 queries: 60% positive, 20% NXDOMAIN, 20% NODATA, interleaved.
+    static func queryMix() -> [String] {
+        (0..<1000).map { index in
+            let service = index % 30
+            switch index % 10 {
+            case 0, 1, 2: return "svc\(service).bench.pyre A"
+            case 3: return "svc\(service)-1-\(index % 3)abc.bench.pyre A"
+            case 4: return "_svc\(service)._tcp.bench.pyre SRV"
+            case 5: return index % 20 == 5 ? "_deploy.bench.pyre TXT" : "events.bench.pyre A"
+            case 6, 7: return "missing\(index).bench.pyre A"
+            default: return index % 20 < 10 ? "svc\(service).bench.pyre AAAA" : "svc\(service).bench.pyre MX"
+            }
+        }
+    }
+}
+
+struct BenchmarkFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+func tool(_ name: String) throws -> String {
+    let candidates = ["/usr/bin/\(name)", "/usr/sbin/\(name)", "/usr/local/bin/\(name)"]
+    guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        throw BenchmarkFailure("\(name) is not installed (apt-get install \(name))")
+    }
+    return path
+}
+
+func runTool(_ executable: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// NSD on a free loopback port, one server process per core, rate limiting off.
+final class BenchmarkNSD {
+    let port: Int
+    private let process = Process()
+
+    init(zone: DNSZone, directory: URL, cores: Int) throws {
+        port = try freePort()
+        let dir = directory.path
+        try zone.zoneFileText().write(toFile: "\(dir)/zone.txt", atomically: true, encoding: .utf8)
+        try """
+            server:
+              ip-address: 127.0.0.1@\(port)
+              username: ""
+              chroot: ""
+              zonesdir: "\(dir)"
+              pidfile: "\(dir)/nsd.pid"
+              xfrdfile: "\(dir)/xfrd.state"
+              xfrdir: "\(dir)"
+              zonelistfile: "\(dir)/zone.list"
+              logfile: "\(dir)/nsd.log"
+              database: ""
+              verbosity: 0
+              server-count: \(cores)
+              reuseport: yes
+              rrl-ratelimit: 0
+            remote-control:
+              control-enable: no
+            zone:
+              name: \(zone.apex)
+              zonefile: "\(dir)/zone.txt"
+
+            """.write(toFile: "\(dir)/nsd.conf", atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: try tool("nsd"))
+        process.arguments = ["-d", "-c", "\(dir)/nsd.conf"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let dig = try tool("dig")
+        for _ in 0..<40 {
+            let answer = try runTool(dig, ["@127.0.0.1", "-p", "\(port)", "+short", "+time=1", "+tries=1", zone.apex, "SOA"])
+            if answer.contains(" \(zone.serial) ") { return }
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+        stop()
+        throw BenchmarkFailure("NSD did not start; see \(dir)/nsd.log")
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        // SIGKILL: NSD inherits this process's blocked SIGTERM; its children exit with it.
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+/// A loopback port free for TCP at the moment (NSD also binds UDP on it).
+private func freePort() throws -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+        }
+    }
+    guard bound else { throw BenchmarkFailure("no free loopback port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
