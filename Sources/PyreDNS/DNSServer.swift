@@ -128,15 +128,31 @@ public final class DNSServer: Sendable {
     }
 }
 
-/// The zone every handler answers from; one lock-protected reference swap per update.
+/// The zone every handler answers from. Handlers keep the responder they last used and
+/// take the lock only when the generation moved, so a query costs one atomic load.
 final class CurrentZone: Sendable {
     private let state: Mutex<DNSZone>
+    private let generation = Atomic<Int>(0)
 
     init(_ zone: DNSZone) { state = Mutex(zone) }
 
     var zone: DNSZone { state.withLock { $0 } }
 
-    var responder: DNSResponder { DNSResponder(zone: zone) }
+    func replace(with zone: DNSZone) {
+        state.withLock { $0 = zone }
+        generation.add(1, ordering: .releasing)
+    }
 
-    func replace(with zone: DNSZone) { state.withLock { $0 = zone } }
+    /// The responder for the current zone, refreshing `cache` when the zone changed.
+    func responder(cache: inout (generation: Int, responder: DNSResponder)) -> DNSResponder {
+        let current = generation.load(ordering: .acquiring)
+        if current != cache.generation {
+            cache = (current, DNSResponder(zone: zone))
+        }
+        return cache.responder
+    }
+
+    var cacheForNewHandler: (generation: Int, responder: DNSResponder) {
+        (generation.load(ordering: .acquiring), DNSResponder(zone: zone))
+    }
 }

@@ -25,15 +25,17 @@ final class DNSTCPHandler: ChannelInboundHandler {
     private let zone: CurrentZone
     private let logger: Logger
     private var hasUnflushedReplies = false
+    private var cachedResponder: (generation: Int, responder: DNSResponder)
 
     init(zone: CurrentZone, logger: Logger) {
         self.zone = zone
         self.logger = logger
+        cachedResponder = zone.cacheForNewHandler
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let query = unwrapInboundIn(data)
-        let responder = zone.responder
+        let responder = zone.responder(cache: &cachedResponder)
         var reply = context.channel.allocator.buffer(capacity: 514)
         reply.writeInteger(UInt16(0))
         let answered = query.withUnsafeReadableBytes {

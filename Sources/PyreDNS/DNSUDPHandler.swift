@@ -15,15 +15,17 @@ final class DNSUDPHandler: ChannelInboundHandler {
     private let zone: CurrentZone
     private let logger: Logger
     private var hasUnflushedReplies = false
+    private var cachedResponder: (generation: Int, responder: DNSResponder)
 
     init(zone: CurrentZone, logger: Logger) {
         self.zone = zone
         self.logger = logger
+        cachedResponder = zone.cacheForNewHandler
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        let responder = zone.responder
+        let responder = zone.responder(cache: &cachedResponder)
         var reply = context.channel.allocator.buffer(capacity: 512)
         let answered = envelope.data.withUnsafeReadableBytes {
             responder.respond(to: $0, transport: .udp, into: &reply)

@@ -59,10 +59,11 @@ enum DNSBenchmark {
 
     private static func format(_ value: Double) -> String { String(format: "%.3f", value) }
 
+    /// 16 clients (source ports) so SO_REUSEPORT spreads them evenly over both servers' sockets.
     /// Two dnsperf runs: a plain one for throughput, a verbose one for the latency percentile.
     private static func measure(_ dnsperf: String, port: Int, mode: String, queries: URL, seconds: Int) throws -> Result {
         let arguments = ["-s", "127.0.0.1", "-p", "\(port)", "-m", mode, "-d", queries.path, "-l", "\(seconds)",
-                         "-c", "4", "-q", "100", "-t", "2"]
+                         "-c", "16", "-q", "100", "-t", "2"]
         let plain = try runTool(dnsperf, arguments)
         let verbose = try runTool(dnsperf, arguments + ["-v"])
         let latencies = verbose.split(separator: "\n").compactMap { line -> Double? in
