@@ -13,6 +13,8 @@ public actor Agent {
     public let configuration: AgentConfiguration
     public let state: StateDirectory
     public nonisolated let system: String
+    /// The system's DNS zone (`hello.pyre.`).
+    public nonisolated let zone: String
     /// `.recovery` when the previous agent left servers or a deploy behind, else `.manual`:
     /// the trigger of the deploy `pyre up` starts with.
     public nonisolated let startTrigger: DeployTrigger
@@ -44,6 +46,7 @@ public actor Agent {
         self.configuration = configuration
         self.logger = logger
         self.system = spec.name
+        zone = spec.zone
         state = StateDirectory(root: configuration.stateDirectory)
         try state.create()
         lock = try AgentLock(file: state.lockFile)

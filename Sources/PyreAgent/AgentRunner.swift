@@ -24,6 +24,7 @@ public enum AgentRunner {
                 logger.error("cannot write \(state.agentFile.path): \(error)")
             }
             console(ProgressLine(.deploy, "agent for \(system) listening on \(url) (state: \(state.root.path))"))
+            console(ProgressLine(.deploy, "DNS for \(agent.zone) at \(agent.identity.dnsAddress) (`pyre dns` shows the zone)"))
         }
         let supervisor = Supervisor(agent: agent, interval: configuration.watchInterval, console: console)
         let group = ServiceGroup(configuration: .init(
