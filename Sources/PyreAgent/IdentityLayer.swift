@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import PyreCore
 import PyreDNS
 import PyreEntrypoints
@@ -41,7 +42,8 @@ actor IdentityLayer: ServerPublisher {
     func start(published servers: [ServerInfo]) async throws {
         for server in servers { published[server.id] = server }
         do {
-            _ = try await dns.start(host: systemAddress, port: dnsPort)
+            // Servers have no other nameserver: relay what is outside the zone to the host's.
+            _ = try await dns.start(host: systemAddress, port: dnsPort, forwardingOutsideZoneTo: Self.upstreamResolvers())
             if let listen = spec.dns.listen {
                 let (host, port) = try Self.split(listen)
                 _ = try await dns.start(host: host, port: port)
@@ -149,6 +151,30 @@ actor IdentityLayer: ServerPublisher {
         let backends = published.values.filter { $0.service == service }.sorted { $0.id < $1.id }
             .map { EntrypointBackend(id: $0.id.rawValue, host: $0.address, port: $0.port) }
         for entry in proxies.values where entry.spec.service == service { entry.proxy.setBackends(backends) }
+    }
+
+    /// The host's resolvers from /etc/resolv.conf, or `PYRE_DNS_UPSTREAM` (`HOST[:PORT],…`;
+    /// `none` refuses names outside the zone, as tests do to keep their traffic on loopback).
+    static func upstreamResolvers(environment: [String: String] = ProcessInfo.processInfo.environment,
+                                  resolvConf: String = "/etc/resolv.conf") -> [SocketAddress] {
+        let entries: [String]
+        if let configured = environment["PYRE_DNS_UPSTREAM"] {
+            entries = configured == "none" ? [] : configured.split(separator: ",").map(String.init)
+        } else {
+            let text = (try? String(contentsOfFile: resolvConf, encoding: .utf8)) ?? ""
+            entries = text.split(separator: "\n").compactMap { line in
+                let fields = line.split(whereSeparator: \.isWhitespace)
+                return fields.count >= 2 && fields[0] == "nameserver" ? String(fields[1]) : nil
+            }
+        }
+        return entries.compactMap { entry in
+            var host = entry, port = 53
+            if let colon = entry.lastIndex(of: ":"), entry.filter({ $0 == ":" }).count == 1, let parsed = Int(entry[entry.index(after: colon)...]) {
+                host = String(entry[..<colon])
+                port = parsed
+            }
+            return try? SocketAddress(ipAddress: host, port: port)
+        }
     }
 
     /// Serials grow by one per change, and never fall behind the clock: a restarted agent

@@ -16,6 +16,7 @@ public final class DNSServer: Sendable {
     /// RFC 7766 §6.2.3: TCP connections idle this long are closed.
     private let tcpIdleTimeout: TimeAmount
     private let channels = Mutex<[any Channel]>([])
+    private let forwarders = Mutex<[DNSForwarder]>([])
     private let logger: Logger
     private let group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
 
@@ -34,12 +35,20 @@ public final class DNSServer: Sendable {
     public var zone: DNSZone { current.zone }
 
     /// Listens on UDP and TCP at host:port (port 0: an ephemeral port, the same for UDP and TCP); callable more than once for several addresses; returns the bound port.
-    public func start(host: String, port: Int) async throws -> Int {
+    /// With `upstreams`, UDP queries for names outside the zone are relayed to them instead of
+    /// refused: for clients whose only nameserver this listener is.
+    public func start(host: String, port: Int, forwardingOutsideZoneTo upstreams: [SocketAddress] = []) async throws -> Int {
+        var forwarder: DNSForwarder?
+        if !upstreams.isEmpty {
+            let started = try await DNSForwarder.start(upstreams: upstreams, logger: logger)
+            forwarders.withLock { $0.append(started) }
+            forwarder = started
+        }
         var attempt = 0
         while true {
             attempt += 1
             do {
-                let (bound, port) = try await bind(host: host, port: port)
+                let (bound, port) = try await bind(host: host, port: port, forwarder: forwarder)
                 channels.withLock { $0.append(contentsOf: bound) }
                 logger.info("DNS listening", metadata: [
                     "address": "\(host):\(port)", "zone": "\(zone.apex)", "udpSockets": "\(bound.count - 1)",
@@ -56,6 +65,7 @@ public final class DNSServer: Sendable {
     }
 
     public func stop() async {
+        for forwarder in forwarders.withLock({ $0 }) { await forwarder.stop() }
         await closeAll(channels.withLock { opened in
             defer { opened = [] }
             return opened
@@ -69,12 +79,12 @@ public final class DNSServer: Sendable {
 
     /// One UDP socket per event loop (SO_REUSEPORT spreads datagrams over the cores) and one
     /// TCP listener whose connections are spread over the same loops.
-    private func bind(host: String, port: Int) async throws -> ([any Channel], Int) {
+    private func bind(host: String, port: Int, forwarder: DNSForwarder?) async throws -> ([any Channel], Int) {
         var opened: [any Channel] = []
         var boundPort = port
         do {
             for loop in group.makeIterator() {
-                let channel = try await makeUDPBootstrap(loop).bind(host: host, port: boundPort).get()
+                let channel = try await makeUDPBootstrap(loop, forwarder: forwarder).bind(host: host, port: boundPort).get()
                 opened.append(channel)
                 if boundPort == 0 { boundPort = channel.localAddress?.port ?? 0 }
             }
@@ -85,7 +95,7 @@ public final class DNSServer: Sendable {
         }
     }
 
-    private func makeUDPBootstrap(_ loop: any EventLoop) -> DatagramBootstrap {
+    private func makeUDPBootstrap(_ loop: any EventLoop, forwarder: DNSForwarder?) -> DatagramBootstrap {
         let current = current
         let logger = logger
         return DatagramBootstrap(group: loop)
@@ -97,7 +107,8 @@ public final class DNSServer: Sendable {
                 capacity: DNSUDPHandler.messagesPerRead * DNSUDPHandler.maxQuerySize))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(DNSUDPHandler(zone: current, logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(
+                        DNSUDPHandler(zone: current, forwarder: forwarder, logger: logger))
                 }
             }
     }

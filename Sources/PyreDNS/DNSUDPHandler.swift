@@ -13,12 +13,14 @@ final class DNSUDPHandler: ChannelInboundHandler {
     static let maxQuerySize = 2048
 
     private let zone: CurrentZone
+    private let forwarder: DNSForwarder?
     private let logger: Logger
     private var hasUnflushedReplies = false
     private var cachedResponder: (generation: Int, responder: DNSResponder)
 
-    init(zone: CurrentZone, logger: Logger) {
+    init(zone: CurrentZone, forwarder: DNSForwarder?, logger: Logger) {
         self.zone = zone
+        self.forwarder = forwarder
         self.logger = logger
         cachedResponder = zone.cacheForNewHandler
     }
@@ -31,9 +33,20 @@ final class DNSUDPHandler: ChannelInboundHandler {
             responder.respond(to: $0, transport: .udp, into: &reply)
         }
         guard answered else { return }
+        if let forwarder, Self.isRefusedQuery(reply) {
+            // Outside the zone, for a listener that serves clients with no other nameserver.
+            forwarder.forward(envelope.data, from: envelope.remoteAddress, via: context.channel)
+            return
+        }
         context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: reply)),
                       promise: nil)
         hasUnflushedReplies = true
+    }
+
+    /// REFUSED to a standard query: the responder's answer for a name outside the zone.
+    private static func isRefusedQuery(_ reply: ByteBuffer) -> Bool {
+        guard let flags = reply.getInteger(at: reply.readerIndex + 2, as: UInt16.self) else { return false }
+        return flags & 0x000F == 5 && (flags >> 11) & 0xF == 0
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

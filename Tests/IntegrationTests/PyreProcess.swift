@@ -59,7 +59,9 @@ final class AgentProcess: @unchecked Sendable {
         process.arguments = ["up", system.directory.path, "--isolation", isolation]
         process.standardOutput = handle
         process.standardError = handle
-        process.environment = ProcessInfo.processInfo.environment.merging(["NO_COLOR": "1"]) { $1 }
+        // PYRE_DNS_UPSTREAM=none: servers' lookups outside the zone are refused, not relayed
+        // to the host's resolvers, so test traffic stays on loopback and test namespaces.
+        process.environment = ProcessInfo.processInfo.environment.merging(["NO_COLOR": "1", "PYRE_DNS_UPSTREAM": "none"]) { $1 }
         try process.run()
     }
 

@@ -42,3 +42,20 @@ import Testing
         #expect(snapshot.zoneFileText().contains("mail.example.com."))
     }
 }
+
+@Suite struct UpstreamResolverTests {
+    @Test func hostResolversComeFromResolvConf() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("resolv-\(UUID().uuidString).conf")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try "# comment\nsearch example.com\nnameserver 127.0.0.53\nnameserver ::1\noptions edns0\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        let found = IdentityLayer.upstreamResolvers(environment: [:], resolvConf: file.path)
+        #expect(found.map(\.description) == ["[IPv4]127.0.0.53:53", "[IPv6]::1:53"])
+    }
+
+    @Test func environmentOverridesOrTurnsForwardingOff() {
+        #expect(IdentityLayer.upstreamResolvers(environment: ["PYRE_DNS_UPSTREAM": "none"]).isEmpty)
+        let configured = IdentityLayer.upstreamResolvers(environment: ["PYRE_DNS_UPSTREAM": "127.0.0.1:5399,127.0.0.2"])
+        #expect(configured.map(\.port) == [5399, 53])
+    }
+}

@@ -115,7 +115,7 @@ struct NSDDifferentialTests {
 
     @Test func pyreAnswersEveryCaseAsNSDDoes() async throws {
         let zone = try TestZone.make()
-        let nsd = try await startNSD(zone)
+        let nsd = try await NSDInstance.start(zone)
         defer { nsd.stop() }
         let nsdPort = nsd.port
         try await withTestServer(zone: zone) { _, port in
@@ -125,26 +125,5 @@ struct NSDDifferentialTests {
                 #expect(pyre == reference, "\(testCase.label): Pyre \(pyre) NSD \(reference)")
             }
         }
-    }
-
-    /// A port found free can be taken by another test's client before NSD binds it: retry.
-    private func startNSD(_ zone: DNSZone) async throws -> NSDInstance {
-        var lastError: any Error = LoopbackClient.Failure(description: "NSD never started")
-        for _ in 0..<5 {
-            do {
-                return try NSDInstance(zone: zone, port: try await freeLoopbackPort())
-            } catch {
-                lastError = error
-            }
-        }
-        throw lastError
-    }
-
-    /// A port free for UDP and TCP on 127.0.0.1, found by letting a DNSServer pick one.
-    private func freeLoopbackPort() async throws -> Int {
-        let probe = DNSServer(zone: try TestZone.make(), logger: Logger(label: "pyre.dns.test"))
-        let port = try await probe.start(host: "127.0.0.1", port: 0)
-        await probe.stop()
-        return port
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 @testable import PyreDNS
 
@@ -61,6 +62,27 @@ final class NSDInstance {
         let log = (try? String(contentsOfFile: "\(directory.path)/nsd.log", encoding: .utf8)) ?? ""
         stop()
         throw LoopbackClient.Failure(description: "NSD did not start on port \(port): \(log)")
+    }
+
+    /// A port found free can be taken by another test's client before NSD binds it: retry.
+    static func start(_ zone: DNSZone) async throws -> NSDInstance {
+        var lastError: any Error = LoopbackClient.Failure(description: "NSD never started")
+        for _ in 0..<5 {
+            do {
+                return try NSDInstance(zone: zone, port: try await freeLoopbackPort())
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError
+    }
+
+    /// A port free for UDP and TCP on 127.0.0.1, found by letting a DNSServer pick one.
+    private static func freeLoopbackPort() async throws -> Int {
+        let probe = DNSServer(zone: try TestZone.make(), logger: Logger(label: "pyre.dns.test"))
+        let port = try await probe.start(host: "127.0.0.1", port: 0)
+        await probe.stop()
+        return port
     }
 
     func stop() {
