@@ -353,20 +353,10 @@ public final class LocalProvider: ServerProvider, Sendable {
     }
 
     /// In namespace mode the leader is the init of the server's PID namespace: the kernel
-    /// ends every other process in it before the leader can exit, so one `waitpid` tells.
+    /// ends every other process in it before the leader can exit, so the leader's state tells.
     private func namespaceInitIsGone(_ record: ServerRecord) -> Bool {
-        var status: Int32 = 0
-        switch waitpid(record.pid, &status, WNOHANG) {
-        case record.pid:
-            let exitStatus = ProcessSpawner.decode(status)
-            state.withLock { $0.exitStatuses[record.info.id] = exitStatus }
-            return true
-        case 0:
-            return false
-        default:  // not our child: started by an earlier agent
-            guard let leader = ProcessTable.status(of: record.pid), leader.startTime == record.startTime else { return true }
-            return leader.isZombie
-        }
+        if case .exited = currentState(of: record) { return true }
+        return false
     }
 
     private func reap(_ pids: [pid_t], leader record: ServerRecord) {
