@@ -114,7 +114,7 @@ struct NamespaceNetwork {
         // Removing the namespace's name is enough: the kernel then frees its veth pair in the
         // background, batched with others. Deleting each pair ourselves costs two RCU grace
         // periods under the rtnl lock, about 25 ms per server, one server at a time. The host
-        // name is never reused, so nothing waits for it.
+        // name is never reused; destroy still waits for it to go, so it leaves nothing behind.
         let path = "/run/netns/\(namespace)"
         if FileManager.default.fileExists(atPath: path) {
             // What `ip netns del` does, without a process per server.
@@ -122,11 +122,22 @@ struct NamespaceNetwork {
                 throw PyreError(.provider, "could not remove network namespace \(namespace): \(String(cString: strerror(errno))); "
                     + "remove it with `ip netns del \(namespace)` and destroy again")
             }
+            if let hostInterface { waitUntilGone(hostInterface) }
         } else if let hostInterface, FileManager.default.fileExists(atPath: "/sys/class/net/\(hostInterface)") {
             // A pair whose namespace is gone already.
             try batch(["link del \(hostInterface)"], force: true)
         }
         try FileTree.remove(Self.etcDirectory(of: namespace).path)
+    }
+
+    /// Waits (on the caller's own thread) up to 200 ms for the kernel to free a veth;
+    /// deletes it directly if it is still there.
+    private func waitUntilGone(_ interface: String) {
+        for _ in 0..<40 {
+            guard FileManager.default.fileExists(atPath: "/sys/class/net/\(interface)") else { return }
+            usleep(5_000)
+        }
+        _ = try? batch(["link del \(interface)"], force: true)
     }
 
     /// The command line that runs `command` in the server's namespaces: `pyre-sandbox`
