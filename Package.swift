@@ -50,7 +50,10 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // recvmmsg and sendmmsg, which Swift's Glibc module does not import.
+        .target(name: "CPyreDatagram"),
         .target(name: "PyreDNS", dependencies: [
+            "CPyreDatagram",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

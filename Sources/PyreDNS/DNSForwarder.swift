@@ -9,8 +9,7 @@ import Synchronization
 final class DNSForwarder: Sendable {
     private struct Pending {
         var clientID: UInt16
-        var client: SocketAddress
-        var listener: any Channel
+        var reply: @Sendable (ByteBuffer) -> Void
         var deadline: NIODeadline
     }
 
@@ -42,8 +41,9 @@ final class DNSForwarder: Sendable {
         self.logger = logger
     }
 
-    /// Sends `query` upstream under a fresh id; the reply goes to `client` through `listener`.
-    func forward(_ query: ByteBuffer, from client: SocketAddress, via listener: any Channel) {
+    /// Sends `query` upstream under a fresh id; the upstream's answer, with the client's id
+    /// restored, is handed to `reply`.
+    func forward(_ query: ByteBuffer, replyingWith reply: @escaping @Sendable (ByteBuffer) -> Void) {
         guard query.readableBytes >= 12, let clientID = query.getInteger(at: query.readerIndex, as: UInt16.self),
               !upstreams.isEmpty else { return }
         let now = NIODeadline.now()
@@ -52,7 +52,7 @@ final class DNSForwarder: Sendable {
             guard table.count < Int(UInt16.max) / 2 else { return nil }
             var id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
             while table[id] != nil { id = nextID.wrappingAdd(1, ordering: .relaxed).newValue }
-            table[id] = Pending(clientID: clientID, client: client, listener: listener, deadline: now + timeout)
+            table[id] = Pending(clientID: clientID, reply: reply, deadline: now + timeout)
             return id
         }
         guard let id else { return }
@@ -68,7 +68,7 @@ final class DNSForwarder: Sendable {
               let entry = pending.withLock({ $0.removeValue(forKey: id) }) else { return }
         var answer = reply.data
         answer.setInteger(entry.clientID, at: answer.readerIndex)
-        entry.listener.writeAndFlush(AddressedEnvelope(remoteAddress: entry.client, data: answer), promise: nil)
+        entry.reply(answer)
     }
 
     func stop() async {

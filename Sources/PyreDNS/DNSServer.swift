@@ -2,20 +2,13 @@ import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Authoritative DNS over UDP and TCP for one zone, which `update` swaps atomically.
 public final class DNSServer: Sendable {
     private let current: CurrentZone
     /// RFC 7766 §6.2.3: TCP connections idle this long are closed.
     private let tcpIdleTimeout: TimeAmount
-    private let channels = Mutex<[any Channel]>([])
+    private let listeners = Mutex<[Listener]>([])
     private let forwarders = Mutex<[DNSForwarder]>([])
     private let logger: Logger
     private let group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
@@ -48,17 +41,19 @@ public final class DNSServer: Sendable {
         while true {
             attempt += 1
             do {
-                let (bound, port) = try await bind(host: host, port: port, forwarder: forwarder)
-                channels.withLock { $0.append(contentsOf: bound) }
+                let listener = try await bind(host: host, port: port)
+                listeners.withLock { $0.append(listener) }
+                listener.serve(zone: current, forwarder: forwarder)
                 logger.info("DNS listening", metadata: [
-                    "address": "\(host):\(port)", "zone": "\(zone.apex)", "udpSockets": "\(bound.count - 1)",
+                    "address": "\(host):\(listener.port)", "zone": "\(zone.apex)",
+                    "udpSockets": "\(listener.udpSockets.count)",
                 ])
-                return port
+                return listener.port
             } catch let error as BindFailure where port == 0 && attempt < 5 {
                 // The ephemeral UDP port was taken for TCP by someone else: pick another.
-                await closeAll(error.opened)
+                await error.opened.close()
             } catch let error as BindFailure {
-                await closeAll(error.opened)
+                await error.opened.close()
                 throw error.underlying
             }
         }
@@ -66,51 +61,36 @@ public final class DNSServer: Sendable {
 
     public func stop() async {
         for forwarder in forwarders.withLock({ $0 }) { await forwarder.stop() }
-        await closeAll(channels.withLock { opened in
+        for listener in listeners.withLock({ opened in
             defer { opened = [] }
             return opened
-        })
-    }
-
-    private struct BindFailure: Error {
-        var opened: [any Channel]
-        var underlying: any Error
-    }
-
-    /// One UDP socket per event loop (SO_REUSEPORT spreads datagrams over the cores) and one
-    /// TCP listener whose connections are spread over the same loops.
-    private func bind(host: String, port: Int, forwarder: DNSForwarder?) async throws -> ([any Channel], Int) {
-        var opened: [any Channel] = []
-        var boundPort = port
-        do {
-            for loop in group.makeIterator() {
-                let channel = try await makeUDPBootstrap(loop, forwarder: forwarder).bind(host: host, port: boundPort).get()
-                opened.append(channel)
-                if boundPort == 0 { boundPort = channel.localAddress?.port ?? 0 }
-            }
-            opened.append(try await makeTCPBootstrap().bind(host: host, port: boundPort).get())
-            return (opened, boundPort)
-        } catch {
-            throw BindFailure(opened: opened, underlying: error)
+        }) {
+            await listener.close()
         }
     }
 
-    private func makeUDPBootstrap(_ loop: any EventLoop, forwarder: DNSForwarder?) -> DatagramBootstrap {
-        let current = current
-        let logger = logger
-        return DatagramBootstrap(group: loop)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .channelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
-            .channelOption(.datagramVectorReadMessageCount, value: DNSUDPHandler.messagesPerRead)
-            .channelOption(.maxMessagesPerRead, value: 8)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(
-                capacity: DNSUDPHandler.messagesPerRead * DNSUDPHandler.maxQuerySize))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        DNSUDPHandler(zone: current, forwarder: forwarder, logger: logger))
-                }
+    private struct BindFailure: Error {
+        var opened: Listener
+        var underlying: any Error
+    }
+
+    /// One UDP socket and serving thread per core (SO_REUSEPORT spreads datagrams over them)
+    /// and one TCP listener whose connections are spread over NIO's event loops.
+    private func bind(host: String, port: Int) async throws -> Listener {
+        let opened = Listener()
+        do {
+            let address = try SocketAddress.makeAddressResolvingHost(host, port: port)
+            let first = try DNSUDPSocket(address: address, logger: logger)
+            opened.udpSockets.append(first)
+            let shared = try SocketAddress.makeAddressResolvingHost(host, port: first.port)
+            for _ in 1..<System.coreCount {
+                opened.udpSockets.append(try DNSUDPSocket(address: shared, logger: logger))
             }
+            opened.tcp = try await makeTCPBootstrap().bind(to: shared).get()
+            return opened
+        } catch {
+            throw BindFailure(opened: opened, underlying: error)
+        }
     }
 
     private func makeTCPBootstrap() -> ServerBootstrap {
@@ -132,10 +112,31 @@ public final class DNSServer: Sendable {
             }
     }
 
-    private func closeAll(_ opened: [any Channel]) async {
-        for channel in opened {
-            try? await channel.close()
+}
+
+/// The sockets of one `start` call: UDP sockets with their threads, and the TCP listener.
+private final class Listener: @unchecked Sendable {
+    // Filled by `bind` before the listener is shared; read-only afterwards.
+    var udpSockets: [DNSUDPSocket] = []
+    var tcp: (any Channel)?
+    private var threads: NIOThreadPool?
+
+    var port: Int { udpSockets.first?.port ?? 0 }
+
+    func serve(zone: CurrentZone, forwarder: DNSForwarder?) {
+        let pool = NIOThreadPool(numberOfThreads: udpSockets.count)
+        pool.start()
+        for socket in udpSockets {
+            pool.submit { _ in socket.serve(zone: zone, forwarder: forwarder) }
         }
+        threads = pool
+    }
+
+    func close() async {
+        for socket in udpSockets { socket.shutdownReceiving() }
+        try? await threads?.shutdownGracefully()
+        for socket in udpSockets { socket.close() }
+        try? await tcp?.close()
     }
 }
 

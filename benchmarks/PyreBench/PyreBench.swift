@@ -24,7 +24,7 @@ struct PyreBench: AsyncParsableCommand {
         case "engine": try await EngineBenchmark.run(servers: servers ?? 10_000)
         case "local": try await LocalBenchmark.run(servers: servers ?? 20, isolation: isolation, verbose: verbose)
         case "entrypoint": try await EntrypointBenchmark.run()
-        case "dns": try await DNSBenchmark.run(seconds: 10)
+        case "dns": try await DNSBenchmark.run(seconds: 5, rounds: 3)
         default: throw ValidationError("unknown benchmark \(benchmark); use engine or local")
         }
     }
