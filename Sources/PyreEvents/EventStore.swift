@@ -24,6 +24,20 @@ public protocol EventStore: Sendable {
 
     /// Current version of a stream, nil if it does not exist.
     func version(of stream: String) async throws -> Int64?
+
+    /// Position of the last event in `$all`, nil for an empty store: what a new server must
+    /// have replayed up to before it takes traffic.
+    func lastPosition() async throws -> Int64?
+
+    /// Stores `snapshot` as its stream's latest, unless a snapshot at a later version is
+    /// already stored (then nothing changes). Its version must be an event of the stream.
+    func saveSnapshot(_ snapshot: Snapshot) async throws
+
+    /// The latest snapshot of `stream`, nil if none was saved.
+    func latestSnapshot(of stream: String) async throws -> Snapshot?
+
+    /// Pulsed after every append this store commits; ``EventSubscription`` waits on it.
+    var appendSignal: AppendSignal { get }
 }
 
 /// Versions with a meaning of their own in every store.

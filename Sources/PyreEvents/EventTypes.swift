@@ -69,3 +69,18 @@ public enum ReadDirection: Sendable {
     /// Descending versions, starting at the given version (``StreamVersion/end`` for the last event).
     case backward
 }
+
+/// A stream's state folded up to and including `version`, so a reader can start from it and
+/// replay only the events after it.
+public struct Snapshot: Sendable, Equatable {
+    public var stream: String
+    public var version: Int64
+    /// The folded state, a JSON document.
+    public var data: Data
+
+    public init(stream: String, version: Int64, data: Data) {
+        self.stream = stream
+        self.version = version
+        self.data = data
+    }
+}

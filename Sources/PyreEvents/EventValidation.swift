@@ -48,6 +48,26 @@ enum EventValidation {
         }
     }
 
+    static func checkSnapshot(_ snapshot: Snapshot) throws {
+        try checkStreamName(snapshot.stream)
+        if snapshot.version < 0 {
+            throw PyreError(.events, "snapshot version \(snapshot.version) is negative: give the version of the "
+                + "last event the snapshot includes")
+        }
+        if !isJSON(snapshot.data) {
+            throw PyreError(.events, "snapshot of '\(snapshot.stream)' is not valid JSON: send a JSON document")
+        }
+    }
+
+    /// Checked inside the write: a snapshot may only fold events that exist.
+    static func checkSnapshot(_ snapshot: Snapshot, streamVersion: Int64?) throws {
+        guard let streamVersion, snapshot.version <= streamVersion else {
+            let actual = streamVersion.map { "is at version \($0)" } ?? "does not exist"
+            throw PyreError(.events, "snapshot of '\(snapshot.stream)' at version \(snapshot.version) is ahead of "
+                + "the stream, which \(actual): snapshot only events that are stored")
+        }
+    }
+
     private static func isJSON(_ data: Data) -> Bool {
         (try? JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed)) != nil
     }

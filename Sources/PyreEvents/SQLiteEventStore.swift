@@ -14,6 +14,7 @@ public final class SQLiteEventStore: EventStore {
     public let path: URL
     /// Internal so tests can check the connection settings.
     let database: DatabasePool
+    public let appendSignal = AppendSignal()
 
     /// Opens or creates the database file (creating parent directories), WAL mode,
     /// synchronous=FULL so an acknowledged append is on disk.
@@ -47,9 +48,11 @@ public final class SQLiteEventStore: EventStore {
     public func append(to stream: String, _ events: [NewEvent], expected: ExpectedVersion) async throws -> AppendResult {
         try EventValidation.checkAppend(to: stream, events, expected: expected)
         let append = SQLiteAppend(stream: stream, events: events, expected: expected, now: Date())
-        return try await perform("append to '\(stream)'") {
+        let result = try await perform("append to '\(stream)'") {
             try await database.write { db in try append.run(db) }
         }
+        appendSignal.pulse()
+        return result
     }
 
     public func read(stream: String, from version: Int64, limit: Int,
@@ -83,6 +86,39 @@ public final class SQLiteEventStore: EventStore {
         try EventValidation.checkStreamName(stream)
         return try await perform("read the version of '\(stream)'") {
             try await database.read { db in try SQLiteAppend.currentVersion(db, stream: stream) }
+        }
+    }
+
+    public func lastPosition() async throws -> Int64? {
+        try await perform("read the last position") {
+            try await database.read { db in try Int64.fetchOne(db, sql: "SELECT max(position) FROM events") }
+        }
+    }
+
+    public func saveSnapshot(_ snapshot: Snapshot) async throws {
+        try EventValidation.checkSnapshot(snapshot)
+        let now = SQLiteRows.microseconds(Date())
+        try await perform("save a snapshot of '\(snapshot.stream)'") {
+            try await database.write { db in
+                let current = try SQLiteAppend.currentVersion(db, stream: snapshot.stream)
+                try EventValidation.checkSnapshot(snapshot, streamVersion: current)
+                try db.execute(sql: """
+                    INSERT INTO snapshots (stream, version, data, taken_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (stream) DO UPDATE SET version = excluded.version, data = excluded.data,
+                        taken_at = excluded.taken_at
+                    WHERE excluded.version >= snapshots.version
+                    """, arguments: [snapshot.stream, snapshot.version, snapshot.data, now])
+            }
+        }
+    }
+
+    public func latestSnapshot(of stream: String) async throws -> Snapshot? {
+        try EventValidation.checkStreamName(stream)
+        return try await perform("read the snapshot of '\(stream)'") {
+            try await database.read { db in
+                try Row.fetchOne(db, sql: "SELECT version, data FROM snapshots WHERE stream = ?", arguments: [stream])
+                    .map { Snapshot(stream: stream, version: $0[0], data: $0[1]) }
+            }
         }
     }
 

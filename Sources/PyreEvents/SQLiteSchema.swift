@@ -23,6 +23,16 @@ enum SQLiteSchema {
                 ) STRICT
                 """)
         }
+        migrator.registerMigration("v2-snapshots") { db in
+            try db.execute(sql: """
+                CREATE TABLE snapshots (
+                    stream TEXT PRIMARY KEY,
+                    version INTEGER NOT NULL CHECK (version >= 0),
+                    data BLOB NOT NULL,
+                    taken_at INTEGER NOT NULL
+                ) STRICT
+                """)
+        }
         return migrator
     }
 

@@ -1,0 +1,55 @@
+import Foundation
+import PyreEvents
+import Testing
+
+@Suite("Subscriptions")
+struct SubscriptionTests {
+    /// Takes `count` events from a subscription.
+    private func take(_ count: Int, from subscription: EventSubscription) async throws -> [RecordedEvent] {
+        var taken: [RecordedEvent] = []
+        for try await event in subscription {
+            taken.append(event)
+            if taken.count == count { break }
+        }
+        return taken
+    }
+
+    @Test func catchesUpThenFollowsLiveAppendsWithoutGapsOrDuplicates() async throws {
+        try await withTemporaryStore { store in
+            _ = try await store.append(to: "a", testEvents(700), expected: .any)
+            let subscription = EventSubscription(store: store, stream: "$all", from: 0, pollInterval: .seconds(30))
+            async let received = take(1_000, from: subscription)
+            for batch in 0..<30 {
+                _ = try await store.append(to: batch % 2 == 0 ? "a" : "b", testEvents(10), expected: .any)
+            }
+            let positions = try await received.map(\.position)
+            #expect(positions == Array(0..<1_000))
+        }
+    }
+
+    @Test func streamSubscriptionResumesAfterTheLastVersionSeen() async throws {
+        try await withTemporaryStore { store in
+            _ = try await store.append(to: "a", testEvents(5), expected: .any)
+            _ = try await store.append(to: "b", testEvents(5), expected: .any)
+            let first = EventSubscription(store: store, stream: "a", from: 0)
+            let seen = try await take(3, from: first)
+            #expect(seen.map(\.version) == [0, 1, 2])
+            let resumed = EventSubscription(store: store, stream: "a", from: first.cursor(of: seen[2]) + 1)
+            async let rest = take(4, from: resumed)
+            _ = try await store.append(to: "a", testEvents(2), expected: .any)
+            let versions = try await rest.map(\.version)
+            #expect(versions == [3, 4, 5, 6])
+            #expect(try await rest.allSatisfy { $0.stream == "a" })
+        }
+    }
+
+    @Test func cancellingAWaitingSubscriptionEndsIt() async throws {
+        try await withTemporaryStore { store in
+            let subscription = EventSubscription(store: store, stream: "$all", from: 0, pollInterval: .seconds(30))
+            let task = Task { try await take(1, from: subscription) }
+            try await Task.sleep(for: .milliseconds(100))
+            task.cancel()
+            #expect(try await task.value.isEmpty)
+        }
+    }
+}
