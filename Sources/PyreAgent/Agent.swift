@@ -22,6 +22,11 @@ public actor Agent {
     private let interruptedDeployment: Int?
     let logger: Logger
     let store: SQLiteEventStore
+    /// The applications' event store, served by the events API.
+    let applicationEvents: any EventStore
+    /// Where servers reach the events API, and its token.
+    public nonisolated let eventsPort: Int
+    let eventsToken: String
     let provider: LocalProvider
     let reconciler: Reconciler
     let images: ImageStore
@@ -51,6 +56,9 @@ public actor Agent {
         try state.create()
         lock = try AgentLock(file: state.lockFile)
         store = try SQLiteEventStore(path: state.eventsDatabase)
+        applicationEvents = try Self.openApplicationEvents(spec.events, state: state)
+        eventsPort = spec.events.port
+        eventsToken = try state.loadOrCreateEventsToken()
         let journal = AgentJournal(store: store)
         let history = AgentState(replaying: try await journal.replay())
         interruptedDeployment = history.runningDeployment?.number
@@ -68,10 +76,23 @@ public actor Agent {
                                      listServers: { try await provider.list() }, logger: logger)
         reconciler = Reconciler(
             configuration: ReconcilerConfiguration(system: spec.name, zone: spec.zone),
-            provider: provider, journal: journal, health: NetworkHealthChecker(), publisher: identity,
+            provider: provider, journal: journal, health: ReplayGate(probe: NetworkHealthChecker(), store: applicationEvents),
+            publisher: identity,
             state: history, logger: logger)
         try await reconciler.recover()
         try await identity.start(published: await reconciler.state.liveServers.filter(\.published).map(\.info))
+    }
+
+    /// The events API as servers and the host reach it (`events.ZONE` names the same address).
+    public nonisolated var eventsURL: String { "http://\(identity.systemAddress):\(eventsPort)" }
+
+    private static func openApplicationEvents(_ spec: EventsSpec, state: StateDirectory) throws -> any EventStore {
+        switch spec.backend {
+        case .sqlite:
+            return try SQLiteEventStore(path: state.applicationEventsDatabase)
+        case .postgres:
+            throw PyreError(.manifest, "events: store: postgres is not available in this build; use store: sqlite")
+        }
     }
 
     /// Without root, DNS cannot have port 53 (process mode only).
@@ -164,6 +185,8 @@ public actor Agent {
             let image = baked[recipe.name]!
             var desired = DesiredService(spec: service, recipe: recipe, image: image.digest, imagePath: image.root, zone: spec.zone)
             desired.env["PYRE_DNS"] = identity.dnsAddress
+            desired.env["PYRE_EVENTS_URL"] = eventsURL
+            desired.env["PYRE_EVENTS_TOKEN"] = eventsToken
             return desired
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import PyreCore
+import Hummingbird
 import ServiceLifecycle
 
 /// `pyre up`: runs the agent in the foreground until SIGINT or SIGTERM, then destroys the
@@ -17,7 +18,7 @@ public enum AgentRunner {
             console: console, logger: logger
         ) { address in
             let url = "http://\(configuration.controlHost):\(address.port ?? 0)"
-            let endpoint = AgentEndpoint(url: url, pid: getpid(), system: system, startedAt: Date())
+            let endpoint = AgentEndpoint(url: url, pid: getpid(), system: system, startedAt: Date(), events: agent.eventsURL)
             do {
                 try endpoint.write(to: state.agentFile)
             } catch {
@@ -25,13 +26,34 @@ public enum AgentRunner {
             }
             console(ProgressLine(.deploy, "agent for \(system) listening on \(url) (state: \(state.root.path))"))
             console(ProgressLine(.deploy, "DNS for \(agent.zone) at \(agent.identity.dnsAddress) (`pyre dns` shows the zone)"))
+            console(ProgressLine(.deploy, "events API at \(agent.eventsURL) (events.\(agent.zone); `pyre events` reads it)"))
         }
+        let subscribers = SubscriberRegistry()
+        let eventsAPI = EventsAPI.application(
+            store: agent.applicationEvents, token: try agent.state.loadOrCreateEventsToken(),
+            host: agent.identity.systemAddress, port: agent.eventsPort, subscribers: subscribers, logger: logger)
         let supervisor = Supervisor(agent: agent, interval: configuration.watchInterval, console: console)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: api), .init(service: supervisor)],
+            services: [.init(service: api), .init(service: EventsService(application: eventsAPI, subscribers: subscribers)),
+                       .init(service: supervisor)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
+    }
+}
+
+/// The events API; on shutdown it ends the open event streams, whose clients would
+/// otherwise hold the server open.
+struct EventsService<App: ApplicationProtocol>: Service {
+    let application: App
+    let subscribers: SubscriberRegistry
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await application.run()
+        } onGracefulShutdown: {
+            subscribers.finishAll()
+        }
     }
 }
 

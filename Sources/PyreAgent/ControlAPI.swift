@@ -13,7 +13,7 @@ public enum ControlAPI {
         onListening: @escaping @Sendable (SocketAddress) async -> Void
     ) -> some ApplicationProtocol {
         let router = Router()
-        router.add(middleware: BearerTokenMiddleware(token: token))
+        router.add(middleware: BearerTokenMiddleware(token: token, hint: "the CLI reads it from STATE/token"))
         let v1 = router.group("v1")
         v1.get("status") { _, _ in try jsonResponse(try await agent.status()) }
         v1.get("history") { _, _ in try jsonResponse(await agent.history()) }
@@ -103,12 +103,14 @@ struct ErrorBody: Codable {
 /// Rejects requests without `Authorization: Bearer TOKEN` and maps Pyre errors onto statuses.
 struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String
+    /// Where a client finds the token, for the 401's message.
+    let hint: String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let presented = request.headers[.authorization] ?? ""
         guard constantTimeEqual(presented, "Bearer \(token)") else {
             return errorResponse(.unauthorized, ErrorBody(code: "unauthorized",
-                message: "missing or wrong bearer token; the CLI reads it from STATE/token"))
+                message: "missing or wrong bearer token; \(hint)"))
         }
         do {
             return try await next(request, context)

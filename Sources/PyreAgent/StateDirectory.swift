@@ -14,13 +14,18 @@ public struct StateDirectory: Sendable {
 
     public var persistent: URL { root.appendingPathComponent("persistent") }
     public var volatile: URL { root.appendingPathComponent("volatile") }
+    /// The agent's own history (`$pyre-agent`).
     public var eventsDatabase: URL { persistent.appendingPathComponent("events.sqlite") }
+    /// The applications' event store (the events API), when its backend is SQLite.
+    public var applicationEventsDatabase: URL { persistent.appendingPathComponent("app-events.sqlite") }
     public var images: URL { volatile.appendingPathComponent("images") }
     public var servers: URL { volatile.appendingPathComponent("servers") }
     /// Where the running agent's control API listens.
     public var agentFile: URL { root.appendingPathComponent("agent.json") }
     /// Bearer token for the control API; mode 0600.
     public var tokenFile: URL { root.appendingPathComponent("token") }
+    /// Bearer token for the events API, which servers get too; mode 0600.
+    public var eventsTokenFile: URL { root.appendingPathComponent("events-token") }
     public var lockFile: URL { root.appendingPathComponent("agent.lock") }
 
     /// Creates the directories that do not exist yet.
@@ -31,8 +36,13 @@ public struct StateDirectory: Sendable {
     }
 
     /// The control API token, created at first start with mode 0600.
-    public func loadOrCreateToken() throws -> String {
-        if let existing = try? readToken() { return existing }
+    public func loadOrCreateToken() throws -> String { try loadOrCreateToken(at: tokenFile) }
+
+    /// The events API token, created at first start with mode 0600.
+    public func loadOrCreateEventsToken() throws -> String { try loadOrCreateToken(at: eventsTokenFile) }
+
+    private func loadOrCreateToken(at tokenFile: URL) throws -> String {
+        if let existing = try? readToken(at: tokenFile) { return existing }
         var bytes = [UInt8](repeating: 0, count: 32)
         for index in bytes.indices { bytes[index] = UInt8.random(in: .min ... .max) }
         let token = bytes.map { String(format: "%02x", $0) }.joined()
@@ -46,11 +56,15 @@ public struct StateDirectory: Sendable {
         return token
     }
 
-    public func readToken() throws -> String {
+    public func readToken() throws -> String { try readToken(at: tokenFile) }
+
+    public func readEventsToken() throws -> String { try readToken(at: eventsTokenFile) }
+
+    private func readToken(at tokenFile: URL) throws -> String {
         do {
             return try String(contentsOf: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         } catch {
-            throw PyreError(.agent, "cannot read the control token at \(tokenFile.path); is this the right --state-dir?")
+            throw PyreError(.agent, "cannot read the token at \(tokenFile.path); is this the right --state-dir, and has its agent started?")
         }
     }
 }
@@ -61,12 +75,15 @@ public struct AgentEndpoint: Codable, Sendable, Equatable {
     public var pid: Int32
     public var system: String
     public var startedAt: Date
+    /// The events API; absent in files written before it existed.
+    public var events: String?
 
-    public init(url: String, pid: Int32, system: String, startedAt: Date) {
+    public init(url: String, pid: Int32, system: String, startedAt: Date, events: String? = nil) {
         self.url = url
         self.pid = pid
         self.system = system
         self.startedAt = startedAt
+        self.events = events
     }
 
     public func write(to file: URL) throws {

@@ -13,12 +13,13 @@ public struct SystemSpec: Sendable, Equatable {
     public var services: [ServiceSpec]
     public var entrypoints: [EntrypointSpec]
     public var dns: DNSSpec
+    public var events: EventsSpec
     /// Directory holding the manifest; relative paths in it are resolved against this.
     public var directory: URL
 
     public init(name: String, provider: ProviderKind = .local, zone: String? = nil,
                 images: [ImageRecipe], services: [ServiceSpec], entrypoints: [EntrypointSpec] = [],
-                dns: DNSSpec = DNSSpec(), directory: URL) {
+                dns: DNSSpec = DNSSpec(), events: EventsSpec = EventsSpec(), directory: URL) {
         self.name = name
         self.provider = provider
         self.zone = zone ?? "\(name).pyre."
@@ -26,6 +27,7 @@ public struct SystemSpec: Sendable, Equatable {
         self.services = services
         self.entrypoints = entrypoints
         self.dns = dns
+        self.events = events
         self.directory = directory
     }
 
@@ -109,6 +111,10 @@ public struct HealthCheckSpec: Sendable, Equatable {
     public var failures: Int
     /// A new server not healthy within this fails its gate.
     public var deadline: Duration
+    /// Set for a service that replays a stream: the gate also waits for the server to catch up.
+    public var replay: ReplaySpec?
+    /// Set by the agent for one gate probe: the `Pyre-Position` the answer must reach.
+    public var requiredPosition: Int64?
 
     public init(probe: Probe = .tcp, interval: Duration = .milliseconds(500), timeout: Duration = .seconds(2),
                 successes: Int = 1, failures: Int = 3, deadline: Duration = .seconds(30)) {

@@ -97,7 +97,7 @@ struct RolloutWorker: Sendable {
             } catch {
                 // A provider hiccup is not the server's fault: the probe below decides.
             }
-            switch await health.check(address: server.address, port: server.port, spec: check) {
+            switch await health.checkGate(of: server, spec: check) {
             case .pass:
                 passes += 1
                 if passes >= check.successes {

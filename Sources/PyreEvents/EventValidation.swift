@@ -2,8 +2,8 @@ import Foundation
 import PyreCore
 
 /// Argument checks shared by every backend, so they all reject the same input the same way.
-enum EventValidation {
-    static func checkStreamName(_ stream: String) throws {
+public enum EventValidation {
+    public static func checkStreamName(_ stream: String) throws {
         if stream.isEmpty {
             throw PyreError(.events, "stream name is empty: give the stream a name such as 'guestbook'")
         }
@@ -13,7 +13,7 @@ enum EventValidation {
         }
     }
 
-    static func checkAppend(to stream: String, _ events: [NewEvent], expected: ExpectedVersion) throws {
+    public static func checkAppend(to stream: String, _ events: [NewEvent], expected: ExpectedVersion) throws {
         try checkStreamName(stream)
         if events.isEmpty {
             throw PyreError(.events, "append to '\(stream)' has no events: pass at least one event")
@@ -48,7 +48,7 @@ enum EventValidation {
         }
     }
 
-    static func checkSnapshot(_ snapshot: Snapshot) throws {
+    public static func checkSnapshot(_ snapshot: Snapshot) throws {
         try checkStreamName(snapshot.stream)
         if snapshot.version < 0 {
             throw PyreError(.events, "snapshot version \(snapshot.version) is negative: give the version of the "

@@ -50,11 +50,12 @@ public enum Manifest {
         let services = try ServiceSection.read(top.required("services"), images: images)
         let entrypoints = try top.optional("entrypoints").map { try EntrypointSection.read($0, services: services) } ?? []
         let dns = try top.optional("dns").map { try DNSSection.read($0, zone: zone ?? "\(name).pyre.") } ?? DNSSpec()
+        let events = try top.optional("events").map(EventsSection.read) ?? EventsSpec()
         return SystemSpec(name: name, provider: provider, zone: zone, images: images, services: services,
-                          entrypoints: entrypoints, dns: dns, directory: directory)
+                          entrypoints: entrypoints, dns: dns, events: events, directory: directory)
     }
 
-    private static let topLevelKeys = ["system", "provider", "zone", "images", "services", "entrypoints", "dns"]
+    private static let topLevelKeys = ["system", "provider", "zone", "images", "services", "entrypoints", "dns", "events"]
 
     private static func readProvider(_ value: ManifestValue) throws -> ProviderKind {
         let text = try value.string(expecting: "a provider name")

@@ -2,7 +2,7 @@
 enum ServiceSection {
     /// Far above any machine's capacity, and low enough that rollout arithmetic cannot overflow.
     static let maximumCount = 100_000
-    static let keys = ["image", "count", "port", "env", "health", "strategy", "max_age", "drain"]
+    static let keys = ["image", "count", "port", "env", "health", "strategy", "max_age", "drain", "replay"]
     /// Names Pyre's own services use in the system's DNS zone.
     static let reservedNames = ["events", "logs", "dns"]
     /// Server ids are `SERVICE-GEN-XXXX` and must stay DNS labels (63 characters) for any
@@ -14,6 +14,8 @@ enum ServiceSection {
         return try services.entries.map { entry in
             let name = try readName(entry.key)
             let service = try entry.value.mapping(expecting: "a service with image:", allowedKeys: keys)
+            var health = try service.optional("health").map(HealthSection.read) ?? HealthCheckSpec()
+            health.replay = try service.optional("replay").map { try ReplaySection.read($0, health: health) }
             return ServiceSpec(
                 name: name,
                 image: try service.required("image").reference(
@@ -21,7 +23,7 @@ enum ServiceSection {
                 count: try service.optional("count")?.integer(in: 0...maximumCount, name: "count") ?? 1,
                 port: try service.optional("port")?.integer(in: 1...65535, name: "port") ?? 8080,
                 env: try service.optional("env").map(EnvironmentSection.read) ?? [:],
-                health: try service.optional("health").map(HealthSection.read) ?? HealthCheckSpec(),
+                health: health,
                 strategy: try service.optional("strategy").map(StrategySection.read) ?? RolloutStrategy(),
                 maxAge: try service.optional("max_age")?.duration(name: "max_age"),
                 drain: try service.optional("drain")?.duration(name: "drain", allowZero: true) ?? .seconds(1))

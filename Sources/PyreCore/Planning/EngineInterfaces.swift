@@ -14,6 +14,16 @@ public protocol HealthChecker: Sendable {
     /// One probe of the server at `address:port`, as `spec` says (HTTP path or TCP connect,
     /// within `spec.timeout`). Never throws: every problem is a failed probe with its reason.
     func check(address: String, port: Int, spec: HealthCheckSpec) async -> HealthResult
+
+    /// One probe of a new server's gate, before it is published. The same probe unless a
+    /// checker adds conditions for new servers (the agent's replay gate does).
+    func checkGate(of server: ServerInfo, spec: HealthCheckSpec) async -> HealthResult
+}
+
+extension HealthChecker {
+    public func checkGate(of server: ServerInfo, spec: HealthCheckSpec) async -> HealthResult {
+        await check(address: server.address, port: server.port, spec: spec)
+    }
 }
 
 /// The agent's own stream of events.

@@ -1,0 +1,149 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import PyreCore
+import PyreEvents
+
+/// The event store's HTTP API, served on the system address (`events.ZONE`) for servers and
+/// the CLI. Every route needs the events bearer token (`STATE/events-token`, given to
+/// servers as `PYRE_EVENTS_TOKEN`). Documented in `docs/events-api.yaml`.
+enum EventsAPI {
+    /// Larger appends are refused with 413: events are facts, not files.
+    static let bodyLimit = 1 << 20
+    static let readLimit = 1_000
+
+    static func application(
+        store: any EventStore, token: String, host: String, port: Int, subscribers: SubscriberRegistry, logger: Logger
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.add(middleware: BearerTokenMiddleware(token: token, hint: "servers get it as PYRE_EVENTS_TOKEN; the CLI reads STATE/events-token"))
+        router.post("streams/:stream") { request, context in
+            try await answering {
+                let stream = try context.parameters.require("stream")
+                let expected = try expectedVersion(request.headers[.init("Expected-Version")!])
+                var request = request
+                let events = try EventsJSON.newEvents(from: try await request.collectBody(upTo: bodyLimit))
+                try asBadRequest { try EventValidation.checkAppend(to: stream, events, expected: expected) }
+                let result = try await store.append(to: stream, events, expected: expected)
+                return json(EventsJSON.object(result), status: .created)
+            }
+        }
+        router.get("streams/:stream") { request, context in
+            try await answering {
+                let stream = try context.parameters.require("stream")
+                let query = request.uri.queryParameters
+                let direction: ReadDirection = switch query.get("direction") {
+                case nil, "forward": .forward
+                case "backward": .backward
+                default: throw EventsJSON.BadRequest("direction must be forward or backward")
+                }
+                let from = try integer(query.get("from"), name: "from") ?? (direction == .forward ? 0 : StreamVersion.end)
+                let limit = try readLimit(query.get("limit"))
+                let events = try await store.read(stream: stream, from: from, limit: limit, direction: direction)
+                return json(["events": events.map(EventsJSON.object)])
+            }
+        }
+        router.get("all") { request, _ in
+            try await answering {
+                let query = request.uri.queryParameters
+                let from = try integer(query.get("from"), name: "from") ?? 0
+                let events = try await store.readAll(from: from, limit: try readLimit(query.get("limit")))
+                return json(["events": events.map(EventsJSON.object), "lastPosition": try await store.lastPosition() ?? -1])
+            }
+        }
+        router.get("subscribe") { request, _ in
+            try await answering {
+                let query = request.uri.queryParameters
+                let stream = query.get("stream") ?? StreamNames.all
+                if stream != StreamNames.all { try asBadRequest { try EventValidation.checkStreamName(stream) } }
+                // A reconnecting EventSource sends the id of the last event it received.
+                let resumeAfter = try integer(request.headers[.init("Last-Event-ID")!], name: "Last-Event-ID")
+                let start = try resumeAfter.map { $0 + 1 } ?? integer(query.get("from"), name: "from") ?? 0
+                let subscription = EventSubscription(store: store, stream: stream, from: start)
+                return ServerSentEvents.response(subscription, registry: subscribers)
+            }
+        }
+        router.put("snapshots/:stream") { request, context in
+            try await answering {
+                let stream = try context.parameters.require("stream")
+                var request = request
+                let snapshot = try EventsJSON.snapshot(of: stream, from: try await request.collectBody(upTo: bodyLimit))
+                try asBadRequest { try EventValidation.checkSnapshot(snapshot) }
+                try await store.saveSnapshot(snapshot)
+                return Response(status: .noContent)
+            }
+        }
+        router.get("snapshots/:stream") { _, context in
+            try await answering {
+                let stream = try context.parameters.require("stream")
+                guard let snapshot = try await store.latestSnapshot(of: stream) else {
+                    return problem(.notFound, "not_found", "stream '\(stream)' has no snapshot; replay it from version 0")
+                }
+                return json(EventsJSON.object(snapshot))
+            }
+        }
+        return Application(router: router,
+                           configuration: .init(address: .hostname(host, port: port), serverName: "pyre-events"),
+                           logger: logger)
+    }
+
+    /// Maps failures to statuses: 400 for a malformed request, 409 for a version mismatch,
+    /// 413 above the body limit, 500 (with the store's message) for anything else.
+    private static func answering(_ body: () async throws -> Response) async throws -> Response {
+        do {
+            return try await body()
+        } catch let error as EventsJSON.BadRequest {
+            return problem(.badRequest, "bad_request", error.message)
+        } catch let error as WrongExpectedVersion {
+            return json(["code": "wrong_expected_version", "message": error.description,
+                         "actualVersion": error.actual.map { $0 as Any } ?? NSNull()], status: .conflict)
+        } catch is NIOTooManyBytesError {
+            return problem(.contentTooLarge, "too_large", "the body is over \(bodyLimit) bytes; append fewer or smaller events per request")
+        } catch let error as PyreError {
+            return problem(.internalServerError, error.code.rawValue, error.message)
+        }
+    }
+
+    /// The store's own input checks, run first so their refusals are the client's 400s.
+    private static func asBadRequest(_ check: () throws -> Void) throws {
+        do { try check() } catch let error as PyreError { throw EventsJSON.BadRequest(error.message) }
+    }
+
+    private static func expectedVersion(_ header: String?) throws -> ExpectedVersion {
+        switch header?.lowercased() {
+        case nil, "any": return .any
+        case "no-stream", "no_stream": return .noStream
+        case "stream-exists", "stream_exists": return .streamExists
+        case let text?:
+            guard let version = Int64(text), version >= 0 else {
+                throw EventsJSON.BadRequest("Expected-Version must be any, no-stream, stream-exists or a version (0 or more), got '\(text)'")
+            }
+            return .exact(version)
+        }
+    }
+
+    private static func integer(_ text: String?, name: String) throws -> Int64? {
+        guard let text else { return nil }
+        guard let value = Int64(text), value >= 0 else {
+            throw EventsJSON.BadRequest("\(name) must be a whole number, 0 or more, got '\(text)'")
+        }
+        return value
+    }
+
+    private static func readLimit(_ text: String?) throws -> Int {
+        guard let text else { return readLimit }
+        guard let value = Int(text), (1...readLimit).contains(value) else {
+            throw EventsJSON.BadRequest("limit must be between 1 and \(readLimit), got '\(text)'")
+        }
+        return value
+    }
+
+    static func json(_ value: Any, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: EventsJSON.encode(value)))
+    }
+
+    static func problem(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {
+        json(["code": code, "message": message], status: status)
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import PyreEvents
+import Synchronization
+
+/// Streams a subscription as Server-Sent Events: `id` is the event's cursor (its version, or
+/// its position for `$all`), `event` its type, `data` the event as JSON. A comment line every
+/// 15 s keeps proxies from closing a quiet stream and finds clients that went away.
+enum ServerSentEvents {
+    static let heartbeat = Duration.seconds(15)
+
+    static func response(_ subscription: EventSubscription, registry: SubscriberRegistry) -> Response {
+        let (frames, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingOldest(1_000))
+        let producer = Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    do {
+                        for try await event in subscription {
+                            let data = String(decoding: EventsJSON.encode(EventsJSON.object(event)).readableBytesView, as: UTF8.self)
+                            await send("id: \(subscription.cursor(of: event))\nevent: \(event.type)\ndata: \(data)\n\n", continuation)
+                        }
+                    } catch {
+                        continuation.yield("event: error\ndata: \(String(describing: error))\n\n")
+                    }
+                    continuation.finish()
+                }
+                group.addTask {
+                    while (try? await Task.sleep(for: heartbeat)) != nil {
+                        continuation.yield(": keep-alive\n\n")
+                    }
+                }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        let id = registry.add(continuation)
+        continuation.onTermination = { _ in
+            producer.cancel()
+            registry.remove(id)
+        }
+        let body = ResponseBody { writer in
+            for await frame in frames {
+                try await writer.write(ByteBuffer(string: frame))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+
+    /// Waits while the client is behind (the buffer is full) rather than dropping events.
+    private static func send(_ frame: String, _ continuation: AsyncStream<String>.Continuation) async {
+        while case .dropped = continuation.yield(frame) {
+            if Task.isCancelled { return }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
+
+/// The open event streams, so that the agent's shutdown can end them instead of waiting
+/// for clients that never hang up.
+final class SubscriberRegistry: Sendable {
+    private let open = Mutex<[UUID: AsyncStream<String>.Continuation]>([:])
+
+    func add(_ continuation: AsyncStream<String>.Continuation) -> UUID {
+        let id = UUID()
+        open.withLock { $0[id] = continuation }
+        return id
+    }
+
+    func remove(_ id: UUID) { _ = open.withLock { $0.removeValue(forKey: id) } }
+
+    func finishAll() {
+        for continuation in open.withLock({ Array($0.values) }) { continuation.finish() }
+    }
+}

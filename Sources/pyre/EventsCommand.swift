@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import PyreAgent
+import PyreCore
+
+struct Events: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Read a stream of the system's event store, or all of it, oldest first.")
+
+    @OptionGroup var options: SystemOptions
+
+    @Option(help: "A stream name; $all (the default) reads every stream in commit order.")
+    var stream = "$all"
+
+    @Option(help: "First version of the stream (or position in $all) to read.")
+    var from: Int64 = 0
+
+    @Option(help: "Most events to read (1-1000); ignored with --follow.")
+    var limit = 100
+
+    @Flag(help: "Keep printing new events as they are committed, until interrupted.")
+    var follow = false
+
+    @Flag(help: "Print each event as one JSON object per line.")
+    var json = false
+
+    func run() async throws {
+        try await reportingErrors {
+            let client: EventsClient
+            do {
+                client = try EventsClient(state: options.state)
+            } catch let error as PyreError {
+                throw CLIFailure(message: error.description, code: 3)
+            }
+            if follow {
+                // Unbuffered, so a pipe sees each event as it comes.
+                try await client.follow(stream, from: from) {
+                    FileHandle.standardOutput.write(Data((line(for: $0) + "\n").utf8))
+                }
+            } else {
+                for event in try await client.read(stream, from: from, limit: limit) { print(line(for: event)) }
+            }
+        }
+    }
+
+    private func line(for event: [String: Any]) -> String {
+        if json { return compact(event) }
+        let position = "\(event["position"] ?? "?")".padding(toLength: 8, withPad: " ", startingAt: 0)
+        let place = "\(event["stream"] ?? "?")@\(event["version"] ?? "?")".padding(toLength: 24, withPad: " ", startingAt: 0)
+        let type = "\(event["type"] ?? "?")".padding(toLength: 18, withPad: " ", startingAt: 0)
+        return "\(position) \(Terminal.paint(place, 1)) \(type) \(compact(event["data"] ?? NSNull()))"
+    }
+
+    private func compact(_ value: Any) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
