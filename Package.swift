@@ -106,7 +106,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "PyreAgentTests", dependencies: ["PyreAgent", "PyreTesting"]),
+        .testTarget(name: "PyreAgentTests", dependencies: ["PyreAgent", "PyreTesting", "PyreDeploy", "PyreEvents"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreTesting", "pyre"]),
     ],
     swiftLanguageModes: [.v6]
