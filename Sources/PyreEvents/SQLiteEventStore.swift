@@ -31,6 +31,8 @@ public final class SQLiteEventStore: EventStore {
         configuration.label = "PyreEvents"
         // Another process (a second agent, a backup tool) may hold the lock for a moment.
         configuration.busyMode = .timeout(10)
+        // Replays read the whole file: mapped pages spare a copy per page read.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA mmap_size = 1073741824") }
         do {
             database = try DatabasePool(path: path.path, configuration: configuration)
             // FULL syncs the WAL on every commit, so an append that returned survives power loss.

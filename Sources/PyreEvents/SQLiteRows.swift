@@ -7,7 +7,7 @@ enum SQLiteRows {
     /// The columns every read selects, in the order ``recordedEvent(_:)`` expects.
     static let columns = "stream, id, type, data, metadata, version, position, recorded_at"
 
-    static func idText(_ id: UUID) -> String { id.uuidString.lowercased() }
+    static func idText(_ id: UUID) -> String { UUIDText.format(id) }
 
     static func microseconds(_ date: Date) -> Int64 {
         Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
@@ -15,7 +15,7 @@ enum SQLiteRows {
 
     static func recordedEvent(_ row: Row) throws -> RecordedEvent {
         let idText: String = row[1]
-        guard let id = UUID(uuidString: idText) else {
+        guard let id = UUIDText.parse(idText) else {
             throw PyreError(.events, "event at position \(row[6] as Int64) has the malformed id '\(idText)': "
                 + "the database was changed outside Pyre; restore it from a backup")
         }

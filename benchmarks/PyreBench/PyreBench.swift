@@ -7,11 +7,14 @@ struct PyreBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pyre-bench", abstract: "Pyre's benchmarks; run them all with benchmarks/run.")
 
-    @Argument(help: "engine or local")
+    @Argument(help: "engine, local, dns, entrypoint or replay")
     var benchmark: String
 
     @Option(help: "Number of servers.")
     var servers: Int?
+
+    @Option(help: "Number of events (replay only).")
+    var events: Int?
 
     @Flag(help: "Print each rollout step with its time (local only).")
     var verbose = false
@@ -25,7 +28,8 @@ struct PyreBench: AsyncParsableCommand {
         case "local": try await LocalBenchmark.run(servers: servers ?? 20, isolation: isolation, verbose: verbose)
         case "entrypoint": try await EntrypointBenchmark.run()
         case "dns": try await DNSBenchmark.run(seconds: 5, rounds: 3)
-        default: throw ValidationError("unknown benchmark \(benchmark); use engine or local")
+        case "replay": try await ReplayBenchmark.run(events: events ?? 1_000_000)
+        default: throw ValidationError("unknown benchmark \(benchmark); use engine, local, dns, entrypoint or replay")
         }
     }
 }

@@ -1,0 +1,23 @@
+import Foundation
+import Testing
+@testable import PyreEvents
+
+@Suite("UUID text")
+struct UUIDTextTests {
+    @Test func formatsAsFoundationDoesInLowercaseAndParsesBack() {
+        for _ in 0..<1_000 {
+            let id = UUID()
+            let text = UUIDText.format(id)
+            #expect(text == id.uuidString.lowercased())
+            #expect(UUIDText.parse(text) == id)
+            #expect(UUIDText.parse(text.uppercased()) == id)
+        }
+    }
+
+    @Test(arguments: ["", "not-a-uuid", "0123456789abcdef0123456789abcdef0123",
+                      "01234567-89ab-cdef-0123-456789abcdeg", "01234567x89ab-cdef-0123-456789abcdef",
+                      "01234567-89ab-cdef-0123-456789abcdef0"])
+    func refusesMalformedText(_ text: String) {
+        #expect(UUIDText.parse(text) == nil)
+    }
+}

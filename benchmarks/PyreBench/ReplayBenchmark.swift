@@ -1,0 +1,66 @@
+import Foundation
+import PyreDeploy
+import PyreEvents
+
+/// Replays 1,000,000 events from the SQLite store, as a new server does on boot: one stream
+/// read forward and `$all` from position 0, in pages, each event decoded. Reports events per
+/// second and the process's resident memory after each tenth of the replay, which must stay
+/// flat: a replay holds one page at a time, whatever the number of events.
+enum ReplayBenchmark {
+    static let pageSize = 1_000
+
+    static func run(events total: Int) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-replay-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteEventStore(path: directory.appendingPathComponent("events.sqlite"))
+        let filling = ContinuousClock.now
+        for batch in 0..<(total / pageSize) {
+            let events = (0..<pageSize).map { index in
+                NewEvent(type: "EntryAdded", data: Data(#"{"name":"guest \#(batch * pageSize + index)","message":"hello"}"#.utf8))
+            }
+            _ = try await store.append(to: "guestbook", events, expected: .any)
+        }
+        print("replay: \(total) events stored in \(format((ContinuousClock.now - filling).timeInterval)) s; pages of \(pageSize)")
+        try await measure("stream", total: total) { start in
+            try await store.read(stream: "guestbook", from: start, limit: pageSize, direction: .forward)
+        } next: { $0.version + 1 }
+        try await measure("$all", total: total) { start in
+            try await store.readAll(from: start, limit: pageSize)
+        } next: { $0.position + 1 }
+    }
+
+    private static func measure(_ name: String, total: Int, page: (Int64) async throws -> [RecordedEvent],
+                                next: (RecordedEvent) -> Int64) async throws {
+        var start: Int64 = 0
+        var replayed = 0
+        var bytes = 0
+        var residentByTenth: [Int] = []
+        let began = ContinuousClock.now
+        while true {
+            let events = try await page(start)
+            guard let last = events.last else { break }
+            for event in events { bytes &+= event.data.count }
+            replayed += events.count
+            start = next(last)
+            if replayed % (total / 10) == 0 { residentByTenth.append(residentMegabytes()) }
+        }
+        let seconds = (ContinuousClock.now - began).timeInterval
+        guard replayed == total else { throw BenchmarkFailure("replayed \(replayed) of \(total) events") }
+        let rate = Double(replayed) / seconds
+        let growth = (residentByTenth.last ?? 0) - (residentByTenth.first ?? 0)
+        print("  \(name.padding(toLength: 7, withPad: " ", startingAt: 0)) \(replayed) events in \(format(seconds)) s:"
+              + " \(Int(rate)) events/s (target >= 1,000,000: \(rate >= 1_000_000 ? "met" : "MISSED")); \(bytes / 1_000_000) MB of data")
+        print("          anonymous resident memory after each tenth (MB): \(residentByTenth.map(String.init).joined(separator: " "))"
+              + " (grew \(growth) MB from the first tenth to the last)")
+    }
+
+    /// Anonymous resident memory of this process (RssAnon: the heap, not the mapped database file).
+    private static func residentMegabytes() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("RssAnon:") }
+        let kilobytes = line?.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        return kilobytes / 1024
+    }
+
+    private static func format(_ seconds: Double) -> String { String(format: "%.2f", seconds) }
+}
