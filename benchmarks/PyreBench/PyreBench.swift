@@ -7,7 +7,7 @@ struct PyreBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pyre-bench", abstract: "Pyre's benchmarks; run them all with benchmarks/run.")
 
-    @Argument(help: "engine or local")
+    @Argument(help: "engine, local, entrypoint, dns or events")
     var benchmark: String
 
     @Option(help: "Number of servers.")
@@ -25,7 +25,8 @@ struct PyreBench: AsyncParsableCommand {
         case "local": try await LocalBenchmark.run(servers: servers ?? 20, isolation: isolation, verbose: verbose)
         case "entrypoint": try await EntrypointBenchmark.run()
         case "dns": try await DNSBenchmark.run(seconds: 5, rounds: 3)
-        default: throw ValidationError("unknown benchmark \(benchmark); use engine or local")
+        case "events": try await EventsBenchmark.run(seconds: 3, rounds: 3)
+        default: throw ValidationError("unknown benchmark \(benchmark); use engine, local, entrypoint, dns or events")
         }
     }
 }
