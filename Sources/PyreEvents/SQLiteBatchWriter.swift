@@ -27,10 +27,11 @@ struct SQLiteBatchWriter: Sendable {
     /// Runs `appends` in order inside the current transaction.
     static func run(_ appends: [SQLiteAppend], _ db: Database) throws -> [Result<AppendResult, any Error>] {
         try appends.map { append in
-            try db.execute(sql: "SAVEPOINT append")
+            // Cached: a lone append on an idle store pays for these statements on every commit.
+            try db.cachedStatement(sql: "SAVEPOINT append").execute()
             do {
                 let result = try append.run(db)
-                try db.execute(sql: "RELEASE append")
+                try db.cachedStatement(sql: "RELEASE append").execute()
                 return .success(result)
             } catch {
                 // Some SQLite errors (a full disk, an I/O error) roll back the whole transaction:

@@ -25,7 +25,7 @@ struct PyreBench: AsyncParsableCommand {
         case "local": try await LocalBenchmark.run(servers: servers ?? 20, isolation: isolation, verbose: verbose)
         case "entrypoint": try await EntrypointBenchmark.run()
         case "dns": try await DNSBenchmark.run(seconds: 5, rounds: 3)
-        case "events": try await EventsBenchmark.run(seconds: 3, rounds: 3)
+        case "events": try await EventsBenchmark.run(seconds: 2, rounds: 5)
         default: throw ValidationError("unknown benchmark \(benchmark); use engine, local, entrypoint, dns or events")
         }
     }
