@@ -38,6 +38,11 @@ struct SQLiteAppend {
                             firstPosition: firstPosition, lastPosition: firstPosition + count - 1)
     }
 
+    /// What the append weighs in a group commit's size limit.
+    var byteCount: Int {
+        events.reduce(0) { $0 + $1.data.count + ($1.metadata?.count ?? 0) }
+    }
+
     static func currentVersion(_ db: Database, stream: String) throws -> Int64? {
         try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(version) FROM events WHERE stream = ?"),
                            arguments: [stream])

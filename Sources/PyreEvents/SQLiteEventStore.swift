@@ -6,19 +6,32 @@ import PyreCore
 ///
 /// It uses a GRDB `DatabasePool` rather than a `DatabaseQueue`: the pool's single writer
 /// connection serializes appends (which keeps version checks and gap-free positions simple
-/// and makes each append one IMMEDIATE transaction), while reads (replays, `$all` readers,
+/// and makes each commit one IMMEDIATE transaction), while reads (replays, `$all` readers,
 /// the HTTP API) run concurrently on their own WAL snapshots and never wait for a commit
 /// or see half of one.
+///
+/// Appends are group-committed: those that arrive while a commit runs are committed together
+/// in the next transaction, one savepoint each, so concurrent appenders share one fsync
+/// (``SQLiteBatchWriter``). Each is still acknowledged only after the COMMIT that holds it.
 public final class SQLiteEventStore: EventStore {
     /// The database file.
     public let path: URL
     /// Internal so tests can check the connection settings.
     let database: DatabasePool
     public let appendSignal = AppendSignal()
+    /// Nil when group commit is off: then every append is its own transaction.
+    let appendCommitter: GroupCommitter<SQLiteAppend, AppendResult>?
+
+    /// Bounds one group commit, so a burst does not build one huge transaction that keeps
+    /// the first appender of the batch waiting for all the others.
+    static let batchLimits = GroupCommitter<SQLiteAppend, AppendResult>.Limits(requests: 256, weight: 4 << 20)
 
     /// Opens or creates the database file (creating parent directories), WAL mode,
     /// synchronous=FULL so an acknowledged append is on disk.
-    public init(path: URL) throws {
+    ///
+    /// - Parameter groupCommit: false commits every append in a transaction of its own, as
+    ///   a baseline to measure group commit against; both are equally durable.
+    public init(path: URL, groupCommit: Bool = true) throws {
         self.path = path
         let directory = path.deletingLastPathComponent()
         do {
@@ -45,11 +58,16 @@ public final class SQLiteEventStore: EventStore {
             throw PyreError(.events, "cannot open the event store at \(path.path): \(Self.describe(error)); "
                 + "check that the file is a Pyre event store and its directory is writable")
         }
+        let writer = SQLiteBatchWriter(database: database, path: path, appendSignal: appendSignal)
+        appendCommitter = groupCommit ? GroupCommitter(limits: Self.batchLimits, commit: writer.commit) : nil
     }
 
     public func append(to stream: String, _ events: [NewEvent], expected: ExpectedVersion) async throws -> AppendResult {
         try EventValidation.checkAppend(to: stream, events, expected: expected)
         let append = SQLiteAppend(stream: stream, events: events, expected: expected, now: Date())
+        if let appendCommitter {
+            return try await appendCommitter.submit(append, weight: append.byteCount)
+        }
         let result = try await perform("append to '\(stream)'") {
             try await database.write { db in try append.run(db) }
         }
@@ -129,10 +147,16 @@ public final class SQLiteEventStore: EventStore {
     private func perform<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as DatabaseError {
-            throw PyreError(.events, "cannot \(operation) in the event store at \(path.path): "
-                + "\(Self.describe(error)); check the disk and the file's permissions")
+        } catch {
+            throw Self.storeError(error, operation: operation, path: path)
         }
+    }
+
+    /// A SQLite failure as a `PyreError` that names the operation and the file; other errors unchanged.
+    static func storeError(_ error: any Error, operation: String, path: URL) -> any Error {
+        guard let error = error as? DatabaseError else { return error }
+        return PyreError(.events, "cannot \(operation) in the event store at \(path.path): "
+            + "\(describe(error)); check the disk and the file's permissions")
     }
 
     private static func describe(_ error: any Error) -> String {

@@ -7,7 +7,7 @@ struct PyreBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pyre-bench", abstract: "Pyre's benchmarks; run them all with benchmarks/run.")
 
-    @Argument(help: "engine, local, dns, entrypoint or replay")
+    @Argument(help: "engine, local, dns, entrypoint, events or replay")
     var benchmark: String
 
     @Option(help: "Number of servers.")
@@ -28,8 +28,9 @@ struct PyreBench: AsyncParsableCommand {
         case "local": try await LocalBenchmark.run(servers: servers ?? 20, isolation: isolation, verbose: verbose)
         case "entrypoint": try await EntrypointBenchmark.run()
         case "dns": try await DNSBenchmark.run(seconds: 5, rounds: 3)
+        case "events": try await EventsBenchmark.run(seconds: 2, rounds: 5)
         case "replay": try await ReplayBenchmark.run(events: events ?? 1_000_000)
-        default: throw ValidationError("unknown benchmark \(benchmark); use engine, local, dns, entrypoint or replay")
+        default: throw ValidationError("unknown benchmark \(benchmark); use engine, local, dns, entrypoint, events or replay")
         }
     }
 }

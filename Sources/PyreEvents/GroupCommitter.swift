@@ -1,0 +1,111 @@
+import Synchronization
+
+/// Group commit: requests that arrive while a commit runs wait in a queue, and the next commit
+/// takes all of them (up to ``Limits``) at once, so concurrent writers share one fsync.
+///
+/// One writer task at a time drains the queue; it exists only while there is work. A request
+/// that arrives when nothing is committing starts it at once: no timer, no waiting for a batch
+/// to fill, so an idle store answers as fast as without grouping.
+final class GroupCommitter<Request: Sendable, Response: Sendable>: Sendable {
+    /// Commits `requests` together and answers each of them, in order: one result per request.
+    /// Never called again before it returns.
+    typealias Commit = @Sendable (_ requests: [Request]) async -> [Result<Response, any Error>]
+
+    /// How much one commit takes: at least one request, however heavy.
+    struct Limits: Sendable {
+        var requests: Int
+        /// Sum of the weights given to ``submit(_:weight:)``, e.g. bytes.
+        var weight: Int
+    }
+
+    private struct Waiter {
+        var id: UInt64
+        var request: Request
+        var weight: Int
+        var continuation: CheckedContinuation<Response, any Error>
+    }
+
+    private struct State {
+        var queue: [Waiter] = []
+        var draining = false
+        var nextID: UInt64 = 0
+        var batches = 0
+    }
+
+    private let state = Mutex(State())
+    private let limits: Limits
+    private let commit: Commit
+
+    init(limits: Limits, commit: @escaping Commit) {
+        self.limits = limits
+        self.commit = commit
+    }
+
+    /// Batches handed to the commit function so far; tests read it to see that requests were grouped.
+    var batchCount: Int { state.withLock { $0.batches } }
+
+    /// Requests waiting for a commit to take them; tests read it to know what the next batch holds.
+    var queuedCount: Int { state.withLock { $0.queue.count } }
+
+    /// Queues `request` and returns its own result once the commit that took it has returned.
+    ///
+    /// Cancelling a caller whose request is still queued removes it (it throws `CancellationError`
+    /// and is never committed); once a batch has taken it, it is answered as usual.
+    func submit(_ request: Request, weight: Int) async throws -> Response {
+        let id = state.withLock { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let startDraining = state.withLock { state -> Bool? in
+                    // Checked under the lock, so onCancel either finds the waiter or runs before it is queued.
+                    if Task.isCancelled { return nil }
+                    state.queue.append(Waiter(id: id, request: request, weight: weight, continuation: continuation))
+                    defer { state.draining = true }
+                    return !state.draining
+                }
+                switch startDraining {
+                case nil: continuation.resume(throwing: CancellationError())
+                case true?: Task { await self.drain() }
+                case false?: break
+                }
+            }
+        } onCancel: {
+            let removed = state.withLock { state in
+                state.queue.firstIndex { $0.id == id }.map { state.queue.remove(at: $0) }
+            }
+            removed?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    private func drain() async {
+        while let batch = nextBatch() {
+            let results = await commit(batch.map(\.request))
+            precondition(results.count == batch.count, "a commit must answer every request of its batch")
+            for (waiter, result) in zip(batch, results) {
+                waiter.continuation.resume(with: result)
+            }
+        }
+    }
+
+    /// Takes the longest prefix of the queue within the limits; nil (and draining stops) when it is empty.
+    private func nextBatch() -> [Waiter]? {
+        state.withLock { state in
+            guard !state.queue.isEmpty else {
+                state.draining = false
+                return nil
+            }
+            var count = 0
+            var weight = 0
+            for waiter in state.queue {
+                if count == limits.requests || (count > 0 && weight + waiter.weight > limits.weight) { break }
+                count += 1
+                weight += waiter.weight
+            }
+            state.batches += 1
+            defer { state.queue.removeFirst(count) }
+            return Array(state.queue.prefix(count))
+        }
+    }
+}
