@@ -28,6 +28,10 @@ struct PostgresConnectionSettings {
         }
     }
 
+    static func socketPath(directory: String, port: Int) -> String {
+        (directory.hasSuffix("/") ? directory : directory + "/") + ".s.PGSQL.\(port)"
+    }
+
     func connection() throws -> PostgresConnection.Configuration {
         var result: PostgresConnection.Configuration
         switch configuration.endpoint {
@@ -45,9 +49,10 @@ struct PostgresConnectionSettings {
             }
             result = .init(host: host, port: port, username: configuration.username,
                            password: configuration.password, database: configuration.database, tls: mode)
-        case .unixSocket(let path):
-            result = .init(unixSocketPath: path, username: configuration.username,
-                           password: configuration.password, database: configuration.database)
+        case .unixSocket(let directory, let port):
+            result = .init(unixSocketPath: Self.socketPath(directory: directory, port: port),
+                           username: configuration.username, password: configuration.password,
+                           database: configuration.database)
         }
         result.options.additionalStartupParameters = Self.startupParameters
         return result
@@ -64,9 +69,10 @@ struct PostgresConnectionSettings {
             }
             result = .init(host: host, port: port, username: configuration.username,
                            password: configuration.password, database: configuration.database, tls: mode)
-        case .unixSocket(let path):
-            result = .init(unixSocketPath: path, username: configuration.username,
-                           password: configuration.password, database: configuration.database)
+        case .unixSocket(let directory, let port):
+            result = .init(unixSocketPath: Self.socketPath(directory: directory, port: port),
+                           username: configuration.username, password: configuration.password,
+                           database: configuration.database)
         }
         result.options.additionalStartupParameters = Self.startupParameters
         result.options.maximumConnections = configuration.maximumConnections

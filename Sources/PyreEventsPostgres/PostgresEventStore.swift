@@ -74,8 +74,8 @@ public final class PostgresEventStore: EventStore {
     public func append(to stream: String, _ events: [NewEvent], expected: ExpectedVersion) async throws -> AppendResult {
         try EventValidation.checkAppend(to: stream, events, expected: expected)
         let append = PostgresAppend(stream: stream, events: events, expected: expected, logger: logger)
-        let result = try await perform("append to '\(stream)'",
-                                       advice: "the append may or may not be stored; retry it with the same event ids, which is safe") {
+        let advice = "the append may or may not be stored; retry it with the same event ids, which is safe"
+        let result = try await perform("append to '\(stream)'", advice: advice) {
             try await client.withConnection { connection in try await append.run(on: connection) }
         }
         appendSignal.pulse()
@@ -104,7 +104,8 @@ public final class PostgresEventStore: EventStore {
     public func readAll(from position: Int64, limit: Int) async throws -> [RecordedEvent] {
         try EventValidation.checkRead(from: position, limit: limit, what: StreamNames.all)
         let query: PostgresQuery = """
-            SELECT \(unescaped: PostgresRows.columns) FROM events WHERE position >= \(position) ORDER BY position LIMIT \(limit)
+            SELECT \(unescaped: PostgresRows.columns) FROM events
+            WHERE position >= \(position) ORDER BY position LIMIT \(limit)
             """
         return try await perform("read \(StreamNames.all)") {
             try await PostgresRows.recordedEvents(client.query(query, logger: logger))

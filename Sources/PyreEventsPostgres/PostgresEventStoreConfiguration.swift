@@ -13,8 +13,8 @@ public struct PostgresEventStoreConfiguration: Sendable, Equatable, CustomString
     CustomDebugStringConvertible, CustomReflectable {
     public enum Endpoint: Sendable, Equatable {
         case tcp(host: String, port: Int)
-        /// The socket file itself, e.g. `/run/postgresql/.s.PGSQL.5432`.
-        case unixSocket(path: String)
+        /// The server's socket is `DIRECTORY/.s.PGSQL.PORT`, as libpq names it.
+        case unixSocket(directory: String, port: Int)
     }
 
     public enum TLSMode: String, Sendable, Equatable, CaseIterable {
@@ -100,12 +100,14 @@ public struct PostgresEventStoreConfiguration: Sendable, Equatable, CustomString
         if let directory = parameters["host"] {
             guard directory.hasPrefix("/"), host.isEmpty else {
                 throw Self.invalid("its host parameter '\(directory)' is not a socket directory, or a host is "
-                    + "named as well", fix: "give an absolute directory and leave the host out: postgres://USER@/DATABASE?host=/run/postgresql")
+                    + "named as well", fix: "give an absolute directory and leave the host out: "
+                    + "postgres://USER@/DATABASE?host=/run/postgresql")
             }
-            endpoint = .unixSocket(path: (directory.hasSuffix("/") ? directory : directory + "/") + ".s.PGSQL.\(port)")
+            endpoint = .unixSocket(directory: directory, port: port)
         } else {
             guard !host.isEmpty else {
-                throw Self.invalid("it names no host", fix: "write postgres://USER@HOST/DATABASE, or add ?host=/SOCKET/DIRECTORY")
+                throw Self.invalid("it names no host",
+                                   fix: "write postgres://USER@HOST/DATABASE, or add ?host=/SOCKET/DIRECTORY")
             }
             endpoint = .tcp(host: host, port: port)
         }
@@ -122,8 +124,8 @@ public struct PostgresEventStoreConfiguration: Sendable, Equatable, CustomString
             let shownHost = host.contains(":") ? "[\(host)]" : host
             return "postgres://\(encode(username))\(secret)@\(shownHost):\(port)/\(encode(database))"
                 + (tlsParameter.isEmpty ? "" : "?" + tlsParameter)
-        case .unixSocket(let path):
-            return "postgres://\(encode(username))\(secret)@/\(encode(database))?socket=\(path)"
+        case .unixSocket(let directory, let port):
+            return "postgres://\(encode(username))\(secret)@:\(port)/\(encode(database))?host=\(directory)"
         }
     }
 
@@ -144,7 +146,9 @@ public struct PostgresEventStoreConfiguration: Sendable, Equatable, CustomString
             host = text[text.index(after: text.startIndex)..<close]
             let after = text[text.index(after: close)...]
             if !after.isEmpty {
-                guard after.hasPrefix(":") else { throw invalid("text follows the IPv6 host '\(text)'", fix: "write [ADDRESS]:PORT") }
+                guard after.hasPrefix(":") else {
+                    throw invalid("text follows the IPv6 host '\(text)'", fix: "write [ADDRESS]:PORT")
+                }
                 portText = after.dropFirst()
             }
         } else if let colon = text.lastIndex(of: ":") {
