@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         .target(name: "PyreCore", dependencies: [
@@ -41,6 +42,11 @@ let package = Package(
         .target(name: "PyreEvents", dependencies: [
             "PyreCore",
             .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "PyreEventsPostgres", dependencies: [
+            "PyreEvents", "PyreCore",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PyreAgent", dependencies: [
             "PyreCore", "PyreImages", "PyreLocal", "PyreDeploy", "PyreEvents", "PyreDNS", "PyreEntrypoints",
@@ -92,7 +98,10 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "PyreEventsTests", dependencies: [
-            "PyreEvents", "PyreTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            "PyreEvents", "PyreEventsPostgres", "PyreTesting",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "PyreDNSTests", dependencies: [
             "PyreDNS",

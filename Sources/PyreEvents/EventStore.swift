@@ -1,7 +1,7 @@
 /// An append-only store of events in named streams, with one global order (`$all`).
 ///
-/// Every backend (SQLite now, PostgreSQL later) gives the same guarantees, checked by one
-/// conformance suite:
+/// Every backend (`SQLiteEventStore`, `PostgresEventStore` in PyreEventsPostgres) gives the
+/// same guarantees, checked by one conformance suite:
 /// - an append is atomic and durable before it returns, and checks its ``ExpectedVersion``
 ///   in the same transaction; on a mismatch it throws ``WrongExpectedVersion`` and writes nothing;
 /// - re-appending events whose ids are already stored at the same place in the same stream

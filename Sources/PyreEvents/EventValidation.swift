@@ -2,8 +2,8 @@ import Foundation
 import PyreCore
 
 /// Argument checks shared by every backend, so they all reject the same input the same way.
-public enum EventValidation {
-    public static func checkStreamName(_ stream: String) throws {
+package enum EventValidation {
+    package static func checkStreamName(_ stream: String) throws {
         if stream.isEmpty {
             throw PyreError(.events, "stream name is empty: give the stream a name such as 'guestbook'")
         }
@@ -13,7 +13,7 @@ public enum EventValidation {
         }
     }
 
-    public static func checkAppend(to stream: String, _ events: [NewEvent], expected: ExpectedVersion) throws {
+    package static func checkAppend(to stream: String, _ events: [NewEvent], expected: ExpectedVersion) throws {
         try checkStreamName(stream)
         if events.isEmpty {
             throw PyreError(.events, "append to '\(stream)' has no events: pass at least one event")
@@ -39,7 +39,7 @@ public enum EventValidation {
         }
     }
 
-    static func checkRead(from start: Int64, limit: Int, what: String) throws {
+    package static func checkRead(from start: Int64, limit: Int, what: String) throws {
         if start < 0 {
             throw PyreError(.events, "cannot read \(what) from \(start): start at 0 or later")
         }
@@ -48,7 +48,7 @@ public enum EventValidation {
         }
     }
 
-    public static func checkSnapshot(_ snapshot: Snapshot) throws {
+    package static func checkSnapshot(_ snapshot: Snapshot) throws {
         try checkStreamName(snapshot.stream)
         if snapshot.version < 0 {
             throw PyreError(.events, "snapshot version \(snapshot.version) is negative: give the version of the "
@@ -60,7 +60,7 @@ public enum EventValidation {
     }
 
     /// Checked inside the write: a snapshot may only fold events that exist.
-    static func checkSnapshot(_ snapshot: Snapshot, streamVersion: Int64?) throws {
+    package static func checkSnapshot(_ snapshot: Snapshot, streamVersion: Int64?) throws {
         guard let streamVersion, snapshot.version <= streamVersion else {
             let actual = streamVersion.map { "is at version \($0)" } ?? "does not exist"
             throw PyreError(.events, "snapshot of '\(snapshot.stream)' at version \(snapshot.version) is ahead of "

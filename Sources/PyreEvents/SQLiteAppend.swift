@@ -12,8 +12,14 @@ struct SQLiteAppend {
 
     func run(_ db: Database) throws -> AppendResult {
         let stored = try events.map { try storedPlace(db, id: $0.id) }
-        if let index = stored.firstIndex(where: { $0 != nil }), let place = stored[index] {
-            return try repeatedAppend(db, stored: stored, firstStored: (events[index], place))
+        switch try AppendRetry.outcome(stream: stream, events: events, expected: expected, stored: stored) {
+        case .original(let result):
+            return result
+        case .expectationNeverHeld:
+            let actual = try SQLiteAppend.currentVersion(db, stream: stream)
+            throw WrongExpectedVersion(stream: stream, expected: expected, actual: actual)
+        case nil:
+            break
         }
         let actual = try SQLiteAppend.currentVersion(db, stream: stream)
         guard expected.isSatisfied(by: actual) else {
@@ -48,39 +54,10 @@ struct SQLiteAppend {
                            arguments: [stream])
     }
 
-    private struct StoredPlace: Equatable {
-        var stream: String
-        var version: Int64
-        var position: Int64
-    }
-
     private func storedPlace(_ db: Database, id: UUID) throws -> StoredPlace? {
         let statement = try db.cachedStatement(sql: "SELECT stream, version, position FROM events WHERE id = ?")
         return try Row.fetchOne(statement, arguments: [SQLiteRows.idText(id)]).map {
             StoredPlace(stream: $0[0], version: $0[1], position: $0[2])
         }
-    }
-
-    /// Some ids are already stored: a retry of an earlier append is answered with that
-    /// append's result; anything else is refused.
-    private func repeatedAppend(_ db: Database, stored: [StoredPlace?],
-                                firstStored: (event: NewEvent, place: StoredPlace)) throws -> AppendResult {
-        let places = stored.compactMap { $0 }
-        guard places.count == events.count, let first = places.first, let last = places.last,
-              places.allSatisfy({ $0.stream == stream }),
-              places.enumerated().allSatisfy({ $0.element.version == first.version + Int64($0.offset) })
-        else {
-            let (event, place) = firstStored
-            throw PyreError(.events, "event \(event.id) is already stored in stream '\(place.stream)' "
-                + "at version \(place.version), so this append to '\(stream)' is not a retry of it: "
-                + "give new events new ids, or retry the original append exactly")
-        }
-        let versionBefore: Int64? = first.version == 0 ? nil : first.version - 1
-        guard expected.isSatisfied(by: versionBefore) else {
-            let actual = try SQLiteAppend.currentVersion(db, stream: stream)
-            throw WrongExpectedVersion(stream: stream, expected: expected, actual: actual)
-        }
-        return AppendResult(firstVersion: first.version, lastVersion: last.version,
-                            firstPosition: first.position, lastPosition: last.position)
     }
 }

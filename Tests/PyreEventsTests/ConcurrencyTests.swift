@@ -4,8 +4,9 @@ import Testing
 
 @Suite("Concurrent appends")
 struct ConcurrencyTests {
-    @Test func sixteenRacersOnOneExpectedVersionLetExactlyOneWin() async throws {
-        try await withTemporaryStore { (store) async throws in
+    @Test(arguments: StoreBackend.allCases)
+    func sixteenRacersOnOneExpectedVersionLetExactlyOneWin(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             _ = try await store.append(to: "race", testEvents(3), expected: .noStream)
 
             let outcomes = await withTaskGroup(of: Result<AppendResult, any Error>.self) { group in
@@ -34,9 +35,10 @@ struct ConcurrencyTests {
         }
     }
 
-    @Test func concurrentWritersToManyStreamsLeaveNoGaps() async throws {
+    @Test(arguments: StoreBackend.allCases)
+    func concurrentWritersToManyStreamsLeaveNoGaps(_ backend: StoreBackend) async throws {
         let batchSizes = (0..<25).map { $0 % 3 + 1 }
-        try await withTemporaryStore { (store) async throws in
+        try await withStore(backend) { (store) async throws in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for writer in 0..<8 {
                     group.addTask {

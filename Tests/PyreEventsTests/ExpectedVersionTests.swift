@@ -28,9 +28,9 @@ struct ExpectedVersionTests {
         Case(existing: 2, expected: .exact(5), mismatchActual: 1),
     ]
 
-    @Test(arguments: cases)
-    func appendChecksExpectedVersion(_ testCase: Case) async throws {
-        try await withTemporaryStore { (store) async throws in
+    @Test(arguments: StoreBackend.allCases, cases)
+    func appendChecksExpectedVersion(_ backend: StoreBackend, _ testCase: Case) async throws {
+        try await withStore(backend) { (store) async throws in
             _ = try await store.append(to: "other", testEvents(1), expected: .noStream)
             if testCase.existing > 0 {
                 _ = try await store.append(to: "s", testEvents(testCase.existing), expected: .noStream)

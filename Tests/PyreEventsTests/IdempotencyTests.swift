@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Idempotent appends")
 struct IdempotencyTests {
-    @Test(arguments: [ExpectedVersion.any, .noStream])
-    func retryReturnsTheOriginalResult(_ expected: ExpectedVersion) async throws {
-        try await withTemporaryStore { (store) async throws in
+    @Test(arguments: StoreBackend.allCases, [ExpectedVersion.any, .noStream])
+    func retryReturnsTheOriginalResult(_ backend: StoreBackend, _ expected: ExpectedVersion) async throws {
+        try await withStore(backend) { (store) async throws in
             let batch = testEvents(3)
             let original = try await store.append(to: "s", batch, expected: expected)
             let stored = try await store.everything()
@@ -15,11 +15,14 @@ struct IdempotencyTests {
             let retry = try await store.append(to: "s", batch, expected: expected)
             #expect(retry == original)
             #expect(try await store.everything() == stored)
+            // The retry used up no positions.
+            #expect(try await store.append(to: "t", testEvents(1), expected: .any).firstPosition == Int64(stored.count))
         }
     }
 
-    @Test func retryAfterLaterAppendsStillAnswersTheOriginal() async throws {
-        try await withTemporaryStore { (store) async throws in
+    @Test(arguments: StoreBackend.allCases)
+    func retryAfterLaterAppendsStillAnswersTheOriginal(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             _ = try await store.append(to: "s", testEvents(2), expected: .noStream)
             let batch = testEvents(2)
             let original = try await store.append(to: "s", batch, expected: .exact(1))
@@ -33,8 +36,9 @@ struct IdempotencyTests {
         }
     }
 
-    @Test func retryWhoseExpectationNeverHeldIsAMismatch() async throws {
-        try await withTemporaryStore { (store) async throws in
+    @Test(arguments: StoreBackend.allCases)
+    func retryWhoseExpectationNeverHeldIsAMismatch(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let batch = testEvents(2)
             _ = try await store.append(to: "s", batch, expected: .noStream)
             let error = await #expect(throws: WrongExpectedVersion.self) {
@@ -44,8 +48,9 @@ struct IdempotencyTests {
         }
     }
 
-    @Test func idStoredInAnotherStreamIsRefused() async throws {
-        try await withTemporaryStore { (store) async throws in
+    @Test(arguments: StoreBackend.allCases)
+    func idStoredInAnotherStreamIsRefused(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let event = testEvent(1)
             _ = try await store.append(to: "a", [event], expected: .any)
             let stored = try await store.everything()
@@ -59,8 +64,9 @@ struct IdempotencyTests {
         }
     }
 
-    @Test func storedIdMixedWithNewEventsIsRefused() async throws {
-        try await withTemporaryStore { (store) async throws in
+    @Test(arguments: StoreBackend.allCases)
+    func storedIdMixedWithNewEventsIsRefused(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let event = testEvent(1)
             _ = try await store.append(to: "s", [event], expected: .any)
             let stored = try await store.everything()
@@ -71,8 +77,9 @@ struct IdempotencyTests {
         }
     }
 
-    @Test func storedIdsInAnotherOrderAreRefused() async throws {
-        try await withTemporaryStore { (store) async throws in
+    @Test(arguments: StoreBackend.allCases)
+    func storedIdsInAnotherOrderAreRefused(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let batch = testEvents(2)
             _ = try await store.append(to: "s", batch, expected: .any)
             await #expect(throws: PyreError.self) {

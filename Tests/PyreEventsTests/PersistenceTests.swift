@@ -6,17 +6,16 @@ import Testing
 
 @Suite("Persistence")
 struct PersistenceTests {
-    @Test func eventsSurviveCloseAndReopen() async throws {
-        try await withTemporaryDirectory { (directory) async throws in
-            let path = storeFile(in: directory)
-            let stored = try await {
-                let store = try SQLiteEventStore(path: path)
-                _ = try await store.append(to: "a", testEvents(3), expected: .noStream)
-                _ = try await store.append(to: "b", testEvents(2), expected: .noStream)
-                return try await store.everything()
-            }()
+    @Test(arguments: StoreBackend.allCases)
+    func eventsSurviveCloseAndReopen(_ backend: StoreBackend) async throws {
+        try await TestStorage.with(backend) { (storage) async throws in
+            let store = try await storage.open()
+            _ = try await store.append(to: "a", testEvents(3), expected: .noStream)
+            _ = try await store.append(to: "b", testEvents(2), expected: .noStream)
+            let stored = try await store.everything()
+            await storage.closeStores()
 
-            let reopened = try SQLiteEventStore(path: path)
+            let reopened = try await storage.open()
             #expect(try await reopened.everything() == stored)
             #expect(try await reopened.version(of: "a") == 2)
             let next = try await reopened.append(to: "a", testEvents(1), expected: .exact(2))

@@ -4,8 +4,9 @@ import Testing
 
 @Suite("Reading $all")
 struct ReadAllTests {
-    @Test func positionsAreGapFreeInAppendOrderAcrossStreams() async throws {
-        try await withTemporaryStore { (store) async throws in
+    @Test(arguments: StoreBackend.allCases)
+    func positionsAreGapFreeInAppendOrderAcrossStreams(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             var appended: [(stream: String, event: NewEvent)] = []
             var results: [AppendResult] = []
             for round in 0..<4 {
@@ -32,8 +33,9 @@ struct ReadAllTests {
         }
     }
 
-    @Test func pagesJoinUpToTheWhole() async throws {
-        try await withTemporaryStore { (store) async throws in
+    @Test(arguments: StoreBackend.allCases)
+    func pagesJoinUpToTheWhole(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             for stream in ["a", "b", "a", "c", "b"] {
                 _ = try await store.append(to: stream, testEvents(3), expected: .any)
             }

@@ -5,8 +5,9 @@ import Testing
 
 @Suite("Snapshots")
 struct SnapshotTests {
-    @Test func latestSnapshotIsReturnedAndOlderOnesDoNotReplaceIt() async throws {
-        try await withTemporaryStore { store in
+    @Test(arguments: StoreBackend.allCases)
+    func latestSnapshotIsReturnedAndOlderOnesDoNotReplaceIt(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             _ = try await store.append(to: "book", testEvents(5), expected: .any)
             #expect(try await store.latestSnapshot(of: "book") == nil)
             let atTwo = Snapshot(stream: "book", version: 2, data: Data(#"{"entries":3}"#.utf8))
@@ -20,8 +21,9 @@ struct SnapshotTests {
         }
     }
 
-    @Test func snapshotAheadOfTheStreamIsRefused() async throws {
-        try await withTemporaryStore { store in
+    @Test(arguments: StoreBackend.allCases)
+    func snapshotAheadOfTheStreamIsRefused(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             _ = try await store.append(to: "book", testEvents(2), expected: .any)
             for snapshot in [Snapshot(stream: "book", version: 2, data: Data("{}".utf8)),
                              Snapshot(stream: "empty", version: 0, data: Data("{}".utf8))] {
@@ -32,8 +34,9 @@ struct SnapshotTests {
         }
     }
 
-    @Test func malformedSnapshotIsRefused() async throws {
-        try await withTemporaryStore { store in
+    @Test(arguments: StoreBackend.allCases)
+    func malformedSnapshotIsRefused(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             _ = try await store.append(to: "book", testEvents(1), expected: .any)
             let notJSON = Snapshot(stream: "book", version: 0, data: Data("{".utf8))
             await #expect(throws: PyreError.self) { try await store.saveSnapshot(notJSON) }

@@ -14,8 +14,9 @@ struct SubscriptionTests {
         return taken
     }
 
-    @Test func catchesUpThenFollowsLiveAppendsWithoutGapsOrDuplicates() async throws {
-        try await withTemporaryStore { store in
+    @Test(arguments: StoreBackend.allCases)
+    func catchesUpThenFollowsLiveAppendsWithoutGapsOrDuplicates(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             _ = try await store.append(to: "a", testEvents(700), expected: .any)
             let subscription = EventSubscription(store: store, stream: "$all", from: 0, pollInterval: .seconds(30))
             async let received = take(1_000, from: subscription)
@@ -27,8 +28,9 @@ struct SubscriptionTests {
         }
     }
 
-    @Test func streamSubscriptionResumesAfterTheLastVersionSeen() async throws {
-        try await withTemporaryStore { store in
+    @Test(arguments: StoreBackend.allCases)
+    func streamSubscriptionResumesAfterTheLastVersionSeen(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             _ = try await store.append(to: "a", testEvents(5), expected: .any)
             _ = try await store.append(to: "b", testEvents(5), expected: .any)
             let first = EventSubscription(store: store, stream: "a", from: 0)
@@ -43,8 +45,9 @@ struct SubscriptionTests {
         }
     }
 
-    @Test func cancellingAWaitingSubscriptionEndsIt() async throws {
-        try await withTemporaryStore { store in
+    @Test(arguments: StoreBackend.allCases)
+    func cancellingAWaitingSubscriptionEndsIt(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let subscription = EventSubscription(store: store, stream: "$all", from: 0, pollInterval: .seconds(30))
             let task = Task { try await take(1, from: subscription) }
             try await Task.sleep(for: .milliseconds(100))

@@ -1,0 +1,105 @@
+import Foundation
+import Logging
+import PostgresNIO
+import PyreCore
+import PyreEvents
+
+/// One append, run in one transaction: the same steps and answers as SQLite's append.
+struct PostgresAppend {
+    var stream: String
+    var events: [NewEvent]
+    var expected: ExpectedVersion
+    var logger: Logger
+
+    /// Channel on which every append's transaction notifies, for other processes' subscribers.
+    static let notificationChannel = "pyre_events"
+    /// Rows per INSERT: 8 parameters each, well under the protocol's limit of 65,535.
+    static let rowsPerInsert = 1_000
+
+    func run(on connection: PostgresConnection) async throws -> AppendResult {
+        try await PostgresTransaction.run(on: connection, logger: logger) { connection in
+            // Positions come from one counter row, locked first. The lock is held until COMMIT,
+            // so appends run one at a time and commit in position order: a reader of $all can
+            // never see position n+1 while n is still uncommitted, which a sequence (handing out
+            // numbers that commit in any order) would allow. The counter only moves in the
+            // transaction that inserts, so positions stay gap-free.
+            let locked = try await PostgresRows.first(connection.query(
+                "SELECT next, clock_timestamp() FROM event_position_counter FOR UPDATE", logger: logger
+            ).decode((Int64, Date).self))
+            guard let (firstPosition, recordedAt) = locked else {
+                throw PyreError(.events, "the event store's position counter row is missing: the database was "
+                    + "changed outside Pyre; restore it from a backup")
+            }
+
+            let stored = try await storedPlaces(connection)
+            switch try AppendRetry.outcome(stream: stream, events: events, expected: expected, stored: stored) {
+            case .original(let result):
+                return result
+            case .expectationNeverHeld:
+                let actual = try await Self.currentVersion(connection, stream: stream, logger: logger)
+                throw WrongExpectedVersion(stream: stream, expected: expected, actual: actual)
+            case nil:
+                break
+            }
+            let actual = try await Self.currentVersion(connection, stream: stream, logger: logger)
+            guard expected.isSatisfied(by: actual) else {
+                throw WrongExpectedVersion(stream: stream, expected: expected, actual: actual)
+            }
+            let firstVersion = (actual ?? -1) + 1
+            var offset = 0
+            while offset < events.count {
+                let rows = min(Self.rowsPerInsert, events.count - offset)
+                try await insert(connection, offset: offset, count: rows, firstVersion: firstVersion,
+                                 firstPosition: firstPosition, recordedAt: recordedAt)
+                offset += rows
+            }
+            let count = Int64(events.count)
+            // The notification is delivered at COMMIT, so a listener never wakes before the events are visible.
+            try await connection.query("""
+                WITH moved AS (UPDATE event_position_counter SET next = next + \(count) RETURNING next)
+                SELECT pg_notify(\(Self.notificationChannel), next::text) FROM moved
+                """, logger: logger)
+            return AppendResult(firstVersion: firstVersion, lastVersion: firstVersion + count - 1,
+                                firstPosition: firstPosition, lastPosition: firstPosition + count - 1)
+        }
+    }
+
+    static func currentVersion(_ connection: PostgresConnection, stream: String, logger: Logger) async throws -> Int64? {
+        try await PostgresRows.first(connection.query(
+            "SELECT max(version) FROM events WHERE stream = \(stream)", logger: logger
+        ).decode(Int64?.self)) ?? nil
+    }
+
+    /// Where each event's id is already stored, in the order of `events`.
+    private func storedPlaces(_ connection: PostgresConnection) async throws -> [StoredPlace?] {
+        var places: [UUID: StoredPlace] = [:]
+        for try await (id, stream, version, position) in try await connection.query(
+            "SELECT id, stream, version, position FROM events WHERE id = ANY(\(events.map(\.id)))", logger: logger
+        ).decode((UUID, String, Int64, Int64).self) {
+            places[id] = StoredPlace(stream: stream, version: version, position: position)
+        }
+        return events.map { places[$0.id] }
+    }
+
+    private func insert(_ connection: PostgresConnection, offset: Int, count: Int, firstVersion: Int64,
+                        firstPosition: Int64, recordedAt: Date) async throws {
+        var bindings = PostgresBindings(capacity: count * 7)
+        var rows: [String] = []
+        for index in offset..<(offset + count) {
+            let event = events[index]
+            let first = bindings.count + 1
+            bindings.append(firstPosition + Int64(index))
+            bindings.append(stream)
+            bindings.append(firstVersion + Int64(index))
+            bindings.append(event.id)
+            bindings.append(event.type)
+            try bindings.append(event.data)
+            try bindings.append(event.metadata)
+            bindings.append(recordedAt)
+            rows.append("(" + (first..<(first + 8)).map { "$\($0)" }.joined(separator: ", ") + ")")
+        }
+        let sql = "INSERT INTO events (position, stream, version, id, type, data, metadata, recorded_at) VALUES "
+            + rows.joined(separator: ", ")
+        try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+    }
+}

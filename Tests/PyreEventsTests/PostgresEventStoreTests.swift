@@ -1,0 +1,180 @@
+import Foundation
+import PostgresNIO
+import PyreCore
+import PyreEvents
+@testable import PyreEventsPostgres
+import PyreTesting
+import Testing
+
+@Suite("PostgreSQL event store")
+struct PostgresEventStoreTests {
+    private func open(_ url: String) async throws -> PostgresEventStore {
+        try await PostgresEventStore.open(PostgresEventStoreConfiguration(url: url), logger: quietLogger)
+    }
+
+    /// Runs `body` with the stores, then closes them.
+    private func closing<T>(_ stores: [PostgresEventStore], _ body: () async throws -> T) async throws -> T {
+        let result: Result<T, any Error>
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        for store in stores { await store.close() }
+        return try result.get()
+    }
+
+    @Test func readerTailingAllNeverSkipsAPositionWhileManyAppendersCommit() async throws {
+        let cluster = try await PostgresTestCluster.shared()
+        let url = cluster.url(database: try await cluster.createDatabase())
+        // Two stores, two pools: appends race on separate connections, as from two agents.
+        let stores = [try await open(url), try await open(url)]
+        let batches = (0..<8).map { writer in (0..<25).map { (writer + $0) % 3 + 1 } }
+        let lastPosition = Int64(batches.joined().reduce(0, +) - 1)
+        try await closing(stores) { () async throws in
+            async let tailed = tailAll(stores[0], through: lastPosition)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (writer, sizes) in batches.enumerated() {
+                    group.addTask {
+                        for size in sizes {
+                            _ = try await stores[writer % 2].append(to: "writer-\(writer)", testEvents(size),
+                                                                    expected: .any)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await tailed == Array(0...lastPosition))
+        }
+    }
+
+    /// Reads `$all` as a subscriber does, resuming after the last position seen, until it has
+    /// seen `lastPosition`; a position that committed after a higher one would be missing.
+    private func tailAll(_ store: any EventStore, through lastPosition: Int64) async throws -> [Int64] {
+        var seen: [Int64] = []
+        var next: Int64 = 0
+        while next <= lastPosition {
+            let page = try await store.readAll(from: next, limit: 20)
+            guard let last = page.last else {
+                try await Task.sleep(for: .milliseconds(1))
+                continue
+            }
+            seen += page.map(\.position)
+            next = last.position + 1
+        }
+        return seen
+    }
+
+    @Test func openingTwiceAndConcurrentlyMigratesOnce() async throws {
+        let cluster = try await PostgresTestCluster.shared()
+        let database = try await cluster.createDatabase()
+        let url = cluster.url(database: database)
+        let first = try await open(url)
+        let result = try await closing([first]) { try await first.append(to: "a", testEvents(2), expected: .noStream) }
+        let concurrent = try await withThrowingTaskGroup(of: PostgresEventStore.self) { group in
+            for _ in 0..<4 { group.addTask { try await open(url) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        try await closing(concurrent) { () async throws in
+            for store in concurrent {
+                #expect(try await store.read(stream: "a", from: 0, limit: 10, direction: .forward).count == 2)
+            }
+            #expect(try await concurrent[0].append(to: "a", testEvents(1), expected: .exact(result.lastVersion))
+                == AppendResult(firstVersion: 2, lastVersion: 2, firstPosition: 2, lastPosition: 2))
+        }
+        let applied = try await cluster.psql("SELECT version, name FROM pyre_schema_migrations ORDER BY version",
+                                             database: database)
+        #expect(applied == "1|events\n2|snapshots\n")
+    }
+
+    @Test func databaseMigratedByANewerPyreIsRefused() async throws {
+        let cluster = try await PostgresTestCluster.shared()
+        let database = try await cluster.createDatabase()
+        let url = cluster.url(database: database)
+        let store = try await open(url)
+        await store.close()
+        try await cluster.psql("INSERT INTO pyre_schema_migrations (version, name) VALUES (99, 'future')",
+                               database: database)
+        let error = await #expect(throws: PyreError.self) { try await open(url) }
+        #expect(error?.code == .events)
+        #expect(error?.message.contains("schema version 99") == true)
+        #expect(error?.message.contains("upgrade Pyre") == true)
+    }
+
+    @Test func wrongPasswordIsAClearErrorWithoutThePassword() async throws {
+        let cluster = try await PostgresTestCluster.shared()
+        let database = try await cluster.createDatabase()
+        let role = "pyre_role_" + UUID().uuidString.prefix(8).lowercased()
+        try await cluster.psql("CREATE ROLE \(role) LOGIN PASSWORD 'right-horse-battery'; "
+            + "GRANT ALL ON DATABASE \(database) TO \(role); ALTER DATABASE \(database) OWNER TO \(role)")
+
+        let wrong = cluster.url(database: database, user: role, password: "wrong-staple-42")
+        let error = await #expect(throws: PyreError.self) { try await open(wrong) }
+        #expect(error?.code == .events)
+        #expect(error?.message.contains("password authentication failed") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("check the user name and password") == true)
+        #expect(error?.message.contains("wrong-staple-42") == false)
+
+        let store = try await open(cluster.url(database: database, user: role, password: "right-horse-battery"))
+        try await closing([store]) { () async throws in
+            #expect(try await store.append(to: "a", testEvents(1), expected: .noStream).lastPosition == 0)
+        }
+    }
+
+    @Test func missingDatabaseAndDeadServerAreClearErrors() async throws {
+        let cluster = try await PostgresTestCluster.shared()
+        let missing = await #expect(throws: PyreError.self) { try await open(cluster.url(database: "no_such_db")) }
+        #expect(missing?.message.contains("database \"no_such_db\" does not exist") == true, "\(missing?.message ?? "")")
+        #expect(missing?.message.contains("create the database first") == true)
+
+        // Port 1 on loopback: nothing listens there.
+        let dead = await #expect(throws: PyreError.self) {
+            try await open("postgres://pyre:topsecret@127.0.0.1:1/events?sslmode=disable")
+        }
+        #expect(dead?.message.contains("check that PostgreSQL is running") == true, "\(dead?.message ?? "")")
+        #expect(dead?.message.contains("topsecret") == false)
+    }
+
+    @Test func unixSocketURLConnects() async throws {
+        let cluster = try await PostgresTestCluster.shared()
+        let store = try await open(cluster.socketURL(database: try await cluster.createDatabase()))
+        try await closing([store]) { () async throws in
+            _ = try await store.append(to: "a", testEvents(2), expected: .noStream)
+            #expect(try await store.lastPosition() == 1)
+        }
+    }
+
+    @Test func everyConnectionCommitsSynchronouslyWhateverTheDatabaseDefault() async throws {
+        let cluster = try await PostgresTestCluster.shared()
+        let database = try await cluster.createDatabase()
+        try await cluster.psql("ALTER DATABASE \(database) SET synchronous_commit = off")
+        let store = try await open(cluster.url(database: database))
+        try await closing([store]) { () async throws in
+            let rows = try await store.client.query("SHOW synchronous_commit", logger: quietLogger)
+            var settings: [String] = []
+            for try await setting in rows.decode(String.self) { settings.append(setting) }
+            #expect(settings == ["on"])
+        }
+    }
+
+    @Test func appendsByAnotherProcessWakeSubscribersWithoutPolling() async throws {
+        let cluster = try await PostgresTestCluster.shared()
+        let url = cluster.url(database: try await cluster.createDatabase())
+        let subscriber = try await open(url)
+        let writer = try await open(url)
+        try await closing([subscriber, writer]) { () async throws in
+            // Without a notification the subscription would wait a minute before reading again.
+            let subscription = EventSubscription(store: subscriber, stream: "a", from: 0, pollInterval: .seconds(60))
+            let started = ContinuousClock.now
+            let received = Task { () async throws -> Int64? in
+                for try await event in subscription { return event.version }
+                return nil
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            _ = try await writer.append(to: "a", testEvents(1), expected: .noStream)
+            let timeout = Task {
+                try await Task.sleep(for: .seconds(10))
+                received.cancel()
+            }
+            #expect(try await received.value == 0)
+            timeout.cancel()
+            #expect(ContinuousClock.now - started < .seconds(10))
+        }
+    }
+}
