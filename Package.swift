@@ -49,7 +49,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PyreAgent", dependencies: [
-            "PyreCore", "PyreImages", "PyreLocal", "PyreDeploy", "PyreEvents", "PyreDNS", "PyreEntrypoints",
+            "PyreCore", "PyreImages", "PyreLocal", "PyreDeploy", "PyreEvents", "PyreEventsPostgres", "PyreDNS", "PyreEntrypoints",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -3,6 +3,7 @@ import Logging
 import PyreCore
 import PyreDeploy
 import PyreEvents
+import PyreEventsPostgres
 import PyreImages
 import PyreLocal
 
@@ -56,7 +57,7 @@ public actor Agent {
         try state.create()
         lock = try AgentLock(file: state.lockFile)
         store = try SQLiteEventStore(path: state.eventsDatabase)
-        applicationEvents = try Self.openApplicationEvents(spec.events, state: state)
+        applicationEvents = try await Self.openApplicationEvents(spec.events, state: state, logger: logger)
         eventsPort = spec.events.port
         eventsToken = try state.loadOrCreateEventsToken()
         let journal = AgentJournal(store: store)
@@ -86,12 +87,13 @@ public actor Agent {
     /// The events API as servers and the host reach it (`events.ZONE` names the same address).
     public nonisolated var eventsURL: String { "http://\(identity.systemAddress):\(eventsPort)" }
 
-    private static func openApplicationEvents(_ spec: EventsSpec, state: StateDirectory) throws -> any EventStore {
+    /// The backend `events: store:` names; the agent must restart to change it.
+    private static func openApplicationEvents(_ spec: EventsSpec, state: StateDirectory, logger: Logger) async throws -> any EventStore {
         switch spec.backend {
         case .sqlite:
             return try SQLiteEventStore(path: state.applicationEventsDatabase)
-        case .postgres:
-            throw PyreError(.manifest, "events: store: postgres is not available in this build; use store: sqlite")
+        case .postgres(let url):
+            return try await PostgresEventStore.open(try PostgresEventStoreConfiguration(url: url), logger: logger)
         }
     }
 
@@ -323,6 +325,7 @@ public actor Agent {
         } catch {
             logger.error("shutdown: \(describe(error))")
         }
+        if let postgres = applicationEvents as? PostgresEventStore { await postgres.close() }
         try? FileManager.default.removeItem(at: state.agentFile)
     }
 }
