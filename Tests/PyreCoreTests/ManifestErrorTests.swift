@@ -38,7 +38,7 @@ let badManifests: [BadManifest] = [
     BadManifest("unknown key with swapped letters", appending: "    imgae: web\n", at: 9, 5, field: "services.web.imgae",
                 #"unknown key "imgae"; did you mean "image"?"#),
     BadManifest("unknown top-level key", appending: "version: 2\n", at: 9, 1, field: "version",
-                #"unknown key "version"; allowed keys: system, provider, zone, images, services, entrypoints, dns"#),
+                #"unknown key "version"; allowed keys: system, provider, zone, images, services, entrypoints, dns, events"#),
     BadManifest("missing run", yaml: """
         system: shop
         images:
