@@ -69,6 +69,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        // Syslog parsing and TCP framing; no dependencies, so the fuzz target builds quickly.
+        .target(name: "PyreLogs"),
         .target(name: "PyreTesting", dependencies: ["PyreCore"]),
         // Starts a namespace-mode server in one process; next to `pyre` so the provider finds it.
         .executableTarget(name: "pyre-sandbox"),
@@ -86,6 +88,8 @@ let package = Package(
         ], path: "benchmarks/PyreBench"),
         // Feeds the DNS decoder and responder random and mutated packets (fuzz/README.md).
         .executableTarget(name: "PyreDNSFuzz", dependencies: ["PyreDNS"], path: "fuzz/PyreDNSFuzz"),
+        // Feeds the syslog parser and framer random and mutated messages (fuzz/README.md).
+        .executableTarget(name: "PyreLogsFuzz", dependencies: ["PyreLogs"], path: "fuzz/PyreLogsFuzz"),
         .testTarget(name: "PyreCoreTests", dependencies: ["PyreCore", "PyreTesting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PyreImagesTests", dependencies: ["PyreImages", "PyreTesting"]),
         .testTarget(name: "PyreLocalTests", dependencies: [
@@ -115,6 +119,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        .testTarget(name: "PyreLogsTests", dependencies: ["PyreLogs"]),
         .testTarget(name: "PyreAgentTests", dependencies: ["PyreAgent", "PyreTesting", "PyreDeploy", "PyreEvents"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreTesting", "pyre"]),
     ],
