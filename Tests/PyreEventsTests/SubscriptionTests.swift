@@ -29,6 +29,33 @@ struct SubscriptionTests {
     }
 
     @Test(arguments: StoreBackend.allCases)
+    func aSubscriberOfAllSeesEveryEventOfEightWritersOnceInPositionOrder(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
+            let subscription = EventSubscription(store: store, stream: "$all", from: 0, pollInterval: .seconds(30))
+            async let received = take(8 * 25 * 2, from: subscription)
+            var appended: [UUID] = []
+            try await withThrowingTaskGroup(of: [UUID].self) { group in
+                for writer in 0..<8 {
+                    group.addTask {
+                        var ids: [UUID] = []
+                        for _ in 0..<25 {
+                            let events = testEvents(2)
+                            _ = try await store.append(to: "writer-\(writer)", events, expected: .any)
+                            ids += events.map(\.id)
+                        }
+                        return ids
+                    }
+                }
+                for try await ids in group { appended += ids }
+            }
+            let events = try await received
+            #expect(events.map(\.position) == Array(0..<Int64(events.count)))
+            #expect(Set(events.map(\.id)) == Set(appended))
+            #expect(events.count == appended.count)
+        }
+    }
+
+    @Test(arguments: StoreBackend.allCases)
     func streamSubscriptionResumesAfterTheLastVersionSeen(_ backend: StoreBackend) async throws {
         try await withStore(backend) { (store) async throws in
             _ = try await store.append(to: "a", testEvents(5), expected: .any)
