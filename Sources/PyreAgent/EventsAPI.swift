@@ -88,7 +88,8 @@ enum EventsAPI {
                            logger: logger)
     }
 
-    /// Maps failures to statuses: 400 for a malformed request, 409 for a version mismatch,
+    /// Maps failures to statuses: 400 for a malformed request, 409 for a version mismatch or
+    /// an event id stored elsewhere,
     /// 413 above the body limit, 500 (with the store's message) for anything else.
     private static func answering(_ body: () async throws -> Response) async throws -> Response {
         do {
@@ -100,6 +101,8 @@ enum EventsAPI {
                          "actualVersion": error.actual.map { $0 as Any } ?? NSNull()], status: .conflict)
         } catch is NIOTooManyBytesError {
             return problem(.contentTooLarge, "too_large", "the body is over \(bodyLimit) bytes; append fewer or smaller events per request")
+        } catch let error as PyreError where error.code == .eventIDTaken {
+            return problem(.conflict, error.code.rawValue, error.message)
         } catch let error as PyreError {
             return problem(.internalServerError, error.code.rawValue, error.message)
         }

@@ -25,6 +25,8 @@ public struct PyreError: Error, Sendable, Equatable, CustomStringConvertible, Lo
         case deploy
         case deployRunning = "deploy_running"
         case events
+        /// An event id is already stored elsewhere: the append is not a retry of that one.
+        case eventIDTaken = "event_id_taken"
         case agent
         case unauthorized
         case notFound = "not_found"

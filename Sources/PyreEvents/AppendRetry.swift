@@ -38,7 +38,7 @@ package enum AppendRetry {
               places.allSatisfy({ $0.stream == stream }),
               places.enumerated().allSatisfy({ $0.element.version == first.version + Int64($0.offset) })
         else {
-            throw PyreError(.events, "event \(events[index].id) is already stored in stream '\(firstStored.stream)' "
+            throw PyreError(.eventIDTaken, "event \(events[index].id) is already stored in stream '\(firstStored.stream)' "
                 + "at version \(firstStored.version), so this append to '\(stream)' is not a retry of it: "
                 + "give new events new ids, or retry the original append exactly")
         }

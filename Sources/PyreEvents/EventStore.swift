@@ -6,7 +6,7 @@
 ///   in the same transaction; on a mismatch it throws ``WrongExpectedVersion`` and writes nothing;
 /// - re-appending events whose ids are already stored at the same place in the same stream
 ///   returns the original ``AppendResult`` and writes nothing; an id stored anywhere else is
-///   a `PyreError(.events, …)`;
+///   a `PyreError(.eventIDTaken, …)`;
 /// - stream versions start at 0 and global positions start at 0; both are gap-free, and a
 ///   reader of `$all` never sees a position before every lower position is visible.
 ///

@@ -27,6 +27,7 @@ struct EventStoreTests {
         #expect(report?["malformed"] as? Int == 400)
         #expect(report?["tooLarge"] as? Int == 413)
         #expect(report?["resumedIds"] as? [String] == ["1", "2"])
+        #expect(report?["idTaken"] as? Int == 409)
         try await agent.stop()
     }
 

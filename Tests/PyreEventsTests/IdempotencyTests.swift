@@ -57,7 +57,7 @@ struct IdempotencyTests {
             let error = await #expect(throws: PyreError.self) {
                 try await store.append(to: "b", [event], expected: .any)
             }
-            #expect(error?.code == .events)
+            #expect(error?.code == .eventIDTaken)
             #expect(error?.message.contains("already stored in stream 'a' at version 0") == true)
             #expect(try await store.everything() == stored)
             #expect(try await store.version(of: "b") == nil)

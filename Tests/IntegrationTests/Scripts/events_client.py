@@ -53,8 +53,16 @@ def race():
         "malformed": call("POST", f"/streams/{stream}", b'{"type": "X"')[0],
         "tooLarge": call("POST", f"/streams/{stream}", json.dumps(event("x" * (2 << 20))).encode())[0],
         "resumedIds": resumed_ids(stream),
+        "idTaken": id_taken(stream),
     }
     print(json.dumps(report))
+
+
+def id_taken(stream):
+    """An event whose id is stored in another stream: refused, not a retry."""
+    taken = event(1)
+    call("POST", f"/streams/{stream}-other", json.dumps(taken).encode())
+    return call("POST", f"/streams/{stream}", json.dumps(taken).encode())[0]
 
 
 def resumed_ids(stream):
