@@ -71,12 +71,22 @@ private final class EchoHandler: ChannelInboundHandler {
     }
 }
 
-/// A loopback port where nothing listens, so connects to it are refused.
+/// A loopback port that refuses every connection (RST) for the rest of the test run: bound
+/// but never listening. The socket stays open, without SO_REUSEADDR, so that no other test's
+/// listener can take the port meanwhile, which a closed port allowed under a full suite.
 func refusingPort() async throws -> Int {
-    let backend = try await TestBackend.start("gone")
-    let port = backend.port
-    await backend.stop()
-    return port
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddr in
+            bind(descriptor, sockaddr, length) == 0 && getsockname(descriptor, sockaddr, &length) == 0
+        }
+    }
+    guard bound else { throw BlackholeListener.Failure(errno: errno) }
+    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// A loopback listener whose accept queue is full and never drained. Linux then drops further SYNs
