@@ -255,7 +255,12 @@ struct EntrypointProxyTests {
         #expect(try await client.firstLine() == "a")
 
         await proxy.stop()
-        await #expect(throws: (any Error).self) { try await TestClient.connect(to: port) }
+        // Under a full suite another test's listener may take the freed port at once: what
+        // matters is that this proxy no longer forwards to its backend.
+        if let late = try? await TestClient.connect(to: port) {
+            #expect((try? await late.firstLine()) != "a")
+            await late.close()
+        }
         _ = try await client.untilEnd()  // and the open connection was closed
         await backend.stop()
     }
