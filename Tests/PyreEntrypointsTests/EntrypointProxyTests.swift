@@ -173,9 +173,9 @@ struct EntrypointProxyTests {
 
     @Test func withNoBackendsAClientIsResetAtOnce() async throws {
         let (proxy, port) = try await startProxy()
-        let started = ContinuousClock.now
+        // A hang fails through TestClient's deadline; no timed assertion, which a busy
+        // machine running the full suite broke.
         try await expectReset(port)
-        #expect(ContinuousClock.now - started < .seconds(5))  // only catches a hang
         await proxy.stop()
     }
 
