@@ -27,6 +27,7 @@ public struct PyreError: Error, Sendable, Equatable, CustomStringConvertible, Lo
         case events
         /// An event id is already stored elsewhere: the append is not a retry of that one.
         case eventIDTaken = "event_id_taken"
+        case logs
         case agent
         case unauthorized
         case notFound = "not_found"

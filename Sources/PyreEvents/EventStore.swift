@@ -1,3 +1,5 @@
+import PyreCore
+
 /// An append-only store of events in named streams, with one global order (`$all`).
 ///
 /// Every backend (`SQLiteEventStore`, `PostgresEventStore` in PyreEventsPostgres) gives the

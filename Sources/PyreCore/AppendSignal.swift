@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 
-/// Wakes waiting subscribers after appends. A waiter names the pulse count it last saw, so an
+/// Wakes waiters after appends (to the event store, to the log store). A waiter names the pulse count it last saw, so an
 /// append between its read and its wait is never missed; the timeout bounds the wait for
 /// appends made by other processes (another agent on the same PostgreSQL).
 public final class AppendSignal: Sendable {
