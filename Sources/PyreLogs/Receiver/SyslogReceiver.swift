@@ -1,0 +1,198 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PyreCore
+import Synchronization
+
+/// The syslog sink on `logs.ZONE`: UDP, and TCP with RFC 6587 framing detected per
+/// connection (octet counting or LF). Every message is parsed and handed to the writer;
+/// nothing a sender sends can stop the receiver (see docs/logs.md, "Receiving").
+public final class SyslogReceiver: Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        /// The UDP and TCP port; 0 picks a free one for each.
+        public var port: Int
+        /// Longer messages are cut here and marked truncated.
+        public var messageLimit: Int
+        /// The zone of BSD timestamps, which carry none; nil reads them as UTC.
+        public var bsdTimeZone: TimeZone?
+
+        public init(host: String, port: Int, messageLimit: Int = SyslogParser.defaultLimit, bsdTimeZone: TimeZone? = nil) {
+            self.host = host
+            self.port = port
+            self.messageLimit = messageLimit
+            self.bsdTimeZone = bsdTimeZone
+        }
+    }
+
+    /// Which server sent from an address, so its records carry service, server and generation.
+    public typealias OriginLookup = @Sendable (String) -> LogOrigin?
+
+    public let configuration: Configuration
+    private let writer: LogWriter
+    private let origin: OriginLookup
+    private let logger: Logger
+    private let channels = Mutex<[any Channel]>([])
+
+    public init(configuration: Configuration, writer: LogWriter, origin: @escaping OriginLookup = { _ in nil }, logger: Logger) {
+        self.configuration = configuration
+        self.writer = writer
+        self.origin = origin
+        self.logger = logger
+    }
+
+    /// Binds both listeners and returns their addresses (UDP, TCP).
+    @discardableResult
+    public func start() async throws -> (udp: SocketAddress, tcp: SocketAddress) {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let inbound = Inbound(configuration: configuration, writer: writer, origin: origin)
+        let tcp = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(SyslogStreamHandler(inbound: inbound))
+                }
+            }
+            .bind(host: configuration.host, port: configuration.port).get()
+        let udp: any Channel
+        do {
+            udp = try await DatagramBootstrap(group: group)
+                .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                // A burst of datagrams waits in the kernel rather than being lost.
+                .channelOption(.socketOption(.so_rcvbuf), value: 8 << 20)
+                .channelOption(.datagramVectorReadMessageCount, value: 64)
+                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 64 * (configuration.messageLimit + 1)))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(SyslogDatagramHandler(inbound: inbound))
+                    }
+                }
+                .bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            try? await tcp.close()
+            throw error
+        }
+        channels.withLock { $0 = [tcp, udp] }
+        logger.info("syslog receiver on \(configuration.host):\(configuration.port) (UDP and TCP)")
+        return (udp.localAddress!, tcp.localAddress!)
+    }
+
+    /// Closes the listeners; records already handed over are committed by the writer.
+    public func stop() async {
+        for channel in channels.withLock({ channels in defer { channels = [] }; return channels }) {
+            try? await channel.close()
+        }
+    }
+}
+
+/// What the channel handlers share: parsing, attribution and the writer.
+struct Inbound: Sendable {
+    let configuration: SyslogReceiver.Configuration
+    let writer: LogWriter
+    let origin: SyslogReceiver.OriginLookup
+
+    func record(_ bytes: UnsafeRawBufferPointer, truncated: Bool, from address: String?) -> LogRecord {
+        let parsed = SyslogParser.parse(bytes, receivedAt: Date(), limit: configuration.messageLimit, truncated: truncated,
+                                        bsdTimeZone: configuration.bsdTimeZone)
+        return LogRecord(parsed, origin: address.flatMap(origin))
+    }
+}
+
+/// One UDP datagram is one message. Records of one read burst go to the writer together.
+final class SyslogDatagramHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+
+    private let inbound: Inbound
+    private var batch: [LogRecord] = []
+
+    init(inbound: Inbound) { self.inbound = inbound }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        let record = envelope.data.withUnsafeReadableBytes {
+            inbound.record($0, truncated: false, from: envelope.remoteAddress.ipAddress)
+        }
+        batch.append(record)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // UDP has no way to slow a sender: a full backlog loses the burst, which is counted.
+        inbound.writer.submit(batch)
+        batch.removeAll(keepingCapacity: true)
+    }
+}
+
+/// A TCP connection: the framer cuts messages out of the stream. While the writer's backlog
+/// is large the connection stops reading, so the kernel's window slows the sender instead
+/// of records piling up in memory.
+final class SyslogStreamHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let inbound: Inbound
+    private var framer: SyslogFramer
+    private var batch: [LogRecord] = []
+    private var peer: String?
+
+    init(inbound: Inbound) {
+        self.inbound = inbound
+        framer = SyslogFramer(limit: inbound.configuration.messageLimit)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        peer = context.remoteAddress?.ipAddress
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        buffer.withUnsafeReadableBytes { bytes in
+            framer.feed(bytes) { frame in
+                batch.append(frame.bytes.withUnsafeBytes { inbound.record($0, truncated: frame.truncated, from: peer) })
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flush()
+        if inbound.writer.isBusy { pauseReading(context) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let last = framer.finish() {
+            batch.append(last.bytes.withUnsafeBytes { inbound.record($0, truncated: last.truncated, from: peer) })
+        }
+        flush()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A reset connection ends like a closed one; what it framed so far is kept.
+        context.close(promise: nil)
+    }
+
+    private func flush() {
+        guard !batch.isEmpty else { return }
+        // Reading pauses before the backlog is full, so this succeeds unless the store fails.
+        inbound.writer.submit(batch)
+        batch.removeAll(keepingCapacity: true)
+    }
+
+    private func pauseReading(_ context: ChannelHandlerContext) {
+        let channel = context.channel
+        let writer = inbound.writer
+        channel.setOption(.autoRead, value: false).whenSuccess {
+            Self.resume(channel, writer: writer)
+        }
+    }
+
+    private static func resume(_ channel: any Channel, writer: LogWriter) {
+        channel.eventLoop.scheduleTask(in: .milliseconds(2)) {
+            if writer.isBusy {
+                resume(channel, writer: writer)
+            } else {
+                channel.setOption(.autoRead, value: true).whenSuccess { channel.read() }
+            }
+        }
+    }
+}
