@@ -7,8 +7,8 @@ import PyreCore
 enum ProcessSpawner {
     /// Where the child's stdout and stderr go.
     enum Output {
-        /// Appended to this file, created when missing.
-        case file(String)
+        /// Appended to these files (the same path for both is fine), created when missing.
+        case files(stdout: String, stderr: String)
         /// Written to this open descriptor.
         case descriptor(Int32)
     }
@@ -25,12 +25,17 @@ enum ProcessSpawner {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         switch output {
-        case .file(let path):
-            posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        case .files(let stdout, let stderr):
+            posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            if stderr == stdout {
+                posix_spawn_file_actions_adddup2(&actions, 1, 2)
+            } else {
+                posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            }
         case .descriptor(let descriptor):
             posix_spawn_file_actions_adddup2(&actions, descriptor, 1)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
         if let workingDirectory {
             guard let addChdir = GNUSpawnExtensions.addChdir else {
                 throw PyreError(.provider, "this C library lacks posix_spawn_file_actions_addchdir_np; use glibc 2.29 or newer")

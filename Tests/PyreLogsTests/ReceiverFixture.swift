@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+import NIOCore
+import PyreCore
+@testable import PyreLogs
+
+/// A store, its writer and a receiver on loopback with free ports, for one test.
+struct ReceiverFixture {
+    let directory: TemporaryDirectory
+    let store: LogStore
+    let writer: LogWriter
+    let receiver: SyslogReceiver
+    let udpPort: Int
+    let tcpPort: Int
+
+    init(origin: @escaping SyslogReceiver.OriginLookup = { _ in nil }) async throws {
+        directory = try TemporaryDirectory()
+        store = try LogStore(configuration: .init(directory: directory.url))
+        writer = LogWriter(store: store, logger: Logger(label: "test"))
+        receiver = SyslogReceiver(configuration: .init(host: "127.0.0.1", port: 0), writer: writer, origin: origin,
+                                  logger: Logger(label: "test"))
+        let (udp, tcp) = try await receiver.start()
+        udpPort = udp.port!
+        tcpPort = tcp.port!
+    }
+
+    func stop() async {
+        await receiver.stop()
+        writer.stop()
+        store.close()
+        directory.remove()
+    }
+
+    /// The stored records once there are at least `count`, oldest first; fails after 10 s.
+    func records(atLeast count: Int) async throws -> [LogRecord] {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            let records = try store.query(LogQuery(limit: 100_000, order: .oldest))
+            if records.count >= count { return records }
+            if ContinuousClock.now > deadline {
+                throw PyreError(.logs, "expected \(count) records, have \(records.count): \(records.map(\.message))")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+/// Runs a program to its end and returns its standard output; throws when it fails.
+@discardableResult
+func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    let stdin = Pipe()
+    process.standardInput = stdin
+    try process.run()
+    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+    try stdin.fileHandleForWriting.close()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw PyreError(.logs, "\(executable) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus): \(text)")
+    }
+    return text
+}
