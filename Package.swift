@@ -29,7 +29,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PyreLocal", dependencies: [
-            "PyreCore", "PyreImages",
+            "PyreCore", "PyreImages", "PyreLogs",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PyreDeploy", dependencies: [

@@ -6,6 +6,7 @@ import PyreEvents
 import PyreEventsPostgres
 import PyreImages
 import PyreLocal
+import PyreLogs
 
 /// One system's agent: owns the event store, the provider and the reconciler, and carries
 /// out what the CLI asks. Every operation re-reads `pyre.yml`, so a deploy always deploys
@@ -33,6 +34,7 @@ public actor Agent {
     let images: ImageStore
     let baker: ImageBaker
     let identity: IdentityLayer
+    let logs: LogsLayer
     private let lock: AgentLock
     /// What the last successful load of the manifest asked for; the watcher keeps it true.
     private var desired: [DesiredService]?
@@ -67,22 +69,33 @@ public actor Agent {
         var providerConfiguration = LocalProviderConfiguration(system: spec.name, serversDirectory: state.servers,
                                                                isolation: configuration.isolation)
         if let subnet = configuration.subnet { providerConfiguration.subnet = subnet }
+        logs = try LogsLayer(spec: spec.logs, directory: state.logs, logger: logger)
+        providerConfiguration.shipOutput = logs.shipOutput
         provider = try LocalProvider(configuration: providerConfiguration, logger: logger)
         try await provider.prepare()
         images = ImageStore(root: state.images)
         baker = ImageBaker(store: images)
         let provider = provider
+        let logs = logs
         identity = try IdentityLayer(spec: spec, systemAddress: provider.systemAddress,
                                      dnsPort: getuid() == 0 ? 53 : Self.unprivilegedDNSPort,
-                                     listServers: { try await provider.list() }, logger: logger)
+                                     listServers: {
+                                         let servers = try await provider.list()
+                                         logs.update(servers: servers)
+                                         return servers
+                                     }, logger: logger)
         reconciler = Reconciler(
             configuration: ReconcilerConfiguration(system: spec.name, zone: spec.zone),
             provider: provider, journal: journal, health: ReplayGate(probe: NetworkHealthChecker(), store: applicationEvents),
             publisher: identity,
             state: history, logger: logger)
         try await reconciler.recover()
+        try await logs.start(host: provider.systemAddress)
         try await identity.start(published: await reconciler.state.liveServers.filter(\.published).map(\.info))
     }
+
+    /// `HOST:PORT` of the syslog receiver (`logs.ZONE`), UDP and TCP.
+    public nonisolated var syslogAddress: String { "\(identity.systemAddress):\(logs.port)" }
 
     /// The events API as servers and the host reach it (`events.ZONE` names the same address).
     public nonisolated var eventsURL: String { "http://\(identity.systemAddress):\(eventsPort)" }
@@ -189,6 +202,7 @@ public actor Agent {
             desired.env["PYRE_DNS"] = identity.dnsAddress
             desired.env["PYRE_EVENTS_URL"] = eventsURL
             desired.env["PYRE_EVENTS_TOKEN"] = eventsToken
+            desired.env["PYRE_LOGS"] = syslogAddress
             return desired
         }
     }
@@ -196,6 +210,11 @@ public actor Agent {
     /// One pass of self-healing and phoenix recreation.
     public func tick(progress: @escaping ProgressSink) async {
         await identity.refresh()
+        do {
+            try logs.store.enforceRetention()
+        } catch {
+            logger.warning("log retention: \(describe(error))")
+        }
         guard let desired, !stopped else { return }
         await reconciler.tick(desired) { event in progress(ProgressLine(event)) }
     }
@@ -320,6 +339,8 @@ public actor Agent {
             }
         }
         await identity.stop()
+        // After the servers are gone, so their last output is stored.
+        await logs.stop()
         do {
             try await provider.teardown()
         } catch {

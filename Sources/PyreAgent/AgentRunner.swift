@@ -13,9 +13,10 @@ public enum AgentRunner {
         let token = try agent.state.loadOrCreateToken()
         let state = agent.state
         let system = agent.system
+        let logFollowers = SubscriberRegistry()
         let api = ControlAPI.application(
             agent: agent, token: token, host: configuration.controlHost, port: configuration.controlPort,
-            console: console, logger: logger
+            subscribers: logFollowers, console: console, logger: logger
         ) { address in
             let url = "http://\(configuration.controlHost):\(address.port ?? 0)"
             let endpoint = AgentEndpoint(url: url, pid: getpid(), system: system, startedAt: Date(), events: agent.eventsURL)
@@ -27,6 +28,7 @@ public enum AgentRunner {
             console(ProgressLine(.deploy, "agent for \(system) listening on \(url) (state: \(state.root.path))"))
             console(ProgressLine(.deploy, "DNS for \(agent.zone) at \(agent.identity.dnsAddress) (`pyre dns` shows the zone)"))
             console(ProgressLine(.deploy, "events API at \(agent.eventsURL) (events.\(agent.zone); `pyre events` reads it)"))
+            console(ProgressLine(.deploy, "syslog at \(agent.syslogAddress), UDP and TCP (logs.\(agent.zone); `pyre logs` reads it)"))
         }
         let subscribers = SubscriberRegistry()
         let eventsAPI = EventsAPI.application(
@@ -34,7 +36,9 @@ public enum AgentRunner {
             host: agent.identity.systemAddress, port: agent.eventsPort, subscribers: subscribers, logger: logger)
         let supervisor = Supervisor(agent: agent, interval: configuration.watchInterval, console: console)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: api), .init(service: EventsService(application: eventsAPI, subscribers: subscribers)),
+            services: [.init(service: StreamingService(application: api, subscribers: logFollowers)),
+                       .init(service: StreamingService(application: eventsAPI, subscribers: subscribers)),
+                       .init(service: OutputShipping(agent: agent)),
                        .init(service: supervisor)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
@@ -42,9 +46,9 @@ public enum AgentRunner {
     }
 }
 
-/// The events API; on shutdown it ends the open event streams, whose clients would
-/// otherwise hold the server open.
-struct EventsService<App: ApplicationProtocol>: Service {
+/// An HTTP API with event streams; on shutdown it ends the open streams, whose clients
+/// would otherwise hold the server open.
+struct StreamingService<App: ApplicationProtocol>: Service {
     let application: App
     let subscribers: SubscriberRegistry
 
@@ -54,6 +58,17 @@ struct EventsService<App: ApplicationProtocol>: Service {
         } onGracefulShutdown: {
             subscribers.finishAll()
         }
+    }
+}
+
+/// Ships servers' output to the log store until shutdown; servers destroyed later ship
+/// their last lines themselves.
+struct OutputShipping: Service {
+    let agent: Agent
+
+    func run() async throws {
+        guard let shipper = agent.provider.outputShipper else { return }
+        await cancelWhenGracefulShutdown { await shipper.run() }
     }
 }
 

@@ -9,7 +9,8 @@ import PyreCore
 public enum ControlAPI {
     /// Builds the HTTP application; `onListening` receives the bound address (port 0 allowed).
     public static func application(
-        agent: Agent, token: String, host: String, port: Int, console: @escaping ProgressSink, logger: Logger,
+        agent: Agent, token: String, host: String, port: Int, subscribers: SubscriberRegistry,
+        console: @escaping ProgressSink, logger: Logger,
         onListening: @escaping @Sendable (SocketAddress) async -> Void
     ) -> some ApplicationProtocol {
         let router = Router()
@@ -17,6 +18,7 @@ public enum ControlAPI {
         let v1 = router.group("v1")
         v1.get("status") { _, _ in try jsonResponse(try await agent.status()) }
         v1.get("history") { _, _ in try jsonResponse(await agent.history()) }
+        LogsAPI.addRoutes(to: v1, store: agent.logs.store, subscribers: subscribers)
         v1.get("dns") { _, _ in try jsonResponse(DNSReport(address: agent.identity.dnsAddress, zone: await agent.zoneText())) }
         v1.post("plan") { _, _ in
             let plan = try await agent.plan()

@@ -35,19 +35,31 @@ public struct ControlClient: Sendable {
     public func stream(_ path: String, onLine: (ProgressLine) -> Void) async throws -> ProgressLine? {
         try await send(path, method: .POST, timeout: .hours(24)) { response in
             var last: ProgressLine?
-            var pending = ByteBuffer()
-            for try await var chunk in response.body {
-                pending.writeBuffer(&chunk)
-                while let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
-                    let length = newline - pending.readerIndex
-                    let bytes = pending.readBytes(length: length) ?? []
-                    pending.moveReaderIndex(forwardBy: 1)
-                    let line = try JSONDecoder.pyre.decode(ProgressLine.self, from: Data(bytes))
-                    onLine(line)
-                    last = line
-                }
+            try await Self.forEachLine(of: response) { text in
+                let line = try JSONDecoder.pyre.decode(ProgressLine.self, from: Data(text.utf8))
+                onLine(line)
+                last = line
             }
             return last
+        }
+    }
+
+    /// GETs and hands each line of the body to `onLine` as it arrives (an event stream).
+    public func followLines(_ path: String, onLine: (String) throws -> Void) async throws {
+        try await send(path, method: .GET, timeout: .hours(24 * 365)) { response in
+            try await Self.forEachLine(of: response, onLine)
+        }
+    }
+
+    private static func forEachLine(of response: HTTPClientResponse, _ onLine: (String) throws -> Void) async throws {
+        var pending = ByteBuffer()
+        for try await var chunk in response.body {
+            pending.writeBuffer(&chunk)
+            while let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = pending.readString(length: newline - pending.readerIndex) ?? ""
+                pending.moveReaderIndex(forwardBy: 1)
+                try onLine(line)
+            }
         }
     }
 

@@ -4,22 +4,40 @@ import NIOCore
 import PyreEvents
 import Synchronization
 
-/// Streams a subscription as Server-Sent Events: `id` is the event's cursor (its version, or
+/// Server-Sent Events. A subscription's events: `id` is the event's cursor (its version, or
 /// its position for `$all`), `event` its type, `data` the event as JSON. A comment line every
 /// 15 s keeps proxies from closing a quiet stream and finds clients that went away.
+/// `pyre logs --follow` uses the same framing for log records.
 enum ServerSentEvents {
     static let heartbeat = Duration.seconds(15)
 
+    /// One event: `id` is the client's resume cursor, `event` its type.
+    static func frame(id: String, event: String? = nil, data: String) -> String {
+        "id: \(id)\n" + (event.map { "event: \($0)\n" } ?? "") + "data: \(data)\n\n"
+    }
+
+    /// A subscription's events (see above).
     static func response(_ subscription: EventSubscription, registry: SubscriberRegistry) -> Response {
+        response(registry: registry) { send in
+            for try await event in subscription {
+                let data = String(decoding: EventsJSON.encode(EventsJSON.object(event)).readableBytesView, as: UTF8.self)
+                await send(frame(id: "\(subscription.cursor(of: event))", event: event.type, data: data))
+            }
+        }
+    }
+
+    /// Streams the frames `produce` sends until it returns or throws (an `error` event), or
+    /// the client goes away (which cancels it).
+    static func response(
+        registry: SubscriberRegistry,
+        produce: @escaping @Sendable (_ send: @escaping @Sendable (String) async -> Void) async throws -> Void
+    ) -> Response {
         let (frames, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingOldest(1_000))
         let producer = Task {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     do {
-                        for try await event in subscription {
-                            let data = String(decoding: EventsJSON.encode(EventsJSON.object(event)).readableBytesView, as: UTF8.self)
-                            await send("id: \(subscription.cursor(of: event))\nevent: \(event.type)\ndata: \(data)\n\n", continuation)
-                        }
+                        try await produce { frame in await send(frame, continuation) }
                     } catch {
                         continuation.yield("event: error\ndata: \(String(describing: error))\n\n")
                     }
@@ -59,8 +77,10 @@ enum ServerSentEvents {
 
 /// The open event streams, so that the agent's shutdown can end them instead of waiting
 /// for clients that never hang up.
-final class SubscriberRegistry: Sendable {
+public final class SubscriberRegistry: Sendable {
     private let open = Mutex<[UUID: AsyncStream<String>.Continuation]>([:])
+
+    public init() {}
 
     func add(_ continuation: AsyncStream<String>.Continuation) -> UUID {
         let id = UUID()

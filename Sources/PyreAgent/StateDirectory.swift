@@ -18,6 +18,8 @@ public struct StateDirectory: Sendable {
     public var eventsDatabase: URL { persistent.appendingPathComponent("events.sqlite") }
     /// The applications' event store (the events API), when its backend is SQLite.
     public var applicationEventsDatabase: URL { persistent.appendingPathComponent("app-events.sqlite") }
+    /// The central log store's segments.
+    public var logs: URL { persistent.appendingPathComponent("logs") }
     public var images: URL { volatile.appendingPathComponent("images") }
     public var servers: URL { volatile.appendingPathComponent("servers") }
     /// Where the running agent's control API listens.

@@ -14,12 +14,14 @@ public struct SystemSpec: Sendable, Equatable {
     public var entrypoints: [EntrypointSpec]
     public var dns: DNSSpec
     public var events: EventsSpec
+    public var logs: LogsSpec
     /// Directory holding the manifest; relative paths in it are resolved against this.
     public var directory: URL
 
     public init(name: String, provider: ProviderKind = .local, zone: String? = nil,
                 images: [ImageRecipe], services: [ServiceSpec], entrypoints: [EntrypointSpec] = [],
-                dns: DNSSpec = DNSSpec(), events: EventsSpec = EventsSpec(), directory: URL) {
+                dns: DNSSpec = DNSSpec(), events: EventsSpec = EventsSpec(), logs: LogsSpec = LogsSpec(),
+                directory: URL) {
         self.name = name
         self.provider = provider
         self.zone = zone ?? "\(name).pyre."
@@ -28,6 +30,7 @@ public struct SystemSpec: Sendable, Equatable {
         self.entrypoints = entrypoints
         self.dns = dns
         self.events = events
+        self.logs = logs
         self.directory = directory
     }
 

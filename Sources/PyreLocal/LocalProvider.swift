@@ -9,8 +9,8 @@ import Synchronization
 ///
 /// Every server has a directory `serversDirectory/<id>/` holding `server.json` (what
 /// ``list()`` reads, so a new provider after an agent restart sees the servers of the old
-/// one), `output.log` (its stdout and stderr) and, in process mode, `root/`, its writable
-/// scratch copy of the image. Each server leads its own session and process group, so
+/// one), `stdout.log` and `stderr.log` (shipped to the log store by ``OutputShipper``) and,
+/// in process mode, `root/`, its writable scratch copy of the image. Each server leads its own session and process group, so
 /// destroy reaches every process it started.
 ///
 /// - Process mode: the command runs in `root/` with `PYRE_ADDRESS` set to a loopback
@@ -27,6 +27,8 @@ public final class LocalProvider: ServerProvider, Sendable {
     private let network: NamespaceNetwork?
     private let loopbackPrefix: UInt32
     private let state = Mutex(MutableState())
+    /// Ships servers' output while ``shipOutput()`` runs; nil without `shipOutput`.
+    public let outputShipper: OutputShipper?
 
     private struct MutableState {
         /// Address of each server directory: reading every record on each create would
@@ -48,6 +50,9 @@ public final class LocalProvider: ServerProvider, Sendable {
         self.loopbackPrefix = loopback
         self.configuration = configuration
         self.logger = logger
+        outputShipper = configuration.shipOutput.map {
+            OutputShipper(serversDirectory: configuration.serversDirectory, sink: $0, logger: logger)
+        }
         switch configuration.isolation {
         case .namespaces:
             guard getuid() == 0 else {
@@ -106,7 +111,7 @@ public final class LocalProvider: ServerProvider, Sendable {
                 pyreEnvironment(for: spec, address: network == nil ? record.info.address : "0.0.0.0")) { $1 }
             let network = self.network
             let imagePath = spec.imagePath
-            let pid = try await onOwnThread { [record, outputLog = outputLog(of: spec.id)] in
+            let pid = try await onOwnThread { [record] in
                 let arguments: [String]
                 let workingDirectory: URL
                 if let network {
@@ -125,7 +130,9 @@ public final class LocalProvider: ServerProvider, Sendable {
                     arguments = spec.command
                 }
                 return try ProcessSpawner.spawn(arguments, environment: environment, workingDirectory: workingDirectory.path,
-                                                output: .file(outputLog.path), newSession: true)
+                                                output: .files(stdout: OutputShipper.file(.stdout, in: directory).path,
+                                                               stderr: OutputShipper.file(.stderr, in: directory).path),
+                                                newSession: true)
             }
             record.pid = pid
             record.startTime = ProcessTable.status(of: pid)?.startTime ?? 0
@@ -158,6 +165,8 @@ public final class LocalProvider: ServerProvider, Sendable {
         // In namespace mode the PID namespace ended with the server's PID 1, so only a server
         // whose pid was never recorded can have processes left.
         if network == nil || (record?.pid ?? 0) == 0 { try await killStrays(of: id) }
+        // Its last words go to the log store before its files go.
+        await outputShipper?.finish(directory)
         let network = self.network
         try await onOwnThread {
             if let network {
@@ -170,18 +179,18 @@ public final class LocalProvider: ServerProvider, Sendable {
         if record != nil { logger.info("destroyed server \(id)") }
     }
 
+    /// The end of standard output, then of standard error, where a failure is most likely told.
     public func recentOutput(of id: ServerID, lines: Int) async -> [String] {
-        OutputLog.tail(of: outputLog(of: id), lines: lines)
+        let directory = directory(of: id)
+        let stdout = OutputLog.tail(of: OutputShipper.file(.stdout, in: directory), lines: lines)
+        let stderr = OutputLog.tail(of: OutputShipper.file(.stderr, in: directory), lines: lines)
+        return Array((stdout + stderr).suffix(lines))
     }
 
     // MARK: - Records and state
 
     private func directory(of id: ServerID) -> URL {
         configuration.serversDirectory.appendingPathComponent(id.rawValue, isDirectory: true)
-    }
-
-    private func outputLog(of id: ServerID) -> URL {
-        directory(of: id).appendingPathComponent("output.log")
     }
 
     private func records() -> [ServerRecord] {

@@ -18,6 +18,9 @@ public struct LocalProviderConfiguration: Sendable {
     public var loopbackPrefix: String
     /// How long destroy waits after SIGTERM before it sends SIGKILL.
     public var stopGracePeriod: Duration = .seconds(3)
+    /// Where servers' standard output and error lines go (the log store); nil keeps them
+    /// only in the server's directory, which is removed with it.
+    public var shipOutput: OutputShipper.Sink?
 
     public init(system: String, serversDirectory: URL, isolation: IsolationMode) {
         self.system = system

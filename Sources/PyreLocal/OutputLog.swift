@@ -1,6 +1,6 @@
 import Foundation
 
-/// Reads the end of a server's `output.log`.
+/// Reads the end of a server's `stdout.log` or `stderr.log`.
 enum OutputLog {
     /// The last `lines` lines of the file (without the final newline); empty when the file is missing.
     static func tail(of url: URL, lines: Int) -> [String] {

@@ -13,7 +13,7 @@ struct Pyre: AsyncParsableCommand {
         Exit codes: 0 success; 1 the operation failed (deploy failed, drift found, bad manifest);
         2 `plan` found changes; 3 no agent is running for the system.
         """,
-        subcommands: [Up.self, Deploy.self, Plan.self, Status.self, History.self, DNS.self, Events.self, Bake.self, Verify.self, Destroy.self])
+        subcommands: [Up.self, Deploy.self, Plan.self, Status.self, History.self, DNS.self, Events.self, Logs.self, Bake.self, Verify.self, Destroy.self])
 }
 
 /// The system directory and state directory every command takes.

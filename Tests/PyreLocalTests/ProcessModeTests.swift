@@ -32,10 +32,12 @@ struct ProcessModeTests {
             let script = "echo to-stdout; echo to-stderr >&2; i=1; while [ $i -le 50 ]; do echo line-$i; i=$((i+1)); done; echo ready; exec sleep 600"
             _ = try await provider.create(TestSupport.spec(id, system: "plt-out", image: image, command: ["/bin/sh", "-c", script]))
             _ = try await TestSupport.waitForLine("ready", of: id, in: provider)
-            let log = try String(contentsOf: root.appendingPathComponent("servers/\(id)/output.log"), encoding: .utf8)
-            #expect(log.contains("to-stdout\n"))
-            #expect(log.contains("to-stderr\n"))
-            #expect(await provider.recentOutput(of: id, lines: 3) == ["line-49", "line-50", "ready"])
+            let stdout = try String(contentsOf: root.appendingPathComponent("servers/\(id)/stdout.log"), encoding: .utf8)
+            let stderr = try String(contentsOf: root.appendingPathComponent("servers/\(id)/stderr.log"), encoding: .utf8)
+            #expect(stdout.hasPrefix("to-stdout\nline-1\n"))
+            #expect(stderr == "to-stderr\n")
+            // Standard error comes last: that is where a failing server says why.
+            #expect(await provider.recentOutput(of: id, lines: 3) == ["line-50", "ready", "to-stderr"])
             #expect(await provider.recentOutput(of: ServerID("web-1-ffff"), lines: 3) == [])
         }
     }

@@ -51,11 +51,12 @@ public enum Manifest {
         let entrypoints = try top.optional("entrypoints").map { try EntrypointSection.read($0, services: services) } ?? []
         let dns = try top.optional("dns").map { try DNSSection.read($0, zone: zone ?? "\(name).pyre.") } ?? DNSSpec()
         let events = try top.optional("events").map(EventsSection.read) ?? EventsSpec()
+        let logs = try top.optional("logs").map(LogsSection.read) ?? LogsSpec()
         return SystemSpec(name: name, provider: provider, zone: zone, images: images, services: services,
-                          entrypoints: entrypoints, dns: dns, events: events, directory: directory)
+                          entrypoints: entrypoints, dns: dns, events: events, logs: logs, directory: directory)
     }
 
-    private static let topLevelKeys = ["system", "provider", "zone", "images", "services", "entrypoints", "dns", "events"]
+    private static let topLevelKeys = ["system", "provider", "zone", "images", "services", "entrypoints", "dns", "events", "logs"]
 
     private static func readProvider(_ value: ManifestValue) throws -> ProviderKind {
         let text = try value.string(expecting: "a provider name")

@@ -1,6 +1,6 @@
 /// Parses durations written the way people write them in `pyre.yml` and on the command line:
-/// one or more `NUMBER UNIT` parts with units `ms`, `s`, `m` or `h`, such as `500ms`, `2s`,
-/// `10m`, `24h`, `1h30m` or `1.5s`. Returns nil for anything else, including negative values
+/// one or more `NUMBER UNIT` parts with units `ms`, `s`, `m`, `h` or `d`, such as `500ms`, `2s`,
+/// `10m`, `24h`, `1h30m`, `1.5s` or `30d`. Returns nil for anything else, including negative values
 /// and numbers without a unit.
 public func parseDuration(_ text: String) -> Duration? {
     var rest = Substring(text)
@@ -18,6 +18,7 @@ public func parseDuration(_ text: String) -> Duration? {
 private let nanosecondsPerUnit: [(unit: String, nanoseconds: Int64)] = [
     // "ms" before "m", so that "500ms" is not read as 500 minutes followed by garbage.
     ("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000),
+    ("d", 86_400_000_000_000),
 ]
 
 /// Removes one `NUMBER UNIT` part from the front of `rest` and returns its length in nanoseconds.

@@ -1,0 +1,72 @@
+import Foundation
+import Logging
+import PyreCore
+import PyreLocal
+import PyreLogs
+import Synchronization
+
+/// The central log store of one system and what feeds it: the syslog receiver on
+/// `logs.ZONE` and the provider's shipping of servers' output. Records of syslog senders
+/// whose address is a server's are attributed to that server.
+final class LogsLayer: Sendable {
+    let store: LogStore
+    let writer: LogWriter
+    /// The receiver's port on the system address.
+    let port: Int
+    private let receiver = Mutex<SyslogReceiver?>(nil)
+    private let origins = OriginTable()
+    private let logger: Logger
+
+    init(spec: LogsSpec, directory: URL, logger: Logger) throws {
+        store = try LogStore(configuration: LogStoreConfiguration(directory: directory, maxAge: spec.maxAge,
+                                                                  maxBytes: spec.maxSize))
+        writer = LogWriter(store: store, logger: logger)
+        port = spec.port ?? (getuid() == 0 ? 514 : Self.unprivilegedPort)
+        self.logger = logger
+    }
+
+    /// Without root, syslog cannot have port 514.
+    static let unprivilegedPort = 5514
+
+    /// What the provider hands servers' output lines to; returns once they are committed.
+    var shipOutput: OutputShipper.Sink {
+        { [writer] records in _ = try await writer.commit(records) }
+    }
+
+    /// Starts the syslog receiver on `host` (the system address).
+    func start(host: String) async throws {
+        let receiver = SyslogReceiver(
+            configuration: .init(host: host, port: port), writer: writer,
+            origin: { [origins] address in origins.lookup(address) }, logger: logger)
+        do {
+            try await receiver.start()
+        } catch {
+            throw PyreError(.agent, "cannot receive syslog on \(host):\(port): \(error); "
+                + "stop what holds the port or set another with logs: { port: N } in pyre.yml")
+        }
+        self.receiver.withLock { $0 = receiver }
+    }
+
+    /// Takes up the servers the provider runs now, for attributing syslog senders.
+    func update(servers: [ServerInfo]) {
+        let byAddress = Dictionary(servers.map {
+            ($0.address, LogOrigin(service: $0.service, server: $0.id.rawValue, generation: $0.generation))
+        }, uniquingKeysWith: { first, _ in first })
+        origins.replace(with: byAddress)
+    }
+
+    /// Stops receiving, then commits what was received and closes the store.
+    func stop() async {
+        await receiver.withLock { receiver in defer { receiver = nil }; return receiver }?.stop()
+        writer.stop()
+        store.close()
+    }
+}
+
+/// Servers by address, read by the receiver's event loops and replaced on every refresh.
+private final class OriginTable: Sendable {
+    private let table = Mutex<[String: LogOrigin]>([:])
+
+    func lookup(_ address: String) -> LogOrigin? { table.withLock { $0[address] } }
+    func replace(with origins: [String: LogOrigin]) { table.withLock { $0 = origins } }
+}

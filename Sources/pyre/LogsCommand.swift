@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import PyreAgent
+import PyreCore
+
+struct Logs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the system's logs (servers' output and syslog), newest last, destroyed servers' too.")
+
+    @OptionGroup var options: SystemOptions
+
+    @Argument(help: "A service (web) or a server id (web-3-8f2c); all of the system when omitted.")
+    var target: String?
+
+    @Option(help: "Only records received since then: a duration before now (10m, 2h, 7d) or a time (2026-11-27T10:00:00Z).")
+    var since: String?
+
+    @Option(help: "Only records received until then, in the same forms as --since.")
+    var until: String?
+
+    @Option(help: "Only records of this generation of servers.")
+    var generation: Int?
+
+    @Option(help: "Only messages matching this POSIX extended regular expression (as grep -E).")
+    var grep: String?
+
+    @Option(help: "Only this severity and more severe ones: emerg, alert, crit, err, warning, notice, info, debug.")
+    var severity: String?
+
+    @Option(help: "Most records to show (1-10000); the newest are shown.")
+    var limit = 100
+
+    @Flag(help: "Keep printing new records as they arrive, until interrupted.")
+    var follow = false
+
+    @Flag(help: "Print each record as one JSON object per line.")
+    var json = false
+
+    func run() async throws {
+        try await reportingErrors {
+            let client: ControlClient
+            do {
+                client = try ControlClient(state: options.state)
+            } catch let error as PyreError {
+                throw CLIFailure(message: error.description, code: 3)
+            }
+            let path = "/v1/logs?" + parameters.map { "\($0.0)=\(escaped($0.1))" }.joined(separator: "&")
+            if follow {
+                try await client.followLines(path + "&follow=true") { line in
+                    guard line.hasPrefix("data: ") else { return }
+                    let record = try JSONDecoder.pyre.decode(LogLine.self, from: Data(line.dropFirst(6).utf8))
+                    // Unbuffered, so a pipe sees each record as it comes.
+                    FileHandle.standardOutput.write(Data((render(record) + "\n").utf8))
+                }
+            } else {
+                for record in try await client.get(path, as: LogsPage.self).records { print(render(record)) }
+            }
+        }
+    }
+
+    private var parameters: [(String, String)] {
+        var list: [(String, String)] = [("limit", "\(limit)")]
+        if let target {
+            list.append((Self.looksLikeServerID(target) ? "server" : "service", target))
+        }
+        if let since { list.append(("since", since)) }
+        if let until { list.append(("until", until)) }
+        if let generation { list.append(("generation", "\(generation)")) }
+        if let grep { list.append(("grep", grep)) }
+        if let severity { list.append(("severity", severity)) }
+        return list
+    }
+
+    /// Server ids are `SERVICE-GENERATION-XXXX`.
+    static func looksLikeServerID(_ text: String) -> Bool {
+        let parts = text.split(separator: "-")
+        guard parts.count >= 3, let suffix = parts.last, let generation = parts.dropLast().last else { return false }
+        return suffix.count == 4 && suffix.allSatisfy(\.isHexDigit) && Int(generation) != nil
+    }
+
+    private func escaped(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
+    }
+
+    private func render(_ record: LogLine) -> String {
+        if json {
+            let data = (try? JSONEncoder.pyre.encode(record)) ?? Data()
+            return String(decoding: data, as: UTF8.self)
+        }
+        let time = record.receivedAt.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+        let origin = record.server ?? record.hostname.map { "\($0)/\(record.appName ?? "-")" } ?? record.appName ?? "-"
+        let stream = record.source == "syslog" ? "" : " \(record.source)"
+        let label = (origin + stream).padding(toLength: max(24, origin.count + stream.count), withPad: " ", startingAt: 0)
+        let severity = record.severity.padding(toLength: 7, withPad: " ", startingAt: 0)
+        let colour = switch record.severity {
+        case "emerg", "alert", "crit", "err": 31
+        case "warning": 33
+        case "debug": 2
+        default: 0
+        }
+        var message = record.message
+        if let error = record.parseError { message += Terminal.paint("  [unparsed: \(error)]", 2) }
+        if record.truncated { message += Terminal.paint("  [truncated]", 2) }
+        return "\(Terminal.paint(time, 2)) \(Terminal.paint(label, 1)) \(colour == 0 ? severity : Terminal.paint(severity, colour)) \(message)"
+    }
+}
