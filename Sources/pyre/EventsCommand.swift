@@ -33,10 +33,7 @@ struct Events: AsyncParsableCommand {
                 throw CLIFailure(message: error.description, code: 3)
             }
             if follow {
-                // Unbuffered, so a pipe sees each event as it comes.
-                try await client.follow(stream, from: from) {
-                    FileHandle.standardOutput.write(Data((line(for: $0) + "\n").utf8))
-                }
+                try await client.follow(stream, from: from) { Terminal.writeLine(line(for: $0)) }
             } else {
                 for event in try await client.read(stream, from: from, limit: limit) { print(line(for: event)) }
             }

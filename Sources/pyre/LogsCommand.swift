@@ -7,10 +7,10 @@ struct Logs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the system's logs (servers' output and syslog), newest last, destroyed servers' too.")
 
-    @OptionGroup var options: SystemOptions
-
     @Argument(help: "A service (web) or a server id (web-3-8f2c); all of the system when omitted.")
     var target: String?
+
+    @OptionGroup var options: SystemOptions
 
     @Option(help: "Only records received since then: a duration before now (10m, 2h, 7d) or a time (2026-11-27T10:00:00Z).")
     var since: String?
@@ -38,27 +38,34 @@ struct Logs: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            var options = options
+            var target = target
+            // `pyre logs DIR`: one argument naming a system's directory is the directory.
+            if let only = target, options.directory == ".",
+               FileManager.default.fileExists(atPath: URL(fileURLWithPath: only).appendingPathComponent("pyre.yml").path) {
+                options.directory = only
+                target = nil
+            }
             let client: ControlClient
             do {
                 client = try ControlClient(state: options.state)
             } catch let error as PyreError {
                 throw CLIFailure(message: error.description, code: 3)
             }
-            let path = "/v1/logs?" + parameters.map { "\($0.0)=\(escaped($0.1))" }.joined(separator: "&")
+            let path = "/v1/logs?" + parameters(target: target).map { "\($0.0)=\(escaped($0.1))" }.joined(separator: "&")
             if follow {
                 try await client.followLines(path + "&follow=true") { line in
                     guard line.hasPrefix("data: ") else { return }
                     let record = try JSONDecoder.pyre.decode(LogLine.self, from: Data(line.dropFirst(6).utf8))
-                    // Unbuffered, so a pipe sees each record as it comes.
-                    FileHandle.standardOutput.write(Data((render(record) + "\n").utf8))
+                    Terminal.writeLine(render(record))
                 }
             } else {
-                for record in try await client.get(path, as: LogsPage.self).records { print(render(record)) }
+                for record in try await client.get(path, as: LogsPage.self).records { Terminal.writeLine(render(record)) }
             }
         }
     }
 
-    private var parameters: [(String, String)] {
+    private func parameters(target: String?) -> [(String, String)] {
         var list: [(String, String)] = [("limit", "\(limit)")]
         if let target {
             list.append((Self.looksLikeServerID(target) ? "server" : "service", target))
@@ -89,7 +96,8 @@ struct Logs: AsyncParsableCommand {
         }
         let time = record.receivedAt.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
         let origin = record.server ?? record.hostname.map { "\($0)/\(record.appName ?? "-")" } ?? record.appName ?? "-"
-        let stream = record.source == "syslog" ? "" : " \(record.source)"
+        // What wrote it: the stream for shipped output, the program for syslog.
+        let stream = record.source == "syslog" ? (record.server == nil ? "" : record.appName.map { " \($0)" } ?? "") : " \(record.source)"
         let label = (origin + stream).padding(toLength: max(24, origin.count + stream.count), withPad: " ", startingAt: 0)
         let severity = record.severity.padding(toLength: 7, withPad: " ", startingAt: 0)
         let colour = switch record.severity {

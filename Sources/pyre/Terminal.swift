@@ -25,6 +25,21 @@ enum Terminal {
         }
     }
 
+    /// Writes one line to standard output unbuffered (a pipe sees it at once); when the
+    /// reader has gone (`pyre logs | head`), exits quietly as other Unix tools do.
+    static func writeLine(_ text: String) {
+        let bytes = Array((text + "\n").utf8)
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { Glibc.write(STDOUT_FILENO, $0.baseAddress! + written, bytes.count - written) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                exit(errno == EPIPE ? 0 : 1)
+            }
+            written += result
+        }
+    }
+
     static func error(_ message: String) {
         let text = isatty(STDERR_FILENO) == 1 ? "\u{1B}[31merror:\u{1B}[0m \(message)\n" : "error: \(message)\n"
         FileHandle.standardError.write(Data(text.utf8))

@@ -4,6 +4,8 @@ there is one), then follows it live; /healthz reports how far it got in the Pyre
 header, and Pyre publishes the server only once it has caught up."""
 import html
 import json
+import logging
+import logging.handlers
 import os
 import threading
 import time
@@ -41,15 +43,30 @@ class Book:
             self.changed.wait_for(lambda: self.version >= version, timeout)
 
 
+def syslog():
+    """Application events go to Pyre's log sink (logs.ZONE) over syslog; stdout is shipped too."""
+    log = logging.getLogger("guestbook")
+    log.setLevel(logging.INFO)
+    host, _, port = os.environ.get("PYRE_LOGS", "").rpartition(":")
+    if host:
+        handler = logging.handlers.SysLogHandler(address=(host, int(port)))
+        # Sent from the server's own address, Pyre attributes the records to this server.
+        handler.socket.bind((os.environ.get("PYRE_ADDRESS", "0.0.0.0"), 0))
+        handler.ident = "guestbook: "
+        log.addHandler(handler)
+    return log
+
+
 BOOK = Book()
+LOG = syslog()
 
 
-def api(method, path, body=None, headers=None):
+def api(method, path, body=None, headers=None, timeout=10):
     request = urllib.request.Request(EVENTS + path, method=method, data=body)
     request.add_header("Authorization", f"Bearer {TOKEN}")
     for name, value in (headers or {}).items():
         request.add_header(name, value)
-    return urllib.request.urlopen(request, timeout=10)
+    return urllib.request.urlopen(request, timeout=timeout)
 
 
 def restore_snapshot():
@@ -69,7 +86,8 @@ def follow():
     failure it resumes from the last version applied."""
     while True:
         try:
-            with api("GET", f"/subscribe?stream={STREAM}&from={BOOK.version + 1}") as response:
+            # Longer than the stream's 15 s heartbeat, so a quiet stream is not taken for a dead one.
+            with api("GET", f"/subscribe?stream={STREAM}&from={BOOK.version + 1}", timeout=60) as response:
                 for raw in response:
                     line = raw.decode().rstrip("\n")
                     if line.startswith("data: "):
@@ -110,12 +128,14 @@ class Handler(BaseHTTPRequestHandler):
             entry = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
             name, message = str(entry["name"]), str(entry["message"])
         except (ValueError, KeyError, TypeError):
+            LOG.warning("rejected a malformed entry from %s", self.address_string())
             return self.reply(400, "text/plain", b'send {"name": "...", "message": "..."}\n')
         event = {"id": str(uuid.uuid4()), "type": "EntryAdded", "data": {"name": name, "message": message}}
         with api("POST", f"/streams/{STREAM}", json.dumps(event).encode(),
                  {"Content-Type": "application/json"}) as response:
             result = json.load(response)
         BOOK.wait_for(result["lastVersion"])  # read your own write
+        LOG.info("entry by %s stored at version %d", name, result["lastVersion"])
         self.reply(201, "application/json", json.dumps(result).encode())
 
     def reply(self, status, content_type, body, headers=None):
@@ -128,7 +148,8 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def log_message(self, fmt, *args):
-        print(f"{self.address_string()} {fmt % args}", flush=True)
+        if self.path != "/healthz":  # Pyre probes it every interval; that is not news
+            print(f"{self.address_string()} {fmt % args}", flush=True)
 
 
 if __name__ == "__main__":
