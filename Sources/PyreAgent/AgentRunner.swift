@@ -19,7 +19,8 @@ public enum AgentRunner {
             subscribers: logFollowers, console: console, logger: logger
         ) { address in
             let url = "http://\(configuration.controlHost):\(address.port ?? 0)"
-            let endpoint = AgentEndpoint(url: url, pid: getpid(), system: system, startedAt: Date(), events: agent.eventsURL)
+            let endpoint = AgentEndpoint(url: url, pid: getpid(), system: system, startedAt: Date(), events: agent.eventsURL,
+                                         syslog: agent.syslogAddress)
             do {
                 try endpoint.write(to: state.agentFile)
             } catch {

@@ -79,13 +79,16 @@ public struct AgentEndpoint: Codable, Sendable, Equatable {
     public var startedAt: Date
     /// The events API; absent in files written before it existed.
     public var events: String?
+    /// `HOST:PORT` of the syslog receiver (UDP and TCP); absent in files written before it existed.
+    public var syslog: String?
 
-    public init(url: String, pid: Int32, system: String, startedAt: Date, events: String? = nil) {
+    public init(url: String, pid: Int32, system: String, startedAt: Date, events: String? = nil, syslog: String? = nil) {
         self.url = url
         self.pid = pid
         self.system = system
         self.startedAt = startedAt
         self.events = events
+        self.syslog = syslog
     }
 
     public func write(to file: URL) throws {

@@ -79,6 +79,17 @@ struct EventStoreTests {
         }
         let events = try await pyre(["events", system.system.directory.path, "--stream", "guestbook", "--json"])
         #expect(events.output.split(separator: "\n").count == 20, "\(events.output)")
+        // The destroyed servers' logs outlive them: their output and what they sent over syslog.
+        let logs = try await pyre(["logs", "web", system.system.directory.path, "--json", "--limit", "10000"])
+        let records = logs.output.split(separator: "\n").compactMap { try? JSONDecoder.pyre.decode(LogLine.self, from: Data($0.utf8)) }
+        let stored = records.filter { $0.message.hasPrefix("entry by guest") }
+        #expect(stored.count == 20, "\(logs.output)")
+        #expect(stored.allSatisfy { old.contains($0.server ?? "") && $0.source == "syslog" && $0.appName == "guestbook" })
+        for id in old {
+            #expect(records.contains { $0.server == id && $0.source == "stdout" && $0.message.contains("listening on") })
+        }
+        let grep = try await pyre(["logs", system.system.directory.path, "--grep", "entry by guest 1[0-9] ", "--json"])
+        #expect(grep.output.split(separator: "\n").count == 10, "\(grep.output)")
         try await agent.stop()
     }
 
