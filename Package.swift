@@ -84,7 +84,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "PyreBench", dependencies: [
-            "PyreDeploy", "PyreLocal", "PyreImages", "PyreTesting", "PyreDNS", "PyreEntrypoints", "PyreEvents", "pyre-sandbox",
+            "PyreDeploy", "PyreLocal", "PyreImages", "PyreTesting", "PyreDNS", "PyreEntrypoints", "PyreEvents", "PyreLogs", "pyre-sandbox",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -84,7 +84,7 @@ struct ReplayGateTests {
         try process.run()
         // SIGKILL: the test process blocks SIGTERM, and its children inherit that.
         defer { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-        let line = try await Task.detached { output.fileHandleForReading.availableData }.value
+        let line = await Task.detached { output.fileHandleForReading.availableData }.value
         guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw PyreError(.agent, "the test server did not start")
         }

@@ -154,7 +154,7 @@ func tool(_ name: String) throws -> String {
 
 /// Runs a tool to its end with its output in `file`.
 func runTool(_ executable: String, _ arguments: [String], output file: URL) throws {
-    FileManager.default.createFile(atPath: file.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: file.path, contents: nil)
     let handle = try FileHandle(forWritingTo: file)
     defer { try? handle.close() }
     let process = Process()
@@ -235,7 +235,7 @@ final class BenchmarkNSD {
 }
 
 /// A loopback port free for TCP at the moment (NSD also binds UDP on it).
-private func freePort() throws -> Int {
+func freePort() throws -> Int {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(descriptor) }
     var address = sockaddr_in()

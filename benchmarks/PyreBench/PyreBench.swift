@@ -7,7 +7,7 @@ struct PyreBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pyre-bench", abstract: "Pyre's benchmarks; run them all with benchmarks/run.")
 
-    @Argument(help: "engine, local, dns, entrypoint, events or replay")
+    @Argument(help: "engine, local, dns, entrypoint, events, replay or logs")
     var benchmark: String
 
     @Option(help: "Number of servers.")
@@ -30,7 +30,8 @@ struct PyreBench: AsyncParsableCommand {
         case "dns": try await DNSBenchmark.run(seconds: 5, rounds: 3)
         case "events": try await EventsBenchmark.run(seconds: 2, rounds: 5)
         case "replay": try await ReplayBenchmark.run(events: events ?? 1_000_000)
-        default: throw ValidationError("unknown benchmark \(benchmark); use engine, local, dns, entrypoint, events or replay")
+        case "logs": try await LogsBenchmark.run(messages: 400_000, rounds: 3)
+        default: throw ValidationError("unknown benchmark \(benchmark); use engine, local, dns, entrypoint, events, replay or logs")
         }
     }
 }
