@@ -76,4 +76,9 @@ enum LogsAPI {
 public struct LogsPage: Codable, Sendable {
     public var records: [LogLine]
     public var lastSequence: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case records
+        case lastSequence = "last_sequence"
+    }
 }

@@ -24,6 +24,16 @@ public struct LogLine: Codable, Sendable, Equatable {
     public var parseError: String?
     public var truncated: Bool
 
+    enum CodingKeys: String, CodingKey {
+        case sequence, timestamp, facility, severity, format, source, service, server, generation, hostname, message, truncated
+        case receivedAt = "received_at"
+        case appName = "app_name"
+        case procID = "proc_id"
+        case msgID = "msg_id"
+        case structuredData = "structured_data"
+        case parseError = "parse_error"
+    }
+
     init(_ record: LogRecord) {
         let date = { (microseconds: Int64) in Date(timeIntervalSince1970: Double(microseconds) / 1_000_000) }
         let optional = { (text: String) in text.isEmpty ? nil : text }

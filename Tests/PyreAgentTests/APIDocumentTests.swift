@@ -8,7 +8,7 @@ struct APIDocumentTests {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("docs")
     static let routes = [
-        "control-api.yaml": ["/v1/status:", "/v1/history:", "/v1/dns:", "/v1/plan:", "/v1/deploy:", "/v1/verify:", "/v1/destroy:"],
+        "control-api.yaml": ["/v1/status:", "/v1/history:", "/v1/dns:", "/v1/logs:", "/v1/plan:", "/v1/deploy:", "/v1/verify:", "/v1/destroy:"],
         "events-api.yaml": ["/streams/{stream}:", "/all:", "/subscribe:", "/snapshots/{stream}:"],
     ]
 
