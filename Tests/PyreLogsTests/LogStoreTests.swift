@@ -189,3 +189,15 @@ import Testing
         try FileManager.default.contentsOfDirectory(atPath: directory.url.path).filter { $0.hasSuffix(".seg") }
     }
 }
+
+/// The checksum is CRC-32C as RFC 3720 (iSCSI) defines it.
+@Suite struct CRC32CTests {
+    @Test func matchesTheStandardCheckValues() {
+        let check = Array("123456789".utf8)
+        #expect(check.withUnsafeBytes(CRC32C.checksum) == 0xE306_9283)
+        // RFC 3720 B.4: 32 bytes of zeros, of ones, and ascending bytes.
+        #expect([UInt8](repeating: 0, count: 32).withUnsafeBytes(CRC32C.checksum) == 0x8A91_36AA)
+        #expect([UInt8](repeating: 0xFF, count: 32).withUnsafeBytes(CRC32C.checksum) == 0x62A8_AB43)
+        #expect((0..<32).map(UInt8.init).withUnsafeBytes(CRC32C.checksum) == 0x46DD_794E)
+    }
+}

@@ -2,8 +2,8 @@ import Foundation
 import PyreLogs
 
 /// `pyre logs --grep` over 1,000,000 stored records of a realistic mix, newest 100 matches
-/// shown: a plain word, a regular expression, and a word and an expression that match
-/// nothing (a full scan).
+/// shown: a plain word, a regular expression, and words and expressions that match nothing
+/// (a full scan), one of them without a literal that rules records out.
 enum GrepBenchmark {
     static func run(records total: Int, directory: URL) throws {
         let store = try LogStore(configuration: .init(directory: directory))
@@ -26,7 +26,8 @@ enum GrepBenchmark {
         }
         print("  grep: \(total) records stored in \(String(format: "%.1f", (ContinuousClock.now - filling).timeInterval)) s"
               + " (\(store.totalBytes / 1_000_000) MB)")
-        for pattern in ["upstream timeout", "timeout after [0-9]{4}ms", "no such thing", "timeout after [0-9]{6}ms"] {
+        // The last runs the expression on nearly every record: "ms" is in almost all of them.
+        for pattern in ["upstream timeout", "timeout after [0-9]{4}ms", "no such thing", "timeout after [0-9]{6}ms", "[0-9]{7}ms"] {
             var best = Double.infinity
             var found = 0
             for _ in 0..<3 {

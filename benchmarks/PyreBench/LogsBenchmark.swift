@@ -13,7 +13,15 @@ enum LogsBenchmark {
     static func run(messages: Int, rounds: Int, only part: String? = nil) async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-logs-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
-        if part == "follow" { return try await FollowBenchmark.run(samples: 2_000, directory: root) }
+        switch part {
+        case "follow": return try await FollowBenchmark.run(samples: 2_000, directory: root)
+        case "grep": return try GrepBenchmark.run(records: 1_000_000, directory: root)
+        case "tcp":
+            let buffers = (0..<4).map { SyslogLoader.octetCounted(first: $0 * messages / 4, count: messages / 4) }
+            let rate = try await PyreSink.measureTCP(buffers, total: messages, directory: root)
+            return print("  TCP, 4 connections: Pyre \(Int(rate)) msg/s (fsync per batch)")
+        default: break
+        }
         print("logs: \(messages) messages of 300 bytes over TCP, octet counting; \(rounds) rounds, median; 2 cores shared with the loader")
         for connections in [1, 4] {
             var pyre: [Double] = []

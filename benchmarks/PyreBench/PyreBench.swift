@@ -7,7 +7,7 @@ struct PyreBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pyre-bench", abstract: "Pyre's benchmarks; run them all with benchmarks/run.")
 
-    @Argument(help: "engine, local, dns, entrypoint, events, replay, logs or logs-follow (its last part alone)")
+    @Argument(help: "engine, local, dns, entrypoint, events, replay, logs, or one part of logs: logs-tcp (Pyre only), logs-grep, logs-follow")
     var benchmark: String
 
     @Option(help: "Number of servers.")
@@ -31,7 +31,8 @@ struct PyreBench: AsyncParsableCommand {
         case "events": try await EventsBenchmark.run(seconds: 2, rounds: 5)
         case "replay": try await ReplayBenchmark.run(events: events ?? 1_000_000)
         case "logs": try await LogsBenchmark.run(messages: 400_000, rounds: 3)
-        case "logs-follow": try await LogsBenchmark.run(messages: 0, rounds: 0, only: "follow")
+        case "logs-follow", "logs-grep", "logs-tcp":
+            try await LogsBenchmark.run(messages: 400_000, rounds: 1, only: String(benchmark.dropFirst(5)))
         default: throw ValidationError("unknown benchmark \(benchmark); use engine, local, dns, entrypoint, events, replay or logs")
         }
     }

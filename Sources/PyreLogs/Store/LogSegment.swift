@@ -33,8 +33,9 @@ struct LogSegment: Sendable {
         }
         var offset = 0
         var expected = firstSequence
+        var names = SegmentSummary.RecentNames()
         while let record = LogRecordCodec.frame(in: file.bytes, at: offset, verify: true), record.sequence == expected {
-            summary.add(record)
+            summary.add(record, names: &names)
             offset += record.frameSize
             expected += 1
         }

@@ -21,6 +21,7 @@ public final class LogStore: Sendable {
         var segment: LogSegment
         var nextSequence: UInt64
         var encoded: [UInt8] = []
+        var recentNames = SegmentSummary.RecentNames()
     }
 
     /// Held while a batch is written and fsynced; only the writer takes it.
@@ -121,16 +122,23 @@ public final class LogStore: Sendable {
                 }
             }
         case .newest:
-            for segment in candidates.reversed() where found.count < limit {
-                Self.withRecords(of: segment) { bytes in
-                    // Offsets of the last matches; only those are decoded.
-                    var ring = NewestOffsets(capacity: limit - found.count)
-                    var offset = 0
-                    while let record = LogRecordCodec.frame(in: bytes, at: offset, verify: false) {
-                        if filter.matches(record) { ring.add(offset) }
-                        offset += record.frameSize
-                    }
-                    found = ring.offsets.compactMap { LogRecordCodec.frame(in: bytes, at: $0, verify: false)?.decode() } + found
+            // Newest segments first, as many at a time as there are cores, until enough matched.
+            var remaining = ArraySlice(candidates.reversed())
+            let width = max(ProcessInfo.processInfo.activeProcessorCount, 1)
+            while found.count < limit, !remaining.isEmpty {
+                let chunk = Array(remaining.prefix(width))
+                remaining = remaining.dropFirst(width)
+                let wanted = limit - found.count
+                let results = Mutex([[LogRecord]](repeating: [], count: chunk.count))
+                DispatchQueue.concurrentPerform(iterations: chunk.count) { index in
+                    // Each thread its own filter: the regex matcher is not shareable.
+                    guard let filter = try? LogRecordFilter(query) else { return }
+                    let newest = Self.newest(wanted, in: chunk[index], matching: filter)
+                    results.withLock { $0[index] = newest }
+                }
+                for records in results.withLock({ $0 }) {
+                    found = Array(records.suffix(limit - found.count)) + found
+                    if found.count >= limit { break }
                 }
             }
         }
@@ -178,7 +186,7 @@ public final class LogStore: Sendable {
         active.encoded.withUnsafeBytes { bytes in
             var offset = 0
             while let record = LogRecordCodec.frame(in: bytes, at: offset, verify: false) {
-                active.segment.summary.add(record)
+                active.segment.summary.add(record, names: &active.recentNames)
                 offset += record.frameSize
             }
         }
@@ -197,6 +205,7 @@ public final class LogStore: Sendable {
         let sealed = active.segment
         active.descriptor = descriptor
         active.segment = LogSegment(path: path, summary: SegmentSummary(firstSequence: active.nextSequence))
+        active.recentNames = SegmentSummary.RecentNames()
         let next = active.segment
         segments.withLock { segments in
             segments[segments.count - 1] = sealed
@@ -218,6 +227,21 @@ public final class LogStore: Sendable {
     }
 
     // MARK: - Reading
+
+    /// The last `count` records of `segment` that match, oldest first; only those are decoded.
+    private static func newest(_ count: Int, in segment: LogSegment, matching filter: LogRecordFilter) -> [LogRecord] {
+        var records: [LogRecord] = []
+        withRecords(of: segment) { bytes in
+            var ring = NewestOffsets(capacity: count)
+            var offset = 0
+            while let record = LogRecordCodec.frame(in: bytes, at: offset, verify: false) {
+                if filter.matches(record) { ring.add(offset) }
+                offset += record.frameSize
+            }
+            records = ring.offsets.compactMap { LogRecordCodec.frame(in: bytes, at: $0, verify: false)?.decode() }
+        }
+        return records
+    }
 
     /// Maps `segment`'s committed bytes for `body`; a segment retention removed is skipped.
     private static func withRecords(of segment: LogSegment, _ body: (UnsafeRawBufferPointer) -> Void) {

@@ -8,7 +8,9 @@ import Glibc
 final class MessageMatcher {
     private enum Kind {
         case literal([UInt8])
-        case regex(UnsafeMutablePointer<regex_t>)
+        /// A compiled expression, and a substring every match contains: messages without it
+        /// are skipped without running the expression (what grep and ripgrep do too).
+        case regex(UnsafeMutablePointer<regex_t>, required: [UInt8])
     }
 
     private let kind: Kind
@@ -29,11 +31,61 @@ final class MessageMatcher {
             let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw PyreError(.logs, "--grep '\(pattern)' is not a POSIX extended regular expression: \(reason)")
         }
-        kind = .regex(compiled)
+        kind = .regex(compiled, required: Array(Self.requiredLiteral(of: pattern).utf8))
+    }
+
+    /// The longest run of plain characters outside groups and brackets that every match of an
+    /// extended regular expression contains; empty when there is none or alternation makes it
+    /// optional. A character followed by `?`, `*` or `{` may be absent, so it ends the run first.
+    static func requiredLiteral(of pattern: String) -> String {
+        let characters = Array(pattern)
+        guard !characters.contains("|") else { return "" }
+        var best = "", run = ""
+        var depth = 0
+        var index = 0
+        func endRun() {
+            if run.count > best.count { best = run }
+            run = ""
+        }
+        while index < characters.count {
+            let character = characters[index]
+            switch character {
+            case "\\" where index + 1 < characters.count:
+                let escaped = characters[index + 1]
+                if depth == 0 && !escaped.isLetter && !escaped.isNumber { run.append(escaped) } else { endRun() }
+                index += 2
+                continue
+            case "[":
+                endRun()
+                // Skip the bracket expression; `]` right after `[` or `[^` is a member.
+                index += 1
+                if index < characters.count, characters[index] == "^" { index += 1 }
+                if index < characters.count, characters[index] == "]" { index += 1 }
+                while index < characters.count, characters[index] != "]" { index += 1 }
+            case "(":
+                endRun()
+                depth += 1
+            case ")":
+                depth -= 1
+            case "?", "*", "{":
+                if !run.isEmpty { run.removeLast() }
+                endRun()
+                if character == "{" { while index < characters.count, characters[index] != "}" { index += 1 } }
+            case "+":
+                endRun()
+            case ".", "^", "$":
+                endRun()
+            default:
+                if depth == 0 { run.append(character) } else { endRun() }
+            }
+            index += 1
+        }
+        endRun()
+        return best
     }
 
     deinit {
-        if case .regex(let compiled) = kind {
+        if case .regex(let compiled, _) = kind {
             regfree(compiled)
             compiled.deallocate()
         }
@@ -59,7 +111,8 @@ final class MessageMatcher {
         case .literal(let needle):
             if needle.isEmpty { return true }
             return needle.withUnsafeBytes { contains($0, in: message) }
-        case .regex(let compiled):
+        case .regex(let compiled, let required):
+            if !required.isEmpty, !required.withUnsafeBytes({ contains($0, in: message) }) { return false }
             scratch.removeAll(keepingCapacity: true)
             scratch.append(contentsOf: message.lazy.map { CChar(bitPattern: $0 == 0 ? 0x20 : $0) })
             scratch.append(0)

@@ -25,16 +25,17 @@ struct SegmentSummary: Codable, Sendable, Equatable {
         lastSequence = firstSequence &- 1
     }
 
-    mutating func add(_ record: LogRecordView) {
+    mutating func add(_ record: LogRecordView, names: inout RecentNames) {
         count += 1
         bytes += record.frameSize
         lastSequence = record.sequence
         minReceivedAt = min(minReceivedAt, record.receivedAt)
         maxReceivedAt = max(maxReceivedAt, record.receivedAt)
         severities |= 1 << (record.severity & 7)
-        Self.insert(String(decoding: record.field(0), as: UTF8.self), into: &services)
-        Self.insert(String(decoding: record.field(1), as: UTF8.self), into: &servers)
-        Self.insert(String(decoding: record.field(3), as: UTF8.self), into: &appNames)
+        // Records come in runs from the same sender: only a name not seen just before is inserted.
+        if names.isNew(record.field(0), slot: 0) { Self.insert(String(decoding: record.field(0), as: UTF8.self), into: &services) }
+        if names.isNew(record.field(1), slot: 1) { Self.insert(String(decoding: record.field(1), as: UTF8.self), into: &servers) }
+        if names.isNew(record.field(3), slot: 2) { Self.insert(String(decoding: record.field(3), as: UTF8.self), into: &appNames) }
         if let generation = record.generation { Self.insert(generation, into: &generations) }
     }
 
@@ -42,6 +43,19 @@ struct SegmentSummary: Codable, Sendable, Equatable {
         guard set != nil else { return }
         set!.insert(value)
         if set!.count > maxNames { set = nil }
+    }
+
+    /// The last service, server and app name added, so runs of one sender cost no allocation.
+    struct RecentNames {
+        private var last: [[UInt8]?] = [nil, nil, nil]
+
+        init() {}
+
+        mutating func isNew(_ name: UnsafeRawBufferPointer, slot: Int) -> Bool {
+            if let previous = last[slot], previous.elementsEqual(name) { return false }
+            last[slot] = Array(name)
+            return true
+        }
     }
 
     /// False only when no record in the segment can match `query`.
