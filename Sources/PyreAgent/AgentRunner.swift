@@ -29,7 +29,8 @@ public enum AgentRunner {
             console(ProgressLine(.deploy, "agent for \(system) listening on \(url) (state: \(state.root.path))"))
             console(ProgressLine(.deploy, "DNS for \(agent.zone) at \(agent.identity.dnsAddress) (`pyre dns` shows the zone)"))
             console(ProgressLine(.deploy, "events API at \(agent.eventsURL) (events.\(agent.zone); `pyre events` reads it)"))
-            console(ProgressLine(.deploy, "syslog at \(agent.syslogAddress), UDP and TCP (logs.\(agent.zone); `pyre logs` reads it)"))
+            let tls = agent.logs.tls.map { ", TLS on port \($0.port)" } ?? ""
+            console(ProgressLine(.deploy, "syslog at \(agent.syslogAddress), UDP and TCP\(tls) (logs.\(agent.zone); `pyre logs` reads it)"))
         }
         let subscribers = SubscriberRegistry()
         let eventsAPI = EventsAPI.application(

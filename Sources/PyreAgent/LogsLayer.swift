@@ -13,6 +13,7 @@ final class LogsLayer: Sendable {
     let writer: LogWriter
     /// The receiver's port on the system address.
     let port: Int
+    let tls: LogsTLSSpec?
     private let receiver = Mutex<SyslogReceiver?>(nil)
     private let origins = OriginTable()
     private let logger: Logger
@@ -22,6 +23,7 @@ final class LogsLayer: Sendable {
                                                                   maxBytes: spec.maxSize))
         writer = LogWriter(store: store, logger: logger)
         port = spec.port ?? (getuid() == 0 ? 514 : Self.unprivilegedPort)
+        tls = spec.tls
         self.logger = logger
     }
 
@@ -36,12 +38,15 @@ final class LogsLayer: Sendable {
     /// Starts the syslog receiver on `host` (the system address).
     func start(host: String) async throws {
         let receiver = SyslogReceiver(
-            configuration: .init(host: host, port: port), writer: writer,
+            configuration: .init(host: host, port: port, tls: tls.map {
+                SyslogTLSConfiguration(certificatePath: $0.certificate, keyPath: $0.key, port: $0.port)
+            }), writer: writer,
             origin: { [origins] address in origins.lookup(address) }, logger: logger)
         do {
             try await receiver.start()
         } catch {
-            throw PyreError(.agent, "cannot receive syslog on \(host):\(port): \(error); "
+            if let error = error as? PyreError { throw error }
+            throw PyreError(.agent, "cannot receive syslog on \(host):\(port)\(tls.map { " (TLS: \($0.port))" } ?? ""): \(error); "
                 + "stop what holds the port or set another with logs: { port: N } in pyre.yml")
         }
         self.receiver.withLock { $0 = receiver }

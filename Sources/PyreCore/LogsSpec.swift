@@ -7,6 +7,8 @@ public struct LogsSpec: Sendable, Equatable {
     public var maxAge: Duration
     /// Oldest segments are removed while the store is larger than this many bytes.
     public var maxSize: Int
+    /// Syslog over TLS (RFC 5425), when a certificate is configured.
+    public var tls: LogsTLSSpec?
 
     public static let defaultMaxAge = Duration.seconds(30 * 86_400)
     public static let defaultMaxSize = 10 << 30
@@ -15,5 +17,21 @@ public struct LogsSpec: Sendable, Equatable {
         self.port = port
         self.maxAge = maxAge
         self.maxSize = maxSize
+    }
+}
+
+/// `logs: tls:` — PEM files (resolved against the manifest's directory) and the port.
+public struct LogsTLSSpec: Sendable, Equatable {
+    public var certificate: String
+    public var key: String
+    public var port: Int
+
+    /// RFC 5425's port.
+    public static let defaultPort = 6514
+
+    public init(certificate: String, key: String, port: Int = defaultPort) {
+        self.certificate = certificate
+        self.key = key
+        self.port = port
     }
 }

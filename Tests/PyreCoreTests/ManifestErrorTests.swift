@@ -38,7 +38,7 @@ let badManifests: [BadManifest] = [
     BadManifest("unknown key with swapped letters", appending: "    imgae: web\n", at: 9, 5, field: "services.web.imgae",
                 #"unknown key "imgae"; did you mean "image"?"#),
     BadManifest("unknown top-level key", appending: "version: 2\n", at: 9, 1, field: "version",
-                #"unknown key "version"; allowed keys: system, provider, zone, images, services, entrypoints, dns, events"#),
+                #"unknown key "version"; allowed keys: system, provider, zone, images, services, entrypoints, dns, events, logs"#),
     BadManifest("missing run", yaml: """
         system: shop
         images:
@@ -304,6 +304,17 @@ let badManifests: [BadManifest] = [
           web: { image: web }
         """, at: 2, 48, field: "images.web",
                 #"duplicate image "web"; the first is at line 2, give each image its own name"#),
+
+    // Logs
+    BadManifest("logs max_age that is not a duration", appending: "logs: { max_age: forever }\n", at: 9, 18,
+                field: "logs.max_age", "max_age must be a duration such as 30d, 12h or 90m, got 'forever'"),
+    BadManifest("logs max_size that is not a size", appending: "logs: { max_size: 10 parsecs }\n", at: 9, 19,
+                field: "logs.max_size", "max_size must be a size such as 10GiB, 500MB or 1000000 (bytes), got '10 parsecs'"),
+    BadManifest("logs port out of range", appending: "logs: { port: 0 }\n", at: 9, 15,
+                field: "logs.port", "port must be between 1 and 65535, got 0"),
+    BadManifest("logs TLS certificate that does not exist", appending: "logs: { tls: { certificate: missing.pem, key: key.pem } }\n",
+                at: 9, 29, field: "logs.tls.certificate",
+                "certificate file $DIR/missing.pem does not exist; give the path of a PEM file (relative to pyre.yml)"),
 
     // YAML syntax
     BadManifest("unclosed flow sequence", yaml: "system: shop\nimages: [web\nservices: {}\n", at: 3, 9, field: nil,

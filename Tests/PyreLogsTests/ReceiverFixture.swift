@@ -12,16 +12,20 @@ struct ReceiverFixture {
     let receiver: SyslogReceiver
     let udpPort: Int
     let tcpPort: Int
+    let tlsPort: Int?
 
-    init(origin: @escaping SyslogReceiver.OriginLookup = { _ in nil }) async throws {
+    /// `tls`: a function of the fixture's fresh directory giving the TLS files to use.
+    init(origin: @escaping SyslogReceiver.OriginLookup = { _ in nil },
+         tls: ((URL) throws -> SyslogTLSConfiguration)? = nil) async throws {
         directory = try TemporaryDirectory()
-        store = try LogStore(configuration: .init(directory: directory.url))
+        store = try LogStore(configuration: .init(directory: directory.url.appendingPathComponent("store")))
         writer = LogWriter(store: store, logger: Logger(label: "test"))
-        receiver = SyslogReceiver(configuration: .init(host: "127.0.0.1", port: 0), writer: writer, origin: origin,
-                                  logger: Logger(label: "test"))
-        let (udp, tcp) = try await receiver.start()
+        receiver = SyslogReceiver(configuration: .init(host: "127.0.0.1", port: 0, tls: try tls?(directory.url)), writer: writer,
+                                  origin: origin, logger: Logger(label: "test"))
+        let (udp, tcp, tlsAddress) = try await receiver.start()
         udpPort = udp.port!
         tcpPort = tcp.port!
+        tlsPort = tlsAddress?.port
     }
 
     func stop() async {

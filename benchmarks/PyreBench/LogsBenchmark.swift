@@ -63,7 +63,7 @@ enum PyreSink {
         let store = try LogStore(configuration: .init(directory: directory))
         let writer = LogWriter(store: store, logger: logger)
         let receiver = SyslogReceiver(configuration: .init(host: "127.0.0.1", port: 0), writer: writer, logger: logger)
-        let (udp, tcp) = try await receiver.start()
+        let (udp, tcp, _) = try await receiver.start()
         return (writer, receiver, udp.port!, tcp.port!)
     }
 

@@ -2,9 +2,9 @@ import Foundation
 
 /// `logs:` — `{ port: 5514, max_age: 30d, max_size: 10GiB }`.
 enum LogsSection {
-    static let keys = ["port", "max_age", "max_size"]
+    static let keys = ["port", "max_age", "max_size", "tls"]
 
-    static func read(_ value: ManifestValue) throws -> LogsSpec {
+    static func read(_ value: ManifestValue, directory: URL) throws -> LogsSpec {
         let logs = try value.mapping(expecting: "a mapping such as { port: 5514, max_age: 30d, max_size: 10GiB }",
                                      allowedKeys: keys)
         var spec = LogsSpec()
@@ -23,6 +23,25 @@ enum LogsSection {
             }
             spec.maxSize = bytes
         }
+        if let tls = logs.optional("tls") { spec.tls = try readTLS(tls, directory: directory) }
+        return spec
+    }
+
+    /// `{ certificate: cert.pem, key: key.pem, port: 6514 }`; both files must exist.
+    private static func readTLS(_ value: ManifestValue, directory: URL) throws -> LogsTLSSpec {
+        let tls = try value.mapping(expecting: "a mapping such as { certificate: cert.pem, key: key.pem, port: 6514 }",
+                                    allowedKeys: ["certificate", "key", "port"])
+        func file(_ name: String) throws -> String {
+            let entry = try tls.required(name)
+            let text = try entry.string(expecting: "a path to a PEM file")
+            let path = text.hasPrefix("/") ? text : directory.appendingPathComponent(text).standardizedFileURL.path
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw entry.error("\(name) file \(path) does not exist; give the path of a PEM file (relative to pyre.yml)")
+            }
+            return path
+        }
+        var spec = LogsTLSSpec(certificate: try file("certificate"), key: try file("key"))
+        if let port = tls.optional("port") { spec.port = try port.integer(in: 1...65535, name: "port") }
         return spec
     }
 

@@ -51,7 +51,7 @@ public enum Manifest {
         let entrypoints = try top.optional("entrypoints").map { try EntrypointSection.read($0, services: services) } ?? []
         let dns = try top.optional("dns").map { try DNSSection.read($0, zone: zone ?? "\(name).pyre.") } ?? DNSSpec()
         let events = try top.optional("events").map(EventsSection.read) ?? EventsSpec()
-        let logs = try top.optional("logs").map(LogsSection.read) ?? LogsSpec()
+        let logs = try top.optional("logs").map { try LogsSection.read($0, directory: directory) } ?? LogsSpec()
         return SystemSpec(name: name, provider: provider, zone: zone, images: images, services: services,
                           entrypoints: entrypoints, dns: dns, events: events, logs: logs, directory: directory)
     }

@@ -2,11 +2,12 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import PyreCore
 import Synchronization
 
 /// The syslog sink on `logs.ZONE`: UDP, and TCP with RFC 6587 framing detected per
-/// connection (octet counting or LF). Every message is parsed and handed to the writer;
+/// connection (octet counting or LF), and TLS (RFC 5425) when a certificate is configured. Every message is parsed and handed to the writer;
 /// nothing a sender sends can stop the receiver (see docs/logs.md, "Receiving").
 public final class SyslogReceiver: Sendable {
     public struct Configuration: Sendable {
@@ -17,12 +18,16 @@ public final class SyslogReceiver: Sendable {
         public var messageLimit: Int
         /// The zone of BSD timestamps, which carry none; nil reads them as UTC.
         public var bsdTimeZone: TimeZone?
+        /// Also listen for syslog over TLS.
+        public var tls: SyslogTLSConfiguration?
 
-        public init(host: String, port: Int, messageLimit: Int = SyslogParser.defaultLimit, bsdTimeZone: TimeZone? = nil) {
+        public init(host: String, port: Int, messageLimit: Int = SyslogParser.defaultLimit, bsdTimeZone: TimeZone? = nil,
+                    tls: SyslogTLSConfiguration? = nil) {
             self.host = host
             self.port = port
             self.messageLimit = messageLimit
             self.bsdTimeZone = bsdTimeZone
+            self.tls = tls
         }
     }
 
@@ -42,11 +47,13 @@ public final class SyslogReceiver: Sendable {
         self.logger = logger
     }
 
-    /// Binds both listeners and returns their addresses (UDP, TCP).
+    /// Binds the listeners and returns their addresses (UDP, TCP, and TLS when configured).
     @discardableResult
-    public func start() async throws -> (udp: SocketAddress, tcp: SocketAddress) {
+    public func start() async throws -> (udp: SocketAddress, tcp: SocketAddress, tls: SocketAddress?) {
         let group = MultiThreadedEventLoopGroup.singleton
         let inbound = Inbound(configuration: configuration, writer: writer, origin: origin)
+        // Read before anything binds: a bad certificate fails the start with nothing left open.
+        let tlsContext = try configuration.tls?.makeContext()
         let tcp = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -73,9 +80,28 @@ public final class SyslogReceiver: Sendable {
             try? await tcp.close()
             throw error
         }
-        channels.withLock { $0 = [tcp, udp] }
-        logger.info("syslog receiver on \(configuration.host):\(configuration.port) (UDP and TCP)")
-        return (udp.localAddress!, tcp.localAddress!)
+        var tls: (any Channel)?
+        if let tlsContext, let port = configuration.tls?.port {
+            do {
+                tls = try await ServerBootstrap(group: group)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext))
+                            try channel.pipeline.syncOperations.addHandler(SyslogStreamHandler(inbound: inbound))
+                        }
+                    }
+                    .bind(host: configuration.host, port: port).get()
+            } catch {
+                try? await tcp.close()
+                try? await udp.close()
+                throw error
+            }
+        }
+        channels.withLock { $0 = [tcp, udp] + (tls.map { [$0] } ?? []) }
+        let tlsNote = configuration.tls.map { ", TLS on port \($0.port)" } ?? ""
+        logger.info("syslog receiver on \(configuration.host):\(configuration.port) (UDP and TCP\(tlsNote))")
+        return (udp.localAddress!, tcp.localAddress!, tls?.localAddress)
     }
 
     /// Closes the listeners; records already handed over are committed by the writer.
