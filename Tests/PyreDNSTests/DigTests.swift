@@ -1,3 +1,4 @@
+import PyreTesting
 import Testing
 @testable import PyreDNS
 

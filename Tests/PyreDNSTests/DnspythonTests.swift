@@ -1,4 +1,5 @@
 import Foundation
+import PyreTesting
 import Testing
 @testable import PyreDNS
 
@@ -57,7 +58,7 @@ print("ok")
 @Suite(.enabled(if: ExternalTool.hasDnspython, "dnspython is missing (apt-get install python3-dnspython)"))
 struct DnspythonTests {
     @Test func dnspythonAcceptsEveryReplyOverUDPAndTCP() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "pyre-dns")
         defer { directory.remove() }
         let scriptPath = directory.path + "/queries.py"
         try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)

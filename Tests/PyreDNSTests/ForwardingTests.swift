@@ -1,3 +1,4 @@
+import PyreTesting
 import Foundation
 import Logging
 import NIOCore

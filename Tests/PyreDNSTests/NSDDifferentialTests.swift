@@ -1,3 +1,4 @@
+import PyreTesting
 import Logging
 import Testing
 @testable import PyreDNS

@@ -1,4 +1,5 @@
 import Foundation
+import PyreTesting
 import Logging
 import Testing
 @testable import PyreDNS
@@ -12,7 +13,7 @@ final class NSDInstance {
 
     init(zone: DNSZone, port: Int) throws {
         self.port = port
-        directory = try TemporaryDirectory()
+        directory = try TemporaryDirectory(prefix: "pyre-dns")
         let dir = directory.path
         try zone.zoneFileText().write(toFile: "\(dir)/zone.txt", atomically: true, encoding: .utf8)
         let configuration = """

@@ -1,5 +1,6 @@
 import Foundation
 import PyreCore
+import PyreTesting
 import Testing
 @testable import PyreLogs
 
@@ -14,7 +15,7 @@ import Testing
     }
 
     @Test func recordsComeBackWithEveryField() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "pyre-logs")
         defer { directory.remove() }
         let store = try LogStore(configuration: .init(directory: directory.url))
         let full = LogRecord(
@@ -33,7 +34,7 @@ import Testing
     }
 
     @Test func sequencesContinueAfterReopening() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "pyre-logs")
         defer { directory.remove() }
         do {
             let store = try LogStore(configuration: .init(directory: directory.url))
@@ -49,7 +50,7 @@ import Testing
     /// and everything before it stays.
     @Test(arguments: [1, 7, 20, 60])
     func aTornTailIsCutOff(keptBytesOfLastRecord: Int) throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "pyre-logs")
         defer { directory.remove() }
         let path: String
         let intact: Int
@@ -70,7 +71,7 @@ import Testing
     }
 
     @Test func aCorruptedLastRecordIsCutOff() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "pyre-logs")
         defer { directory.remove() }
         let path = LogSegment.path(in: directory.url, firstSequence: 1)
         do {
@@ -88,7 +89,7 @@ import Testing
     }
 
     @Test func filtersSelectByServiceServerGenerationSeverityTimeAndText() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "pyre-logs")
         defer { directory.remove() }
         let store = try LogStore(configuration: .init(directory: directory.url))
         try store.append([
@@ -113,7 +114,7 @@ import Testing
     }
 
     @Test func aBadRegularExpressionSaysWhatIsWrong() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "pyre-logs")
         defer { directory.remove() }
         let store = try LogStore(configuration: .init(directory: directory.url))
         #expect {
@@ -125,7 +126,7 @@ import Testing
     }
 
     @Test func segmentsRollOverAndQueriesSpanThem() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "pyre-logs")
         defer { directory.remove() }
         let configuration = LogStoreConfiguration(directory: directory.url, segmentBytes: 1_000, maxAge: nil, maxBytes: nil)
         do {
@@ -143,7 +144,7 @@ import Testing
     }
 
     @Test func retentionRemovesWholeOldSegmentsByAgeAndSize() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "pyre-logs")
         defer { directory.remove() }
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let old = LogRecord.microseconds(now.addingTimeInterval(-3 * 86_400))
@@ -160,7 +161,7 @@ import Testing
     }
 
     @Test func theWriterCommitsConcurrentSubmissionsInBatches() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "pyre-logs")
         defer { directory.remove() }
         let store = try LogStore(configuration: .init(directory: directory.url))
         let writer = LogWriter(store: store, logger: .init(label: "test"))

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import PyreCore
+import PyreTesting
 @testable import PyreLogs
 
 /// A store, its writer and a receiver on loopback with free ports, for one test.
@@ -17,7 +18,7 @@ struct ReceiverFixture {
     /// `tls`: a function of the fixture's fresh directory giving the TLS files to use.
     init(origin: @escaping SyslogReceiver.OriginLookup = { _ in nil },
          tls: ((URL) throws -> SyslogTLSConfiguration)? = nil) async throws {
-        directory = try TemporaryDirectory()
+        directory = try TemporaryDirectory(prefix: "pyre-logs")
         store = try LogStore(configuration: .init(directory: directory.url.appendingPathComponent("store")))
         writer = LogWriter(store: store, logger: Logger(label: "test"))
         receiver = SyslogReceiver(configuration: .init(host: "127.0.0.1", port: 0, tls: try tls?(directory.url)), writer: writer,
@@ -49,24 +50,12 @@ struct ReceiverFixture {
     }
 }
 
-/// Runs a program to its end and returns its standard output; throws when it fails.
+/// Runs a program to its end and returns its output; throws when it fails.
 @discardableResult
 func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    let stdin = Pipe()
-    process.standardInput = stdin
-    try process.run()
-    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-    try stdin.fileHandleForWriting.close()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw PyreError(.logs, "\(executable) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus): \(text)")
+    let (status, output) = try ExternalTool.run(executable, arguments, input: input)
+    guard status == 0 else {
+        throw PyreError(.logs, "\(executable) \(arguments.joined(separator: " ")) exited with \(status): \(output)")
     }
-    return text
+    return output
 }
