@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Logging
 import PyreCore
 import PyreLogs
@@ -17,6 +18,11 @@ public actor OutputShipper {
     private let serversDirectory: URL
     private let sink: Sink
     private let logger: Logger
+    /// Servers seen so far, by directory name: who they are and how far they were shipped.
+    private var servers: [String: (origin: LogOrigin, offsets: ShippedOffsets)] = [:]
+    /// The pass shipping each server now: a second one (finish during a periodic pass) waits
+    /// for it, or both would read from the same offsets and ship lines twice.
+    private var inFlight: [String: Task<Void, Never>] = [:]
     /// Lines longer than this are cut and marked truncated, as syslog messages are.
     static let lineLimit = SyslogParser.defaultLimit
     /// Bytes read from one file per pass, so one chatty server cannot hold up the others.
@@ -35,7 +41,8 @@ public actor OutputShipper {
     /// Ships new lines of every server every `interval` until cancelled.
     public func run(every interval: Duration = .milliseconds(50)) async {
         while !Task.isCancelled {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: serversDirectory.path)) ?? []
+            let names = Set((try? FileManager.default.contentsOfDirectory(atPath: serversDirectory.path)) ?? [])
+            for name in servers.keys where !names.contains(name) { servers[name] = nil }
             for name in names {
                 await ship(serversDirectory.appendingPathComponent(name), final: false)
             }
@@ -50,13 +57,31 @@ public actor OutputShipper {
     }
 
     private func ship(_ directory: URL, final: Bool) async {
-        guard let record = ServerRecord.load(from: directory) else { return }
-        let origin = LogOrigin(service: record.info.service, server: record.info.id.rawValue,
-                               generation: record.info.generation)
-        var offsets = ShippedOffsets.load(from: directory)
+        let name = directory.lastPathComponent
+        while let running = inFlight[name] { await running.value }
+        let pass = Task { await shipNow(directory, final: final) }
+        inFlight[name] = pass
+        await pass.value
+        inFlight[name] = nil
+    }
+
+    private func shipNow(_ directory: URL, final: Bool) async {
+        let name = directory.lastPathComponent
+        if servers[name] == nil {
+            // Its record is written before its process starts; until then there is nothing to ship.
+            guard let record = ServerRecord.load(from: directory) else { return }
+            let origin = LogOrigin(service: record.info.service, server: record.info.id.rawValue,
+                                   generation: record.info.generation)
+            servers[name] = (origin, ShippedOffsets.load(from: directory))
+        }
+        guard let (origin, shipped) = servers[name] else { return }
+        var offsets = shipped
         var records: [LogRecord] = []
         for stream in [LogRecord.Source.stdout, .stderr] {
-            let (lines, consumed) = Self.newLines(of: Self.file(stream, in: directory), from: offsets[stream], final: final)
+            let file = Self.file(stream, in: directory)
+            // Most passes find nothing new: a stat, no open.
+            guard Self.size(of: file) > offsets[stream] else { continue }
+            let (lines, consumed) = Self.newLines(of: file, from: offsets[stream], final: final)
             records += lines.map { line in
                 var record = LogRecord(line: line.text, source: stream, origin: origin)
                 record.truncated = line.truncated
@@ -67,10 +92,16 @@ public actor OutputShipper {
         guard !records.isEmpty else { return }
         do {
             try await sink(records)
+            servers[name]?.offsets = offsets
             try offsets.save(in: directory)
         } catch {
-            logger.warning("could not ship the output of \(record.info.id): \(error); retrying")
+            logger.warning("could not ship the output of \(origin.server): \(error); retrying")
         }
+    }
+
+    private static func size(of file: URL) -> Int {
+        var status = stat()
+        return stat(file.path, &status) == 0 ? Int(status.st_size) : 0
     }
 
     /// Complete lines after `offset` (all bytes when `final`) and how many bytes they took.

@@ -84,6 +84,7 @@ enum PyreSink {
         let sent = SyslogLoader.sendUDP(count: count, port: port)
         let stored = try await settled { Int(writer.current.committed) }
         await receiver.stop()
+        if writer.current.refused > 0 { print("    (Pyre's writer refused \(writer.current.refused) at a full backlog)") }
         return (sent, stored)
     }
 }

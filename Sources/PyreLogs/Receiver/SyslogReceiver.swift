@@ -67,7 +67,7 @@ public final class SyslogReceiver: Sendable {
             udp = try await DatagramBootstrap(group: group)
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 // A burst of datagrams waits in the kernel rather than being lost.
-                .channelOption(.socketOption(.so_rcvbuf), value: 8 << 20)
+                .channelOption(.socketOption(.so_rcvbuf), value: 16 << 20)
                 .channelOption(.datagramVectorReadMessageCount, value: 64)
                 .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 64 * (configuration.messageLimit + 1)))
                 .channelInitializer { channel in
@@ -80,6 +80,9 @@ public final class SyslogReceiver: Sendable {
             try? await tcp.close()
             throw error
         }
+        // As root, a larger buffer than net.core.rmem_max allows (as rsyslog's imudp does).
+        let forceReceiveBuffer = ChannelOptions.Types.SocketOption(level: .socket, name: .init(rawValue: SO_RCVBUFFORCE))
+        try? await udp.setOption(forceReceiveBuffer, value: 16 << 20).get()
         var tls: (any Channel)?
         if let tlsContext, let port = configuration.tls?.port {
             do {
