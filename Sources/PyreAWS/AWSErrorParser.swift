@@ -1,8 +1,8 @@
 import Foundation
 
 /// Turns an AWS error answer into an ``AWSError``. Understands EC2's
-/// `<Response><Errors><Error>…</Errors><RequestID>` and the `<ErrorResponse><Error>…<RequestId>`
-/// of Route 53, IAM and the other Query/REST-XML services.
+/// `<Response><Errors><Error>…</Errors><RequestID>`, the `<ErrorResponse><Error>…<RequestId>`
+/// of Route 53, IAM and the other Query/REST-XML services, and `<ErrorResponse><Errors><Error>`.
 enum AWSErrorParser {
     static func parse(status: Int, body: Data, headerRequestID: String?, operation: String) -> AWSError {
         let tree = XMLTree(parsing: body)

@@ -32,6 +32,18 @@ import Testing
         #expect(error.description.contains("Check the AWS credentials"))
     }
 
+    @Test func errorResponseWithAnErrorsList() {
+        // How moto (and IAM's older form) wraps it: <ErrorResponse><Errors><Error>.
+        let body = """
+            <?xml version="1.0" encoding="utf-8"?>
+            <ErrorResponse><Errors><Error><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message><Type>Sender</Type></Error></Errors></ErrorResponse>
+            """
+        let error = AWSErrorParser.parse(status: 403, body: Data(body.utf8), headerRequestID: "hdr-2",
+                                         operation: "Route 53 GetChange")
+        #expect(error.code == "InvalidClientTokenId")
+        #expect(error.requestID == "hdr-2")
+    }
+
     @Test(arguments: ["AuthFailure", "SignatureDoesNotMatch", "InvalidClientTokenId"])
     func authenticationCodesPointAtCredentials(_ code: String) {
         #expect(AWSErrorParser.advice(for: code)?.contains("AWS_SECRET_ACCESS_KEY") == true)
