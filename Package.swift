@@ -143,7 +143,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "PyreAWSTests", dependencies: [
-            "PyreAWS", "PyreTesting",
+            "PyreAWS", "PyreCore", "PyreTesting",
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "PyreAgentTests", dependencies: ["PyreAgent", "PyreTesting", "PyreDeploy", "PyreEvents"]),
