@@ -15,11 +15,15 @@ import Testing
         "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
     }
 
-    /// One of the Amazon AMIs moto ships.
-    static func someAMI(_ ec2: EC2Client) async throws -> String {
+    /// The Amazon AMIs moto ships.
+    static func amazonAMIs(_ ec2: EC2Client) async throws -> [String] {
         let images = try await ec2.client.query(.ec2, action: "DescribeImages", version: EC2.apiVersion,
                                                 parameters: [("Owner.1", "amazon")])
-        return try #require(images["imagesSet"]?.all("item").first?["imageId"]?.text)
+        return images["imagesSet"]?.all("item").compactMap { $0["imageId"]?.text } ?? []
+    }
+
+    static func someAMI(_ ec2: EC2Client) async throws -> String {
+        try #require(try await amazonAMIs(ec2).first)
     }
 
     @Test func runWithTagsThenFindByTag() async throws {

@@ -50,6 +50,32 @@ import Testing
         #expect(try await provider.list().isEmpty)
     }
 
+    @Test func verifyImagesAcceptsOnlyAMIsTaggedWithTheirImage() async throws {
+        let provider = try await Self.provider(system: EC2ClientTests.uniqueName("verify"))
+        let ec2 = provider.ec2
+        let amis = try await EC2ClientTests.amazonAMIs(ec2)
+        try #require(amis.count >= 4)
+        // Other tests share moto, so this one tags AMIs past the first, which they use.
+        let (baked, untagged, other) = (amis[1], amis[2], amis[3])
+        let image = ImageDigest("sha256:" + String(repeating: "0", count: 32)
+            + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())
+        try await ec2.createTags([baked], tags: ["pyre:image": image.rawValue])
+        try await ec2.createTags([other], tags: ["pyre:image": "sha256:" + String(repeating: "0", count: 64)])
+
+        func verify(_ ami: String) async throws {
+            var copy = provider
+            copy.configuration.amis = [image: ami]
+            try await copy.verifyImages()
+        }
+        try await verify(baked)
+        let missingTag = await #expect(throws: PyreError.self) { try await verify(untagged) }
+        #expect(missingTag?.message.contains("has no pyre:image tag") == true)
+        let wrongTag = await #expect(throws: PyreError.self) { try await verify(other) }
+        #expect(wrongTag?.message.contains("was not baked from image") == true)
+        let unknown = await #expect(throws: AWSError.self) { try await verify("ami-00000000000000000") }
+        #expect(unknown?.code == "InvalidAMIID.NotFound")
+    }
+
     @Test func userDataCarriesTheEnvironmentAndCommandQuoted() {
         let spec = Self.spec(ServerID("web-3-ab12"), system: "guestbook")
         let script = EC2ServerProvider.userData(spec)

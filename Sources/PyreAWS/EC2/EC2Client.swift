@@ -90,6 +90,17 @@ public struct EC2Client: Sendable {
         return states
     }
 
+    /// The AMIs with these ids and their tags. An id EC2 does not know fails the call
+    /// (`InvalidAMIID.NotFound`).
+    public func describeImages(_ ids: [String]) async throws -> [(id: String, tags: [String: String])] {
+        guard !ids.isEmpty else { return [] }
+        let answer = try await client.query(.ec2, action: "DescribeImages", version: EC2.apiVersion,
+                                            parameters: Self.numbered("ImageId", ids))
+        return answer["imagesSet"]?.all("item").compactMap { item in
+            item["imageId"].map { (id: $0.text, tags: EC2Instance.tags(item["tagSet"])) }
+        } ?? []
+    }
+
     /// Adds or overwrites tags on resources (instances, AMIs).
     public func createTags(_ resourceIDs: [String], tags: [String: String]) async throws {
         guard !resourceIDs.isEmpty, !tags.isEmpty else { return }

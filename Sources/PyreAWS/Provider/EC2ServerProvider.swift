@@ -45,6 +45,25 @@ public struct EC2ServerProvider: ServerProvider {
         self.configuration = configuration
     }
 
+    /// Checks, in one call, that every configured AMI exists and carries the `pyre:image` tag
+    /// of the image it stands for (pyre bake writes it), so no server starts from an AMI
+    /// baked from other files. Run it before a deploy.
+    public func verifyImages() async throws {
+        let found = Dictionary(try await ec2.describeImages(Array(Set(configuration.amis.values))).map { ($0.id, $0.tags) },
+                               uniquingKeysWith: { first, _ in first })
+        for (image, ami) in configuration.amis.sorted(by: { $0.value < $1.value }) {
+            guard let tags = found[ami] else {
+                throw PyreError(.provider, "AMI \(ami) for image \(image.short) is not in region "
+                    + "\(ec2.client.configuration.region): run pyre bake for this region")
+            }
+            guard tags[Tag.image] == image.rawValue else {
+                let actual = tags[Tag.image].map { "is tagged \(Tag.image)=\($0)" } ?? "has no \(Tag.image) tag"
+                throw PyreError(.provider, "AMI \(ami) \(actual), so it was not baked from image \(image.short): "
+                    + "run pyre bake, or name the AMI baked for this image")
+            }
+        }
+    }
+
     public func create(_ spec: ServerSpec) async throws -> ServerInfo {
         guard let ami = configuration.amis[spec.image] else {
             throw PyreError(.provider, "no AMI for image \(spec.image.short) of service \(spec.service) in region "
@@ -99,6 +118,8 @@ public struct EC2ServerProvider: ServerProvider {
               let configHash = tags[Tag.configHash], let port = tags[Tag.port].flatMap({ Int($0) }) else { return nil }
         // A stopped instance's process has ended; EC2 keeps no exit status, hence -1.
         let state: ServerInfo.State = ["pending", "running"].contains(instance.state) ? .running : .exited(status: -1)
+        // EC2 always reports a launch time; were one missing, the server would count as old
+        // and be replaced (phoenix), the safe side.
         return ServerInfo(id: ServerID(server), service: service, generation: generation, image: ImageDigest(image),
                           configHash: configHash, address: instance.privateIP ?? "", port: port,
                           createdAt: instance.launchTime ?? Date(timeIntervalSince1970: 0), state: state)

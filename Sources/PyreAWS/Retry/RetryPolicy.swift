@@ -13,8 +13,8 @@ public struct RetryPolicy: Sendable, Equatable {
         self.maxDelay = maxDelay
     }
 
-    /// Codes AWS uses for "slow down", across services.
-    static let throttlingCodes: Set<String> = [
+    /// Codes AWS uses for "slow down" or "try again", across services.
+    static let transientCodes: Set<String> = [
         "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
         "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
         "BandwidthLimitExceeded", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
@@ -27,7 +27,7 @@ public struct RetryPolicy: Sendable, Equatable {
         case .transport: true
         case .service:
             (error.httpStatus ?? 0) >= 500 || error.httpStatus == 429
-                || error.code.map(Self.throttlingCodes.contains) ?? false
+                || error.code.map(Self.transientCodes.contains) ?? false
         }
     }
 
