@@ -26,7 +26,7 @@ enum AWSErrorParser {
              "UnrecognizedClientException", "IncompleteSignature", "MissingAuthenticationToken":
             return "Check the AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the profile "
                 + "(AWS_PROFILE) in ~/.aws/credentials"
-        case "ExpiredToken", "RequestExpired":
+        case "ExpiredToken", "RequestExpired", "RequestTimeTooSkewed":
             return "The credentials or the request expired: refresh the session token and check this machine's clock"
         case "UnauthorizedOperation", "AccessDenied", "AccessDeniedException":
             return "The credentials are valid but not allowed this call: grant it to the IAM user or role"

@@ -4,12 +4,16 @@ import Testing
 
 /// Credentials, region and endpoints from the environment and the two shared files, each
 /// test in its own temporary HOME.
-@Suite struct AWSConfigurationTests {
+@Suite final class AWSConfigurationTests {
     let home: URL
 
     init() throws {
         home = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-aws-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: home.appendingPathComponent(".aws"), withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: home)
     }
 
     func write(_ text: String, to name: String) throws {
