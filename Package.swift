@@ -77,7 +77,18 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        .target(name: "PyreTesting", dependencies: ["PyreCore"]),
+        // SigV4 signing, credentials, errors and retries, EC2 and Route 53 clients.
+        .target(name: "PyreAWS", dependencies: [
+            "PyreCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "PyreTesting", dependencies: [
+            "PyreCore", "PyreAWS", .product(name: "Logging", package: "swift-log"),
+        ]),
         // Starts a namespace-mode server in one process; next to `pyre` so the provider finds it.
         .executableTarget(name: "pyre-sandbox"),
         .executableTarget(name: "pyre", dependencies: [
@@ -131,6 +142,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        .testTarget(name: "PyreAWSTests", dependencies: [
+            "PyreAWS", "PyreCore", "PyreTesting",
+            .product(name: "Logging", package: "swift-log"),
+        ], resources: [.copy("Fixtures")]),
         .testTarget(name: "PyreAgentTests", dependencies: ["PyreAgent", "PyreTesting", "PyreDeploy", "PyreEvents"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreTesting", "pyre"]),
     ],

@@ -1,0 +1,108 @@
+import Foundation
+
+/// The Route 53 calls Pyre's identity layer needs: find or create the system's hosted zone,
+/// apply one batch of record changes, and wait until the change is live on every server.
+public struct Route53Client: Sendable {
+    public var client: AWSClient
+    var sleep: @Sendable (Duration) async throws -> Void
+
+    static let version = "2013-04-01"
+
+    public init(client: AWSClient,
+                sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+        self.client = client
+        self.sleep = sleep
+    }
+
+    /// The id (`Z…`, without `/hostedzone/`) of the public zone named `name`, creating it
+    /// when there is none. `callerReference` makes the creation safe to retry.
+    public func ensureHostedZone(_ name: String, callerReference: String) async throws -> String {
+        let zone = Self.absolute(name)
+        if let id = try await findHostedZone(zone) { return id }
+        let body = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <CreateHostedZoneRequest xmlns="https://route53.amazonaws.com/doc/\(Self.version)/">\
+            <Name>\(XMLText.escape(zone))</Name><CallerReference>\(XMLText.escape(callerReference))</CallerReference>\
+            </CreateHostedZoneRequest>
+            """
+        let answer = try await call("CreateHostedZone", method: "POST", path: "/hostedzone", body: body)
+        guard let id = answer[path: "HostedZone", "Id"]?.text.nonEmpty else {
+            throw AWSError(kind: .service, message: "the answer names no hosted zone", operation: "Route 53 CreateHostedZone")
+        }
+        return Self.bareID(id)
+    }
+
+    /// The id of the hosted zone named `name`, or nil.
+    public func findHostedZone(_ name: String) async throws -> String? {
+        let zone = Self.absolute(name)
+        let answer = try await call("ListHostedZonesByName", method: "GET", path: "/hostedzonesbyname",
+                                    query: "dnsname=\(PercentEncoding.encode(zone))&maxitems=1")
+        // The list starts at `name` in DNS order, so its first zone is another one when `name` has none.
+        let first = answer[path: "HostedZones", "HostedZone"]
+        guard let first, first["Name"]?.text.lowercased() == zone.lowercased(), let id = first["Id"]?.text else {
+            return nil
+        }
+        return Self.bareID(id)
+    }
+
+    /// Applies `changes` as one atomic batch and returns the change id to wait on.
+    public func changeRecordSets(zoneID: String, _ changes: [Route53Change], comment: String? = nil) async throws -> String {
+        let body = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <ChangeResourceRecordSetsRequest xmlns="https://route53.amazonaws.com/doc/\(Self.version)/"><ChangeBatch>\
+            \(comment.map { "<Comment>\(XMLText.escape($0))</Comment>" } ?? "")\
+            <Changes>\(changes.map(\.xml).joined())</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>
+            """
+        let answer = try await call("ChangeResourceRecordSets", method: "POST", path: "/hostedzone/\(zoneID)/rrset", body: body)
+        guard let id = answer[path: "ChangeInfo", "Id"]?.text.nonEmpty else {
+            throw AWSError(kind: .service, message: "the answer names no change", operation: "Route 53 ChangeResourceRecordSets")
+        }
+        return Self.bareID(id)
+    }
+
+    /// Polls GetChange every `interval` until the change is `INSYNC`, at most `polls` times.
+    public func waitUntilInSync(changeID: String, interval: Duration = .seconds(2), polls: Int = 150) async throws {
+        for poll in 1...max(polls, 1) {
+            let answer = try await call("GetChange", method: "GET", path: "/change/\(changeID)")
+            if answer[path: "ChangeInfo", "Status"]?.text == "INSYNC" { return }
+            if poll < polls { try await sleep(interval) }
+        }
+        throw AWSError(kind: .service, message: "change \(changeID) was not INSYNC after \(polls) polls",
+                       advice: "Route 53 is slow to propagate; try the deploy again later", operation: "Route 53 GetChange")
+    }
+
+    /// Every record set in the zone, following the list's pages.
+    public func listRecordSets(zoneID: String) async throws -> [Route53RecordSet] {
+        var sets: [Route53RecordSet] = []
+        var start: (name: String, type: String)?
+        repeat {
+            let query = start.map { "name=\(PercentEncoding.encode($0.name))&type=\($0.type)" } ?? ""
+            let answer = try await call("ListResourceRecordSets", method: "GET", path: "/hostedzone/\(zoneID)/rrset",
+                                        query: query)
+            sets += answer["ResourceRecordSets"]?.all("ResourceRecordSet").map(Route53RecordSet.init) ?? []
+            start = answer["IsTruncated"]?.text == "true"
+                ? answer["NextRecordName"].flatMap { name in answer["NextRecordType"].map { (name.text, $0.text) } }
+                : nil
+        } while start != nil
+        return sets
+    }
+
+    private func call(_ operation: String, method: String, path: String, query: String = "",
+                      body: String = "") async throws -> XMLTree {
+        let headers: [SigV4Request.Header] = body.isEmpty ? [] : [.init("Content-Type", "text/xml")]
+        let response = try await client.send(.route53, operation: operation, method: method,
+                                             path: "/\(Self.version)\(path)", query: query, headers: headers,
+                                             body: Array(body.utf8))
+        return try client.xml(response, service: .route53, operation: operation)
+    }
+
+    /// Route 53 names are absolute; it accepts them with or without the final dot.
+    static func absolute(_ name: String) -> String {
+        name.hasSuffix(".") ? name : name + "."
+    }
+
+    /// `/hostedzone/Z123` and `/change/C123` → `Z123`, `C123`.
+    static func bareID(_ id: String) -> String {
+        id.split(separator: "/").last.map(String.init) ?? id
+    }
+}

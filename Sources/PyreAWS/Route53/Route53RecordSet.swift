@@ -1,0 +1,70 @@
+/// A set of records with one name and type, as Route 53 holds them.
+public struct Route53RecordSet: Sendable, Equatable {
+    /// Absolute, with the final dot.
+    public var name: String
+    /// `A`, `SRV`, `TXT`, …
+    public var type: String
+    public var ttl: Int
+    public var values: [String]
+
+    public init(name: String, type: String, ttl: Int, values: [String]) {
+        self.name = Route53Client.absolute(name)
+        self.type = type
+        self.ttl = ttl
+        self.values = values
+    }
+
+    init(_ tree: XMLTree) {
+        name = tree["Name"]?.text ?? ""
+        type = tree["Type"]?.text ?? ""
+        ttl = tree["TTL"].flatMap { Int($0.text) } ?? 0
+        values = tree["ResourceRecords"]?.all("ResourceRecord").compactMap { $0["Value"]?.text } ?? []
+    }
+
+    var xml: String {
+        "<ResourceRecordSet><Name>\(XMLText.escape(name))</Name><Type>\(XMLText.escape(type))</Type>"
+            + "<TTL>\(ttl)</TTL><ResourceRecords>"
+            + values.map { "<ResourceRecord><Value>\(XMLText.escape($0))</Value></ResourceRecord>" }.joined()
+            + "</ResourceRecords></ResourceRecordSet>"
+    }
+}
+
+/// One change in a ChangeResourceRecordSets batch.
+public struct Route53Change: Sendable, Equatable {
+    public enum Action: String, Sendable {
+        case create = "CREATE"
+        case upsert = "UPSERT"
+        /// Must name the record set exactly as it is (TTL and values too).
+        case delete = "DELETE"
+    }
+
+    public var action: Action
+    public var recordSet: Route53RecordSet
+
+    public init(_ action: Action, _ recordSet: Route53RecordSet) {
+        self.action = action
+        self.recordSet = recordSet
+    }
+
+    var xml: String {
+        "<Change><Action>\(action.rawValue)</Action>\(recordSet.xml)</Change>"
+    }
+}
+
+/// Escaping for text placed inside XML elements.
+enum XMLText {
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,204 @@
+import Foundation
+import Logging
+import PyreAWS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `moto_server` (PyPI `moto[server]`, which scripts/test installs) on 127.0.0.1 with
+/// AWS authentication on: the first ``setupCalls`` requests create an IAM user with an
+/// allow-all policy and an access key, and from then on moto checks every request's SigV4
+/// signature against that key, so a badly signed request is rejected by moto itself.
+/// RunInstances accepts only AMIs moto knows (its built-in Amazon images).
+///
+/// One server per test process, as moto takes seconds to start: tests share it, so each
+/// uses names of its own (tag values, zone names) and looks only at what it made.
+public struct MotoServer: Sendable {
+    /// `http://127.0.0.1:PORT`
+    public let endpoint: String
+    public let region = "us-east-1"
+    /// The IAM user's access key.
+    public let credentials: AWSCredentials
+
+    /// CreateUser, PutUserPolicy, CreateAccessKey: the requests moto serves unauthenticated.
+    static let setupCalls = 3
+
+    /// The process's server, started on first use; it is killed when the process ends.
+    public static func shared() async throws -> MotoServer {
+        try await starting.value
+    }
+
+    private static let starting = Task {
+        let endpoint = try await MotoProcess.start(unauthenticatedCalls: setupCalls)
+        return try await MotoServer(endpoint: endpoint, logger: Logger(label: "pyre.moto"))
+    }
+
+    private init(endpoint: String, logger: Logger) async throws {
+        self.endpoint = endpoint
+        // Signed like any call, though moto does not check these three: it has no key yet.
+        // One try each: a retry would use up one of the unauthenticated calls.
+        let setup = AWSClient(configuration: AWSConfiguration(
+            credentials: AWSCredentials(accessKeyID: "AKIDPYRESETUP", secretAccessKey: "setup"),
+            region: region, endpoint: endpoint), logger: logger, retrier: Retrier(policy: RetryPolicy(maxAttempts: 1)))
+        let user = "pyre-test"
+        let version = "2010-05-08"
+        _ = try await setup.query(.iam, action: "CreateUser", version: version, parameters: [("UserName", user)])
+        _ = try await setup.query(.iam, action: "PutUserPolicy", version: version, parameters: [
+            ("UserName", user), ("PolicyName", "allow-all"),
+            ("PolicyDocument", #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#),
+        ])
+        let key = try await setup.query(.iam, action: "CreateAccessKey", version: version,
+                                        parameters: [("UserName", user)])
+        guard let id = key[path: "CreateAccessKeyResult", "AccessKey", "AccessKeyId"]?.text,
+              let secret = key[path: "CreateAccessKeyResult", "AccessKey", "SecretAccessKey"]?.text else {
+            throw MotoServerError("moto's CreateAccessKey answer has no access key")
+        }
+        credentials = AWSCredentials(accessKeyID: id, secretAccessKey: secret)
+    }
+
+    /// Settings that reach this server with `credentials` (the IAM user's by default).
+    public func configuration(credentials: AWSCredentials? = nil) -> AWSConfiguration {
+        AWSConfiguration(credentials: credentials ?? self.credentials, region: region, endpoint: endpoint)
+    }
+}
+
+public struct MotoServerError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Starts moto's server in a child process. A watchdog shell kills it, and removes its log,
+/// when the test process ends, however it ends.
+enum MotoProcess {
+    /// Starts moto on a free port of 127.0.0.1 and returns `http://127.0.0.1:PORT`.
+    static func start(unauthenticatedCalls: Int) async throws -> String {
+        var lastFailure = ""
+        for _ in 0..<3 {
+            let port = try freePort()
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-moto-\(port).log")
+            let pid = try spawn(port: port, log: log, unauthenticatedCalls: unauthenticatedCalls)
+            if try await waitUntilListening(pid: pid, port: port, log: log) {
+                return "http://127.0.0.1:\(port)"
+            }
+            // moto exited: most likely another process took the port between our probe and its bind.
+            lastFailure = tail(of: log)
+        }
+        throw MotoServerError("moto_server did not start (is moto[server] installed? scripts/test installs it):\n\(lastFailure)")
+    }
+
+    /// True once moto accepts connections; false if it exited first. Gives up after a minute:
+    /// importing moto on a loaded machine takes seconds.
+    private static func waitUntilListening(pid: pid_t, port: Int, log: URL) async throws -> Bool {
+        for _ in 0..<1200 {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { return false }
+            if accepts(port: port) { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        kill(pid, SIGKILL)
+        throw MotoServerError("moto_server did not listen within a minute:\n\(tail(of: log))")
+    }
+
+    private static func tail(of log: URL) -> String {
+        String(((try? String(contentsOf: log, encoding: .utf8)) ?? "").suffix(2_000))
+    }
+
+    /// Runs moto's own `main` after fixing one bug in its signature check: it hashes a GET's
+    /// parsed parameters (for Route 53, its headers) as if they were the body, so it rejects
+    /// every correctly signed GET, boto3's included. A GET's body is empty.
+    static let launcher = """
+        import sys
+        from moto.iam import access_control
+        from moto.server import main
+
+        original = access_control.IAMRequestBase._create_aws_request
+
+        def _create_aws_request(self):
+            data = self._data
+            if self._method in ("GET", "HEAD", "DELETE") and not self._body:
+                self._data = b""
+            try:
+                return original(self)
+            finally:
+                self._data = data
+
+        access_control.IAMRequestBase._create_aws_request = _create_aws_request
+        main(sys.argv[1:])
+        """
+
+    private static func spawn(port: Int, log: URL, unauthenticatedCalls: Int) throws -> pid_t {
+        let arguments = ["python3", "-c", launcher, "-H", "127.0.0.1", "-p", "\(port)"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["INITIAL_NO_AUTH_ACTION_COUNT"] = "\(unauthenticatedCalls)"
+        // Unknown AMIs fail as on AWS (InvalidAMIID.NotFound) instead of being accepted.
+        environment["MOTO_ENABLE_AMI_VALIDATION"] = "true"
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var pid = pid_t()
+        let spawned = posix_spawnp(&pid, "python3", &actions, nil, argv, envp)
+        guard spawned == 0 else {
+            throw MotoServerError("cannot start python3: \(String(cString: strerror(spawned)))")
+        }
+        try watch(pid, log: log)
+        return pid
+    }
+
+    /// A detached shell that kills moto and removes its log once this process is gone. KILL,
+    /// not TERM: moto inherits our threads' signal mask, which blocks TERM.
+    private static func watch(_ child: pid_t, log: URL) throws {
+        let watchdog = Process()
+        watchdog.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        watchdog.arguments = ["/bin/sh", "-c", """
+            while kill -0 \(getpid()) 2>/dev/null; do sleep 0.5; done
+            kill -KILL \(child) 2>/dev/null
+            rm -f '\(log.path)'
+            """]
+        watchdog.standardInput = FileHandle.nullDevice
+        watchdog.standardOutput = FileHandle.nullDevice
+        watchdog.standardError = FileHandle.nullDevice
+        try watchdog.run()
+    }
+
+    private static func accepts(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = loopback(port: port)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
+    private static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw MotoServerError("socket() failed: errno \(errno)") }
+        defer { close(fd) }
+        var address = loopback(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw MotoServerError("cannot find a free port on 127.0.0.1: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    private static func loopback(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return address
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Logging
+import PyreCore
+import PyreTesting
+import Testing
+@testable import PyreAWS
+
+@Suite struct EC2ServerProviderTests {
+    static let image = ImageDigest("sha256:" + String(repeating: "cd", count: 32))
+
+    static func spec(_ id: ServerID, system: String, image: ImageDigest = image) -> ServerSpec {
+        let parts = id.rawValue.split(separator: "-")
+        return ServerSpec(id: id, system: system, service: String(parts[0]), generation: Int(parts[1]) ?? 1,
+                          image: image, imagePath: URL(fileURLWithPath: "/nonexistent"),
+                          command: ["python3", "app.py", "it's"], env: ["GREETING": "hello world"], port: 8080,
+                          configHash: "0123456789abcdef", zone: "\(system).pyre.")
+    }
+
+    static func provider(system: String) async throws -> EC2ServerProvider {
+        let moto = try await MotoServer.shared()
+        let ec2 = EC2Client(client: AWSClient(configuration: moto.configuration(), logger: Logger(label: "test")))
+        let ami = try await EC2ClientTests.someAMI(ec2)
+        return EC2ServerProvider(ec2: ec2, configuration: .init(system: system, amis: [image: ami]))
+    }
+
+    @Test func passesTheProviderConformanceSuiteOnMoto() async throws {
+        let system = EC2ClientTests.uniqueName("conform")
+        let provider = try await Self.provider(system: system)
+        try await ProviderConformance.run(makeProvider: { provider }, makeSpec: { Self.spec($0, system: system) })
+    }
+
+    @Test func listsOnlyItsOwnSystem() async throws {
+        let mine = try await Self.provider(system: EC2ClientTests.uniqueName("mine"))
+        let theirs = try await Self.provider(system: EC2ClientTests.uniqueName("theirs"))
+        let created = try await mine.create(Self.spec(.make(service: "web", generation: 1), system: mine.configuration.system))
+        #expect(try await mine.list().map(\.id) == [created.id])
+        #expect(try await theirs.list().isEmpty)
+        #expect(try await theirs.inspect(created.id) == nil)
+        try await mine.destroy(created.id)
+    }
+
+    @Test func anImageWithoutAnAMISaysToBake() async throws {
+        let system = EC2ClientTests.uniqueName("noami")
+        let provider = try await Self.provider(system: system)
+        let other = ImageDigest("sha256:" + String(repeating: "ef", count: 32))
+        let error = await #expect(throws: PyreError.self) {
+            try await provider.create(Self.spec(.make(service: "web", generation: 1), system: system, image: other))
+        }
+        #expect(error?.message.contains("pyre bake") == true)
+        #expect(try await provider.list().isEmpty)
+    }
+
+    @Test func verifyImagesAcceptsOnlyAMIsTaggedWithTheirImage() async throws {
+        let provider = try await Self.provider(system: EC2ClientTests.uniqueName("verify"))
+        let ec2 = provider.ec2
+        let amis = try await EC2ClientTests.amazonAMIs(ec2)
+        try #require(amis.count >= 4)
+        // Other tests share moto, so this one tags AMIs past the first, which they use.
+        let (baked, untagged, other) = (amis[1], amis[2], amis[3])
+        let image = ImageDigest("sha256:" + String(repeating: "0", count: 32)
+            + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())
+        try await ec2.createTags([baked], tags: ["pyre:image": image.rawValue])
+        try await ec2.createTags([other], tags: ["pyre:image": "sha256:" + String(repeating: "0", count: 64)])
+
+        func verify(_ ami: String) async throws {
+            var copy = provider
+            copy.configuration.amis = [image: ami]
+            try await copy.verifyImages()
+        }
+        try await verify(baked)
+        let missingTag = await #expect(throws: PyreError.self) { try await verify(untagged) }
+        #expect(missingTag?.message.contains("has no pyre:image tag") == true)
+        let wrongTag = await #expect(throws: PyreError.self) { try await verify(other) }
+        #expect(wrongTag?.message.contains("was not baked from image") == true)
+        let unknown = await #expect(throws: AWSError.self) { try await verify("ami-00000000000000000") }
+        #expect(unknown?.code == "InvalidAMIID.NotFound")
+    }
+
+    @Test func userDataCarriesTheEnvironmentAndCommandQuoted() {
+        let spec = Self.spec(ServerID("web-3-ab12"), system: "guestbook")
+        let script = EC2ServerProvider.userData(spec)
+        #expect(script.hasPrefix("#!/bin/sh\n"))
+        #expect(script.contains("export GREETING='hello world'\n"))
+        #expect(script.contains("export PYRE_SERVER='web-3-ab12'\n"))
+        #expect(script.contains("export PYRE_GENERATION='3'\n"))
+        #expect(script.hasSuffix("exec 'python3' 'app.py' 'it'\\''s'\n"))
+    }
+}
