@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import NIOPosix
 import PyreCore
 import PyreLogs
 
@@ -59,11 +60,10 @@ enum LogsAPI {
         return ServerSentEvents.frame(id: "\(record.sequence)", data: String(decoding: data, as: UTF8.self))
     }
 
-    /// Scans are blocking reads of mapped files: off the cooperative pool's few threads.
+    /// Scans are blocking reads of mapped files: on NIO's blocking-work pool, not on the
+    /// few threads every task of the agent shares.
     private static func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-        }
+        try await NIOThreadPool.singleton.runIfActive(work)
     }
 
     private static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {

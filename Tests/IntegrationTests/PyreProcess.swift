@@ -39,9 +39,17 @@ func runTool(_ path: String, _ arguments: [String], includeErrors: Bool = false)
     process.standardOutput = pipe
     if includeErrors { process.standardError = pipe }
     try process.run()
-    let data = try await Task.detached { try pipe.fileHandleForReading.readToEnd() ?? Data() }.value
-    process.waitUntilExit()
-    return CommandResult(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    // Read and wait on a thread of its own: a long-running tool (a load generator) must not
+    // hold one of the few threads every test's tasks share, or two of them starve the rest.
+    return try await withCheckedThrowingContinuation { continuation in
+        Thread {
+            continuation.resume(with: Result {
+                let data = try pipe.fileHandleForReading.readToEnd() ?? Data()
+                process.waitUntilExit()
+                return CommandResult(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+            })
+        }.start()
+    }
 }
 
 /// A `pyre up` agent running in the background, its output in a file.
