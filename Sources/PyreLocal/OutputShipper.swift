@@ -58,11 +58,15 @@ public actor OutputShipper {
 
     private func ship(_ directory: URL, final: Bool) async {
         let name = directory.lastPathComponent
-        while let running = inFlight[name] { await running.value }
-        let pass = Task { await shipNow(directory, final: final) }
+        // Chained, not polled: each pass starts once the one before it for this server ended.
+        let previous = inFlight[name]
+        let pass = Task {
+            await previous?.value
+            await shipNow(directory, final: final)
+        }
         inFlight[name] = pass
         await pass.value
-        inFlight[name] = nil
+        if inFlight[name] == pass { inFlight[name] = nil }
     }
 
     private func shipNow(_ directory: URL, final: Bool) async {

@@ -78,3 +78,29 @@ import Testing
         #expect(condition())
     }
 }
+
+extension OutputShipperTests {
+    /// `finish` while a periodic pass is shipping the same server waits for it, ships the rest
+    /// once, and returns (an agent's shutdown destroys servers while the shipper runs).
+    @Test func finishDuringAPeriodicPassShipsEachLineOnce() async throws {
+        let root = try TemporaryDirectory(prefix: "pyre-shipper")
+        defer { root.remove() }
+        let directory = try Self.server(in: root.url)
+        let collected = Collected()
+        let slowSink: OutputShipper.Sink = { records in
+            try await Task.sleep(for: .milliseconds(100))
+            try await collected.sink(records)
+        }
+        let shipper = OutputShipper(serversDirectory: root.url, sink: slowSink, logger: Logger(label: "test"))
+        let lines = (1...50).map { "line \($0)" }
+        try Self.append(lines.joined(separator: "\n") + "\n", to: .stdout, in: directory)
+        let running = Task { await shipper.run(every: .milliseconds(1)) }
+        for round in 0..<5 {
+            try Self.append("more \(round)\n", to: .stdout, in: directory)
+            await shipper.finish(directory)
+        }
+        running.cancel()
+        await running.value
+        #expect(collected.lines == (lines + (0..<5).map { "more \($0)" }).map { "stdout \($0)" })
+    }
+}
