@@ -43,6 +43,8 @@ let package = Package(
         .target(name: "PyreEvents", dependencies: [
             "PyreCore",
             .product(name: "GRDB", package: "GRDB.swift"),
+            // The SQLite C API, which replays read columns with directly.
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         .target(name: "PyreEventsPostgres", dependencies: [
             "PyreEvents", "PyreCore",
@@ -98,8 +100,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "PyreBench", dependencies: [
-            "PyreDeploy", "PyreLocal", "PyreImages", "PyreTesting", "PyreDNS", "PyreEntrypoints", "PyreEvents", "PyreLogs", "pyre-sandbox",
+            "PyreDeploy", "PyreLocal", "PyreImages", "PyreTesting", "PyreDNS", "PyreEntrypoints", "PyreEvents",
+            "PyreEventsPostgres", "PyreLogs", "pyre-sandbox",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

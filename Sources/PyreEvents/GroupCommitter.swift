@@ -86,6 +86,9 @@ final class GroupCommitter<Request: Sendable, Response: Sendable>: Sendable {
             for (waiter, result) in zip(batch, results) {
                 waiter.continuation.resume(with: result)
             }
+            // Lets the appenders just answered run before the next batch is taken: most append
+            // again at once, and then share the next commit instead of waiting for the one after.
+            await Task.yield()
         }
     }
 

@@ -87,7 +87,7 @@ public final class SQLiteEventStore: EventStore {
         }
         return try await perform("read stream '\(stream)'") {
             try await database.read { db in
-                try SQLiteRows.recordedEvents(db, sql: sql, arguments: [stream, version, limit])
+                try SQLiteRows.recordedEvents(db, sql: sql, arguments: [stream, version, limit], limit: limit)
             }
         }
     }
@@ -97,7 +97,7 @@ public final class SQLiteEventStore: EventStore {
         let sql = "SELECT \(SQLiteRows.columns) FROM events WHERE position >= ? ORDER BY position LIMIT ?"
         return try await perform("read \(StreamNames.all)") {
             try await database.read { db in
-                try SQLiteRows.recordedEvents(db, sql: sql, arguments: [position, limit])
+                try SQLiteRows.recordedEvents(db, sql: sql, arguments: [position, limit], limit: limit)
             }
         }
     }

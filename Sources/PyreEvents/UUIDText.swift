@@ -25,32 +25,38 @@ enum UUIDText {
     /// Nil unless `text` is 36 characters of hex digits (either case) and dashes at 8, 13, 18, 23.
     static func parse(_ text: String) -> UUID? {
         var text = text
-        return text.withUTF8 { utf8 -> UUID? in
-            guard utf8.count == 36 else { return nil }
-            var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-            let parsed = withUnsafeMutableBytes(of: &bytes) { out -> Bool in
-                var position = 0
-                for index in 0..<16 {
-                    if position == 8 || position == 13 || position == 18 || position == 23 {
-                        guard utf8[position] == UInt8(ascii: "-") else { return false }
-                        position += 1
-                    }
-                    guard let high = nibble(utf8[position]), let low = nibble(utf8[position + 1]) else { return false }
-                    out[index] = high << 4 | low
-                    position += 2
-                }
-                return true
-            }
-            return parsed ? UUID(uuid: bytes) : nil
-        }
+        return text.withUTF8 { parse(utf8: $0) }
     }
 
-    private static func nibble(_ character: UInt8) -> UInt8? {
-        switch character {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): character - UInt8(ascii: "A") + 10
-        default: nil
+    /// As ``parse(_:)``, on UTF-8 bytes: replays parse SQLite's column text without making a String.
+    static func parse(utf8: UnsafeBufferPointer<UInt8>) -> UUID? {
+        let dash = UInt8(ascii: "-")
+        guard utf8.count == 36, let text = utf8.baseAddress,
+              text[8] == dash, text[13] == dash, text[18] == dash, text[23] == dash else { return nil }
+        var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        // A non-digit's 0xFF sets high bits, checked once at the end.
+        var invalid: UInt8 = 0
+        withUnsafeMutableBytes(of: &bytes) { out in
+            var position = 0
+            for index in 0..<16 {
+                if index == 4 || index == 6 || index == 8 || index == 10 { position += 1 }
+                let high = nibble(text[position])
+                let low = nibble(text[position + 1])
+                invalid |= high | low
+                out[index] = high << 4 | low
+                position += 2
+            }
         }
+        return invalid & 0xF0 == 0 ? UUID(uuid: bytes) : nil
+    }
+
+    /// The digit's value, or 0xFF for a character that is not a hex digit.
+    @inline(__always)
+    private static func nibble(_ character: UInt8) -> UInt8 {
+        let digit = character &- UInt8(ascii: "0")
+        if digit < 10 { return digit }
+        // ORing 0x20 lowercases a letter (and maps no non-letter into a...f).
+        let letter = (character | 0x20) &- UInt8(ascii: "a")
+        return letter < 6 ? letter + 10 : 0xFF
     }
 }

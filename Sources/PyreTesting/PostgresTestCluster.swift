@@ -24,13 +24,18 @@ public final class PostgresTestCluster: Sendable {
     }
 
     private static let starting = Task {
-        try await offThePool { try PostgresTestCluster() }
+        try await start(in: FileManager.default.temporaryDirectory)
     }
 
-    private init() throws {
+    /// A cluster of its own in a new directory under `parent`: benchmarks put it on the file
+    /// system they measure, since a temporary directory may be in RAM, where fsync is free.
+    public static func start(in parent: URL) async throws -> PostgresTestCluster {
+        try await offThePool { try PostgresTestCluster(parent: parent) }
+    }
+
+    private init(parent: URL) throws {
         binaries = try Self.findBinaries()
-        directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("pyre-postgres-\(UUID().uuidString.prefix(8))", isDirectory: true)
+        directory = parent.appendingPathComponent("pyre-postgres-\(UUID().uuidString.prefix(8))", isDirectory: true)
         socketDirectory = directory.path
         let data = directory.appendingPathComponent("data").path
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -1,61 +1,93 @@
 import Foundation
-import PyreCore
-import PyreEvents
+import Logging
+import PyreTesting
 
-/// Append throughput of the SQLite event store with group commit on and off, in one run, for
-/// 1, 16 and 64 concurrent appenders each appending one small JSON event at a time.
+/// Appends per second, side by side in one run: Pyre's SQLite store, Pyre's PostgreSQL store,
+/// plain PostgreSQL doing the same inserts (``PlainPostgresTarget``), and the SQLite store
+/// with group commit off. Each writer appends one small JSON event at a time to its own
+/// stream and waits for the acknowledgement before the next.
 ///
-/// Both modes fsync every commit (synchronous=FULL), so the ratio is what sharing a commit buys.
-/// The store is a fresh file in the current directory, where `pyre up .` keeps its state
-/// directory: a temporary directory may be a RAM file system, on which fsync costs nothing.
-/// Rounds alternate which mode goes first, and the verdict is the median of the per-round ratios.
+/// Every column fsyncs every commit (SQLite synchronous=FULL, PostgreSQL synchronous_commit=on).
+/// The SQLite files and the PostgreSQL cluster live in the current directory, where `pyre up .`
+/// keeps its state: a temporary directory may be a RAM file system, on which fsync costs nothing.
+/// Rounds rotate which column goes first; figures are medians of the rounds, ratios medians of
+/// the per-round ratios.
 enum EventsBenchmark {
-    static let appenderCounts = [1, 16, 64]
+    private enum Column: CaseIterable {
+        case sqlite, pyrePostgres, plainPostgres, sqliteWithoutGroupCommit
+    }
 
-    static func run(seconds: Double, rounds: Int) async throws {
-        let directory = URL(fileURLWithPath: ".pyre-bench-events-\(UUID().uuidString.prefix(8))", isDirectory: true)
+    static func run(writerCounts: [Int], seconds: Double, rounds: Int) async throws {
+        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
+        let directory = here.appendingPathComponent(".pyre-bench-events-\(UUID().uuidString.prefix(8))", isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        print("events: appends/s to SQLiteEventStore, one small JSON event per append, "
-            + "\(rounds) rounds of \(seconds) s each, store in \(directory.standardizedFileURL.path)")
-        print("  appenders   group commit   one commit per append   ratio (median of rounds)")
-        for appenders in appenderCounts {
-            var grouped: [Double] = []
-            var single: [Double] = []
+        // Its own watchdog stops the server and removes its directory when this process ends.
+        let cluster = try await PostgresTestCluster.start(in: here)
+        let logger = Logger(label: "pyre-bench-events") { _ in SwiftLogNoOpLogHandler() }
+
+        print("events: appends/s, one small JSON event per append, each writer on its own stream waiting for "
+            + "its ack, fsync on every commit; \(rounds) rounds of \(seconds) s; files in \(here.path)")
+        print("  writers   Pyre SQLite   Pyre PostgreSQL   plain PostgreSQL   SQLite/plain   Pyre PG/plain"
+            + "   SQLite, no group commit")
+        var sqliteRates: [Int: Double] = [:]
+        var sqliteRatios: [Int: Double] = [:]
+        for writers in writerCounts {
+            var rates: [Column: [Double]] = [:]
             for round in 0..<rounds {
-                let groupFirst = round.isMultiple(of: 2)
-                for groupCommit in groupFirst ? [true, false] : [false, true] {
-                    let rate = try await appendsPerSecond(appenders: appenders, groupCommit: groupCommit,
-                                                          seconds: seconds, in: directory)
-                    if groupCommit { grouped.append(rate) } else { single.append(rate) }
+                let columns = Column.allCases
+                let first = round % columns.count
+                let order = columns[first...] + columns[..<first]
+                for column in order {
+                    let target: any AppendTarget = switch column {
+                    case .sqlite: try PyreStoreTarget.sqlite(in: directory, groupCommit: true)
+                    case .sqliteWithoutGroupCommit: try PyreStoreTarget.sqlite(in: directory, groupCommit: false)
+                    case .pyrePostgres: try await PyreStoreTarget.postgres(cluster, writers: writers, logger: logger)
+                    case .plainPostgres: try await PlainPostgresTarget.open(cluster, writers: writers, logger: logger)
+                    }
+                    let rate = try await appendsPerSecond(target, writers: writers, seconds: seconds)
+                    await target.close()
+                    rates[column, default: []].append(rate)
                 }
             }
-            let ratio = median(zip(grouped, single).map { $0 / $1 })
-            print(String(format: "  %9d   %12.0f   %21.0f   %5.2fx", appenders, median(grouped), median(single), ratio))
+            let plain = rates[.plainPostgres] ?? []
+            let ratio = { (column: Column) in median(zip(rates[column] ?? [], plain).map { $0 / $1 }) }
+            sqliteRates[writers] = median(rates[.sqlite] ?? [])
+            sqliteRatios[writers] = ratio(.sqlite)
+            print(String(format: "  %7d   %11.0f   %15.0f   %16.0f   %11.2fx   %12.2fx   %23.0f", writers,
+                         median(rates[.sqlite] ?? []), median(rates[.pyrePostgres] ?? []), median(plain),
+                         ratio(.sqlite), ratio(.pyrePostgres), median(rates[.sqliteWithoutGroupCommit] ?? [])))
+        }
+        if let single = sqliteRatios[1] {
+            print("  1 writer: Pyre SQLite \(String(format: "%.2f", single))x plain PostgreSQL "
+                + "(target >= 1.0x: \(single >= 1 ? "met" : "MISSED"))")
+        }
+        if let eight = sqliteRates[8] {
+            print("  8 writers: Pyre SQLite \(Int(eight)) events/s (target >= 20,000: \(eight >= 20_000 ? "met" : "MISSED"))")
         }
     }
 
-    /// Runs `appenders` tasks that append for `seconds` to a fresh store, and counts the appends.
-    private static func appendsPerSecond(appenders: Int, groupCommit: Bool, seconds: Double,
-                                         in directory: URL) async throws -> Double {
-        let path = directory.appendingPathComponent("events-\(UUID().uuidString).sqlite")
-        defer {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path.path + suffix) }
+    /// Runs `writers` tasks that append for `seconds`, after one untimed append each (which
+    /// creates the streams and opens connections), and counts the appends.
+    private static func appendsPerSecond(_ target: any AppendTarget, writers: Int, seconds: Double) async throws -> Double {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<writers {
+                group.addTask { try await target.append(writer: writer, number: 0) }
+            }
+            try await group.waitForAll()
         }
-        let store = try SQLiteEventStore(path: path, groupCommit: groupCommit)
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = start + .seconds(seconds)
         let appended = try await withThrowingTaskGroup(of: Int.self) { group in
-            for appender in 0..<appenders {
+            for writer in 0..<writers {
                 group.addTask {
-                    var count = 0
+                    var number = 1
                     while clock.now < deadline {
-                        let data = Data(#"{"appender":\#(appender),"number":\#(count),"note":"bench"}"#.utf8)
-                        _ = try await store.append(to: "bench-\(appender % 8)", [NewEvent(type: "Counted", data: data)],
-                                                   expected: .any)
-                        count += 1
+                        try await target.append(writer: writer, number: number)
+                        number += 1
                     }
-                    return count
+                    return number - 1
                 }
             }
             return try await group.reduce(0, +)
@@ -64,6 +96,7 @@ enum EventsBenchmark {
     }
 
     private static func median(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return 0 }
         let sorted = values.sorted()
         return sorted.count.isMultiple(of: 2)
             ? (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2

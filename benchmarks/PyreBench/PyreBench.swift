@@ -16,6 +16,9 @@ struct PyreBench: AsyncParsableCommand {
     @Option(help: "Number of events (replay only).")
     var events: Int?
 
+    @Option(help: "Concurrent writers; repeat for several (events only; default 1, 8 and 64).")
+    var writers: [Int] = []
+
     @Flag(help: "Print each rollout step with its time (local only).")
     var verbose = false
 
@@ -28,7 +31,8 @@ struct PyreBench: AsyncParsableCommand {
         case "local": try await LocalBenchmark.run(servers: servers ?? 20, isolation: isolation, verbose: verbose)
         case "entrypoint": try await EntrypointBenchmark.run()
         case "dns": try await DNSBenchmark.run(seconds: 5, rounds: 3)
-        case "events": try await EventsBenchmark.run(seconds: 2, rounds: 5)
+        case "events":
+            try await EventsBenchmark.run(writerCounts: writers.isEmpty ? [1, 8, 64] : writers, seconds: 2, rounds: 3)
         case "replay": try await ReplayBenchmark.run(events: events ?? 1_000_000)
         case "logs": try await LogsBenchmark.run(messages: 400_000, rounds: 3)
         case "logs-follow", "logs-grep", "logs-tcp":
