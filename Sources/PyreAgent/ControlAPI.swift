@@ -91,9 +91,10 @@ func describe(_ error: any Error) -> String {
     (error as? PyreError)?.description ?? String(describing: error)
 }
 
-private func jsonResponse(_ value: some Encodable) throws -> Response {
+/// A JSON body, encoded as every control API answer is (`JSONEncoder.pyre`).
+func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
     let data = try JSONEncoder.pyre.encode(value)
-    return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }
 
 /// Turns every error into a JSON body with a code and a message that says what to do.

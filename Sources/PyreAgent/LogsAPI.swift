@@ -18,11 +18,11 @@ enum LogsAPI {
                 query = try LogQueryParameters.query(parameters)
                 _ = try store.query(LogQuery(grep: query.grep, limit: 0))
             } catch let error as PyreError {
-                return try json(ErrorBody(code: "bad_request", message: error.message), status: .badRequest)
+                return try jsonResponse(ErrorBody(code: "bad_request", message: error.message), status: .badRequest)
             }
             if parameters["follow"] == "true" { return follow(query, store: store, subscribers: subscribers) }
             let records = try await offThePool { try store.query(query) }
-            return try json(LogsPage(records: records.map(LogLine.init), lastSequence: store.lastSequence))
+            return try jsonResponse(LogsPage(records: records.map(LogLine.init), lastSequence: store.lastSequence))
         }
     }
 
@@ -64,11 +64,6 @@ enum LogsAPI {
     /// few threads every task of the agent shares.
     private static func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await NIOThreadPool.singleton.runIfActive(work)
-    }
-
-    private static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try JSONEncoder.pyre.encode(value)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 
