@@ -21,12 +21,10 @@ struct BuildStepOutcome: Sendable {
 
 /// Runs one build step as `/bin/sh -c STEP` in its own process group.
 ///
-/// The step is started with `posix_spawn` and `POSIX_SPAWN_SETPGROUP`, so a timeout or
-/// cancellation kills the whole group: the shell and everything it started. When the
-/// shell exits, processes it left behind are killed too (a bake must not leave daemons,
-/// and they would keep the output pipe open). The working directory is set by a tiny
-/// wrapper shell (`cd DIR && exec /bin/sh -c STEP`) because Swift's Glibc module does
-/// not expose `posix_spawn_file_actions_addchdir_np`.
+/// The step leads its own process group, so a timeout or cancellation kills the whole
+/// group: the shell and everything it started. When the shell exits, processes it left
+/// behind are killed too (a bake must not leave daemons, and they would keep the output
+/// pipe open).
 enum BuildStep {
     static let keptLines = 20
 
@@ -66,39 +64,15 @@ enum BuildStep {
         _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
         defer { close(writeEnd) }
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
-        posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
-        let arguments = ["/bin/sh", "-c", "cd \"$1\" && exec /bin/sh -c \"$2\"", "pyre-build-step", directory.path, command]
-        let environmentLines = environment.map { "\($0.key)=\($0.value)" }
-        var pid = pid_t()
-        let result = withCStrings(arguments) { argv in
-            withCStrings(environmentLines) { envp in
-                posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)
-            }
-        }
-        guard result == 0 else {
+        do {
+            let pid = try ProcessSpawner.spawn(["/bin/sh", "-c", command], environment: environment,
+                                               workingDirectory: directory.path, output: .descriptor(writeEnd),
+                                               group: .newGroup)
+            return (pid, readEnd)
+        } catch {
             close(readEnd)
-            errno = result
-            throw posixError("cannot start /bin/sh for", command)
+            throw error
         }
-        return (pid, readEnd)
     }
 
     /// Reads `fd` to EOF on a dedicated thread, calling `onLine` for every line and
@@ -121,13 +95,6 @@ enum BuildStep {
                 }
             }
         }
-    }
-
-    private static func withCStrings<Result>(_ strings: [String],
-                                             _ body: ([UnsafeMutablePointer<CChar>?]) -> Result) -> Result {
-        let pointers = strings.map { strdup($0) } + [nil]
-        defer { pointers.forEach { free($0) } }
-        return body(pointers)
     }
 }
 

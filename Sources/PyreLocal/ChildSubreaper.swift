@@ -1,4 +1,5 @@
 import Glibc
+import PyreCore
 import Logging
 
 /// Makes this process the child subreaper (`PR_SET_CHILD_SUBREAPER`): processes that

@@ -132,7 +132,7 @@ public final class LocalProvider: ServerProvider, Sendable {
                 return try ProcessSpawner.spawn(arguments, environment: environment, workingDirectory: workingDirectory.path,
                                                 output: .files(stdout: OutputShipper.file(.stdout, in: directory).path,
                                                                stderr: OutputShipper.file(.stderr, in: directory).path),
-                                                newSession: true)
+                                                group: .newSession)
             }
             record.pid = pid
             record.startTime = ProcessTable.status(of: pid)?.startTime ?? 0

@@ -1,4 +1,5 @@
 import Foundation
+import PyreCore
 import Logging
 import PyreAWS
 #if canImport(Glibc)
@@ -132,27 +133,13 @@ enum MotoProcess {
         environment["INITIAL_NO_AUTH_ACTION_COUNT"] = "\(unauthenticatedCalls)"
         // Unknown AMIs fail as on AWS (InvalidAMIID.NotFound) instead of being accepted.
         environment["MOTO_ENABLE_AMI_VALIDATION"] = "true"
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var pid = pid_t()
-        let spawned = posix_spawnp(&pid, "python3", &actions, nil, argv, envp)
-        guard spawned == 0 else {
-            throw MotoServerError("cannot start python3: \(String(cString: strerror(spawned)))")
-        }
+        let pid = try ProcessSpawner.spawn(arguments, environment: environment,
+                                           output: .files(stdout: log.path, stderr: log.path))
         try watch(pid, log: log)
         return pid
     }
 
-    /// A detached shell that kills moto and removes its log once this process is gone. KILL,
-    /// not TERM: moto inherits our threads' signal mask, which blocks TERM.
+    /// A detached shell that kills moto and removes its log once this process is gone.
     private static func watch(_ child: pid_t, log: URL) throws {
         let watchdog = Process()
         watchdog.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")

@@ -1,4 +1,5 @@
 import Foundation
+import PyreCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -173,28 +174,14 @@ public final class PostgresTestCluster: Sendable {
     @discardableResult
     private static func run(_ executable: String, _ arguments: [String], as user: String? = nil) throws -> String {
         let command = user.map { ["/usr/sbin/runuser", "-u", $0, "--", executable] } ?? [executable]
-        let argv = (command + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-pg-\(UUID().uuidString).out")
         defer { try? FileManager.default.removeItem(at: output) }
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, output.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var pid = pid_t()
-        let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, environ)
-        guard spawned == 0 else {
-            throw TestClusterError("cannot start \(command[0]): \(String(cString: strerror(spawned)))")
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let pid = try ProcessSpawner.spawn(command + arguments, environment: ProcessInfo.processInfo.environment,
+                                           output: .files(stdout: output.path, stderr: output.path))
+        let status = ProcessSpawner.waitForExit(pid)
         let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-        // Exited normally with status 0: the low 7 bits (signal) and the exit code are all zero.
         guard status == 0 else {
-            throw TestClusterError("\((command + arguments).joined(separator: " ")) failed (wait status \(status)): \(text)")
+            throw TestClusterError("\((command + arguments).joined(separator: " ")) failed (exit status \(status)): \(text)")
         }
         return text
     }

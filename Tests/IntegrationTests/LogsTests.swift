@@ -23,7 +23,9 @@ struct LogsTests {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/syslog_load.py")
         let load = Task { try await runTool("/usr/bin/env", ["python3", script.path, host, "\(port)", "4"], includeErrors: true) }
         var committed: UInt64 = 0
+        let deadline = ContinuousClock.now + .seconds(60)
         while committed < 3_000 {
+            try #require(ContinuousClock.now < deadline, "only \(committed) records committed after 60 s of load")
             try await Task.sleep(for: .milliseconds(50))
             committed = try await page(system, after: nil, limit: 1).lastSequence
         }

@@ -1,22 +1,32 @@
 import Foundation
 import Glibc
-import PyreCore
 
 /// Starts processes with `posix_spawnp`: no fork of the (multi-threaded) agent, a clean
-/// signal state, and only the file descriptors the child is meant to have.
-enum ProcessSpawner {
+/// signal state, and only the file descriptors the child is meant to have. Every child
+/// Pyre starts goes through here: a child that inherited another thread's pipe would keep
+/// that pipe open, and whoever reads it would wait for an end of file that never comes.
+public enum ProcessSpawner {
     /// Where the child's stdout and stderr go.
-    enum Output {
+    public enum Output: Sendable {
         /// Appended to these files (the same path for both is fine), created when missing.
         case files(stdout: String, stderr: String)
         /// Written to this open descriptor.
         case descriptor(Int32)
     }
 
-    /// Starts `arguments` (argv[0] resolved via PATH) and returns its pid. With `newSession` the
-    /// child leads its own session and process group, whose id is its pid.
-    static func spawn(_ arguments: [String], environment: [String: String], workingDirectory: String?,
-                      output: Output, newSession: Bool) throws -> pid_t {
+    /// The process group the child joins.
+    public enum Group: Sendable {
+        /// The caller's.
+        case inherited
+        /// A new group led by the child, whose id is its pid.
+        case newGroup
+        /// A new session and group led by the child.
+        case newSession
+    }
+
+    /// Starts `arguments` (argv[0] resolved via PATH) and returns its pid.
+    public static func spawn(_ arguments: [String], environment: [String: String], workingDirectory: String? = nil,
+                             output: Output, group: Group = .inherited) throws -> pid_t {
         guard let executable = arguments.first else {
             throw PyreError(.provider, "cannot start a process without a command; give the image a `run` command")
         }
@@ -57,7 +67,13 @@ enum ProcessSpawner {
         sigemptyset(&noSignals)
         posix_spawnattr_setsigmask(&attributes, &noSignals)
         var flags = Int32(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
-        if newSession { flags |= GNUSpawnExtensions.setsidFlag }
+        switch group {
+        case .inherited: break
+        case .newGroup:
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= Int32(POSIX_SPAWN_SETPGROUP)
+        case .newSession: flags |= GNUSpawnExtensions.setsidFlag
+        }
         posix_spawnattr_setflags(&attributes, Int16(flags))
 
         let argv = arguments.map { strdup($0) } + [nil]
@@ -76,7 +92,7 @@ enum ProcessSpawner {
     }
 
     /// Runs a short-lived tool to completion and returns its exit status and combined output.
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    public static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else {
             throw PyreError(.provider, "cannot create a pipe: \(String(cString: strerror(errno)))")
@@ -85,8 +101,7 @@ enum ProcessSpawner {
         for descriptor in fds { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
         let pid: pid_t
         do {
-            pid = try spawn(arguments, environment: ProcessInfo.processInfo.environment, workingDirectory: nil,
-                            output: .descriptor(fds[1]), newSession: false)
+            pid = try spawn(arguments, environment: ProcessInfo.processInfo.environment, output: .descriptor(fds[1]))
         } catch {
             close(fds[0])
             close(fds[1])
@@ -105,7 +120,7 @@ enum ProcessSpawner {
     }
 
     /// Blocks until the child `pid` ends and returns its status as in ``decode(_:)``.
-    static func waitForExit(_ pid: pid_t) -> Int32 {
+    public static func waitForExit(_ pid: pid_t) -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 {
             if errno != EINTR { return -1 }
@@ -115,7 +130,7 @@ enum ProcessSpawner {
 
     /// A wait status as one number: the exit code, or 128 plus the signal that ended the
     /// process (the shell's convention).
-    static func decode(_ status: Int32) -> Int32 {
+    public static func decode(_ status: Int32) -> Int32 {
         let signal = status & 0x7f
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }
