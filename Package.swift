@@ -63,7 +63,7 @@ let package = Package(
         // recvmmsg and sendmmsg, which Swift's Glibc module does not import.
         .target(name: "CPyreDatagram"),
         .target(name: "PyreDNS", dependencies: [
-            "CPyreDatagram",
+            "CPyreDatagram", "PyreCore",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,3 +1,5 @@
+import PyreCore
+
 /// Feeds seeded random and mutated packets to the message decoder and the responder and
 /// checks that every reply is well formed. Used by the PyreDNSFuzz executable and a test.
 public struct DNSFuzzer {
@@ -117,19 +119,4 @@ public struct DNSFuzzer {
 
 private func asciiUppercased(_ byte: UInt8) -> UInt8 {
     byte &- 0x61 < 26 ? byte & ~0x20 : byte
-}
-
-/// A small seeded generator (SplitMix64), so a failing run can be replayed from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
-    }
 }

@@ -1,3 +1,4 @@
+import PyreCore
 import Foundation
 
 /// Feeds the parser and the framer seeded random bytes, generated valid messages and mutations

@@ -1,4 +1,5 @@
 import Foundation
+import PyreCore
 
 /// Seeded random syslog messages for the fuzzer: RFC 5424 messages built from random fields
 /// (with the record they must parse to), BSD forms, and mutations of either.
@@ -169,19 +170,4 @@ struct SyslogMessageGenerator {
     }
 
     private func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-}
-
-/// A small seeded generator (SplitMix64), so a failing run can be replayed from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
-    }
 }

@@ -85,19 +85,6 @@ private func replacingPlan(old: Int, count: Int) -> ServicePlan {
     }
 }
 
-/// Deterministic random numbers for reproducible simulations.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 &+ 1 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A world of servers driven by a state machine, with results arriving in random order; it
 /// checks the invariants against its own count of servers after every step.
 struct RolloutSimulation {

@@ -1,4 +1,5 @@
 import Foundation
+import PyreCore
 import Testing
 @testable import PyreLogs
 

@@ -3,13 +3,16 @@ import PyreCore
 import Glibc
 #endif
 
-/// `--grep`: a POSIX extended regular expression, as `grep -E` reads it, matched bytewise.
-/// A pattern without special characters is searched as a plain substring, which is much faster.
+/// `--grep`: a POSIX extended regular expression, as `grep -E` reads it in the C locale,
+/// matched bytewise. A pattern without special characters is searched as a plain substring;
+/// others run on a ``LazyDFA``, or on the C library's regexec for the few constructs the
+/// automaton leaves to it (see ``RegexParser``).
 final class MessageMatcher {
     private enum Kind {
         case literal([UInt8])
-        /// A compiled expression, and a substring every match contains: messages without it
-        /// are skipped without running the expression (what grep and ripgrep do too).
+        /// `required` is a substring every match contains: messages without it are skipped
+        /// without running the expression (what grep and ripgrep do too).
+        case automaton(LazyDFA, required: [UInt8])
         case regex(UnsafeMutablePointer<regex_t>, required: [UInt8])
     }
 
@@ -31,7 +34,19 @@ final class MessageMatcher {
             let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw PyreError(.logs, "--grep '\(pattern)' is not a POSIX extended regular expression: \(reason)")
         }
-        kind = .regex(compiled, required: Array(Self.requiredLiteral(of: pattern).utf8))
+        let required = Array(Self.requiredLiteral(of: pattern).utf8)
+        if let automaton = try? LazyDFA(ByteNFA(RegexParser.parse(pattern))) {
+            regfree(compiled)
+            compiled.deallocate()
+            kind = .automaton(automaton, required: required)
+        } else {
+            kind = .regex(compiled, required: required)
+        }
+    }
+
+    /// Whether the pattern runs on the automaton rather than regexec (for tests).
+    var usesAutomaton: Bool {
+        if case .automaton = kind { true } else { false }
     }
 
     /// The longest run of plain characters outside groups and brackets that every match of an
@@ -111,6 +126,9 @@ final class MessageMatcher {
         case .literal(let needle):
             if needle.isEmpty { return true }
             return needle.withUnsafeBytes { contains($0, in: message) }
+        case .automaton(let automaton, let required):
+            if !required.isEmpty, !required.withUnsafeBytes({ contains($0, in: message) }) { return false }
+            return automaton.matches(message)
         case .regex(let compiled, let required):
             if !required.isEmpty, !required.withUnsafeBytes({ contains($0, in: message) }) { return false }
             scratch.removeAll(keepingCapacity: true)
