@@ -15,7 +15,7 @@ final class LazyDFA {
     private let nfa: [ByteNFA.State]
     private let entry: Int32
     /// Bytes that every byte set treats alike share one column of the transition table.
-    private let classOf: [UInt8]
+    private let classOf: UnsafeMutablePointer<UInt8>
     private let representatives: [UInt8]
     private var classCount: Int { representatives.count }
 
@@ -54,7 +54,8 @@ final class LazyDFA {
                 classOf[byte] = id
             }
         }
-        self.classOf = classOf
+        self.classOf = .allocate(capacity: 256)
+        self.classOf.initialize(from: classOf, count: 256)
         self.representatives = representatives
         tableCapacity = 64 * representatives.count
         table = .allocate(capacity: tableCapacity)
@@ -63,27 +64,28 @@ final class LazyDFA {
 
     deinit {
         table.deallocate()
+        classOf.deallocate()
     }
 
     func matches(_ message: UnsafeRawBufferPointer) -> Bool {
         if flags[Int(initial)] != 0 { return flags[Int(initial)] & Self.accepting != 0 }
         let classCount = self.classCount
+        let classOf = self.classOf
         var offset = Int(initial) * classCount
         var table = self.table
-        return classOf.withUnsafeBufferPointer { classOf in
-            for byte in message {
-                let next = table[offset + Int(classOf[Int(byte)])]
-                if next >= 0 {
-                    offset = Int(next)
-                    continue
-                }
-                offset = next == -1 ? build(fromRow: offset, column: Int(classOf[Int(byte)])) : Int(-2 - next)
-                table = self.table
-                let stateFlags = flags[offset / classCount]
-                if stateFlags != 0 { return stateFlags & Self.accepting != 0 }
+        for byte in message {
+            let column = Int(classOf[Int(byte)])
+            let next = table[offset + column]
+            if next >= 0 {
+                offset = Int(next)
+                continue
             }
-            return acceptsAtEnd(sets[offset / classCount], atStart: message.isEmpty)
+            offset = next == -1 ? build(fromRow: offset, column: column) : Int(-2 - next)
+            table = self.table
+            let stateFlags = flags[offset / classCount]
+            if stateFlags != 0 { return stateFlags & Self.accepting != 0 }
         }
+        return acceptsAtEnd(sets[offset / classCount], atStart: message.isEmpty)
     }
 
     /// Adds the transition from the state at row `row` on `column`; returns the next row.
