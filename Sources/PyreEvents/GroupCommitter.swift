@@ -6,16 +6,21 @@ import Synchronization
 /// One writer task at a time drains the queue; it exists only while there is work. A request
 /// that arrives when nothing is committing starts it at once: no timer, no waiting for a batch
 /// to fill, so an idle store answers as fast as without grouping.
-final class GroupCommitter<Request: Sendable, Response: Sendable>: Sendable {
+package final class GroupCommitter<Request: Sendable, Response: Sendable>: Sendable {
     /// Commits `requests` together and answers each of them, in order: one result per request.
     /// Never called again before it returns.
-    typealias Commit = @Sendable (_ requests: [Request]) async -> [Result<Response, any Error>]
+    package typealias Commit = @Sendable (_ requests: [Request]) async -> [Result<Response, any Error>]
 
     /// How much one commit takes: at least one request, however heavy.
-    struct Limits: Sendable {
-        var requests: Int
+    package struct Limits: Sendable {
+        package var requests: Int
         /// Sum of the weights given to ``submit(_:weight:)``, e.g. bytes.
-        var weight: Int
+        package var weight: Int
+
+        package init(requests: Int, weight: Int) {
+            self.requests = requests
+            self.weight = weight
+        }
     }
 
     private struct Waiter {
@@ -36,7 +41,7 @@ final class GroupCommitter<Request: Sendable, Response: Sendable>: Sendable {
     private let limits: Limits
     private let commit: Commit
 
-    init(limits: Limits, commit: @escaping Commit) {
+    package init(limits: Limits, commit: @escaping Commit) {
         self.limits = limits
         self.commit = commit
     }
@@ -51,7 +56,7 @@ final class GroupCommitter<Request: Sendable, Response: Sendable>: Sendable {
     ///
     /// Cancelling a caller whose request is still queued removes it (it throws `CancellationError`
     /// and is never committed); once a batch has taken it, it is answered as usual.
-    func submit(_ request: Request, weight: Int) async throws -> Response {
+    package func submit(_ request: Request, weight: Int) async throws -> Response {
         let id = state.withLock { state in
             defer { state.nextID += 1 }
             return state.nextID

@@ -4,22 +4,32 @@ import PostgresNIO
 import PyreCore
 import PyreEvents
 
-/// One append, run in one transaction: the same steps and answers as SQLite's append.
-struct PostgresAppend {
+/// One append: the same steps and answers as SQLite's append. Appends are committed in
+/// batches (``runBatch(_:on:logger:)``), as SQLite's group commit does.
+struct PostgresAppend: Sendable {
     var stream: String
     var events: [NewEvent]
     var expected: ExpectedVersion
-    var logger: Logger
 
     /// Channel on which every append's transaction notifies, for other processes' subscribers.
     static let notificationChannel = "pyre_events"
     /// Rows per INSERT: 8 parameters each, well under the protocol's limit of 65,535.
     static let rowsPerInsert = 1_000
 
-    func run(on connection: PostgresConnection) async throws -> AppendResult {
+    /// The event data, which bounds how many appends one batch takes.
+    var byteCount: Int {
+        events.reduce(0) { $0 + $1.data.count + ($1.metadata?.count ?? 0) }
+    }
+
+    /// Runs `appends` in one transaction, in order, and answers each: with its result, or
+    /// with its own error when its expected version does not hold (it then wrote nothing).
+    /// A database error fails the whole batch: the transaction is rolled back and nothing
+    /// of it is stored.
+    static func runBatch(_ appends: [PostgresAppend], on connection: PostgresConnection,
+                         logger: Logger) async throws -> [Result<AppendResult, any Error>] {
         try await PostgresTransaction.run(on: connection, logger: logger) { connection in
             // Positions come from one counter row, locked first. The lock is held until COMMIT,
-            // so appends run one at a time and commit in position order: a reader of $all can
+            // so batches run one at a time and commit in position order: a reader of $all can
             // never see position n+1 while n is still uncommitted, which a sequence (handing out
             // numbers that commit in any order) would allow. The counter only moves in the
             // transaction that inserts, so positions stay gap-free.
@@ -30,38 +40,61 @@ struct PostgresAppend {
                 throw PyreError(.events, "the event store's position counter row is missing: the database was "
                     + "changed outside Pyre; restore it from a backup")
             }
-
-            let stored = try await storedPlaces(connection)
-            switch try AppendRetry.outcome(stream: stream, events: events, expected: expected, stored: stored) {
-            case .original(let result):
-                return result
-            case .expectationNeverHeld:
-                let actual = try await Self.currentVersion(connection, stream: stream, logger: logger)
-                throw WrongExpectedVersion(stream: stream, expected: expected, actual: actual)
-            case nil:
-                break
+            var nextPosition = firstPosition
+            var results: [Result<AppendResult, any Error>] = []
+            for append in appends {
+                do {
+                    let (result, written) = try await append.write(on: connection, position: nextPosition,
+                                                                   recordedAt: recordedAt, logger: logger)
+                    nextPosition += written
+                    results.append(.success(result))
+                } catch let error as WrongExpectedVersion {
+                    results.append(.failure(error))
+                } catch let error as PyreError {
+                    // Pyre's own refusals (an id stored elsewhere, say) come before any write.
+                    results.append(.failure(error))
+                }
             }
-            let actual = try await Self.currentVersion(connection, stream: stream, logger: logger)
-            guard expected.isSatisfied(by: actual) else {
-                throw WrongExpectedVersion(stream: stream, expected: expected, actual: actual)
+            if nextPosition > firstPosition {
+                // The notification is delivered at COMMIT, so a listener never wakes before the events are visible.
+                try await connection.query("""
+                    WITH moved AS (UPDATE event_position_counter SET next = \(nextPosition) RETURNING next)
+                    SELECT pg_notify(\(Self.notificationChannel), next::text) FROM moved
+                    """, logger: logger)
             }
-            let firstVersion = (actual ?? -1) + 1
-            var offset = 0
-            while offset < events.count {
-                let rows = min(Self.rowsPerInsert, events.count - offset)
-                try await insert(connection, offset: offset, count: rows, firstVersion: firstVersion,
-                                 firstPosition: firstPosition, recordedAt: recordedAt)
-                offset += rows
-            }
-            let count = Int64(events.count)
-            // The notification is delivered at COMMIT, so a listener never wakes before the events are visible.
-            try await connection.query("""
-                WITH moved AS (UPDATE event_position_counter SET next = next + \(count) RETURNING next)
-                SELECT pg_notify(\(Self.notificationChannel), next::text) FROM moved
-                """, logger: logger)
-            return AppendResult(firstVersion: firstVersion, lastVersion: firstVersion + count - 1,
-                                firstPosition: firstPosition, lastPosition: firstPosition + count - 1)
+            return results
         }
+    }
+
+    /// Checks and inserts this append's events at `position`; returns its answer and how
+    /// many positions it took (none for a retry of an append already stored).
+    private func write(on connection: PostgresConnection, position: Int64, recordedAt: Date,
+                       logger: Logger) async throws -> (AppendResult, Int64) {
+        let stored = try await storedPlaces(connection, logger: logger)
+        switch try AppendRetry.outcome(stream: stream, events: events, expected: expected, stored: stored) {
+        case .original(let result):
+            return (result, 0)
+        case .expectationNeverHeld:
+            let actual = try await Self.currentVersion(connection, stream: stream, logger: logger)
+            throw WrongExpectedVersion(stream: stream, expected: expected, actual: actual)
+        case nil:
+            break
+        }
+        let actual = try await Self.currentVersion(connection, stream: stream, logger: logger)
+        guard expected.isSatisfied(by: actual) else {
+            throw WrongExpectedVersion(stream: stream, expected: expected, actual: actual)
+        }
+        let firstVersion = (actual ?? -1) + 1
+        var offset = 0
+        while offset < events.count {
+            let rows = min(Self.rowsPerInsert, events.count - offset)
+            try await insert(connection, offset: offset, count: rows, firstVersion: firstVersion,
+                             firstPosition: position, recordedAt: recordedAt, logger: logger)
+            offset += rows
+        }
+        let count = Int64(events.count)
+        return (AppendResult(firstVersion: firstVersion, lastVersion: firstVersion + count - 1,
+                             firstPosition: position, lastPosition: position + count - 1), count)
     }
 
     static func currentVersion(_ connection: PostgresConnection, stream: String, logger: Logger) async throws -> Int64? {
@@ -71,7 +104,7 @@ struct PostgresAppend {
     }
 
     /// Where each event's id is already stored, in the order of `events`.
-    private func storedPlaces(_ connection: PostgresConnection) async throws -> [StoredPlace?] {
+    private func storedPlaces(_ connection: PostgresConnection, logger: Logger) async throws -> [StoredPlace?] {
         var places: [UUID: StoredPlace] = [:]
         for try await (id, stream, version, position) in try await connection.query(
             "SELECT id, stream, version, position FROM events WHERE id = ANY(\(events.map(\.id)))", logger: logger
@@ -82,7 +115,7 @@ struct PostgresAppend {
     }
 
     private func insert(_ connection: PostgresConnection, offset: Int, count: Int, firstVersion: Int64,
-                        firstPosition: Int64, recordedAt: Date) async throws {
+                        firstPosition: Int64, recordedAt: Date, logger: Logger) async throws {
         var bindings = PostgresBindings(capacity: count * 7)
         var rows: [String] = []
         for index in offset..<(offset + count) {

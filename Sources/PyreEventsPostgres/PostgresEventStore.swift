@@ -16,16 +16,34 @@ import Synchronization
 /// fail with `PyreError(.events, …)` if it cannot.
 public final class PostgresEventStore: EventStore {
     public let configuration: PostgresEventStoreConfiguration
-    public let appendSignal = AppendSignal()
+    public let appendSignal: AppendSignal
     /// Internal so tests can check the connections' settings.
     let client: PostgresClient
     private let logger: Logger
     private let background = Mutex<Task<Void, Never>?>(nil)
+    /// Concurrent appends share one transaction and one commit, as with SQLite.
+    private let appendCommitter: GroupCommitter<PostgresAppend, AppendResult>
 
     private init(configuration: PostgresEventStoreConfiguration, client: PostgresClient, logger: Logger) {
         self.configuration = configuration
         self.client = client
         self.logger = logger
+        let appendSignal = AppendSignal()
+        self.appendSignal = appendSignal
+        appendCommitter = GroupCommitter(limits: .init(requests: 256, weight: 4 << 20)) { appends in
+            do {
+                let results = try await client.withConnection { connection in
+                    try await PostgresAppend.runBatch(appends, on: connection, logger: logger)
+                }
+                appendSignal.pulse()
+                return results
+            } catch {
+                return appends.map { append in
+                    .failure(Self.failure(error, operation: "append to '\(append.stream)'", configuration: configuration,
+                                          advice: "the append may or may not be stored; retry it with the same event ids, which is safe"))
+                }
+            }
+        }
     }
 
     /// Connects, migrates the schema, and starts the store's pool; see the type's lifecycle notes.
@@ -73,13 +91,8 @@ public final class PostgresEventStore: EventStore {
 
     public func append(to stream: String, _ events: [NewEvent], expected: ExpectedVersion) async throws -> AppendResult {
         try EventValidation.checkAppend(to: stream, events, expected: expected)
-        let append = PostgresAppend(stream: stream, events: events, expected: expected, logger: logger)
-        let advice = "the append may or may not be stored; retry it with the same event ids, which is safe"
-        let result = try await perform("append to '\(stream)'", advice: advice) {
-            try await client.withConnection { connection in try await append.run(on: connection) }
-        }
-        appendSignal.pulse()
-        return result
+        let append = PostgresAppend(stream: stream, events: events, expected: expected)
+        return try await appendCommitter.submit(append, weight: append.byteCount)
     }
 
     public func read(stream: String, from version: Int64, limit: Int,
@@ -188,14 +201,21 @@ public final class PostgresEventStore: EventStore {
                             _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as PyreError {
-            throw error
-        } catch let error as WrongExpectedVersion {
-            throw error
         } catch {
-            // Subscriptions end quietly when cancelled, as with SQLite.
-            if Task.isCancelled { throw CancellationError() }
-            throw PyreError(.events, "cannot \(operation) in the event store at \(configuration): "
+            throw Self.failure(error, operation: operation, configuration: configuration, advice: advice)
+        }
+    }
+
+    /// A driver failure as a `PyreError` that names the operation and the database; the
+    /// store's own errors unchanged.
+    private static func failure(_ error: any Error, operation: String, configuration: PostgresEventStoreConfiguration,
+                                advice: String) -> any Error {
+        switch error {
+        case is PyreError, is WrongExpectedVersion: return error
+        // Subscriptions end quietly when cancelled, as with SQLite.
+        case _ where Task.isCancelled: return CancellationError()
+        default:
+            return PyreError(.events, "cannot \(operation) in the event store at \(configuration): "
                 + "\(PostgresFailure.describe(error)); \(advice)")
         }
     }

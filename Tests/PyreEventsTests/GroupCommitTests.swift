@@ -216,7 +216,7 @@ private func batchWriter(of store: SQLiteEventStore) -> SQLiteBatchWriter {
 }
 
 extension Result {
-    fileprivate var failure: Failure? {
+    var failure: Failure? {
         if case .failure(let error) = self { return error }
         return nil
     }

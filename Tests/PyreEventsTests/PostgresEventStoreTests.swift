@@ -20,6 +20,42 @@ struct PostgresEventStoreTests {
         return try result.get()
     }
 
+    /// A batch answers each append on its own, as SQLite's group commit does, and moves the
+    /// counter once for the events it stored.
+    @Test func aBatchAnswersEachAppendAndStoresOnlyTheGoodOnes() async throws {
+        let cluster = try await PostgresTestCluster.shared()
+        let store = try await open(cluster.url(database: try await cluster.createDatabase()))
+        try await closing([store]) { () async throws in
+            _ = try await store.append(to: "s", testEvents(2), expected: .noStream)
+            let storedElsewhere = testEvent(9)
+            _ = try await store.append(to: "other", [storedElsewhere], expected: .any)
+            let retried = testEvents(3)
+            let results = try await store.client.withConnection { connection in
+                try await PostgresAppend.runBatch([
+                    PostgresAppend(stream: "s", events: testEvents(1), expected: .exact(1)),
+                    PostgresAppend(stream: "s", events: testEvents(1), expected: .exact(1)),
+                    PostgresAppend(stream: "u", events: [storedElsewhere], expected: .any),
+                    PostgresAppend(stream: "r", events: retried, expected: .noStream),
+                    PostgresAppend(stream: "r", events: retried, expected: .noStream),
+                    PostgresAppend(stream: "s", events: testEvents(2), expected: .exact(2)),
+                ], on: connection, logger: quietLogger)
+            }
+            #expect(try results[0].get() == AppendResult(firstVersion: 2, lastVersion: 2, firstPosition: 3, lastPosition: 3))
+            #expect(results[1].failure as? WrongExpectedVersion
+                == WrongExpectedVersion(stream: "s", expected: .exact(1), actual: 2))
+            #expect((results[2].failure as? PyreError)?.message.contains("already stored in stream 'other'") == true)
+            let original = AppendResult(firstVersion: 0, lastVersion: 2, firstPosition: 4, lastPosition: 6)
+            #expect(try results[3].get() == original)
+            #expect(try results[4].get() == original)
+            #expect(try results[5].get() == AppendResult(firstVersion: 3, lastVersion: 4, firstPosition: 7, lastPosition: 8))
+            let all = try await store.readAll(from: 0, limit: 100)
+            #expect(all.map(\.position) == Array(0...8))
+            #expect(all.map(\.stream) == ["s", "s", "other", "s", "r", "r", "r", "s", "s"])
+            _ = try await store.append(to: "after", testEvents(1), expected: .any)
+            #expect(try await store.lastPosition() == 9)
+        }
+    }
+
     @Test func readerTailingAllNeverSkipsAPositionWhileManyAppendersCommit() async throws {
         let cluster = try await PostgresTestCluster.shared()
         let url = cluster.url(database: try await cluster.createDatabase())
