@@ -86,7 +86,10 @@ public enum ProcessSpawner {
         let result = posix_spawnp(&pid, executable, &actions, &attributes, argv, envp)
         guard result == 0 else {
             let reason = String(cString: strerror(result))
-            throw PyreError(.provider, "cannot start `\(executable)`: \(reason); check that it exists and is executable (PATH is searched)")
+            let place = workingDirectory.map { " in \($0)" } ?? ""
+            let directoryCheck = workingDirectory == nil ? "" : " and that the directory exists"
+            throw PyreError(.provider, "cannot start `\(executable)`\(place): \(reason); check that it exists and is "
+                + "executable (PATH is searched)\(directoryCheck)")
         }
         return pid
     }

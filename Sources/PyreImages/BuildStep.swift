@@ -69,9 +69,9 @@ enum BuildStep {
                                                workingDirectory: directory.path, output: .descriptor(writeEnd),
                                                group: .newGroup)
             return (pid, readEnd)
-        } catch {
+        } catch let error as PyreError {
             close(readEnd)
-            throw error
+            throw PyreError(.bake, error.message)
         }
     }
 

@@ -31,8 +31,17 @@ import Testing
     }
 
     @Test func aMissingProgramIsNamed() {
-        #expect(throws: PyreError.self) {
+        let error = #expect(throws: PyreError.self) {
             try ProcessSpawner.run(["pyre-no-such-program"])
         }
+        #expect(error?.message.contains("`pyre-no-such-program`") == true)
+    }
+
+    @Test func aMissingWorkingDirectoryIsNamed() {
+        let error = #expect(throws: PyreError.self) {
+            try ProcessSpawner.spawn(["true"], environment: [:], workingDirectory: "/nonexistent/pyre-test",
+                                     output: .files(stdout: "/dev/null", stderr: "/dev/null"))
+        }
+        #expect(error?.message.contains("in /nonexistent/pyre-test") == true)
     }
 }

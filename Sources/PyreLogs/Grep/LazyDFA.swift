@@ -9,7 +9,8 @@ final class LazyDFA {
     static let maximumStates = 4_096
 
     private static let accepting: UInt8 = 1
-    /// No state is left and none can start again (every branch began with `^`).
+    /// No state is left, so none can start again either: every step adds the entry's
+    /// closure, and an empty set means that closure is empty (every branch began with `^`).
     private static let dead: UInt8 = 2
 
     private let nfa: [ByteNFA.State]
@@ -118,7 +119,7 @@ final class LazyDFA {
         ids[set] = id
         var stateFlags: UInt8 = 0
         if set.contains(where: { if case .match = nfa[Int($0)] { true } else { false } }) { stateFlags |= Self.accepting }
-        if set.isEmpty && closure(of: [entry], atStart: false).isEmpty { stateFlags |= Self.dead }
+        if set.isEmpty { stateFlags |= Self.dead }
         flags.append(stateFlags)
         let rows = sets.count * classCount
         if rows > tableCapacity {

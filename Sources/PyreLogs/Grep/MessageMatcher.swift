@@ -9,20 +9,22 @@ import Glibc
 /// automaton leaves to it (see ``RegexParser``).
 final class MessageMatcher {
     private enum Kind {
-        case literal([UInt8])
-        /// `required` is a substring every match contains: messages without it are skipped
-        /// without running the expression (what grep and ripgrep do too).
-        case automaton(LazyDFA, required: [UInt8])
-        case regex(UnsafeMutablePointer<regex_t>, required: [UInt8])
+        case literal
+        case automaton(LazyDFA)
+        case regex(UnsafeMutablePointer<regex_t>)
     }
 
     private let kind: Kind
+    /// A substring every match contains (the whole pattern for a literal): messages without
+    /// it are skipped without running the expression (what grep and ripgrep do too).
+    private let required: [UInt8]
     /// regexec wants a NUL-terminated string; messages are copied here first.
     private var scratch: [CChar] = []
 
     init(_ pattern: String) throws {
         if !pattern.contains(where: { "\\^$.[]|()*+?{}".contains($0) }) {
-            kind = .literal(Array(pattern.utf8))
+            kind = .literal
+            required = Array(pattern.utf8)
             return
         }
         let compiled = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
@@ -34,13 +36,13 @@ final class MessageMatcher {
             let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw PyreError(.logs, "--grep '\(pattern)' is not a POSIX extended regular expression: \(reason)")
         }
-        let required = Array(Self.requiredLiteral(of: pattern).utf8)
+        required = Array(Self.requiredLiteral(of: pattern).utf8)
         if let automaton = try? LazyDFA(ByteNFA(RegexParser.parse(pattern))) {
             regfree(compiled)
             compiled.deallocate()
-            kind = .automaton(automaton, required: required)
+            kind = .automaton(automaton)
         } else {
-            kind = .regex(compiled, required: required)
+            kind = .regex(compiled)
         }
     }
 
@@ -100,7 +102,7 @@ final class MessageMatcher {
     }
 
     deinit {
-        if case .regex(let compiled, _) = kind {
+        if case .regex(let compiled) = kind {
             regfree(compiled)
             compiled.deallocate()
         }
@@ -122,15 +124,13 @@ final class MessageMatcher {
     }
 
     func matches(_ message: UnsafeRawBufferPointer) -> Bool {
+        if !required.isEmpty, !required.withUnsafeBytes({ contains($0, in: message) }) { return false }
         switch kind {
-        case .literal(let needle):
-            if needle.isEmpty { return true }
-            return needle.withUnsafeBytes { contains($0, in: message) }
-        case .automaton(let automaton, let required):
-            if !required.isEmpty, !required.withUnsafeBytes({ contains($0, in: message) }) { return false }
+        case .literal:
+            return true
+        case .automaton(let automaton):
             return automaton.matches(message)
-        case .regex(let compiled, let required):
-            if !required.isEmpty, !required.withUnsafeBytes({ contains($0, in: message) }) { return false }
+        case .regex(let compiled):
             scratch.removeAll(keepingCapacity: true)
             scratch.append(contentsOf: message.lazy.map { CChar(bitPattern: $0 == 0 ? 0x20 : $0) })
             scratch.append(0)
