@@ -84,15 +84,13 @@ actor IdentityLayer: ServerPublisher {
 
     // MARK: ServerPublisher
 
-    func publish(_ server: ServerInfo) async {
-        published[server.id] = server
-        updateBackends(of: server.service)
-        await refresh()
-    }
-
-    func unpublish(_ id: ServerID) async {
-        guard let server = published.removeValue(forKey: id) else { return }
-        updateBackends(of: server.service)
+    func update(publishing servers: [ServerInfo], unpublishing leaving: [ServerID]) async {
+        var services = Set(servers.map(\.service))
+        for server in servers { published[server.id] = server }
+        for id in leaving {
+            if let server = published.removeValue(forKey: id) { services.insert(server.service) }
+        }
+        for service in services { updateBackends(of: service) }
         await refresh()
     }
 

@@ -87,10 +87,50 @@ public protocol ServerProvider: Sendable {
     func destroy(_ id: ServerID) async throws
     /// The last `lines` lines the server wrote to stdout and stderr, for error reports.
     func recentOutput(of id: ServerID, lines: Int) async -> [String]
+
+    /// True when ``create(batch:)`` costs fewer calls than one ``create(_:)`` per server (a
+    /// cloud API): the engine then hands the provider a step's new servers of a service at once.
+    var createsInBatches: Bool { get }
+    /// Creates servers whose specs differ only in id; one result per spec, in order. A
+    /// provider that names its servers itself (EC2 uses the instance id) returns infos whose
+    /// ids differ from the specs'.
+    func create(batch specs: [ServerSpec]) async -> [Result<ServerInfo, any Error>]
+    /// Destroys the servers; returns the ones that could not be destroyed, with the reason.
+    func destroy(batch ids: [ServerID]) async -> [ServerID: String]
 }
 
 extension ServerProvider {
     public func recentOutput(of id: ServerID, lines: Int) async -> [String] { [] }
+
+    public var createsInBatches: Bool { false }
+
+    /// One ``create(_:)`` per spec, all at once.
+    public func create(batch specs: [ServerSpec]) async -> [Result<ServerInfo, any Error>] {
+        await withTaskGroup(of: (Int, Result<ServerInfo, any Error>).self) { group in
+            for (index, spec) in specs.enumerated() {
+                group.addTask {
+                    do { return (index, .success(try await create(spec))) } catch { return (index, .failure(error)) }
+                }
+            }
+            var results = [Result<ServerInfo, any Error>?](repeating: nil, count: specs.count)
+            for await (index, result) in group { results[index] = result }
+            return results.map { $0! }
+        }
+    }
+
+    /// One ``destroy(_:)`` per server, all at once.
+    public func destroy(batch ids: [ServerID]) async -> [ServerID: String] {
+        await withTaskGroup(of: (ServerID, String?).self) { group in
+            for id in ids {
+                group.addTask {
+                    do { try await destroy(id); return (id, nil) } catch { return (id, "\(error)") }
+                }
+            }
+            var failures: [ServerID: String] = [:]
+            for await (id, failure) in group { if let failure { failures[id] = failure } }
+            return failures
+        }
+    }
 }
 
 /// Environment every server gets, whichever provider runs it.

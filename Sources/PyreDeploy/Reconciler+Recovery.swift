@@ -22,7 +22,7 @@ extension Reconciler {
         }
         let failures = try await destroyAtOnce(reasons)
 
-        for record in state.liveServers where record.published { await publisher.publish(record.info) }
+        await publisher.update(publishing: state.liveServers.filter(\.published).map(\.info), unpublishing: [])
         if !failures.isEmpty {
             throw PyreError(.provider, "could not destroy " + failures.map { "\($0.key): \($0.value)" }
                 .sorted().joined(separator: "; ") + "; check the provider, then restart the agent")
@@ -34,7 +34,7 @@ extension Reconciler {
     private func destroyAtOnce(_ reasons: [ServerID: String]) async throws -> [ServerID: String] {
         guard !reasons.isEmpty else { return [:] }
         let published = reasons.keys.filter { state.servers[$0]?.published == true }.sorted()
-        for id in published { await publisher.unpublish(id) }
+        await publisher.unpublish(published)
         try await record(published.map { .serverUnpublished(id: $0, reason: reasons[$0]!, at: Date()) })
 
         let provider = self.provider

@@ -98,7 +98,7 @@ public actor Reconciler {
         var perService: [String: Int] = [:]
         for record in vanished {
             if record.published {
-                await publisher.unpublish(record.info.id)
+                await publisher.unpublish([record.info.id])
                 events.append(.serverUnpublished(id: record.info.id, reason: "vanished", at: now))
             }
             events.append(.serverDestroyed(id: record.info.id, reason: "vanished", at: now))

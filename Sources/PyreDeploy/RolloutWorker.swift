@@ -47,7 +47,7 @@ struct RolloutWorker: Sendable {
             await publisher.publish(server)
             return .published(service: service, id: server.id)
         case let .unpublish(removal, published):
-            for id in published { await publisher.unpublish(id) }
+            await publisher.unpublish(published)
             return .unpublished(removal, published: published)
         case let .drain(removal):
             await publisher.drain(removal.ids, within: removal.drain ?? .zero)

@@ -21,15 +21,14 @@ final class RecordingPublisher: ServerPublisher {
 
     private let books = Mutex(Books())
 
-    func publish(_ server: ServerInfo) async {
-        books.withLock { $0.published[server.id] = server.service }
-    }
-
-    func unpublish(_ id: ServerID) async {
+    func update(publishing servers: [ServerInfo], unpublishing leaving: [ServerID]) async {
         books.withLock { books in
-            guard let service = books.published.removeValue(forKey: id) else { return }
-            let count = books.published.values.filter { $0 == service }.count
-            books.fewest[service] = min(books.fewest[service] ?? .max, count)
+            for server in servers { books.published[server.id] = server.service }
+            for id in leaving {
+                guard let service = books.published.removeValue(forKey: id) else { continue }
+                let count = books.published.values.filter { $0 == service }.count
+                books.fewest[service] = min(books.fewest[service] ?? .max, count)
+            }
         }
     }
 

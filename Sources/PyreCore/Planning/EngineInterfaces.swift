@@ -35,14 +35,18 @@ public protocol EventJournal: Sendable {
 
 /// Makes healthy servers reachable by name (DNS records, entrypoint pools) and takes them away.
 public protocol ServerPublisher: Sendable {
-    func publish(_ server: ServerInfo) async
-    func unpublish(_ id: ServerID) async
+    /// Publishes `servers` and takes `leaving` away as one change: clients see the names as
+    /// they were before or as they are after, never a mix. Returns once the change is visible.
+    func update(publishing servers: [ServerInfo], unpublishing leaving: [ServerID]) async
     /// Returns when the unpublished servers `ids` may be destroyed: their drain `period` is
     /// the most their clients may still take to finish.
     func drain(_ ids: [ServerID], within period: Duration) async
 }
 
 extension ServerPublisher {
+    public func publish(_ server: ServerInfo) async { await update(publishing: [server], unpublishing: []) }
+    public func unpublish(_ ids: [ServerID]) async { await update(publishing: [], unpublishing: ids) }
+
     /// Without connections to watch, the whole period.
     public func drain(_ ids: [ServerID], within period: Duration) async {
         if period > .zero { try? await Task.sleep(for: period) }
@@ -52,6 +56,5 @@ extension ServerPublisher {
 /// A publisher that publishes nowhere, for systems without DNS or entrypoints.
 public struct NoopPublisher: ServerPublisher {
     public init() {}
-    public func publish(_ server: ServerInfo) async {}
-    public func unpublish(_ id: ServerID) async {}
+    public func update(publishing servers: [ServerInfo], unpublishing leaving: [ServerID]) async {}
 }
