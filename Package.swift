@@ -53,6 +53,7 @@ let package = Package(
         ]),
         .target(name: "PyreAgent", dependencies: [
             "PyreCore", "PyreImages", "PyreLocal", "PyreDeploy", "PyreEvents", "PyreEventsPostgres", "PyreDNS", "PyreEntrypoints",
+            "PyreAWS",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -148,7 +149,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "PyreAWSTests", dependencies: [
-            "PyreAWS", "PyreCore", "PyreTesting",
+            "PyreAWS", "PyreCore", "PyreTesting", "PyreDeploy",
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "PyreAgentTests", dependencies: ["PyreAgent", "PyreTesting", "PyreDeploy", "PyreEvents"]),

@@ -5,6 +5,7 @@ public struct SystemSpec: Sendable, Equatable {
     /// System name, a DNS label.
     public var name: String
     public var provider: ProviderKind
+    public var aws: AWSSpec
     /// DNS zone, absolute (`guestbook.pyre.`).
     public var zone: String
     /// Images by name, in manifest order.
@@ -18,12 +19,13 @@ public struct SystemSpec: Sendable, Equatable {
     /// Directory holding the manifest; relative paths in it are resolved against this.
     public var directory: URL
 
-    public init(name: String, provider: ProviderKind = .local, zone: String? = nil,
+    public init(name: String, provider: ProviderKind = .local, aws: AWSSpec = AWSSpec(), zone: String? = nil,
                 images: [ImageRecipe], services: [ServiceSpec], entrypoints: [EntrypointSpec] = [],
                 dns: DNSSpec = DNSSpec(), events: EventsSpec = EventsSpec(), logs: LogsSpec = LogsSpec(),
                 directory: URL) {
         self.name = name
         self.provider = provider
+        self.aws = aws
         self.zone = zone ?? "\(name).pyre."
         self.images = images
         self.services = services
@@ -55,15 +57,18 @@ public struct ImageRecipe: Sendable, Equatable, Codable {
     public var env: [String: String]
     /// Limit for each build step.
     public var buildTimeout: Duration
+    /// For the AWS provider: the AMI holding this image, by region.
+    public var amis: [String: String]
 
     public init(name: String, context: URL, build: [String] = [], run: [String],
-                env: [String: String] = [:], buildTimeout: Duration = .seconds(600)) {
+                env: [String: String] = [:], buildTimeout: Duration = .seconds(600), amis: [String: String] = [:]) {
         self.name = name
         self.context = context
         self.build = build
         self.run = run
         self.env = env
         self.buildTimeout = buildTimeout
+        self.amis = amis
     }
 }
 

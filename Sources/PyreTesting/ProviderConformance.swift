@@ -40,16 +40,17 @@ public enum ProviderConformance {
         let check = "createInspectList"
         let spec = makeSpec(freshID(generation: 1))
         try await withServers([spec], on: provider, check: check) { created in
-            try describes(created[0], spec, check: check, source: "create")
-            guard let inspected = try await provider.inspect(spec.id) else {
-                throw failure(check, "inspect(\(spec.id)) returned nil right after create")
+            let id = created[0].id
+            try describes(created[0], spec, provider: provider, check: check, source: "create")
+            guard let inspected = try await provider.inspect(id) else {
+                throw failure(check, "inspect(\(id)) returned nil right after create")
             }
-            try describes(inspected, spec, check: check, source: "inspect")
+            try describes(inspected, spec, id: id, check: check, source: "inspect")
             try expect(inspected.address == created[0].address, check,
                        "inspect reports address \(inspected.address), create reported \(created[0].address)")
-            let listed = try await provider.list().filter { $0.id == spec.id }
-            try expect(listed.count == 1, check, "list() contains \(spec.id) \(listed.count) times, expected once")
-            try describes(listed[0], spec, check: check, source: "list")
+            let listed = try await provider.list().filter { $0.id == id }
+            try expect(listed.count == 1, check, "list() contains \(id) \(listed.count) times, expected once")
+            try describes(listed[0], spec, id: id, check: check, source: "list")
         }
     }
 
@@ -57,9 +58,9 @@ public enum ProviderConformance {
     public static func checkDestroy(_ provider: any ServerProvider, makeSpec: MakeSpec) async throws {
         let check = "destroy"
         let spec = makeSpec(freshID(generation: 2))
-        try await withServers([spec], on: provider, check: check) { _ in
-            try await provider.destroy(spec.id)
-            try await expectGone(spec.id, from: provider, check: check)
+        try await withServers([spec], on: provider, check: check) { created in
+            try await provider.destroy(created[0].id)
+            try await expectGone(created[0].id, from: provider, check: check)
         }
     }
 
@@ -67,12 +68,13 @@ public enum ProviderConformance {
     public static func checkDestroyTwice(_ provider: any ServerProvider, makeSpec: MakeSpec) async throws {
         let check = "destroyTwice"
         let spec = makeSpec(freshID(generation: 3))
-        try await withServers([spec], on: provider, check: check) { _ in
-            try await provider.destroy(spec.id)
-            do { try await provider.destroy(spec.id) } catch {
-                throw failure(check, "second destroy(\(spec.id)) threw \(error); it must succeed")
+        try await withServers([spec], on: provider, check: check) { created in
+            let id = created[0].id
+            try await provider.destroy(id)
+            do { try await provider.destroy(id) } catch {
+                throw failure(check, "second destroy(\(id)) threw \(error); it must succeed")
             }
-            try await expectGone(spec.id, from: provider, check: check)
+            try await expectGone(id, from: provider, check: check)
         }
     }
 
@@ -87,7 +89,10 @@ public enum ProviderConformance {
     }
 
     /// Creating a server whose id is running already fails and leaves the first one running.
+    /// A provider that names its servers itself (``ServerProvider/createsInBatches``) never
+    /// takes an id from a spec, so there is nothing to reuse.
     public static func checkIdsAreNeverReused(_ provider: any ServerProvider, makeSpec: MakeSpec) async throws {
+        guard !provider.createsInBatches else { return }
         let check = "idsAreNeverReused"
         let spec = makeSpec(freshID(generation: 5))
         try await withServers([spec], on: provider, check: check) { created in
@@ -106,14 +111,15 @@ public enum ProviderConformance {
         let check = "serversAreIndependent"
         let specs = [makeSpec(freshID(generation: 6)), makeSpec(freshID(generation: 6))]
         try await withServers(specs, on: provider, check: check) { created in
+            let ids = created.map(\.id)
             try expect(created[0].address != created[1].address, check,
                        "two live servers share address \(created[0].address)")
             let listed = Set(try await provider.list().map(\.id))
-            try expect(listed.isSuperset(of: specs.map(\.id)), check, "list() lacks one of \(specs.map(\.id))")
-            try await provider.destroy(specs[0].id)
-            let survivor = try await provider.inspect(specs[1].id)
+            try expect(listed.isSuperset(of: ids), check, "list() lacks one of \(ids)")
+            try await provider.destroy(ids[0])
+            let survivor = try await provider.inspect(ids[1])
             try expect(survivor?.state == .running, check,
-                       "destroying \(specs[0].id) left \(specs[1].id) \(String(describing: survivor?.state)), expected running")
+                       "destroying \(ids[0]) left \(ids[1]) \(String(describing: survivor?.state)), expected running")
         }
     }
 
@@ -123,18 +129,19 @@ public enum ProviderConformance {
                                              makeSpec: MakeSpec) async throws {
         let check = "listAfterRestart"
         let spec = makeSpec(freshID(generation: 7))
-        try await withServers([spec], on: first, check: check) { _ in
+        try await withServers([spec], on: first, check: check) { created in
+            let id = created[0].id
             let second = try await makeProvider()
-            let listed = try await second.list().filter { $0.id == spec.id }
-            try expect(listed.count == 1, check, "a new provider instance does not list \(spec.id), created by the first")
-            try describes(listed[0], spec, check: check, source: "list after restart")
-            guard let inspected = try await second.inspect(spec.id) else {
-                throw failure(check, "a new provider instance's inspect(\(spec.id)) returned nil")
+            let listed = try await second.list().filter { $0.id == id }
+            try expect(listed.count == 1, check, "a new provider instance does not list \(id), created by the first")
+            try describes(listed[0], spec, id: id, check: check, source: "list after restart")
+            guard let inspected = try await second.inspect(id) else {
+                throw failure(check, "a new provider instance's inspect(\(id)) returned nil")
             }
-            try describes(inspected, spec, check: check, source: "inspect after restart")
-            try await second.destroy(spec.id)
-            try await expectGone(spec.id, from: second, check: check)
-            try await expectGone(spec.id, from: first, check: check)
+            try describes(inspected, spec, id: id, check: check, source: "inspect after restart")
+            try await second.destroy(id)
+            try await expectGone(id, from: second, check: check)
+            try await expectGone(id, from: first, check: check)
         }
     }
 
@@ -156,19 +163,25 @@ public enum ProviderConformance {
             }
             try await body(created)
         } catch {
-            for spec in specs { try? await provider.destroy(spec.id) }
+            for server in created { try? await provider.destroy(server.id) }
             throw error
         }
-        for spec in specs {
-            do { try await provider.destroy(spec.id) } catch {
-                throw failure(check, "destroy(\(spec.id)) threw \(error)")
+        for server in created {
+            do { try await provider.destroy(server.id) } catch {
+                throw failure(check, "destroy(\(server.id)) threw \(error)")
             }
         }
     }
 
-    private static func describes(_ info: ServerInfo, _ spec: ServerSpec, check: String, source: String) throws {
+    /// What create returned: the spec's server, with the spec's id unless the provider names servers itself.
+    private static func describes(_ info: ServerInfo, _ spec: ServerSpec, provider: any ServerProvider, check: String,
+                                  source: String) throws {
+        try describes(info, spec, id: provider.createsInBatches ? info.id : spec.id, check: check, source: source)
+    }
+
+    private static func describes(_ info: ServerInfo, _ spec: ServerSpec, id: ServerID, check: String, source: String) throws {
         let mismatches = [
-            info.id == spec.id ? nil : "id \(info.id) (expected \(spec.id))",
+            info.id == id ? nil : "id \(info.id) (expected \(id))",
             info.service == spec.service ? nil : "service \(info.service) (expected \(spec.service))",
             info.generation == spec.generation ? nil : "generation \(info.generation) (expected \(spec.generation))",
             info.image == spec.image ? nil : "image \(info.image) (expected \(spec.image))",
@@ -177,7 +190,7 @@ public enum ProviderConformance {
             info.state == .running ? nil : "state \(info.state) (expected running)",
             !info.address.isEmpty ? nil : "an empty address",
         ].compactMap { $0 }
-        try expect(mismatches.isEmpty, check, "\(source) reports \(mismatches.joined(separator: ", ")) for \(spec.id)")
+        try expect(mismatches.isEmpty, check, "\(source) reports \(mismatches.joined(separator: ", ")) for \(id)")
     }
 
     private static func expectGone(_ id: ServerID, from provider: any ServerProvider, check: String) async throws {

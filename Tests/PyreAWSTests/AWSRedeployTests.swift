@@ -1,14 +1,25 @@
 import Foundation
 import Logging
 import PyreCore
+import PyreDeploy
 import PyreTesting
 import Testing
 @testable import PyreAWS
 
-/// The provider and Route 53 together, as a deploy uses them, on moto: three servers from
-/// one AMI, then a redeploy from a new AMI.
+/// The deploy engine on AWS, against moto: EC2 instances as servers, EC2 status checks as
+/// their health and Route 53 as their names. A service of three, then a redeploy from a new AMI.
 @Suite struct AWSRedeployTests {
-    @Test func redeployWithANewAMIReplacesServersAndRecordsInOneChange() async throws {
+    static let oldImage = ImageDigest("sha256:" + String(repeating: "1", count: 64))
+    static let newImage = ImageDigest("sha256:" + String(repeating: "2", count: 64))
+
+    static func web(_ image: ImageDigest) -> DesiredService {
+        var spec = ServiceSpec(name: "web", image: "web", count: 3, port: 8080)
+        spec.health.interval = .milliseconds(50)
+        return DesiredService(spec: spec, image: image, imagePath: URL(fileURLWithPath: "/nonexistent"),
+                              command: ["python3", "app.py"], env: [:], configHash: "0123456789abcdef")
+    }
+
+    @Test func redeployWithANewAMIReplacesInstancesAndRecordsInOneChange() async throws {
         let moto = try await MotoServer.shared()
         let calls = Recorder<[String]>([])
         var logger = Logger(label: "test") { _ in CapturingLogHandler(lines: calls) }
@@ -17,46 +28,42 @@ import Testing
         let ec2 = EC2Client(client: client)
         let route53 = Route53Client(client: client)
         let amis = try await EC2ClientTests.amazonAMIs(ec2)
-        let (oldImage, newImage) = (ImageDigest("sha256:" + String(repeating: "1", count: 64)),
-                                    ImageDigest("sha256:" + String(repeating: "2", count: 64)))
         let system = EC2ClientTests.uniqueName("redeploy")
-        let provider = EC2ServerProvider(ec2: ec2, configuration: .init(system: system,
-                                                                         amis: [oldImage: amis[0], newImage: amis[1]]))
-        let zoneName = "\(system).pyre.test."
-        let zone = try await route53.ensureHostedZone(zoneName, callerReference: system)
-
-        func deploy(generation: Int, image: ImageDigest) async throws -> [ServerInfo] {
-            var servers: [ServerInfo] = []
-            for _ in 0..<3 {
-                let spec = EC2ServerProviderTests.spec(.make(service: "web", generation: generation), system: system,
-                                                       image: image)
-                servers.append(try await provider.create(spec))
-            }
-            return servers
+        let zone = "\(system).pyre.test."
+        let provider = EC2ServerProvider(ec2: ec2, configuration: .init(system: system),
+                                         amis: [Self.oldImage: amis[0], Self.newImage: amis[1]])
+        let publisher = Route53Publisher(route53: route53, zone: zone, ttl: 5, logger: logger)
+        let reconciler = Reconciler(configuration: ReconcilerConfiguration(system: system, zone: zone), provider: provider,
+                                    journal: FakeEventJournal(), health: EC2HealthChecker(provider: provider, probe: nil),
+                                    publisher: publisher, state: AgentState(replaying: []), logger: logger)
+        func count(_ operation: String) -> Int {
+            calls.value.filter { $0.contains("AWS call") && $0.contains(operation) }.count
         }
-        func records(_ servers: [ServerInfo]) -> [Route53RecordSet] {
-            [Route53RecordSet(name: "web.\(zoneName)", type: "A", ttl: 5, values: servers.map(\.address))]
-                + servers.map { Route53RecordSet(name: "\($0.id.rawValue).\(zoneName)", type: "A", ttl: 5, values: [$0.address]) }
-        }
-        func changeCalls() -> Int {
-            calls.value.filter { $0.contains("AWS call") && $0.contains("ChangeResourceRecordSets") }.count
+        func webRecords() async throws -> [String] {
+            let sets = try await route53.listRecordSets(zoneID: try await publisher.hostedZone())
+            return sets.first { $0.name == "web.\(zone)" && $0.type == "A" }?.values.sorted() ?? []
         }
 
-        let old = try await deploy(generation: 1, image: oldImage)
-        try await route53.publish(zoneID: zone, records(old))
+        let first = try await reconciler.deploy([Self.web(Self.oldImage)], trigger: .manual) { _ in }
+        #expect(first.outcome == .completed)
+        let old = try await provider.list()
+        #expect(old.count == 3 && old.allSatisfy { $0.image == Self.oldImage })
+        #expect(try await webRecords() == old.map(\.address).sorted())
 
-        let new = try await deploy(generation: 2, image: newImage)
-        let before = changeCalls()
-        try await route53.publish(zoneID: zone, records(new))
-        #expect(changeCalls() == before + 1, "the records are replaced in one change")
-        for server in old { try await provider.destroy(server.id) }
+        let (runs, changes, terminations) = (count("RunInstances"), count("ChangeResourceRecordSets"), count("TerminateInstances"))
+        let second = try await reconciler.deploy([Self.web(Self.newImage)], trigger: .manual) { _ in }
+        #expect(second.outcome == .completed)
+        #expect(count("RunInstances") == runs + 1, "the three new instances start with one call")
+        #expect(count("ChangeResourceRecordSets") == changes + 1, "the records are replaced in one change")
+        #expect(count("TerminateInstances") == terminations + 1, "the old instances go with one call")
 
         let live = try await provider.list()
-        #expect(Set(live.map(\.id)) == Set(new.map(\.id)))
-        #expect(live.allSatisfy { $0.image == newImage && $0.generation == 2 && $0.state == .running })
-        let gone = try await ec2.describeInstances(filters: ["tag:pyre:system": [system], "tag:pyre:generation": ["1"]])
+        #expect(live.count == 3 && Set(live.map(\.id)).isDisjoint(with: old.map(\.id)))
+        #expect(live.allSatisfy { $0.image == Self.newImage && $0.state == .running })
+        let gone = try await ec2.describeInstances(filters: ["instance-id": old.map(\.id.rawValue)])
         #expect(gone.count == 3 && gone.allSatisfy { ["shutting-down", "terminated"].contains($0.state) })
-        let held = try await route53.listRecordSets(zoneID: zone).filter { $0.type == "A" }
-        #expect(held.sorted { $0.name < $1.name } == records(new).sorted { $0.name < $1.name })
+        #expect(try await webRecords() == live.map(\.address).sorted())
+        let names = Set(try await route53.listRecordSets(zoneID: try await publisher.hostedZone()).map(\.name))
+        #expect(old.allSatisfy { !names.contains("\($0.id.rawValue).\(zone)") }, "no record of an old server is left")
     }
 }

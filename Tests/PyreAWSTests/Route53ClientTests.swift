@@ -35,11 +35,11 @@ import Testing
         let server = Route53RecordSet(name: "web-1-ab12.\(name)", type: "A", ttl: 5, values: ["10.0.0.1"])
         let first = try await route53.changeRecordSets(zoneID: zone, [.init(.upsert, old), .init(.upsert, server)],
                                                        comment: "deploy 1 <web>")
-        try await route53.waitUntilInSync(changeID: first)
+        try await route53.waitUntilInSync(changeID: first.id)
 
         let new = Route53RecordSet(name: "web.\(name)", type: "A", ttl: 5, values: ["10.0.0.3"])
         let second = try await route53.changeRecordSets(zoneID: zone, [.init(.upsert, new), .init(.delete, server)])
-        try await route53.waitUntilInSync(changeID: second)
+        try await route53.waitUntilInSync(changeID: second.id)
 
         let sets = try await route53.listRecordSets(zoneID: zone).filter { $0.type == "A" }
         #expect(sets == [new])

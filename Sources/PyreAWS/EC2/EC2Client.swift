@@ -76,6 +76,22 @@ public struct EC2Client: Sendable {
         return instances
     }
 
+    /// State and status checks of the instances, stopped ones included. An id EC2 does not
+    /// know fails the call (`InvalidInstanceID.NotFound`).
+    public func describeInstanceStatus(_ ids: [String]) async throws -> [EC2InstanceStatus] {
+        guard !ids.isEmpty else { return [] }
+        var statuses: [EC2InstanceStatus] = []
+        var token: String?
+        repeat {
+            let answer = try await client.query(.ec2, action: "DescribeInstanceStatus", version: EC2.apiVersion,
+                                                parameters: [("IncludeAllInstances", "true")] + Self.numbered("InstanceId", ids)
+                                                    + (token.map { [("NextToken", $0)] } ?? []))
+            statuses += answer["instanceStatusSet"]?.all("item").compactMap(EC2InstanceStatus.init) ?? []
+            token = answer["nextToken"]?.text.nonEmpty
+        } while token != nil
+        return statuses
+    }
+
     /// Asks EC2 to terminate the instances; returns each one's state after the call
     /// (`shutting-down`, or `terminated` for one already gone).
     @discardableResult

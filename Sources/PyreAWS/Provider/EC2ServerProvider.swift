@@ -1,22 +1,21 @@
 import Foundation
 import PyreCore
+import Synchronization
 
-/// Runs a system's servers as EC2 instances: one instance per server, started from the AMI
-/// baked for the server's image, tagged with everything Pyre needs to find and describe it
-/// again, so a restarted agent (or another machine) sees the same servers.
+/// Runs a system's servers as EC2 instances, one instance per server, started from the AMI
+/// baked for the server's image. A server's id is its instance id, so a step's new servers
+/// of a service start with one RunInstances call and carry the same tags; a restarted agent
+/// (or another machine) finds them again by the `pyre:system` tag.
 public struct EC2ServerProvider: ServerProvider {
     public struct Configuration: Sendable, Equatable {
         public var system: String
-        /// The AMI baked for each Pyre image.
-        public var amis: [ImageDigest: String]
         public var instanceType: String
         public var subnetID: String?
         public var securityGroupIDs: [String]
 
-        public init(system: String, amis: [ImageDigest: String], instanceType: String = "t3.micro",
-                    subnetID: String? = nil, securityGroupIDs: [String] = []) {
+        public init(system: String, instanceType: String = "t3.micro", subnetID: String? = nil,
+                    securityGroupIDs: [String] = []) {
             self.system = system
-            self.amis = amis
             self.instanceType = instanceType
             self.subnetID = subnetID
             self.securityGroupIDs = securityGroupIDs
@@ -27,11 +26,12 @@ public struct EC2ServerProvider: ServerProvider {
     enum Tag {
         static let system = "pyre:system"
         static let service = "pyre:service"
-        static let server = "pyre:server"
         static let generation = "pyre:generation"
         static let image = "pyre:image"
         static let configHash = "pyre:config"
         static let port = "pyre:port"
+        /// The launch's client token: finds the instances of a launch whose answer was lost.
+        static let launch = "pyre:launch"
     }
 
     /// Every state but `shutting-down` and `terminated`: an instance that still counts.
@@ -39,19 +39,32 @@ public struct EC2ServerProvider: ServerProvider {
 
     public var ec2: EC2Client
     public var configuration: Configuration
+    /// The AMI baked for each Pyre image; the agent sets it before each deploy.
+    public let amis: AMIMap
+    /// Tags and addresses of the instances seen so far; they never change after launch.
+    let known = InstanceBook()
+    /// State and status checks, shared with ``EC2HealthChecker`` so a gate's two questions cost one call.
+    let statuses: BatchedLookup<String, EC2InstanceStatus>
 
-    public init(ec2: EC2Client, configuration: Configuration) {
+    public init(ec2: EC2Client, configuration: Configuration, amis: [ImageDigest: String] = [:]) {
         self.ec2 = ec2
         self.configuration = configuration
+        self.amis = AMIMap(amis)
+        statuses = BatchedLookup(freshness: .milliseconds(250)) { ids in
+            try await Self.statuses(of: ids, ec2: ec2)
+        }
     }
+
+    public var createsInBatches: Bool { true }
 
     /// Checks, in one call, that every configured AMI exists and carries the `pyre:image` tag
     /// of the image it stands for (pyre bake writes it), so no server starts from an AMI
     /// baked from other files. Run it before a deploy.
     public func verifyImages() async throws {
-        let found = Dictionary(try await ec2.describeImages(Array(Set(configuration.amis.values))).map { ($0.id, $0.tags) },
+        let amis = self.amis.all
+        let found = Dictionary(try await ec2.describeImages(Array(Set(amis.values))).map { ($0.id, $0.tags) },
                                uniquingKeysWith: { first, _ in first })
-        for (image, ami) in configuration.amis.sorted(by: { $0.value < $1.value }) {
+        for (image, ami) in amis.sorted(by: { $0.value < $1.value }) {
             guard let tags = found[ami] else {
                 throw PyreError(.provider, "AMI \(ami) for image \(image.short) is not in region "
                     + "\(ec2.client.configuration.region): run pyre bake for this region")
@@ -65,77 +78,202 @@ public struct EC2ServerProvider: ServerProvider {
     }
 
     public func create(_ spec: ServerSpec) async throws -> ServerInfo {
-        guard let ami = configuration.amis[spec.image] else {
-            throw PyreError(.provider, "no AMI for image \(spec.image.short) of service \(spec.service) in region "
-                + "\(ec2.client.configuration.region): run pyre bake for this region")
+        try await create(batch: [spec])[0].get()
+    }
+
+    /// One RunInstances per group of specs that differ only in id (the engine sends one group).
+    public func create(batch specs: [ServerSpec]) async -> [Result<ServerInfo, any Error>] {
+        let groups = Dictionary(grouping: specs.indices) { index in
+            let spec = specs[index]
+            return [spec.service, String(spec.generation), spec.image.rawValue, spec.configHash, String(spec.port)]
         }
-        if try await !instances(of: spec.id).isEmpty {
-            throw PyreError(.provider, "server \(spec.id) already exists: server ids are never reused")
+        var results = [Result<ServerInfo, any Error>?](repeating: nil, count: specs.count)
+        await withTaskGroup(of: ([Int], Result<[ServerInfo], any Error>).self) { group in
+            for indices in groups.values {
+                group.addTask {
+                    do { return (indices, .success(try await launch(indices.map { specs[$0] }))) } catch {
+                        return (indices, .failure(error))
+                    }
+                }
+            }
+            for await (indices, outcome) in group {
+                for (position, index) in indices.enumerated() {
+                    results[index] = outcome.flatMap { servers in
+                        position < servers.count ? .success(servers[position])
+                            : .failure(PyreError(.provider, "EC2 started \(servers.count) of \(indices.count) instances"))
+                    }
+                }
+            }
         }
-        let tags = [
-            Tag.system: configuration.system, Tag.service: spec.service, Tag.server: spec.id.rawValue,
-            Tag.generation: String(spec.generation), Tag.image: spec.image.rawValue,
-            Tag.configHash: spec.configHash, Tag.port: String(spec.port),
-        ]
-        // The server id is the client token: if EC2 got a call whose answer was lost, the
-        // retry returns that call's instance instead of starting a second one.
-        let launch = EC2Client.Launch(imageID: ami, instanceType: configuration.instanceType,
-                                      clientToken: spec.id.rawValue, subnetID: configuration.subnetID,
-                                      securityGroupIDs: configuration.securityGroupIDs,
-                                      userData: Self.userData(spec), tags: tags)
-        guard let instance = try await ec2.runInstances(launch).first, let info = Self.info(instance) else {
-            throw PyreError(.provider, "EC2 started no instance for \(spec.id)")
-        }
-        return info
+        return results.map { $0! }
     }
 
     public func inspect(_ id: ServerID) async throws -> ServerInfo? {
-        try await instances(of: id).compactMap(Self.info).first
+        guard Self.isInstanceID(id.rawValue), let status = try await statuses.value(for: id.rawValue),
+              !["shutting-down", "terminated"].contains(status.state) else { return nil }
+        var instance = known[id.rawValue]
+        if instance == nil {
+            instance = try await ec2.describeInstances(filters: ["instance-id": [id.rawValue]]).first
+            instance.map(known.remember)
+        }
+        guard var instance, instance.tags[Tag.system] == configuration.system else { return nil }
+        instance.state = status.state
+        return Self.info(instance)
     }
 
     public func list() async throws -> [ServerInfo] {
-        try await ec2.describeInstances(filters: [
+        let instances = try await ec2.describeInstances(filters: [
             "tag:\(Tag.system)": [configuration.system], "instance-state-name": Self.liveStates,
-        ]).compactMap(Self.info)
+        ])
+        instances.forEach(known.remember)
+        return instances.compactMap(Self.info)
     }
 
     public func destroy(_ id: ServerID) async throws {
-        try await ec2.terminateInstances(instances(of: id).map(\.id))
+        if let failure = await destroy(batch: [id])[id] { throw PyreError(.provider, failure) }
     }
 
-    private func instances(of id: ServerID) async throws -> [EC2Instance] {
-        try await ec2.describeInstances(filters: [
-            "tag:\(Tag.system)": [configuration.system], "tag:\(Tag.server)": [id.rawValue],
-            "instance-state-name": Self.liveStates,
-        ])
+    /// One TerminateInstances for every server. Ids EC2 does not know are gone already: when
+    /// the call names one, the known ones are looked up and terminated without it.
+    public func destroy(batch ids: [ServerID]) async -> [ServerID: String] {
+        let instanceIDs = ids.map(\.rawValue).filter(Self.isInstanceID)
+        do {
+            do {
+                try await ec2.terminateInstances(instanceIDs)
+            } catch let error as AWSError where error.code?.hasPrefix("InvalidInstanceID") == true {
+                let existing = try await ec2.describeInstances(filters: ["instance-id": instanceIDs]).map(\.id)
+                try await ec2.terminateInstances(existing)
+            }
+            await statuses.forget(instanceIDs)
+            instanceIDs.forEach(known.forget)
+            return [:]
+        } catch {
+            return Dictionary(uniqueKeysWithValues: ids.map { ($0, "could not terminate: \(error)") })
+        }
+    }
+
+    /// Starts the instances of specs that differ only in id, with one RunInstances call.
+    private func launch(_ specs: [ServerSpec]) async throws -> [ServerInfo] {
+        let spec = specs[0]
+        guard let ami = amis[spec.image] else {
+            throw PyreError(.provider, "no AMI for image \(spec.image.short) of service \(spec.service) in region "
+                + "\(ec2.client.configuration.region): run pyre bake for this region")
+        }
+        // The engine's id for the first server is fresh, so it serves as the launch's token.
+        let token = spec.id.rawValue
+        let tags = [
+            Tag.system: configuration.system, Tag.service: spec.service, Tag.generation: String(spec.generation),
+            Tag.image: spec.image.rawValue, Tag.configHash: spec.configHash, Tag.port: String(spec.port),
+            Tag.launch: token,
+        ]
+        let launch = EC2Client.Launch(imageID: ami, instanceType: configuration.instanceType, count: specs.count,
+                                      clientToken: token, subnetID: configuration.subnetID,
+                                      securityGroupIDs: configuration.securityGroupIDs,
+                                      userData: Self.userData(spec), tags: tags)
+        let instances = try await runOnce(launch)
+        instances.forEach(known.remember)
+        return instances.compactMap(Self.info)
+    }
+
+    /// RunInstances, retried only once no instance of the launch exists: the token alone
+    /// makes EC2 answer a repeat with the first try's instances, but not every EC2-compatible
+    /// server honours it (moto does not), and a lost answer must never start a second fleet.
+    private func runOnce(_ launch: EC2Client.Launch) async throws -> [EC2Instance] {
+        var single = ec2
+        single.client.retrier.policy.maxAttempts = 1
+        return try await ec2.client.retrier.run { attempt in
+            if attempt > 1 {
+                let started = try await ec2.describeInstances(filters: [
+                    "tag:\(Tag.system)": [configuration.system], "tag:\(Tag.launch)": [launch.clientToken],
+                ])
+                if !started.isEmpty { return started }
+            }
+            return try await single.runInstances(launch)
+        }
+    }
+
+    /// State and status checks of `ids`; ids EC2 does not know are left out of the answer.
+    private static func statuses(of ids: [String], ec2: EC2Client) async throws -> [String: EC2InstanceStatus] {
+        var known = ids
+        do {
+            return Dictionary(try await ec2.describeInstanceStatus(ids).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        } catch let error as AWSError where error.code?.hasPrefix("InvalidInstanceID") == true {
+            // One unknown id fails the whole call: find the known ones, then ask again.
+            known = try await ec2.describeInstances(filters: ["instance-id": ids]).map(\.id)
+        }
+        return Dictionary(try await ec2.describeInstanceStatus(known).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    static func isInstanceID(_ text: String) -> Bool {
+        text.hasPrefix("i-") && text.count > 2 && text.dropFirst(2).allSatisfy(\.isHexDigit)
     }
 
     /// The server as Pyre sees it; nil for an instance without Pyre's tags.
     static func info(_ instance: EC2Instance) -> ServerInfo? {
         let tags = instance.tags
-        guard let server = tags[Tag.server], let service = tags[Tag.service],
-              let generation = tags[Tag.generation].flatMap({ Generation($0) }), let image = tags[Tag.image],
-              let configHash = tags[Tag.configHash], let port = tags[Tag.port].flatMap({ Int($0) }) else { return nil }
+        guard let service = tags[Tag.service], let generation = tags[Tag.generation].flatMap({ Generation($0) }),
+              let image = tags[Tag.image], let configHash = tags[Tag.configHash],
+              let port = tags[Tag.port].flatMap({ Int($0) }) else { return nil }
         // A stopped instance's process has ended; EC2 keeps no exit status, hence -1.
         let state: ServerInfo.State = ["pending", "running"].contains(instance.state) ? .running : .exited(status: -1)
         // EC2 always reports a launch time; were one missing, the server would count as old
         // and be replaced (phoenix), the safe side.
-        return ServerInfo(id: ServerID(server), service: service, generation: generation, image: ImageDigest(image),
+        return ServerInfo(id: ServerID(instance.id), service: service, generation: generation, image: ImageDigest(image),
                           configHash: configHash, address: instance.privateIP ?? "", port: port,
                           createdAt: instance.launchTime ?? Date(timeIntervalSince1970: 0), state: state)
     }
 
     /// The server's environment and command as a shell script for cloud-init, which runs it
-    /// once at first boot; the AMI holds the image's files under /opt/pyre/image.
+    /// once at first boot; the AMI holds the image's files under /opt/pyre/image. The
+    /// instances of a launch share it, so each learns its id and address from the instance
+    /// metadata service (IMDSv2).
     static func userData(_ spec: ServerSpec) -> String {
         let environment = pyreEnvironment(for: spec, address: "0.0.0.0")
+            .filter { !["PYRE_SERVER", "PYRE_ADDRESS"].contains($0.key) }
             .sorted { $0.key < $1.key }
             .map { "export \($0.key)=\(shellQuoted($0.value))\n" }
             .joined()
-        return "#!/bin/sh\n" + environment + "cd /opt/pyre/image\nexec " + spec.command.map(shellQuoted).joined(separator: " ") + "\n"
+        let metadata = """
+            imds_token=$(curl -sfX PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
+            imds() { curl -sf -H "X-aws-ec2-metadata-token: $imds_token" "http://169.254.169.254/latest/meta-data/$1"; }
+            export PYRE_SERVER="$(imds instance-id)"
+            export PYRE_ADDRESS="$(imds local-ipv4)"
+
+            """
+        return "#!/bin/sh\n" + environment + metadata + "cd /opt/pyre/image\nexec "
+            + spec.command.map(shellQuoted).joined(separator: " ") + "\n"
     }
 
     static func shellQuoted(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
+}
+
+/// Instances seen so far, by id.
+final class InstanceBook: Sendable {
+    private let instances = Mutex<[String: EC2Instance]>([:])
+
+    subscript(id: String) -> EC2Instance? { instances.withLock { $0[id] } }
+
+    func remember(_ instance: EC2Instance) { instances.withLock { $0[instance.id] = instance } }
+
+    func forget(_ id: String) { _ = instances.withLock { $0.removeValue(forKey: id) } }
+
+    /// The instance with this private address (unique within a VPC).
+    func id(atAddress address: String) -> String? {
+        instances.withLock { $0.values.first { $0.privateIP == address }?.id }
+    }
+}
+
+/// The AMI of each image, shared by the provider's copies and replaced as a whole.
+public final class AMIMap: Sendable {
+    private let amis: Mutex<[ImageDigest: String]>
+
+    init(_ amis: [ImageDigest: String]) { self.amis = Mutex(amis) }
+
+    public var all: [ImageDigest: String] { amis.withLock { $0 } }
+
+    public subscript(image: ImageDigest) -> String? { amis.withLock { $0[image] } }
+
+    public func replace(with amis: [ImageDigest: String]) { self.amis.withLock { $0 = amis } }
 }

@@ -45,8 +45,14 @@ public struct Route53Client: Sendable {
         return Self.bareID(id)
     }
 
-    /// Applies `changes` as one atomic batch and returns the change id to wait on.
-    public func changeRecordSets(zoneID: String, _ changes: [Route53Change], comment: String? = nil) async throws -> String {
+    /// A change as Route 53 answers it: its id, and whether it is live on every server already.
+    public struct ChangeInfo: Sendable, Equatable {
+        public var id: String
+        public var inSync: Bool
+    }
+
+    /// Applies `changes` as one atomic batch.
+    public func changeRecordSets(zoneID: String, _ changes: [Route53Change], comment: String? = nil) async throws -> ChangeInfo {
         let body = """
             <?xml version="1.0" encoding="UTF-8"?>
             <ChangeResourceRecordSetsRequest xmlns="https://route53.amazonaws.com/doc/\(Self.version)/"><ChangeBatch>\
@@ -57,7 +63,7 @@ public struct Route53Client: Sendable {
         guard let id = answer[path: "ChangeInfo", "Id"]?.text.nonEmpty else {
             throw AWSError(kind: .service, message: "the answer names no change", operation: "Route 53 ChangeResourceRecordSets")
         }
-        return Self.bareID(id)
+        return ChangeInfo(id: Self.bareID(id), inSync: answer[path: "ChangeInfo", "Status"]?.text == "INSYNC")
     }
 
     /// Polls GetChange every `interval` until the change is `INSYNC`, at most `polls` times.

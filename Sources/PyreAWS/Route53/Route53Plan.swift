@@ -26,13 +26,16 @@ public enum Route53Plan {
 
 extension Route53Client {
     /// Makes the zone hold exactly `desired` (besides SOA and NS) with one batch, then waits
-    /// until it is INSYNC. Returns the change id, or nil when nothing had to change.
+    /// until it is INSYNC. `current` is what the zone holds, when the caller knows; otherwise
+    /// it is read. Returns the change id, or nil when nothing had to change.
     @discardableResult
-    public func publish(zoneID: String, _ desired: [Route53RecordSet], comment: String? = nil) async throws -> String? {
-        let changes = Route53Plan.changes(current: try await listRecordSets(zoneID: zoneID), desired: desired)
+    public func publish(zoneID: String, _ desired: [Route53RecordSet], current: [Route53RecordSet]? = nil,
+                        comment: String? = nil) async throws -> String? {
+        let holding = if let current { current } else { try await listRecordSets(zoneID: zoneID) }
+        let changes = Route53Plan.changes(current: holding, desired: desired)
         guard !changes.isEmpty else { return nil }
         let change = try await changeRecordSets(zoneID: zoneID, changes, comment: comment)
-        try await waitUntilInSync(changeID: change)
-        return change
+        if !change.inSync { try await waitUntilInSync(changeID: change.id) }
+        return change.id
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// `images:` — how to bake each image.
 enum ImageSection {
-    static let keys = ["context", "build", "run", "env", "build_timeout"]
+    static let keys = ["context", "build", "run", "env", "build_timeout", "ami"]
 
     static func read(_ value: ManifestValue, directory: URL) throws -> [ImageRecipe] {
         let images = try value.mapping(expecting: "a mapping of image names to images, e.g. web: { context: ./web, run: ... }")
@@ -18,7 +18,8 @@ enum ImageSection {
                 run: try readRun(image.required("run")),
                 env: try image.optional("env").map(EnvironmentSection.read) ?? [:],
                 buildTimeout: try image.optional("build_timeout").map { try $0.duration(name: "build_timeout") }
-                    ?? .seconds(600))
+                    ?? .seconds(600),
+                amis: try image.optional("ami").map(AWSSection.readAMIs) ?? [:])
         }
     }
 

@@ -45,6 +45,7 @@ public enum Manifest {
 
         let name = try SectionName.read(top.required("system"), kind: "system")
         let provider = try top.optional("provider").map(readProvider) ?? .local
+        let aws = try top.optional("aws").map(AWSSection.read) ?? AWSSpec()
         let zone = try top.optional("zone").map(readZone)
         let images = try ImageSection.read(top.required("images"), directory: directory)
         let services = try ServiceSection.read(top.required("services"), images: images)
@@ -52,11 +53,11 @@ public enum Manifest {
         let dns = try top.optional("dns").map { try DNSSection.read($0, zone: zone ?? "\(name).pyre.") } ?? DNSSpec()
         let events = try top.optional("events").map(EventsSection.read) ?? EventsSpec()
         let logs = try top.optional("logs").map { try LogsSection.read($0, directory: directory) } ?? LogsSpec()
-        return SystemSpec(name: name, provider: provider, zone: zone, images: images, services: services,
+        return SystemSpec(name: name, provider: provider, aws: aws, zone: zone, images: images, services: services,
                           entrypoints: entrypoints, dns: dns, events: events, logs: logs, directory: directory)
     }
 
-    private static let topLevelKeys = ["system", "provider", "zone", "images", "services", "entrypoints", "dns", "events", "logs"]
+    private static let topLevelKeys = ["system", "provider", "aws", "zone", "images", "services", "entrypoints", "dns", "events", "logs"]
 
     private static func readProvider(_ value: ManifestValue) throws -> ProviderKind {
         let text = try value.string(expecting: "a provider name")

@@ -1,0 +1,108 @@
+import Logging
+import PyreCore
+
+/// The identity layer on Route 53: the system's hosted zone holds, for every published
+/// server, `SERVICE.ZONE` A (all of a service's servers), `SERVER-ID.ZONE` A and
+/// `_SERVICE._tcp.ZONE` SRV. Each ``update(publishing:unpublishing:)`` is one
+/// ChangeResourceRecordSets batch (updates that arrive while one is in flight share the
+/// next), and returns once Route 53 reports it INSYNC.
+public actor Route53Publisher: ServerPublisher {
+    let route53: Route53Client
+    /// Absolute, with the final dot.
+    let zone: String
+    let ttl: Int
+    let logger: Logger
+    private var zoneID: String?
+    private var published: [ServerID: ServerInfo] = [:]
+    /// The zone's record sets as last read or written; nil when they must be read again.
+    private var holding: [Route53RecordSet]?
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+    private var syncing = false
+    /// The last change failed: ``resync()`` tries again.
+    public private(set) var outOfSync = false
+
+    public init(route53: Route53Client, zone: String, ttl: Int, logger: Logger) {
+        self.route53 = route53
+        self.zone = Route53Client.absolute(zone).lowercased()
+        self.ttl = ttl
+        self.logger = logger
+    }
+
+    /// The hosted zone's id, found or created (the caller reference makes creating safe to retry).
+    public func hostedZone() async throws -> String {
+        if let zoneID { return zoneID }
+        let id = try await route53.ensureHostedZone(zone, callerReference: "pyre-\(zone)")
+        zoneID = id
+        return id
+    }
+
+    public func update(publishing servers: [ServerInfo], unpublishing leaving: [ServerID]) async {
+        for server in servers { published[server.id] = server }
+        for id in leaving { published[id] = nil }
+        await withCheckedContinuation { continuation in
+            waiting.append(continuation)
+            if !syncing {
+                syncing = true
+                Task { await syncWaiting() }
+            }
+        }
+    }
+
+    /// Makes the zone match the published servers again after a change failed (the agent's
+    /// periodic tick calls it).
+    public func resync() async {
+        guard outOfSync, !syncing else { return }
+        syncing = true
+        await sync()
+        syncing = false
+    }
+
+    /// The record sets the published servers call for.
+    public func desiredRecordSets() -> [Route53RecordSet] {
+        var sets: [Route53RecordSet] = []
+        let byService = Dictionary(grouping: published.values.filter { !$0.address.isEmpty }, by: \.service)
+        for (service, servers) in byService.sorted(by: { $0.key < $1.key }) {
+            let sorted = servers.sorted { $0.id < $1.id }
+            sets.append(Route53RecordSet(name: "\(service).\(zone)", type: "A", ttl: ttl, values: sorted.map(\.address)))
+            sets.append(Route53RecordSet(name: "_\(service)._tcp.\(zone)", type: "SRV", ttl: ttl,
+                                         values: sorted.map { "0 0 \($0.port) \($0.id.rawValue.lowercased()).\(zone)" }))
+            for server in sorted {
+                sets.append(Route53RecordSet(name: "\(server.id.rawValue.lowercased()).\(zone)", type: "A", ttl: ttl,
+                                             values: [server.address]))
+            }
+        }
+        return sets
+    }
+
+    private func syncWaiting() async {
+        while !waiting.isEmpty {
+            let batch = waiting
+            waiting = []
+            await sync()
+            for continuation in batch { continuation.resume() }
+        }
+        syncing = false
+    }
+
+    /// One change towards the desired sets. A failed change may have failed because the
+    /// zone is not what was last seen (another writer, a lost answer): read it and try once more.
+    private func sync() async {
+        let desired = desiredRecordSets()
+        for attempt in 1...2 {
+            do {
+                let id = try await hostedZone()
+                let current = if let holding { holding } else { try await route53.listRecordSets(zoneID: id) }
+                try await route53.publish(zoneID: id, desired, current: current, comment: "pyre")
+                holding = current.filter { ["SOA", "NS"].contains($0.type) } + desired
+                outOfSync = false
+                return
+            } catch {
+                holding = nil
+                if attempt == 2 {
+                    outOfSync = true
+                    logger.error("Route 53 zone \(zone) not updated; the agent retries on its next tick: \(error)")
+                }
+            }
+        }
+    }
+}
