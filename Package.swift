@@ -153,7 +153,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "PyreAgentTests", dependencies: ["PyreAgent", "PyreTesting", "PyreDeploy", "PyreEvents"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreTesting", "pyre"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreTesting", "PyreAWS", "pyre"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PyreAWS
 import PyreCore
 import PyreDeploy
 import PyreEvents
@@ -29,7 +30,11 @@ public actor Agent {
     /// Where servers reach the events API, and its token.
     public nonisolated let eventsPort: Int
     let eventsToken: String
-    let provider: LocalProvider
+    let provider: any ServerProvider
+    /// Set for `provider: local` (the default).
+    let local: LocalProvider?
+    /// Set for `provider: aws`.
+    let aws: AWSBackend?
     let reconciler: Reconciler
     let images: ImageStore
     let baker: ImageBaker
@@ -66,31 +71,48 @@ public actor Agent {
         let history = AgentState(replaying: try await journal.replay())
         interruptedDeployment = history.runningDeployment?.number
         startTrigger = history.runningDeployment != nil || !history.liveServers.isEmpty ? .recovery : .manual
-        var providerConfiguration = LocalProviderConfiguration(system: spec.name, serversDirectory: state.servers,
-                                                               isolation: configuration.isolation)
-        if let subnet = configuration.subnet { providerConfiguration.subnet = subnet }
         logs = try LogsLayer(spec: spec.logs, directory: state.logs, logger: logger)
-        providerConfiguration.shipOutput = logs.shipOutput
-        provider = try LocalProvider(configuration: providerConfiguration, logger: logger)
-        try await provider.prepare()
+        let systemAddress: String
+        let probe: any HealthChecker
+        switch spec.provider {
+        case .local:
+            var providerConfiguration = LocalProviderConfiguration(system: spec.name, serversDirectory: state.servers,
+                                                                   isolation: configuration.isolation)
+            if let subnet = configuration.subnet { providerConfiguration.subnet = subnet }
+            providerConfiguration.shipOutput = logs.shipOutput
+            let local = try LocalProvider(configuration: providerConfiguration, logger: logger)
+            try await local.prepare()
+            (self.local, aws, provider, probe) = (local, nil, local, NetworkHealthChecker())
+            systemAddress = local.systemAddress
+        case .aws:
+            let aws = try AWSBackend(spec: spec, logger: logger, environment: configuration.environment)
+            (local, self.aws, provider, probe) = (nil, aws, aws.provider, aws.health)
+            // Instances cannot reach this machine's loopback: Route 53 names them; the agent's
+            // own DNS and entry points serve this machine.
+            systemAddress = "127.0.0.1"
+        }
         images = ImageStore(root: state.images)
         baker = ImageBaker(store: images)
         let provider = provider
         let logs = logs
-        identity = try IdentityLayer(spec: spec, systemAddress: provider.systemAddress,
-                                     dnsPort: getuid() == 0 ? 53 : Self.unprivilegedDNSPort,
+        // On AWS, Route 53 serves the names; the agent's own server only answers this
+        // machine, on a port of its own choosing.
+        let dnsPort = spec.provider == .aws ? 0 : getuid() == 0 ? 53 : Self.unprivilegedDNSPort
+        identity = try IdentityLayer(spec: spec, systemAddress: systemAddress, dnsPort: dnsPort,
                                      listServers: {
                                          let servers = try await provider.list()
                                          logs.update(servers: servers)
                                          return servers
                                      }, logger: logger)
+        let identity = identity
+        let publisher: any ServerPublisher = if let aws { PublisherChain(publishers: [identity, aws.publisher]) } else { identity }
         reconciler = Reconciler(
             configuration: ReconcilerConfiguration(system: spec.name, zone: spec.zone),
-            provider: provider, journal: journal, health: ReplayGate(probe: NetworkHealthChecker(), store: applicationEvents),
-            publisher: identity,
+            provider: provider, journal: journal, health: ReplayGate(probe: probe, store: applicationEvents),
+            publisher: publisher,
             state: history, logger: logger)
         try await reconciler.recover()
-        try await logs.start(host: provider.systemAddress)
+        try await logs.start(host: systemAddress)
         try await identity.start(published: await reconciler.state.liveServers.filter(\.published).map(\.info))
     }
 
@@ -122,6 +144,10 @@ public actor Agent {
         defer { deploying = false }
         let spec = try Manifest.load(directory: configuration.systemDirectory)
         let wanted = try await bake(spec, progress: progress)
+        if let aws {
+            let digests = Dictionary(wanted.map { ($0.spec.image, $0.image) }, uniquingKeysWith: { first, _ in first })
+            try await aws.prepare(amis: aws.amis(for: spec, digests: digests))
+        }
         try await identity.configure(spec)
         await identity.setDeployment(await reconciler.state.nextDeploymentNumber)
         let record = try await reconciler.deploy(wanted, trigger: trigger) { event in
@@ -199,6 +225,8 @@ public actor Agent {
             let recipe = spec.image(named: service.image)!
             let image = baked[recipe.name]!
             var desired = DesiredService(spec: service, recipe: recipe, image: image.digest, imagePath: image.root, zone: spec.zone)
+            // Instances on AWS cannot reach the agent's loopback services.
+            guard local != nil else { return desired }
             desired.env["PYRE_DNS"] = identity.dnsAddress
             desired.env["PYRE_EVENTS_URL"] = eventsURL
             desired.env["PYRE_EVENTS_TOKEN"] = eventsToken
@@ -210,6 +238,7 @@ public actor Agent {
     /// One pass of self-healing and phoenix recreation.
     public func tick(progress: @escaping ProgressSink) async {
         await identity.refresh()
+        await aws?.publisher.resync()
         do {
             try logs.store.enforceRetention()
         } catch {
@@ -342,7 +371,7 @@ public actor Agent {
         // After the servers are gone, so their last output is stored.
         await logs.stop()
         do {
-            try await provider.teardown()
+            try await local?.teardown()
         } catch {
             logger.error("shutdown: \(describe(error))")
         }

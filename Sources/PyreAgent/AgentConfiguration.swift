@@ -15,6 +15,8 @@ public struct AgentConfiguration: Sendable {
     public var controlPort: Int
     /// How often the agent checks health, age and liveness of servers.
     public var watchInterval: Duration
+    /// Where `provider: aws` finds credentials, region and endpoints (`AWS_*`), as the AWS CLI does.
+    public var environment: [String: String] = ProcessInfo.processInfo.environment
 
     public init(systemDirectory: URL, stateDirectory: URL? = nil, isolation: IsolationMode = .automatic(), subnet: String? = nil,
                 controlHost: String = "127.0.0.1", controlPort: Int = 0, watchInterval: Duration = .seconds(1)) {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import PyreCore
+import PyreLocal
 import Hummingbird
 import ServiceLifecycle
 
@@ -37,11 +38,15 @@ public enum AgentRunner {
             store: agent.applicationEvents, token: try agent.state.loadOrCreateEventsToken(),
             host: agent.identity.systemAddress, port: agent.eventsPort, subscribers: subscribers, logger: logger)
         let supervisor = Supervisor(agent: agent, interval: configuration.watchInterval, console: console)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: StreamingService(application: api, subscribers: logFollowers)),
+            .init(service: StreamingService(application: eventsAPI, subscribers: subscribers)),
+            .init(service: supervisor),
+        ]
+        // Local servers' output is shipped by the agent; EC2 instances ship their own.
+        if let shipper = agent.local?.outputShipper { services.append(.init(service: OutputShipping(shipper: shipper))) }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: StreamingService(application: api, subscribers: logFollowers)),
-                       .init(service: StreamingService(application: eventsAPI, subscribers: subscribers)),
-                       .init(service: OutputShipping(agent: agent)),
-                       .init(service: supervisor)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
@@ -66,10 +71,9 @@ struct StreamingService<App: ApplicationProtocol>: Service {
 /// Ships servers' output to the log store until shutdown; servers destroyed later ship
 /// their last lines themselves.
 struct OutputShipping: Service {
-    let agent: Agent
+    let shipper: OutputShipper
 
     func run() async throws {
-        guard let shipper = agent.provider.outputShipper else { return }
         await cancelWhenGracefulShutdown { await shipper.run() }
     }
 }

@@ -8,11 +8,11 @@ import Synchronization
 /// moment), and the gate passes only once the server's health answer reports a
 /// `Pyre-Position` at least that high. Live servers are probed as usual.
 final class ReplayGate: HealthChecker {
-    private let probe: NetworkHealthChecker
+    private let probe: any HealthChecker
     private let store: any EventStore
     private let targets = Mutex<[ServerID: Int64]>([:])
 
-    init(probe: NetworkHealthChecker, store: any EventStore) {
+    init(probe: any HealthChecker, store: any EventStore) {
         self.probe = probe
         self.store = store
     }
@@ -22,7 +22,7 @@ final class ReplayGate: HealthChecker {
     }
 
     func checkGate(of server: ServerInfo, spec: HealthCheckSpec) async -> HealthResult {
-        guard let replay = spec.replay else { return await check(address: server.address, port: server.port, spec: spec) }
+        guard let replay = spec.replay else { return await probe.checkGate(of: server, spec: spec) }
         let target: Int64
         if let known = targets.withLock({ $0[server.id] }) {
             target = known
@@ -36,7 +36,7 @@ final class ReplayGate: HealthChecker {
         }
         var gated = spec
         gated.requiredPosition = target
-        let result = await probe.check(address: server.address, port: server.port, spec: gated)
+        let result = await probe.checkGate(of: server, spec: gated)
         if result.passed { targets.withLock { $0[server.id] = nil } }
         return result
     }

@@ -57,6 +57,12 @@ public struct MotoServer: Sendable {
         credentials = AWSCredentials(accessKeyID: id, secretAccessKey: secret)
     }
 
+    /// The `AWS_*` variables that point a process (the pyre CLI, boto3) at this server as the IAM user.
+    public var environment: [String: String] {
+        ["AWS_ACCESS_KEY_ID": credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": credentials.secretAccessKey,
+         "AWS_REGION": region, "AWS_ENDPOINT_URL": endpoint, "AWS_PROFILE": "", "AWS_SESSION_TOKEN": ""]
+    }
+
     /// Settings that reach this server with `credentials` (the IAM user's by default).
     public func configuration(credentials: AWSCredentials? = nil) -> AWSConfiguration {
         AWSConfiguration(credentials: credentials ?? self.credentials, region: region, endpoint: endpoint)

@@ -151,11 +151,19 @@ struct Bake: AsyncParsableCommand {
             let state = options.state
             try state.create()
             let baker = ImageBaker(store: ImageStore(root: state.images))
+            var digests: [String: ImageDigest] = [:]
             for recipe in spec.images {
                 let image = try await baker.bake(recipe) { event in
                     if let line = ProgressLine(event) { Terminal.progress(line) }
                 }
+                digests[recipe.name] = image.digest
                 print("\(recipe.name)  \(image.digest)")
+            }
+            if spec.provider == .aws {
+                let amis = try await recordAWSBakes(spec, digests: digests, logger: Logger(label: "pyre"))
+                for (name, ami) in amis.sorted(by: { $0.key < $1.key }) {
+                    print("\(name)  \(ami)  tagged pyre:image=\(digests[name]!)")
+                }
             }
         }
     }

@@ -26,15 +26,18 @@ struct CommandResult {
 
 /// Runs `pyre ARGS` to completion.
 @discardableResult
-func pyre(_ arguments: [String]) async throws -> CommandResult {
-    try await runTool(pyreBinary.path, arguments, includeErrors: true)
+func pyre(_ arguments: [String], environment: [String: String] = [:]) async throws -> CommandResult {
+    try await runTool(pyreBinary.path, arguments, includeErrors: true, environment: environment)
 }
 
 /// Runs a program to completion and collects its stdout (and stderr with `includeErrors`).
-func runTool(_ path: String, _ arguments: [String], includeErrors: Bool = false) async throws -> CommandResult {
+/// `environment` is added to this process's.
+func runTool(_ path: String, _ arguments: [String], includeErrors: Bool = false,
+             environment: [String: String] = [:]) async throws -> CommandResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let pipe = Pipe()
     process.standardOutput = pipe
     if includeErrors { process.standardError = pipe }
@@ -58,7 +61,7 @@ final class AgentProcess: @unchecked Sendable {
     let system: TestSystem
     let log: URL
 
-    init(_ system: TestSystem, isolation: String) throws {
+    init(_ system: TestSystem, isolation: String, environment: [String: String] = [:]) throws {
         self.system = system
         log = system.directory.appendingPathComponent("agent-\(UUID().uuidString.prefix(4)).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -69,7 +72,8 @@ final class AgentProcess: @unchecked Sendable {
         process.standardError = handle
         // PYRE_DNS_UPSTREAM=none: servers' lookups outside the zone are refused, not relayed
         // to the host's resolvers, so test traffic stays on loopback and test namespaces.
-        process.environment = ProcessInfo.processInfo.environment.merging(["NO_COLOR": "1", "PYRE_DNS_UPSTREAM": "none"]) { $1 }
+        process.environment = ProcessInfo.processInfo.environment
+            .merging(["NO_COLOR": "1", "PYRE_DNS_UPSTREAM": "none"].merging(environment) { $1 }) { $1 }
         try process.run()
     }
 

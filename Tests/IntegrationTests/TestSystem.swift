@@ -11,10 +11,11 @@ final class TestSystem: @unchecked Sendable {
     var state: StateDirectory { StateDirectory(root: directory.appendingPathComponent(".pyre")) }
 
     /// `service` is the YAML body of service `web` (indented by 4 spaces), without `image:`;
-    /// `extra` is appended at the top level (entrypoints:, dns:).
-    init(name: String, service: String = "count: 3", extra: String = "", version: String = "v1") throws {
+    /// `extra` is appended at the top level (entrypoints:, dns:); `image` under `images.web`.
+    init(name: String, service: String = "count: 3", extra: String = "", image: String = "", version: String = "v1") throws {
         self.name = name
         self.extra = extra
+        self.image = image
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-it-\(name)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: appDirectory, withIntermediateDirectories: true)
         try Self.app.write(to: appDirectory.appendingPathComponent("app.py"), atomically: true, encoding: .utf8)
@@ -23,6 +24,7 @@ final class TestSystem: @unchecked Sendable {
     }
 
     private let extra: String
+    var image: String
 
     func writeManifest(service: String) throws {
         let manifest = """
@@ -31,6 +33,7 @@ final class TestSystem: @unchecked Sendable {
           web:
             context: ./app
             run: ["python3", "app.py"]
+            \(image)
         services:
           web:
             image: web

@@ -38,7 +38,7 @@ public struct AWSConfiguration: Sendable, Equatable {
         let configPath = expand(nonEmpty(environment["AWS_CONFIG_FILE"]) ?? "~/.aws/config", home: home)
         let fromCredentialsFile = try read(credentialsPath)?.credentialsProfile(profile)
         let fromConfigFile = try read(configPath)?.configProfile(profile)
-        if environment["AWS_PROFILE"] != nil && fromCredentialsFile == nil && fromConfigFile == nil {
+        if nonEmpty(environment["AWS_PROFILE"]) != nil && fromCredentialsFile == nil && fromConfigFile == nil {
             throw AWSError.configuration("the AWS profile '\(profile)' (AWS_PROFILE) is in neither \(credentialsPath) "
                 + "nor \(configPath): add it, or unset AWS_PROFILE")
         }

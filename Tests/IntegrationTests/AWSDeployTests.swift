@@ -1,0 +1,76 @@
+import Foundation
+import Logging
+import PyreAWS
+import PyreAgent
+import PyreCore
+import PyreTesting
+import Testing
+
+/// `provider: aws` end to end through the real CLI, against moto: `pyre bake` tags the AMI,
+/// `pyre up` starts three instances and publishes them in Route 53, a changed image is
+/// refused until it is baked, and the redeploy replaces every instance and record.
+@Suite(.serialized)
+struct AWSDeployTests {
+    @Test func bakeDeployRedeployAndStopOnMoto() async throws {
+        let moto = try await MotoServer.shared()
+        let client = AWSClient(configuration: moto.configuration(), logger: Logger(label: "test"))
+        let ec2 = EC2Client(client: client)
+        let route53 = Route53Client(client: client)
+        // Other suites share moto and tag the first AMIs; these are this test's own.
+        let amis = try await ec2.client.query(.ec2, action: "DescribeImages", version: EC2.apiVersion,
+                                              parameters: [("Owner.1", "amazon")])["imagesSet"]?
+            .all("item").compactMap { $0["imageId"]?.text } ?? []
+        try #require(amis.count >= 8)
+        let (firstAMI, secondAMI) = (amis[6], amis[7])
+
+        let system = try TestSystem(name: "aws\(UUID().uuidString.prefix(6).lowercased())",
+                                    extra: "provider: aws\naws: { health: instance, instance_type: t3.nano }",
+                                    image: "ami: { us-east-1: \(firstAMI) }")
+        defer { system.cleanUp() }
+        let environment = moto.environment
+        let bake = try await pyre(["bake", system.directory.path], environment: environment)
+        #expect(bake.status == 0, "\(bake.output)")
+        #expect(bake.output.contains("\(firstAMI)  tagged pyre:image=sha256:"), "\(bake.output)")
+
+        let agent = try AgentProcess(system, isolation: "process", environment: environment)
+        defer { agent.terminate() }
+        let first = try await agent.waitForHealthy(count: 3)
+        #expect(first.allSatisfy { $0.id.hasPrefix("i-") }, "servers are named by their instance ids")
+        let zone = try #require(try await route53.findHostedZone("\(system.name).pyre."))
+        func webAddresses() async throws -> [String] {
+            try await route53.listRecordSets(zoneID: zone).first { $0.name == "web.\(system.name).pyre." && $0.type == "A" }?
+                .values.sorted() ?? []
+        }
+        #expect(try await webAddresses() == first.map(\.address).sorted())
+        let running = try await ec2.describeInstances(filters: ["tag:pyre:system": [system.name],
+                                                                "instance-state-name": ["running"]])
+        #expect(Set(running.map(\.id)) == Set(first.map(\.id)))
+        #expect(running.allSatisfy { $0.imageID == firstAMI && $0.instanceType == "t3.nano" })
+
+        // A new image on the old AMI: refused, nothing changes.
+        try system.setVersion("v2")
+        let refused = try await pyre(["deploy", system.directory.path], environment: environment)
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("run pyre bake"), "\(refused.output)")
+        #expect(Set(try await agent.status().services.flatMap(\.servers).map(\.id)) == Set(first.map(\.id)))
+
+        system.image = "ami: { us-east-1: \(secondAMI) }"
+        try system.writeManifest(service: "count: 3")
+        let rebake = try await pyre(["bake", system.directory.path], environment: environment)
+        #expect(rebake.output.contains("\(secondAMI)  tagged pyre:image="), "\(rebake.output)")
+        let deploy = try await pyre(["deploy", system.directory.path], environment: environment)
+        #expect(deploy.status == 0, "\(deploy.output)")
+        let second = try await agent.waitForHealthy(count: 3, excluding: Set(first.map(\.id)))
+        #expect(try await webAddresses() == second.map(\.address).sorted())
+        let old = try await ec2.describeInstances(filters: ["instance-id": first.map(\.id)])
+        #expect(old.count == 3 && old.allSatisfy { ["shutting-down", "terminated"].contains($0.state) })
+        let names = Set(try await route53.listRecordSets(zoneID: zone).map(\.name))
+        #expect(first.allSatisfy { !names.contains("\($0.id).\(system.name).pyre.") })
+
+        try await agent.stop()
+        let left = try await ec2.describeInstances(filters: ["tag:pyre:system": [system.name],
+                                                             "instance-state-name": ["pending", "running"]])
+        #expect(left.isEmpty, "stopping the agent terminates its instances")
+        #expect(try await webAddresses().isEmpty, "and takes their records away")
+    }
+}
