@@ -75,6 +75,29 @@ import Testing
         #expect(unknown?.code == "InvalidAMIID.NotFound")
     }
 
+    /// EC2 answers a repeated RunInstances with the first call's instances (the client token);
+    /// moto does not, so this shows the provider's own guard: before a retry it looks for the
+    /// launch's instances by tag.
+    @Test func aRetriedLaunchWhoseAnswerWasLostStartsNoSecondInstance() async throws {
+        let moto = try await MotoServer.shared()
+        let proxy = try AnswerDroppingProxy(upstream: moto.endpoint, dropFirstAnswerTo: "Action=RunInstances")
+        defer { proxy.close() }
+        var configuration = moto.configuration()
+        configuration.endpoint = proxy.endpoint
+        let ec2 = EC2Client(client: AWSClient(configuration: configuration, logger: Logger(label: "test"),
+                                              retrier: Retrier(sleep: { _ in })))
+        let system = EC2ClientTests.uniqueName("lost")
+        let provider = EC2ServerProvider(ec2: ec2, configuration: .init(system: system),
+                                         amis: [Self.image: try await EC2ClientTests.someAMI(ec2)])
+        let specs = (0..<2).map { _ in Self.spec(.make(service: "web", generation: 1), system: system) }
+        let created = try await provider.create(batch: specs).map { try $0.get() }
+        #expect(proxy.hasDropped, "the first answer was lost")
+        let launched = try await ec2.describeInstances(filters: ["tag:pyre:system": [system]])
+        #expect(launched.count == 2, "one launch of two instances, not two launches")
+        #expect(Set(created.map(\.id.rawValue)) == Set(launched.map(\.id)))
+        _ = await provider.destroy(batch: created.map(\.id))
+    }
+
     @Test func userDataCarriesTheEnvironmentAndCommandQuoted() {
         let spec = Self.spec(ServerID("web-3-ab12"), system: "guestbook")
         let script = EC2ServerProvider.userData(spec)
