@@ -102,7 +102,7 @@ let package = Package(
         ]),
         .executableTarget(name: "PyreBench", dependencies: [
             "PyreDeploy", "PyreLocal", "PyreImages", "PyreTesting", "PyreDNS", "PyreEntrypoints", "PyreEvents",
-            "PyreEventsPostgres", "PyreLogs", "pyre-sandbox",
+            "PyreEventsPostgres", "PyreLogs", "PyreAWS", "pyre-sandbox",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "NIOCore", package: "swift-nio"),

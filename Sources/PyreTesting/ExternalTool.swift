@@ -9,11 +9,14 @@ public enum ExternalTool {
         return directories.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    /// Runs to completion with `input` on its standard input; output is stdout and stderr together.
-    public static func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+    /// Runs to completion with `input` on its standard input and `environment` added to this
+    /// process's; output is stdout and stderr together.
+    public static func run(_ executable: String, _ arguments: [String], input: String? = nil,
+                           environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output

@@ -60,7 +60,7 @@ public struct MotoServer: Sendable {
     /// The `AWS_*` variables that point a process (the pyre CLI, boto3) at this server as the IAM user.
     public var environment: [String: String] {
         ["AWS_ACCESS_KEY_ID": credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": credentials.secretAccessKey,
-         "AWS_REGION": region, "AWS_ENDPOINT_URL": endpoint, "AWS_PROFILE": "", "AWS_SESSION_TOKEN": ""]
+         "AWS_REGION": region, "AWS_DEFAULT_REGION": region, "AWS_ENDPOINT_URL": endpoint]
     }
 
     /// Settings that reach this server with `credentials` (the IAM user's by default).

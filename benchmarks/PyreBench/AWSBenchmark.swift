@@ -1,0 +1,130 @@
+import Foundation
+import Logging
+import PyreAWS
+import PyreCore
+import PyreDeploy
+import PyreTesting
+import Synchronization
+
+/// Replacing a fleet on moto: Pyre's deploy engine on the EC2 provider with Route 53 as its
+/// identity layer, against a straightforward boto3 script (benchmarks/peers/boto3_replace.py)
+/// doing the same replacement, in the same run and on the same moto. Each side first
+/// launches and publishes `servers` instances (not timed), then replaces them from a new
+/// AMI; the figures are the replacement's wall time and API calls.
+enum AWSBenchmark {
+    static func run(servers: Int, rounds: Int) async throws {
+        let moto = try await MotoServer.shared()
+        let calls = CallCounter()
+        var logger = Logger(label: "bench") { _ in CallCountingHandler(counter: calls) }
+        logger.logLevel = .debug
+        let client = AWSClient(configuration: moto.configuration(), logger: logger)
+        let ec2 = EC2Client(client: client)
+        let amis = try await client.query(.ec2, action: "DescribeImages", version: EC2.apiVersion,
+                                          parameters: [("Owner.1", "amazon")])["imagesSet"]?
+            .all("item").compactMap { $0["imageId"]?.text } ?? []
+        guard amis.count >= 2 else { throw BenchmarkFailure("moto lists fewer than two AMIs") }
+        print("aws: replace \(servers) instances on moto (EC2 + Route 53), \(rounds) rounds, alternating who goes first")
+        var pyreTimes: [Double] = [], botoTimes: [Double] = [], pyreCalls: [Int] = [], botoCalls: [Int] = []
+        for round in 1...rounds {
+            let tag = "r\(round)-\(UInt16.random(in: 0 ... .max))"
+            func pyre() async throws {
+                let (seconds, count) = try await replaceWithPyre(servers: servers, system: "pyre-\(tag)", amis: (amis[0], amis[1]),
+                                                                 client: client, ec2: ec2, calls: calls, logger: logger)
+                pyreTimes.append(seconds)
+                pyreCalls.append(count)
+                print(String(format: "  round %d  pyre    %6.2f s  %4d calls", round, seconds, count))
+            }
+            func boto() async throws {
+                let (seconds, count) = try await replaceWithBoto3(servers: servers, system: "boto-\(tag)", amis: (amis[0], amis[1]),
+                                                                  moto: moto)
+                botoTimes.append(seconds)
+                botoCalls.append(count)
+                print(String(format: "  round %d  boto3   %6.2f s  %4d calls", round, seconds, count))
+            }
+            if round % 2 == 1 { try await pyre(); try await boto() } else { try await boto(); try await pyre() }
+        }
+        let pyre = median(pyreTimes), boto = median(botoTimes)
+        let ratio = pyre / boto
+        print(String(format: "  median  pyre %.2f s / boto3 %.2f s = %.2fx  (target <= 1.0: %@)", pyre, boto, ratio,
+                     ratio <= 1.0 ? "met" : "MISSED"))
+        let fewer = pyreCalls.max()! < botoCalls.min()!
+        print("  API calls  pyre \(pyreCalls.max()!) / boto3 \(botoCalls.min()!)  (target fewer: \(fewer ? "met" : "MISSED"))")
+    }
+
+    /// Deploys `servers` from the first AMI, then times the redeploy from the second.
+    private static func replaceWithPyre(servers: Int, system: String, amis: (String, String), client: AWSClient,
+                                        ec2: EC2Client, calls: CallCounter, logger: Logger) async throws -> (Double, Int) {
+        let (oldImage, newImage) = (ImageDigest("sha256:" + String(repeating: "a", count: 64)),
+                                    ImageDigest("sha256:" + String(repeating: "b", count: 64)))
+        let provider = EC2ServerProvider(ec2: ec2, configuration: .init(system: system),
+                                         amis: [oldImage: amis.0, newImage: amis.1])
+        let reconciler = Reconciler(
+            configuration: ReconcilerConfiguration(system: system, zone: "\(system).pyre.bench."), provider: provider,
+            journal: FakeEventJournal(), health: EC2HealthChecker(provider: provider, probe: nil),
+            publisher: Route53Publisher(route53: Route53Client(client: client), zone: "\(system).pyre.bench.", ttl: 5,
+                                        logger: logger),
+            state: AgentState(), logger: logger)
+        func desired(_ image: ImageDigest) -> [DesiredService] {
+            let spec = ServiceSpec(name: "web", image: "web", count: servers, port: 8080,
+                                   health: HealthCheckSpec(interval: .milliseconds(200), deadline: .seconds(120)), drain: .zero)
+            return [DesiredService(spec: spec, image: image, imagePath: URL(fileURLWithPath: "/nonexistent"),
+                                   command: ["python3", "app.py"], env: [:], configHash: "c")]
+        }
+        let first = try await reconciler.deploy(desired(oldImage), trigger: .manual) { _ in }
+        guard first.outcome == .completed else { throw BenchmarkFailure("pyre's first deploy failed: \(first)") }
+        calls.reset()
+        let start = ContinuousClock.now
+        let second = try await reconciler.deploy(desired(newImage), trigger: .manual) { _ in }
+        let seconds = (ContinuousClock.now - start).timeInterval
+        guard second.outcome == .completed else { throw BenchmarkFailure("pyre's redeploy failed: \(second)") }
+        let count = calls.value
+        let live = try await provider.list()
+        guard live.count == servers, live.allSatisfy({ $0.image == newImage }) else {
+            throw BenchmarkFailure("after pyre's redeploy \(live.count) servers run, not \(servers) of the new image")
+        }
+        _ = await provider.destroy(batch: live.map(\.id))
+        return (seconds, count)
+    }
+
+    private static func replaceWithBoto3(servers: Int, system: String, amis: (String, String),
+                                         moto: MotoServer) async throws -> (Double, Int) {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("peers/boto3_replace.py")
+        guard let python = ExternalTool.path("python3") else { throw BenchmarkFailure("python3 is not installed") }
+        let result = try ExternalTool.run(python, [script.path, "--servers", String(servers), "--system", system,
+                                                           "--old-ami", amis.0, "--new-ami", amis.1],
+                                                environment: moto.environment)
+        guard result.status == 0, let line = result.output.split(separator: "\n").last,
+              let answer = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let seconds = answer["seconds"] as? Double, let count = answer["calls"] as? Int,
+              answer["replaced"] as? Int == servers else {
+            throw BenchmarkFailure("the boto3 script failed: \(result.output)")
+        }
+        return (seconds, count)
+    }
+
+    private static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+}
+
+/// Counts the AWS client's calls from its debug log (one "AWS call" line per answer).
+final class CallCounter: Sendable {
+    private let count = Mutex(0)
+    var value: Int { count.withLock { $0 } }
+    func reset() { count.withLock { $0 = 0 } }
+    func add() { count.withLock { $0 += 1 } }
+}
+
+struct CallCountingHandler: LogHandler {
+    let counter: CallCounter
+    var logLevel: Logger.Level = .debug
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        if event.message.description == "AWS call" || event.message.description == "AWS error" { counter.add() }
+    }
+}
