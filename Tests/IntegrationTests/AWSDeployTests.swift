@@ -7,8 +7,9 @@ import PyreTesting
 import Testing
 
 /// `provider: aws` end to end through the real CLI, against moto: `pyre bake` tags the AMI,
-/// `pyre up` starts three instances and publishes them in Route 53, a changed image is
-/// refused until it is baked, and the redeploy replaces every instance and record.
+/// `pyre up` starts three instances and publishes them in Route 53, an instance terminated
+/// behind Pyre's back is replaced, a changed image is refused until it is baked, and the
+/// redeploy replaces every instance and record.
 @Suite(.serialized)
 struct AWSDeployTests {
     @Test func bakeDeployRedeployAndStopOnMoto() async throws {
@@ -34,8 +35,14 @@ struct AWSDeployTests {
 
         let agent = try AgentProcess(system, isolation: "process", environment: environment)
         defer { agent.terminate() }
-        let first = try await agent.waitForHealthy(count: 3)
-        #expect(first.allSatisfy { $0.id.hasPrefix("i-") }, "servers are named by their instance ids")
+        let launched = try await agent.waitForHealthy(count: 3)
+        #expect(launched.allSatisfy { $0.id.hasPrefix("i-") }, "servers are named by their instance ids")
+        let status = try await pyre(["status", system.directory.path], environment: environment)
+        #expect(launched.allSatisfy { status.output.contains($0.id) }, "\(status.output)")
+
+        // Self-healing: an instance terminated behind Pyre's back is replaced.
+        try await ec2.terminateInstances([launched[0].id])
+        let first = try await agent.waitForHealthy(count: 3, excluding: [launched[0].id])
         let zone = try #require(try await route53.findHostedZone("\(system.name).pyre."))
         func webAddresses() async throws -> [String] {
             try await route53.listRecordSets(zoneID: zone).first { $0.name == "web.\(system.name).pyre." && $0.type == "A" }?
@@ -66,6 +73,11 @@ struct AWSDeployTests {
         #expect(old.count == 3 && old.allSatisfy { ["shutting-down", "terminated"].contains($0.state) })
         let names = Set(try await route53.listRecordSets(zoneID: zone).map(\.name))
         #expect(first.allSatisfy { !names.contains("\($0.id).\(system.name).pyre.") })
+
+        let history = try await pyre(["history", system.directory.path], environment: environment)
+        #expect(history.status == 0 && history.output.contains("completed"), "\(history.output)")
+        let plan = try await pyre(["plan", system.directory.path], environment: environment)
+        #expect(plan.status == 0, "nothing left to do: \(plan.output)")
 
         try await agent.stop()
         let left = try await ec2.describeInstances(filters: ["tag:pyre:system": [system.name],
