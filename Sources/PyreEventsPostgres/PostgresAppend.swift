@@ -11,8 +11,6 @@ struct PostgresAppend: Sendable {
     var events: [NewEvent]
     var expected: ExpectedVersion
 
-    /// Channel on which every append's transaction notifies, for other processes' subscribers.
-    static let notificationChannel = "pyre_events"
     /// Rows per INSERT: 8 parameters each, well under the protocol's limit of 65,535.
     static let rowsPerInsert = 1_000
 
@@ -25,29 +23,27 @@ struct PostgresAppend: Sendable {
     /// with its own error when its expected version does not hold (it then wrote nothing).
     /// A database error fails the whole batch: the transaction is rolled back and nothing
     /// of it is stored.
+    ///
+    /// Positions come from one counter row, locked first. The lock is held until COMMIT, so
+    /// batches run one at a time and commit in position order: a reader of $all can never see
+    /// position n+1 while n is still uncommitted, which a sequence (handing out numbers that
+    /// commit in any order) would allow. The counter only moves in the transaction that
+    /// inserts, so positions stay gap-free.
     static func runBatch(_ appends: [PostgresAppend], on connection: PostgresConnection,
                          logger: Logger) async throws -> [Result<AppendResult, any Error>] {
-        try await PostgresTransaction.run(on: connection, logger: logger) { connection in
-            // Positions come from one counter row, locked first. The lock is held until COMMIT,
-            // so batches run one at a time and commit in position order: a reader of $all can
-            // never see position n+1 while n is still uncommitted, which a sequence (handing out
-            // numbers that commit in any order) would allow. The counter only moves in the
-            // transaction that inserts, so positions stay gap-free.
-            let locked = try await PostgresRows.first(connection.query(
-                "SELECT next, clock_timestamp() FROM event_position_counter FOR UPDATE", logger: logger
-            ).decode((Int64, Date).self))
-            guard let (firstPosition, recordedAt) = locked else {
-                throw PyreError(.events, "the event store's position counter row is missing: the database was "
-                    + "changed outside Pyre; restore it from a backup")
-            }
-            var nextPosition = firstPosition
+        // A lone append is one statement, so one round trip and its own transaction.
+        if appends.count == 1, let result = try await appends[0].appendInOneCall(on: connection, logger: logger) {
+            return [.success(result)]
+        }
+        return try await PostgresTransaction.run(on: connection, logger: logger) { connection in
             var results: [Result<AppendResult, any Error>] = []
             for append in appends {
-                do {
-                    let (result, written) = try await append.write(on: connection, position: nextPosition,
-                                                                   recordedAt: recordedAt, logger: logger)
-                    nextPosition += written
+                if let result = try await append.appendInOneCall(on: connection, logger: logger) {
                     results.append(.success(result))
+                    continue
+                }
+                do {
+                    results.append(.success(try await append.appendStepByStep(on: connection, logger: logger)))
                 } catch let error as WrongExpectedVersion {
                     results.append(.failure(error))
                 } catch let error as PyreError {
@@ -55,15 +51,45 @@ struct PostgresAppend: Sendable {
                     results.append(.failure(error))
                 }
             }
-            if nextPosition > firstPosition {
-                // The notification is delivered at COMMIT, so a listener never wakes before the events are visible.
-                try await connection.query("""
-                    WITH moved AS (UPDATE event_position_counter SET next = \(nextPosition) RETURNING next)
-                    SELECT pg_notify(\(Self.notificationChannel), next::text) FROM moved
-                    """, logger: logger)
-            }
             return results
         }
+    }
+
+    /// The common case in one call of `pyre_append` (see PostgresSchema): nil when an id is
+    /// stored already or the expected version does not hold, which ``write`` then sorts out.
+    private func appendInOneCall(on connection: PostgresConnection, logger: Logger) async throws -> AppendResult? {
+        let (kind, version): (Int16, Int64) = switch expected {
+        case .any: (0, 0)
+        case .noStream: (1, 0)
+        case .streamExists: (2, 0)
+        case .exact(let version): (3, version)
+        }
+        let answer = try await PostgresRows.first(connection.query("""
+            SELECT first_version, first_position FROM pyre_append(\(stream), \(kind), \(version), \(events.map(\.id)),
+                \(events.map(\.type)), \(events.map { ByteBuffer(data: $0.data) }), \(events.map { $0.metadata != nil }),
+                \(events.map { ByteBuffer(data: $0.metadata ?? Data()) }))
+            """, logger: logger).decode((Int64, Int64).self))
+        guard let (firstVersion, firstPosition) = answer else { return nil }
+        let count = Int64(events.count)
+        return AppendResult(firstVersion: firstVersion, lastVersion: firstVersion + count - 1,
+                            firstPosition: firstPosition, lastPosition: firstPosition + count - 1)
+    }
+
+    /// The cases `pyre_append` leaves: a retry of events already stored, or an expected
+    /// version that does not hold. Runs inside the batch's transaction.
+    private func appendStepByStep(on connection: PostgresConnection, logger: Logger) async throws -> AppendResult {
+        let locked = try await PostgresRows.first(connection.query(
+            "SELECT next, clock_timestamp() FROM event_position_counter FOR UPDATE", logger: logger
+        ).decode((Int64, Date).self))
+        guard let (position, recordedAt) = locked else {
+            throw PyreError(.events, "the event store's position counter row is missing: the database was "
+                + "changed outside Pyre; restore it from a backup")
+        }
+        let (result, written) = try await write(on: connection, position: position, recordedAt: recordedAt, logger: logger)
+        if written > 0 {
+            try await connection.query("UPDATE event_position_counter SET next = \(position + written)", logger: logger)
+        }
+        return result
     }
 
     /// Checks and inserts this append's events at `position`; returns its answer and how

@@ -30,7 +30,7 @@ public struct PostgresEventStoreConfiguration: Sendable, Equatable, CustomString
     public var database: String
     /// Ignored for unix sockets, which never use TLS.
     public var tls: TLSMode
-    /// Connections the store's pool may open; one of them listens for other processes' appends.
+    /// Connections the store's pool may open.
     public var maximumConnections: Int
 
     public init(endpoint: Endpoint, username: String, password: String?, database: String,

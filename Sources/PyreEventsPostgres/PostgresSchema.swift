@@ -46,6 +46,41 @@ enum PostgresSchema {
             )
             """,
         ]),
+        // The common append (no id stored yet, expected version holds) in one round trip; it
+        // returns no row for every other case, which PostgresAppend then handles step by step.
+        // The same counter lock as the step-by-step path keeps positions gap-free and in commit order.
+        Migration(version: 3, name: "append function", statements: [
+            """
+            CREATE FUNCTION pyre_append(p_stream text, p_expected_kind smallint, p_expected_version bigint,
+                                        p_ids uuid[], p_types text[], p_data bytea[], p_has_metadata boolean[],
+                                        p_metadata bytea[])
+            RETURNS TABLE (first_version bigint, first_position bigint)
+            LANGUAGE plpgsql AS $$
+            DECLARE
+                v_next bigint;
+                v_at timestamptz;
+                v_actual bigint;
+                v_count integer := cardinality(p_ids);
+            BEGIN
+                SELECT next, clock_timestamp() INTO v_next, v_at FROM event_position_counter FOR UPDATE;
+                IF EXISTS (SELECT 1 FROM events WHERE id = ANY(p_ids)) THEN RETURN; END IF;
+                SELECT max(version) INTO v_actual FROM events WHERE stream = p_stream;
+                IF (p_expected_kind = 1 AND v_actual IS NOT NULL) OR (p_expected_kind = 2 AND v_actual IS NULL)
+                   OR (p_expected_kind = 3 AND v_actual IS DISTINCT FROM p_expected_version) THEN
+                    RETURN;
+                END IF;
+                INSERT INTO events (position, stream, version, id, type, data, metadata, recorded_at)
+                SELECT v_next + i - 1, p_stream, coalesce(v_actual, -1) + i, p_ids[i], p_types[i], p_data[i],
+                       CASE WHEN p_has_metadata[i] THEN p_metadata[i] END, v_at
+                FROM generate_series(1, v_count) AS i;
+                UPDATE event_position_counter SET next = v_next + v_count;
+                first_version := coalesce(v_actual, -1) + 1;
+                first_position := v_next;
+                RETURN NEXT;
+            END
+            $$
+            """,
+        ]),
     ]
 
     /// Serializes migrations of one database across processes: "pyreevts" in ASCII.
