@@ -77,10 +77,11 @@ public final class InMemoryProvider: ServerProvider, @unchecked Sendable {
         if let failCreate = _failCreate, failCreate(spec) {
             throw PyreError(.provider, "injected create failure for \(spec.id)")
         }
-        let id = namePrefix.map { prefix in
-            defer { nextName += 1 }
-            return ServerID("\(prefix)-\(nextName)")
-        } ?? spec.id
+        var id = spec.id
+        if let namePrefix {
+            id = ServerID("\(namePrefix)-\(nextName)")
+            nextName += 1
+        }
         guard servers[id] == nil else {
             throw PyreError(.provider, "server \(id) exists already; ids are never reused")
         }
