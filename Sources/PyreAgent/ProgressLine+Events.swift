@@ -26,6 +26,8 @@ extension ProgressLine {
             self.init(.plan, plan.render())
         case .creating(let id):
             self.init(.server, "\(id)  creating")
+        case .created(let id):
+            self.init(.server, "\(id)  created")
         case let .healthy(id, seconds):
             self.init(.server, String(format: "\(id)  healthy after %.1fs", seconds))
         case .published(let id):

@@ -5,6 +5,8 @@ import PyreCore
 public enum DeployProgress: Sendable, Equatable {
     case planned(Plan)
     case creating(ServerID)
+    /// A provider that creates in batches (and may name servers itself) created this server.
+    case created(ServerID)
     case healthy(ServerID, seconds: Double)
     case published(ServerID)
     case retiring(ServerID)

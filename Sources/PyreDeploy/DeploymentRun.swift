@@ -14,9 +14,6 @@ struct DeploymentRun {
     var destroyReasons: [ServerID: String] = [:]
     /// Ids handed out in this deploy, so that none is given twice.
     var issuedIDs: Set<ServerID> = []
-    /// New servers whose publish is in flight; removing one waits for it.
-    var publishing: Set<ServerID> = []
-    var removeAfterPublish: [ServerID: Removal] = [:]
     /// Servers being removed: late health results about them are ignored.
     var removing: Set<ServerID> = []
     var unfinished: Set<String> = []
@@ -29,7 +26,7 @@ struct DeploymentRun {
     init(number: Int) { self.number = number }
 
     func destroyReason(_ id: ServerID) -> String {
-        destroyReasons[id] ?? "deploy #\(number) failed before it became healthy"
+        destroyReasons[id] ?? "deploy #\(number) failed before it was published"
     }
 
     var elapsedSeconds: Double {

@@ -3,9 +3,10 @@ import PyreCore
 
 extension Reconciler {
     /// Brings the provider in line with the replayed state when the agent starts: servers the
-    /// state does not know as live, and servers of an interrupted deployment that never became
-    /// healthy, are destroyed; servers the provider lost are recorded destroyed ("vanished");
-    /// live published servers are published again. The caller then deploys with `.recovery`.
+    /// state does not know as live, and live servers that are not published (an interrupted
+    /// deployment's new servers, healthy or not, and retired ones not yet destroyed), are
+    /// destroyed; servers the provider lost are recorded destroyed ("vanished"); live published
+    /// servers are published again. The caller then deploys with `.recovery`.
     public func recover() async throws {
         let servers = try await listServers()
         _ = try await forgetVanished(servers)
@@ -13,8 +14,12 @@ extension Reconciler {
         var reasons: [ServerID: String] = [:]
         for info in servers {
             if let record = state.servers[info.id], !record.destroyed {
+                // A rollout holds healthy new servers unpublished until its swap: kept, they
+                // would count as serving while no name leads to them.
                 if !record.healthy {
                     reasons[info.id] = "never became healthy (deploy #\(record.deployment) was interrupted)"
+                } else if !record.published {
+                    reasons[info.id] = "healthy but not published (a rollout stopped before publishing it, or retired it)"
                 }
             } else {
                 reasons[info.id] = "orphan: not a live server of this agent"
@@ -37,22 +42,7 @@ extension Reconciler {
         await publisher.unpublish(published)
         try await record(published.map { .serverUnpublished(id: $0, reason: reasons[$0]!, at: Date()) })
 
-        let provider = self.provider
-        let failures = await withTaskGroup(of: (ServerID, String?).self) { group in
-            for id in reasons.keys {
-                group.addTask {
-                    do {
-                        try await provider.destroy(id)
-                        return (id, nil)
-                    } catch {
-                        return (id, "\(error)")
-                    }
-                }
-            }
-            var failures: [ServerID: String] = [:]
-            for await (id, error) in group { if let error { failures[id] = error } }
-            return failures
-        }
+        let failures = await worker.destroy(reasons.keys.sorted())
         let now = Date()
         let destroyed = reasons.keys.filter { failures[$0] == nil }.sorted()
         for id in destroyed { healthTracks[id] = nil }

@@ -115,6 +115,7 @@ extension Reconciler {
                          _ progress: @Sendable (DeployProgress) -> Void) {
         switch action {
         case let .create(count):
+            let batches = provider.createsInBatches
             var specs: [ServerSpec] = []
             for _ in 0 ..< count {
                 guard let spec = newServerSpec(service, &run) else {
@@ -122,15 +123,23 @@ extension Reconciler {
                         + "\(run.generations[service]!) of \(service); deploy again"), &run, progress)
                     continue
                 }
-                progress(.creating(spec.id))
+                // A batching provider may name the server itself: it is reported once created.
+                if !batches { progress(.creating(spec.id)) }
                 specs.append(spec)
             }
-            // One job per server: each server's health gate starts as soon as it runs, not
-            // when the slowest of its batch does.
-            for spec in specs { run.jobs.append(.create(service: service, specs: [spec])) }
-        case let .retire(ids):
-            for id in ids { progress(.retiring(id)) }
-            startRemoval(Removal(service: service, ids: ids, drain: run.drains[service]), &run)
+            if batches {
+                if !specs.isEmpty { run.jobs.append(.create(service: service, specs: specs)) }
+            } else {
+                // One job per server: each server's health gate starts as soon as it runs, not
+                // when the slowest of its batch does.
+                for spec in specs { run.jobs.append(.create(service: service, specs: [spec])) }
+            }
+        case let .swap(publish, retire):
+            for id in retire { progress(.retiring(id)) }
+            run.removing.formUnion(retire)
+            run.jobs.append(.swap(Swap(service: service, publishing: publish.map { state.servers[$0]!.info },
+                                       unpublishing: retire.filter { state.servers[$0]?.published == true },
+                                       retiring: Removal(service: service, ids: retire, drain: run.drains[service]))))
         case let .destroyNow(ids):
             startRemoval(Removal(service: service, ids: ids, drain: nil), &run)
         case .wait:
@@ -157,25 +166,14 @@ extension Reconciler {
         return nil
     }
 
-    /// Unpublishes (when published), drains (retirements only) and destroys. A server whose
-    /// publish is in flight is removed once the publish finished, so no record outlives it.
+    /// Unpublishes the published ones of dead or failed servers, then destroys them all.
     private func startRemoval(_ removal: Removal, _ run: inout DeploymentRun) {
-        var ready: [ServerID] = []
-        for id in removal.ids {
-            run.removing.insert(id)
-            if run.publishing.contains(id) {
-                run.removeAfterPublish[id] = Removal(service: removal.service, ids: [id], drain: removal.drain)
-            } else {
-                ready.append(id)
-            }
-        }
-        guard !ready.isEmpty else { return }
-        let batch = Removal(service: removal.service, ids: ready, drain: removal.drain)
-        let published = ready.filter { state.servers[$0]?.published == true }
+        run.removing.formUnion(removal.ids)
+        let published = removal.ids.filter { state.servers[$0]?.published == true }
         if published.isEmpty {
-            continueRemoval(batch, &run)
+            continueRemoval(removal, &run)
         } else {
-            run.jobs.append(.unpublish(batch, published: published))
+            run.jobs.append(.unpublish(removal, published: published))
         }
     }
 
@@ -191,6 +189,7 @@ extension Reconciler {
             let check = run.desired[service]!.spec.health
             for server in servers {
                 emit(.serverCreated(deployment: run.number, server: server), &run)
+                if provider.createsInBatches { progress(.created(server.id)) }
                 feed(service, .created(server.id), &run, progress)
                 if !run.removing.contains(server.id) {
                     run.jobs.append(.gate(service: service, server: server, check: check))
@@ -198,27 +197,28 @@ extension Reconciler {
             }
             for failure in failures { feed(service, .createFailed(reason: failure), &run, progress) }
         case let .gatePassed(service, id, seconds):
-            guard !run.removing.contains(id), let server = state.servers[id]?.info else { return }
+            guard !run.removing.contains(id) else { return }
             emit(.serverHealthy(deployment: run.number, id: id, at: now), &run)
             healthTracks[id] = ServerHealth(id: id, lastResult: .pass, checkedAt: now)
             progress(.healthy(id, seconds: seconds))
-            run.publishing.insert(id)
-            run.jobs.append(.publish(service: service, server: server))
+            feed(service, .gatePassed(id), &run, progress)
         case let .gateFailed(service, id, reason, output):
             guard !run.removing.contains(id) else { return }
             emit(.serverFailed(deployment: run.number, id: id, reason: reason, output: output, at: now), &run)
             progress(.failed(id, reason: reason, output: output))
             run.destroyReasons[id] = "failed its health gate: \(reason)"
             feed(service, .gateFailed(id, reason: "new server \(id) failed its health gate: \(reason)"), &run, progress)
-        case let .published(service, id):
-            run.publishing.remove(id)
-            emit(.serverPublished(id: id, at: now), &run)
-            progress(.published(id))
-            if let removal = run.removeAfterPublish.removeValue(forKey: id) {
-                startRemoval(removal, &run)
-            } else {
-                feed(service, .healthy(id), &run, progress)
+        case let .swapped(swap):
+            // One change, so its events are one journal write too.
+            for server in swap.publishing {
+                emit(.serverPublished(id: server.id, at: now), &run)
+                progress(.published(server.id))
             }
+            for id in swap.unpublishing {
+                emit(.serverUnpublished(id: id, reason: run.destroyReason(id), at: now), &run)
+            }
+            feed(swap.service, .swapped, &run, progress)
+            if !swap.retiring.ids.isEmpty { continueRemoval(swap.retiring, &run) }
         case let .unpublished(removal, published):
             for id in published {
                 emit(.serverUnpublished(id: id, reason: run.destroyReason(id), at: now), &run)

@@ -9,11 +9,22 @@ struct Removal: Sendable {
     var drain: Duration?
 }
 
+/// A rollout's swap: ready new servers go out as retired old ones come out, in one publisher
+/// change; the retired ones are then drained and destroyed.
+struct Swap: Sendable {
+    var service: String
+    var publishing: [ServerInfo]
+    /// The retired servers that are published (all of them, unless a rollout was interrupted).
+    var unpublishing: [ServerID]
+    var retiring: Removal
+}
+
 /// I/O a running deploy hands to its child tasks.
 enum RolloutJob: Sendable {
+    /// One server, or all of a step's servers when the provider creates in batches.
     case create(service: String, specs: [ServerSpec])
     case gate(service: String, server: ServerInfo, check: HealthCheckSpec)
-    case publish(service: String, server: ServerInfo)
+    case swap(Swap)
     case unpublish(Removal, published: [ServerID])
     case drain(Removal)
     case destroy(Removal)
@@ -24,7 +35,7 @@ enum RolloutMessage: Sendable {
     case created(service: String, servers: [ServerInfo], failures: [String])
     case gatePassed(service: String, id: ServerID, seconds: Double)
     case gateFailed(service: String, id: ServerID, reason: String, output: [String])
-    case published(service: String, id: ServerID)
+    case swapped(Swap)
     case unpublished(Removal, published: [ServerID])
     case drained(Removal)
     case destroyed(Removal, failures: [ServerID: String])
@@ -43,9 +54,12 @@ struct RolloutWorker: Sendable {
             return await create(service: service, specs: specs)
         case let .gate(service, server, check):
             return await gate(service: service, server: server, check: check)
-        case let .publish(service, server):
-            await publisher.publish(server)
-            return .published(service: service, id: server.id)
+        case let .swap(swap):
+            // A retirement of servers never published changes no name.
+            if !swap.publishing.isEmpty || !swap.unpublishing.isEmpty {
+                await publisher.update(publishing: swap.publishing, unpublishing: swap.unpublishing)
+            }
+            return .swapped(swap)
         case let .unpublish(removal, published):
             await publisher.unpublish(published)
             return .unpublished(removal, published: published)
@@ -57,23 +71,17 @@ struct RolloutWorker: Sendable {
         }
     }
 
+    /// The returned servers carry the provider's ids, which may differ from the specs'.
     private func create(service: String, specs: [ServerSpec]) async -> RolloutMessage {
-        await withTaskGroup(of: Result<ServerInfo, any Error>.self) { group in
-            for spec in specs {
-                group.addTask {
-                    do { return .success(try await provider.create(spec)) } catch { return .failure(error) }
-                }
+        var servers: [ServerInfo] = []
+        var failures: [String] = []
+        for result in await provider.create(batch: specs) {
+            switch result {
+            case let .success(info): servers.append(info)
+            case let .failure(error): failures.append("could not create a server of \(service): \(error)")
             }
-            var servers: [ServerInfo] = []
-            var failures: [String] = []
-            for await result in group {
-                switch result {
-                case let .success(info): servers.append(info)
-                case let .failure(error): failures.append("could not create a server of \(service): \(error)")
-                }
-            }
-            return .created(service: service, servers: servers, failures: failures)
         }
+        return .created(service: service, servers: servers, failures: failures)
     }
 
     /// Waits until the server passed `check.successes` probes in a row; fails at once when its
@@ -114,27 +122,16 @@ struct RolloutWorker: Sendable {
         }
     }
 
-    /// Destroys every server at once, retrying each a few times; returns the ones that failed.
-    private func destroy(_ ids: [ServerID]) async -> [ServerID: String] {
-        await withTaskGroup(of: (ServerID, String?).self) { group in
-            for id in ids {
-                group.addTask {
-                    var lastError = ""
-                    for attempt in 0 ..< 3 {
-                        do {
-                            try await provider.destroy(id)
-                            return (id, nil)
-                        } catch {
-                            lastError = "\(error)"
-                            try? await Task.sleep(for: .milliseconds(100 << attempt))
-                        }
-                    }
-                    return (id, lastError)
-                }
-            }
-            var failures: [ServerID: String] = [:]
-            for await (id, error) in group { if let error { failures[id] = error } }
-            return failures
+    /// Destroys the servers with one batch call, then retries the ones that failed, up to three
+    /// tries in all; returns the ones that still failed.
+    func destroy(_ ids: [ServerID]) async -> [ServerID: String] {
+        var failures: [ServerID: String] = [:]
+        var remaining = ids
+        for attempt in 0 ..< 3 where !remaining.isEmpty {
+            if attempt > 0 { try? await Task.sleep(for: .milliseconds(100 << (attempt - 1))) }
+            failures = await provider.destroy(batch: remaining)
+            remaining = remaining.filter { failures[$0] != nil }
         }
+        return failures
     }
 }

@@ -15,6 +15,8 @@ import Testing
         #expect(servers.allSatisfy { $0.generation == 1 && $0.id.rawValue.hasPrefix("web-1-") && $0.image == digest("a") })
         #expect(Set(record.created) == Set(servers.map(\.id)))
         #expect(harness.publisher.published == Set(servers.map(\.id)))
+        // Nothing to retire: the new servers go out in one change once none is still starting.
+        #expect(harness.publisher.changes == [.init(publishing: Set(servers.map(\.id)), unpublishing: [])])
         #expect(harness.events("ServerHealthy").count == 3 && harness.events("ServerPublished").count == 3)
         let live = await harness.reconciler.state.liveServers
         #expect(live.count == 3 && live.allSatisfy { $0.healthy && $0.published })
@@ -34,12 +36,97 @@ import Testing
         #expect(servers.allSatisfy { $0.generation == 2 && $0.image == digest("b") })
         #expect(Set(harness.provider.destroyed) == old && Set(record.destroyed) == old)
         #expect(harness.publisher.published == Set(servers.map(\.id)))
-        // Blue/green: never fewer than count published.
+        // Blue/green: the whole new fleet replaces the whole old one in one change.
+        #expect(harness.publisher.changes.count == 2)
+        #expect(harness.publisher.changes.last == .init(publishing: Set(servers.map(\.id)), unpublishing: old))
         #expect(harness.publisher.fewestPublished("web") == 3)
         for type in ["ServerUnpublished", "ServerDrained", "ServerDestroyed"] {
             #expect(harness.events(type).count == 3, "\(type)")
         }
+        // Every server healthy before the change; the change journaled before any drain.
+        let types = harness.journal.events.map(\.typeName)
+        let order = types[types.lastIndex(of: "DeploymentStarted")!...]
+        #expect(order.lastIndex(of: "ServerHealthy")! < order.firstIndex(of: "ServerPublished")!)
+        #expect(order.lastIndex(of: "ServerUnpublished")! < order.firstIndex(of: "ServerDrained")!)
         #expect(await harness.foldMatches())
+    }
+
+    @Test func oneAtATimePublishesEachNewServerWithTheNextRetirement() async throws {
+        let harness = Harness()
+        let strategy = RolloutStrategy(maxSurge: .absolute(0), maxUnavailable: .absolute(1))
+        try await harness.deploy([desired(serviceSpec(count: 3, strategy: strategy))])
+        let old = Set(try await harness.running.map(\.id))
+        try await harness.deploy([desired(serviceSpec(count: 3, strategy: strategy), image: "b")])
+        let changes = harness.publisher.changes.dropFirst()
+        // Retire one; then each new server in the change that retires the next old one; the
+        // last new server alone.
+        #expect(changes.map { [$0.publishing.count, $0.unpublishing.count] } == [[0, 1], [1, 1], [1, 1], [1, 0]])
+        #expect(Set(changes.flatMap(\.unpublishing)) == old)
+        #expect(Set(changes.flatMap(\.publishing)) == Set(try await harness.running.map(\.id)))
+        #expect(await harness.foldMatches())
+    }
+
+    @Test func aFailedGateAlsoDestroysTheServersHeldForTheSwap() async throws {
+        let harness = Harness()
+        try await harness.deploy([desired(serviceSpec())])
+        let old = try await harness.running
+        harness.health.set(.failing(reason: "answered 500"), forImage: digest("b"))
+        let health = harness.health
+        let passing = Countdown(2)
+        let record = try await harness.reconciler.deploy([desired(serviceSpec(), image: "b")], trigger: .manual) { event in
+            // Two of the three new servers pass their gate and are held.
+            if case let .creating(id) = event, passing.next() {
+                health.set(.healthy, for: id)
+            }
+        }
+        #expect(record.outcome == .failed)
+        #expect(try await harness.running == old)
+        #expect(harness.publisher.changes.count == 1 && harness.publisher.published == Set(old.map(\.id)))
+        #expect(Set(harness.provider.destroyed) == Set(record.created))
+        let healthy = harness.events("ServerHealthy").compactMap { event -> ServerID? in
+            if case let .serverHealthy(2, id, _) = event { id } else { nil }
+        }
+        #expect(healthy.count == 2)
+        let reasons = Dictionary(uniqueKeysWithValues: harness.events("ServerDestroyed").compactMap { event in
+            if case let .serverDestroyed(id, reason, _) = event { (id, reason) } else { nil }
+        })
+        for id in healthy { #expect(reasons[id] == "deploy #2 failed before it was published") }
+        #expect(harness.events("ServerPublished").count == 3 && harness.events("ServerUnpublished").isEmpty)
+        #expect(await harness.foldMatches())
+    }
+
+    @Test func aBatchingProviderCreatesAStepInOneCallAndNamesTheServers() async throws {
+        let harness = Harness(provider: InMemoryProvider(namingServers: "i"))
+        try await harness.deploy([desired(serviceSpec())])
+        let first = (1 ... 3).map { ServerID("i-\($0)") }
+        #expect(try await harness.running.map(\.id) == first)
+        #expect(harness.provider.createBatches == [3])
+        #expect(harness.publisher.changes == [.init(publishing: Set(first), unpublishing: [])])
+        #expect(harness.progress.all.filter { if case .created = $0 { true } else { false } }
+            == first.map { .created($0) })
+        #expect(!harness.progress.all.contains { if case .creating = $0 { true } else { false } })
+
+        let record = try await harness.deploy([desired(serviceSpec(), image: "b")])
+        let second = (4 ... 6).map { ServerID("i-\($0)") }
+        #expect(record.outcome == .completed && Set(record.created) == Set(second))
+        #expect(try await harness.running.map(\.id) == second)
+        #expect(harness.provider.createBatches == [3, 3])
+        #expect(harness.provider.destroyBatches == [first])
+        #expect(harness.publisher.changes.last == .init(publishing: Set(second), unpublishing: Set(first)))
+        #expect(await harness.foldMatches())
+    }
+
+    @Test func destroyRetriesOnlyTheServersThatFailed() async throws {
+        let harness = Harness()
+        try await harness.deploy([desired(serviceSpec())])
+        let old = try await harness.running.map(\.id)
+        let failures = Countdown(2)
+        let stubborn = old[1]
+        harness.provider.failDestroy = { id in id == stubborn && failures.next() }
+        let record = try await harness.deploy([desired(serviceSpec(), image: "b")])
+        #expect(record.outcome == .completed)
+        #expect(harness.provider.destroyBatches == [old, [stubborn], [stubborn]])
+        #expect(Set(harness.provider.destroyed) == Set(old))
     }
 
     @Test func oneAtATimeNeverGoesBelowCountMinusOne() async throws {

@@ -12,17 +12,32 @@ final class ProgressLog: Sendable {
     func append(_ progress: DeployProgress) { entries.withLock { $0.append(progress) } }
 }
 
-/// Tracks which servers are published, and the fewest published per service after a first one.
+/// True the first `count` times it is asked, false afterwards.
+final class Countdown: Sendable {
+    private let left: Mutex<Int>
+    init(_ count: Int) { left = Mutex(count) }
+    func next() -> Bool { left.withLock { $0 -= 1; return $0 >= 0 } }
+}
+
+/// Tracks which servers are published, the fewest published per service after a first one,
+/// and every change.
 final class RecordingPublisher: ServerPublisher {
+    struct Change: Equatable {
+        var publishing: Set<ServerID>
+        var unpublishing: Set<ServerID>
+    }
+
     private struct Books {
         var published: [ServerID: String] = [:]
         var fewest: [String: Int] = [:]
+        var changes: [Change] = []
     }
 
     private let books = Mutex(Books())
 
     func update(publishing servers: [ServerInfo], unpublishing leaving: [ServerID]) async {
         books.withLock { books in
+            books.changes.append(Change(publishing: Set(servers.map(\.id)), unpublishing: Set(leaving)))
             for server in servers { books.published[server.id] = server.service }
             for id in leaving {
                 guard let service = books.published.removeValue(forKey: id) else { continue }
@@ -33,13 +48,15 @@ final class RecordingPublisher: ServerPublisher {
     }
 
     var published: Set<ServerID> { books.withLock { Set($0.published.keys) } }
+    /// Every `update` call, in order.
+    var changes: [Change] { books.withLock { $0.changes } }
     /// Fewest servers of `service` published right after any unpublish.
     func fewestPublished(_ service: String) -> Int? { books.withLock { $0.fewest[service] } }
 }
 
 /// A reconciler on an in-memory provider with fake health checks and journal.
 struct Harness {
-    let provider = InMemoryProvider()
+    let provider: InMemoryProvider
     let journal: FakeEventJournal
     let health: FakeHealthChecker
     let publisher = RecordingPublisher()
@@ -47,7 +64,9 @@ struct Harness {
     let progress = ProgressLog()
 
     init(events: [AgentEvent] = [], configuration: ReconcilerConfiguration = ReconcilerConfiguration(system: "test"),
+         provider: InMemoryProvider = InMemoryProvider(),
          health makeHealth: ((InMemoryProvider) -> any HealthChecker)? = nil) {
+        self.provider = provider
         journal = FakeEventJournal(events: events)
         health = FakeHealthChecker(provider: provider)
         reconciler = Reconciler(configuration: configuration, provider: provider, journal: journal,

@@ -10,6 +10,7 @@ import Testing
         let vanished = serverInfo("web-1-0002")
         let neverHealthy = serverInfo("web-2-0001", image: "b")
         let orphan = serverInfo("web-2-0002", image: "b")
+        let held = serverInfo("web-2-0003", image: "b")
         let at = Date()
         let history: [AgentEvent] = [
             .deploymentStarted(deployment: 1, trigger: .manual, services: ["web"], at: at),
@@ -22,20 +23,25 @@ import Testing
             .deploymentCompleted(deployment: 1, at: at),
             .deploymentStarted(deployment: 2, trigger: .manual, services: ["web"], at: at),
             .serverCreated(deployment: 2, server: neverHealthy),
+            .serverCreated(deployment: 2, server: held),
+            .serverHealthy(deployment: 2, id: held.id, at: at),
         ]
         let harness = Harness(events: history)
-        for server in [healthy, neverHealthy, orphan] { harness.provider.adopt(server) }
+        for server in [healthy, neverHealthy, orphan, held] { harness.provider.adopt(server) }
 
         try await harness.reconciler.recover()
 
         #expect(try await harness.running.map(\.id) == [healthy.id])
-        #expect(Set(harness.provider.destroyed) == [neverHealthy.id, orphan.id])
+        #expect(Set(harness.provider.destroyed) == [neverHealthy.id, orphan.id, held.id])
+        #expect(harness.provider.destroyBatches == [[neverHealthy.id, orphan.id, held.id]])
         let reasons = Dictionary(uniqueKeysWithValues: harness.events("ServerDestroyed").compactMap { event in
             if case let .serverDestroyed(id, reason, _) = event { (id, reason) } else { nil }
         })
         #expect(reasons[vanished.id] == "vanished")
         #expect(reasons[orphan.id]?.hasPrefix("orphan") == true)
         #expect(reasons[neverHealthy.id]?.contains("deploy #2 was interrupted") == true)
+        // Healthy but held for a swap that never came: no name leads to it.
+        #expect(reasons[held.id]?.hasPrefix("healthy but not published") == true)
         #expect(harness.publisher.published == [healthy.id])
 
         let record = try await harness.deploy([desired(serviceSpec(count: 2))], trigger: .recovery)

@@ -9,42 +9,113 @@ private func replacingPlan(old: Int, count: Int) -> ServicePlan {
 }
 
 @Suite struct RolloutStateMachineTests {
-    @Test func blueGreenCreatesAllThenRetiresAllOld() {
+    @Test func blueGreenSwapsTheWholeFleetInOneChange() {
         var machine = RolloutStateMachine(plan: replacingPlan(old: 3, count: 3), strategy: RolloutStrategy())
         #expect(machine.handle(.started) == [.create(3)])
         for id in ids("new", 3) { #expect(machine.handle(.created(id)) == [.wait]) }
-        #expect(machine.handle(.healthy(ServerID("new-1"))) == [.wait])
-        #expect(machine.handle(.healthy(ServerID("new-2"))) == [.wait])
-        #expect(machine.handle(.healthy(ServerID("new-3"))) == [.retire(ids("old", 3))])
+        // Held while siblings start: they go out together with the retirement they allow.
+        #expect(machine.handle(.gatePassed(ServerID("new-1"))) == [.wait])
+        #expect(machine.handle(.gatePassed(ServerID("new-2"))) == [.wait])
+        #expect(machine.handle(.gatePassed(ServerID("new-3"))) == [.swap(publish: ids("new", 3), retire: ids("old", 3))])
+        #expect(machine.availableCount == 3)
+        #expect(machine.handle(.swapped) == [.wait])
         #expect(machine.handle(.destroyed(ServerID("old-1"))) == [.wait])
         #expect(machine.handle(.destroyed(ServerID("old-2"))) == [.wait])
         #expect(machine.handle(.destroyed(ServerID("old-3"))) == [.complete])
         #expect(machine.isFinished)
     }
 
-    @Test func oneAtATimeRetiresOneCreatesOneAndWaits() {
+    @Test func oneAtATimeSwapsEachNewServerForTheNextOldOne() {
         let strategy = RolloutStrategy(maxSurge: .absolute(0), maxUnavailable: .absolute(1))
         var machine = RolloutStateMachine(plan: replacingPlan(old: 2, count: 2), strategy: strategy)
-        #expect(machine.handle(.started) == [.retire([ServerID("old-1")])])
+        #expect(machine.handle(.started) == [.swap(publish: [], retire: [ServerID("old-1")])])
+        #expect(machine.handle(.swapped) == [.wait])
         #expect(machine.handle(.destroyed(ServerID("old-1"))) == [.create(1)])
         #expect(machine.handle(.created(ServerID("new-1"))) == [.wait])
-        #expect(machine.handle(.healthy(ServerID("new-1"))) == [.retire([ServerID("old-2")])])
+        #expect(machine.handle(.gatePassed(ServerID("new-1")))
+            == [.swap(publish: [ServerID("new-1")], retire: [ServerID("old-2")])])
+        #expect(machine.handle(.swapped) == [.wait])
         #expect(machine.handle(.destroyed(ServerID("old-2"))) == [.create(1)])
         #expect(machine.handle(.created(ServerID("new-2"))) == [.wait])
-        #expect(machine.handle(.healthy(ServerID("new-2"))) == [.complete])
+        #expect(machine.handle(.gatePassed(ServerID("new-2"))) == [.swap(publish: [ServerID("new-2")], retire: [])])
+        #expect(machine.handle(.swapped) == [.complete])
     }
 
-    @Test func gateFailureDestroysNewServersNotYetHealthyAndKeepsTheOldFleet() {
+    @Test func surgeOneSwapsEachNewServerForAnOldOne() {
+        let strategy = RolloutStrategy(maxSurge: .absolute(1), maxUnavailable: .absolute(0))
+        var machine = RolloutStateMachine(plan: replacingPlan(old: 3, count: 3), strategy: strategy)
+        #expect(machine.handle(.started) == [.create(1)])
+        for index in 1 ... 3 {
+            let new = ServerID("new-\(index)"), old = ServerID("old-\(index)")
+            #expect(machine.handle(.created(new)) == [.wait])
+            #expect(machine.handle(.gatePassed(new)) == [.swap(publish: [new], retire: [old])])
+            #expect(machine.availableCount == 3)
+            #expect(machine.handle(.swapped) == [.wait])
+            #expect(machine.handle(.destroyed(old)) == (index < 3 ? [.create(1)] : [.complete]))
+        }
+    }
+
+    @Test func oneSwapAtATime() {
+        // Surge 1, unavailable 1: a create starts while the first retirement's change is in flight.
+        let strategy = RolloutStrategy(maxSurge: .absolute(1), maxUnavailable: .absolute(1))
+        var machine = RolloutStateMachine(plan: replacingPlan(old: 3, count: 3), strategy: strategy)
+        #expect(machine.handle(.started) == [.swap(publish: [], retire: [ServerID("old-1")]), .create(1)])
+        #expect(machine.handle(.created(ServerID("new-1"))) == [.wait])
+        #expect(machine.handle(.gatePassed(ServerID("new-1"))) == [.wait])
+        #expect(machine.handle(.swapped) == [.swap(publish: [ServerID("new-1")], retire: [ServerID("old-2")])])
+    }
+
+    @Test func firstDeployPublishesOnceNoSiblingStarts() {
+        var machine = RolloutStateMachine(plan: replacingPlan(old: 0, count: 3), strategy: RolloutStrategy())
+        #expect(machine.handle(.started) == [.create(3)])
+        for id in ids("new", 3) { _ = machine.handle(.created(id)) }
+        #expect(machine.handle(.gatePassed(ServerID("new-2"))) == [.wait])
+        #expect(machine.handle(.gatePassed(ServerID("new-1"))) == [.wait])
+        #expect(machine.handle(.gatePassed(ServerID("new-3"))) == [.swap(publish: ids("new", 3), retire: [])])
+        #expect(machine.handle(.swapped) == [.complete])
+    }
+
+    @Test func gateFailureDestroysNewServersNotYetPublishedAndKeepsTheOldFleet() {
         var machine = RolloutStateMachine(plan: replacingPlan(old: 3, count: 3), strategy: RolloutStrategy())
         _ = machine.handle(.started)
         for id in ids("new", 3) { _ = machine.handle(.created(id)) }
-        _ = machine.handle(.healthy(ServerID("new-1")))
+        _ = machine.handle(.gatePassed(ServerID("new-1")))
+        // The held new-1 counts as not published: destroyed with the others.
         #expect(machine.handle(.gateFailed(ServerID("new-3"), reason: "boom"))
-            == [.destroyNow([ServerID("new-3"), ServerID("new-2")])])
-        #expect(machine.handle(.healthy(ServerID("new-2"))) == [.wait])
+            == [.destroyNow([ServerID("new-3"), ServerID("new-1"), ServerID("new-2")])])
+        #expect(machine.handle(.gatePassed(ServerID("new-2"))) == [.wait])
         #expect(machine.handle(.destroyed(ServerID("new-3"))) == [.wait])
+        #expect(machine.handle(.destroyed(ServerID("new-1"))) == [.wait])
         #expect(machine.handle(.destroyed(ServerID("new-2"))) == [.fail(reason: "boom")])
-        #expect(machine.availableCount == 4)
+        #expect(machine.availableCount == 3 && machine.liveCount == 3)
+    }
+
+    @Test func createFailureDestroysHeldServers() {
+        var machine = RolloutStateMachine(plan: replacingPlan(old: 0, count: 2), strategy: RolloutStrategy())
+        #expect(machine.handle(.started) == [.create(2)])
+        _ = machine.handle(.created(ServerID("new-1")))
+        #expect(machine.handle(.gatePassed(ServerID("new-1"))) == [.wait])
+        #expect(machine.handle(.createFailed(reason: "no capacity")) == [.destroyNow([ServerID("new-1")])])
+        #expect(machine.handle(.destroyed(ServerID("new-1"))) == [.fail(reason: "no capacity")])
+    }
+
+    @Test func aFailureKeepsTheServersOfASwapInFlightAndWaitsForIt() {
+        let strategy = RolloutStrategy(maxSurge: .absolute(1), maxUnavailable: .absolute(1))
+        var machine = RolloutStateMachine(plan: replacingPlan(old: 3, count: 3), strategy: strategy)
+        _ = machine.handle(.started)
+        _ = machine.handle(.swapped)
+        _ = machine.handle(.created(ServerID("new-1")))
+        #expect(machine.handle(.gatePassed(ServerID("new-1")))
+            == [.swap(publish: [ServerID("new-1")], retire: [ServerID("old-2")])])
+        #expect(machine.handle(.destroyed(ServerID("old-1"))) == [.create(1)])
+        _ = machine.handle(.created(ServerID("new-2")))
+        // new-1 goes out in the change in flight: it is not destroyed, and the rollout ends
+        // only once that change is visible and old-2 is gone.
+        #expect(machine.handle(.gateFailed(ServerID("new-2"), reason: "boom")) == [.destroyNow([ServerID("new-2")])])
+        #expect(machine.handle(.destroyed(ServerID("new-2"))) == [.wait])
+        #expect(machine.handle(.swapped) == [.wait])
+        #expect(machine.handle(.destroyed(ServerID("old-2"))) == [.fail(reason: "boom")])
+        #expect(machine.availableCount == 2)
     }
 
     @Test func serversCreatedAfterAFailureAreDestroyed() {
@@ -64,7 +135,18 @@ private func replacingPlan(old: Int, count: Int) -> ServicePlan {
         #expect(machine.handle(.started) == [.destroyNow([ServerID("dead-1")])])
         #expect(machine.handle(.destroyed(ServerID("dead-1"))) == [.create(1)])
         _ = machine.handle(.created(ServerID("new-1")))
-        #expect(machine.handle(.healthy(ServerID("new-1"))) == [.complete])
+        #expect(machine.handle(.gatePassed(ServerID("new-1"))) == [.swap(publish: [ServerID("new-1")], retire: [])])
+        #expect(machine.handle(.swapped) == [.complete])
+    }
+
+    @Test func scalingDownRetiresTheExtras() {
+        let plan = ServicePlan(service: "web", count: 1, keep: [ServerID("ok-1")], destroyExtra: ids("extra", 2),
+                               newImage: digest("a"))
+        var machine = RolloutStateMachine(plan: plan, strategy: RolloutStrategy())
+        #expect(machine.handle(.started) == [.swap(publish: [], retire: ids("extra", 2))])
+        #expect(machine.handle(.swapped) == [.wait])
+        #expect(machine.handle(.destroyed(ServerID("extra-1"))) == [.wait])
+        #expect(machine.handle(.destroyed(ServerID("extra-2"))) == [.complete])
     }
 
     @Test func emptyPlanCompletesAtOnce() {
@@ -91,6 +173,8 @@ struct RolloutSimulation {
     enum Pending: Equatable {
         case create
         case starting(ServerID)
+        /// A swap's change is visible; then its retired servers drain and go.
+        case swapped(retired: [ServerID])
         case removal(ServerID)
     }
 
@@ -105,14 +189,15 @@ struct RolloutSimulation {
     var deadOld: Set<ServerID>
     var removing: Set<ServerID> = []
     var startingNew: Set<ServerID> = []
-    var healthyNew: Set<ServerID> = []
+    var readyNew: Set<ServerID> = []
+    var publishedNew: Set<ServerID> = []
     var pendingCreates = 0
+    var swapInFlight = false
     var pending: [Pending] = []
     var nextID = 0
     var outcome: RolloutStateMachine.Action?
     var failedGate = false
     let initialAvailable: Int
-    var retiredAfterAllCreated = true
 
     init(random: inout SplitMix64) {
         let count = Int.random(in: 0 ... 6, using: &random)
@@ -138,8 +223,11 @@ struct RolloutSimulation {
         self.random = random
     }
 
-    var live: Int { servingOld.count + deadOld.count + removing.count + pendingCreates + startingNew.count + healthyNew.count }
-    var available: Int { servingOld.count + healthyNew.count }
+    var live: Int {
+        servingOld.count + deadOld.count + removing.count + pendingCreates + startingNew.count + readyNew.count
+            + publishedNew.count
+    }
+    var available: Int { servingOld.count + publishedNew.count }
     var minimumAvailable: Int { max(0, plan.count - limits.unavailable) }
 
     mutating func run() {
@@ -170,9 +258,13 @@ struct RolloutSimulation {
                     apply(machine.handle(.gateFailed(id, reason: "bad")))
                 } else {
                     startingNew.remove(id)
-                    healthyNew.insert(id)
-                    apply(machine.handle(.healthy(id)))
+                    readyNew.insert(id)
+                    apply(machine.handle(.gatePassed(id)))
                 }
+            case let .swapped(retired):
+                swapInFlight = false
+                pending += retired.map { .removal($0) }
+                apply(machine.handle(.swapped))
             case let .removal(id):
                 removing.remove(id)
                 apply(machine.handle(.destroyed(id)))
@@ -189,22 +281,30 @@ struct RolloutSimulation {
                 pendingCreates += n
                 pending += Array(repeating: .create, count: n)
                 #expect(live <= plan.count + limits.surge, "create above surge: \(plan) \(strategy)")
-            case let .retire(victims):
-                #expect(startingNew.isEmpty && pendingCreates == 0, "retired while new servers start")
-                for id in victims {
+            case let .swap(publish, retire):
+                #expect(!swapInFlight, "a swap while another one's change is in flight")
+                #expect(startingNew.isEmpty && pendingCreates == 0, "swapped while new servers start")
+                #expect(!publish.isEmpty || !retire.isEmpty)
+                // Every held server goes out: none is left behind for a later change.
+                #expect(Set(publish) == readyNew && publish.count == readyNew.count, "swap left ready servers")
+                publishedNew.formUnion(readyNew)
+                readyNew.removeAll()
+                for id in retire {
                     #expect(servingOld.remove(id) != nil && !plan.keep.contains(id), "retired \(id) twice or a kept one")
                     removing.insert(id)
-                    pending.append(.removal(id))
                 }
-                #expect(available >= minimumAvailable, "retired below count − unavailable: \(plan) \(strategy)")
+                swapInFlight = true
+                pending.append(.swapped(retired: retire))
+                // A swap that only publishes may leave a fleet that started short still short.
+                #expect(retire.isEmpty || available >= minimumAvailable,
+                        "retired below count − unavailable: \(plan) \(strategy)")
             case let .destroyNow(victims):
                 for id in victims {
-                    if deadOld.remove(id) != nil {
-                        removing.insert(id)
-                    } else {
-                        #expect(startingNew.remove(id) != nil, "destroyNow of \(id), neither dead nor starting")
-                        removing.insert(id)
+                    if deadOld.remove(id) == nil {
+                        #expect(startingNew.remove(id) != nil || readyNew.remove(id) != nil,
+                                "destroyNow of \(id), neither dead nor unpublished new")
                     }
+                    removing.insert(id)
                     pending.append(.removal(id))
                 }
             case .wait:
@@ -218,12 +318,13 @@ struct RolloutSimulation {
     }
 
     func checkOutcome() {
-        #expect(removing.isEmpty && pendingCreates == 0 && startingNew.isEmpty && deadOld.isEmpty)
+        #expect(removing.isEmpty && pendingCreates == 0 && startingNew.isEmpty && readyNew.isEmpty && deadOld.isEmpty)
+        #expect(!swapInFlight, "finished with a swap in flight")
         switch outcome {
         case .complete:
             #expect(!failedGate)
             #expect(servingOld == Set(plan.keep), "old servers left after completion")
-            #expect(healthyNew.count == plan.create && servingOld.count + healthyNew.count == plan.count)
+            #expect(publishedNew.count == plan.create && servingOld.count + publishedNew.count == plan.count)
         case .fail:
             #expect(failedGate)
         default:
