@@ -29,6 +29,13 @@ public struct MotoServer: Sendable {
         try await starting.value
     }
 
+    /// A server of its own, in moto's initial state (benchmarks compare two clients on equal
+    /// footing); it is killed when the process ends.
+    public static func startFresh() async throws -> MotoServer {
+        let endpoint = try await MotoProcess.start(unauthenticatedCalls: setupCalls)
+        return try await MotoServer(endpoint: endpoint, logger: Logger(label: "pyre.moto"))
+    }
+
     private static let starting = Task {
         let endpoint = try await MotoProcess.start(unauthenticatedCalls: setupCalls)
         return try await MotoServer(endpoint: endpoint, logger: Logger(label: "pyre.moto"))

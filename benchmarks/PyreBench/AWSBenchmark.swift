@@ -13,30 +13,18 @@ import Synchronization
 /// AMI; the figures are the replacement's wall time and API calls.
 enum AWSBenchmark {
     static func run(servers: Int, rounds: Int) async throws {
-        let moto = try await MotoServer.shared()
-        let calls = CallCounter()
-        var logger = Logger(label: "bench") { _ in CallCountingHandler(counter: calls) }
-        logger.logLevel = .debug
-        let client = AWSClient(configuration: moto.configuration(), logger: logger)
-        let ec2 = EC2Client(client: client)
-        let amis = try await client.query(.ec2, action: "DescribeImages", version: EC2.apiVersion,
-                                          parameters: [("Owner.1", "amazon")])["imagesSet"]?
-            .all("item").compactMap { $0["imageId"]?.text } ?? []
-        guard amis.count >= 2 else { throw BenchmarkFailure("moto lists fewer than two AMIs") }
-        print("aws: replace \(servers) instances on moto (EC2 + Route 53), \(rounds) rounds, alternating who goes first")
+        print("aws: replace \(servers) instances (EC2 + Route 53), \(rounds) rounds, each side on a fresh moto, "
+            + "alternating who goes first")
         var pyreTimes: [Double] = [], botoTimes: [Double] = [], pyreCalls: [Int] = [], botoCalls: [Int] = []
         for round in 1...rounds {
-            let tag = "r\(round)-\(UInt16.random(in: 0 ... .max))"
             func pyre() async throws {
-                let (seconds, count) = try await replaceWithPyre(servers: servers, system: "pyre-\(tag)", amis: (amis[0], amis[1]),
-                                                                 client: client, ec2: ec2, calls: calls, logger: logger)
+                let (seconds, count) = try await replaceWithPyre(servers: servers, round: round)
                 pyreTimes.append(seconds)
                 pyreCalls.append(count)
                 print(String(format: "  round %d  pyre    %6.2f s  %4d calls", round, seconds, count))
             }
             func boto() async throws {
-                let (seconds, count) = try await replaceWithBoto3(servers: servers, system: "boto-\(tag)", amis: (amis[0], amis[1]),
-                                                                  moto: moto)
+                let (seconds, count) = try await replaceWithBoto3(servers: servers)
                 botoTimes.append(seconds)
                 botoCalls.append(count)
                 print(String(format: "  round %d  boto3   %6.2f s  %4d calls", round, seconds, count))
@@ -51,9 +39,25 @@ enum AWSBenchmark {
         print("  API calls  pyre \(pyreCalls.max()!) / boto3 \(botoCalls.min()!)  (target fewer: \(fewer ? "met" : "MISSED"))")
     }
 
+    /// Two AMIs moto knows.
+    private static func amis(_ client: AWSClient) async throws -> (String, String) {
+        let amis = try await client.query(.ec2, action: "DescribeImages", version: EC2.apiVersion,
+                                          parameters: [("Owner.1", "amazon")])["imagesSet"]?
+            .all("item").compactMap { $0["imageId"]?.text } ?? []
+        guard amis.count >= 2 else { throw BenchmarkFailure("moto lists fewer than two AMIs") }
+        return (amis[0], amis[1])
+    }
+
     /// Deploys `servers` from the first AMI, then times the redeploy from the second.
-    private static func replaceWithPyre(servers: Int, system: String, amis: (String, String), client: AWSClient,
-                                        ec2: EC2Client, calls: CallCounter, logger: Logger) async throws -> (Double, Int) {
+    private static func replaceWithPyre(servers: Int, round: Int) async throws -> (Double, Int) {
+        let moto = try await MotoServer.startFresh()
+        let calls = CallCounter()
+        var logger = Logger(label: "bench") { _ in CallCountingHandler(counter: calls) }
+        logger.logLevel = .debug
+        let client = AWSClient(configuration: moto.configuration(), logger: logger)
+        let ec2 = EC2Client(client: client)
+        let amis = try await amis(client)
+        let system = "pyre"
         let (oldImage, newImage) = (ImageDigest("sha256:" + String(repeating: "a", count: 64)),
                                     ImageDigest("sha256:" + String(repeating: "b", count: 64)))
         let provider = EC2ServerProvider(ec2: ec2, configuration: .init(system: system),
@@ -78,6 +82,7 @@ enum AWSBenchmark {
         let seconds = (ContinuousClock.now - start).timeInterval
         guard second.outcome == .completed else { throw BenchmarkFailure("pyre's redeploy failed: \(second)") }
         let count = calls.value
+        if round == 1 { print("           pyre's calls: \(calls.breakdown)") }
         let live = try await provider.list()
         guard live.count == servers, live.allSatisfy({ $0.image == newImage }) else {
             throw BenchmarkFailure("after pyre's redeploy \(live.count) servers run, not \(servers) of the new image")
@@ -86,8 +91,10 @@ enum AWSBenchmark {
         return (seconds, count)
     }
 
-    private static func replaceWithBoto3(servers: Int, system: String, amis: (String, String),
-                                         moto: MotoServer) async throws -> (Double, Int) {
+    private static func replaceWithBoto3(servers: Int) async throws -> (Double, Int) {
+        let moto = try await MotoServer.startFresh()
+        let amis = try await amis(AWSClient(configuration: moto.configuration(), logger: Logger(label: "bench")))
+        let system = "boto"
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("peers/boto3_replace.py")
         guard let python = ExternalTool.path("python3") else { throw BenchmarkFailure("python3 is not installed") }
@@ -106,12 +113,16 @@ enum AWSBenchmark {
     private static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 }
 
-/// Counts the AWS client's calls from its debug log (one "AWS call" line per answer).
+/// Counts the AWS client's calls by operation from its debug log (one line per answer).
 final class CallCounter: Sendable {
-    private let count = Mutex(0)
-    var value: Int { count.withLock { $0 } }
-    func reset() { count.withLock { $0 = 0 } }
-    func add() { count.withLock { $0 += 1 } }
+    private let counts = Mutex<[String: Int]>([:])
+    var value: Int { counts.withLock { $0.values.reduce(0, +) } }
+    /// `DescribeInstances×1, RunInstances×1, …`
+    var breakdown: String {
+        counts.withLock { $0.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", ") }
+    }
+    func reset() { counts.withLock { $0 = [:] } }
+    func add(_ operation: String) { counts.withLock { $0[operation, default: 0] += 1 } }
 }
 
 struct CallCountingHandler: LogHandler {
@@ -125,6 +136,8 @@ struct CallCountingHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        if event.message.description == "AWS call" || event.message.description == "AWS error" { counter.add() }
+        guard ["AWS call", "AWS error"].contains(event.message.description) else { return }
+        let operation = event.metadata?["operation"].map { "\($0)" } ?? "?"
+        counter.add(operation.split(separator: " ").last.map(String.init) ?? operation)
     }
 }

@@ -45,7 +45,7 @@ struct PyreStoreTarget: AppendTarget {
         let configuration = PostgresEventStoreConfiguration(
             endpoint: .unixSocket(directory: cluster.socketDirectory, port: cluster.port),
             username: cluster.superuser, password: nil, database: try await cluster.createDatabase(),
-            // One more than the writers: the store keeps one connection listening for notifications.
+            // One more than the writers: the store polls its position counter on a pooled connection.
             maximumConnections: writers + 1)
         let store = try await PostgresEventStore.open(configuration, logger: logger)
         return PyreStoreTarget(store: store) { await store.close() }

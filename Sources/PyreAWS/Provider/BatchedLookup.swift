@@ -11,6 +11,8 @@ actor BatchedLookup<Key: Hashable & Sendable, Value: Sendable> {
     private var waiting: [Key: [CheckedContinuation<Value?, any Error>]] = [:]
     private var fetching = false
 
+    static var gathering: Duration { .milliseconds(5) }
+
     init(freshness: Duration, fetch: @escaping Fetch) {
         self.freshness = freshness
         self.fetch = fetch
@@ -34,6 +36,9 @@ actor BatchedLookup<Key: Hashable & Sendable, Value: Sendable> {
     }
 
     private func fetchWaiting() async {
+        // Callers that start together (a round of gates) arrive over a few scheduler turns:
+        // wait a moment so the first call takes them all, not just the first of them.
+        try? await Task.sleep(for: Self.gathering)
         while !waiting.isEmpty {
             let batch = waiting
             waiting = [:]
