@@ -147,6 +147,7 @@ public actor Agent {
         if let aws {
             let digests = Dictionary(wanted.map { ($0.spec.image, $0.image) }, uniquingKeysWith: { first, _ in first })
             try await aws.prepare(amis: aws.amis(for: spec, digests: digests))
+            await aws.publisher.setStaticRecords(spec.dns.records, defaultTTL: spec.dns.ttl)
         }
         try await identity.configure(spec)
         await identity.setDeployment(await reconciler.state.nextDeploymentNumber)

@@ -25,7 +25,11 @@ struct AWSDeployTests {
         let (firstAMI, secondAMI) = (amis[6], amis[7])
 
         let system = try TestSystem(name: "aws\(UUID().uuidString.prefix(6).lowercased())",
-                                    extra: "provider: aws\naws: { health: instance, instance_type: t3.nano }",
+                                    extra: """
+                                        provider: aws
+                                        aws: { health: instance, instance_type: t3.nano }
+                                        dns: { records: [{ name: db, type: A, value: 192.0.2.10 }, { name: "@", type: MX, value: "10 mail.example.com." }] }
+                                        """,
                                     image: "ami: { us-east-1: \(firstAMI) }")
         defer { system.cleanUp() }
         let environment = moto.environment
@@ -49,6 +53,10 @@ struct AWSDeployTests {
                 .values.sorted() ?? []
         }
         #expect(try await webAddresses() == first.map(\.address).sorted())
+        let sets = try await route53.listRecordSets(zoneID: zone)
+        #expect(sets.contains(Route53RecordSet(name: "db.\(system.name).pyre.", type: "A", ttl: 5, values: ["192.0.2.10"])),
+                "static records of pyre.yml are in the hosted zone")
+        #expect(sets.contains(Route53RecordSet(name: "\(system.name).pyre.", type: "MX", ttl: 5, values: ["10 mail.example.com."])))
         let running = try await ec2.describeInstances(filters: ["tag:pyre:system": [system.name],
                                                                 "instance-state-name": ["running"]])
         #expect(Set(running.map(\.id)) == Set(first.map(\.id)))

@@ -3,7 +3,7 @@ import PyreCore
 
 /// The identity layer on Route 53: the system's hosted zone holds, for every published
 /// server, `SERVICE.ZONE` A (all of a service's servers), `SERVER-ID.ZONE` A and
-/// `_SERVICE._tcp.ZONE` SRV. Each ``update(publishing:unpublishing:)`` is one
+/// `_SERVICE._tcp.ZONE` SRV, and the static records of pyre.yml. Each ``update(publishing:unpublishing:)`` is one
 /// ChangeResourceRecordSets batch (updates that arrive while one is in flight share the
 /// next), and returns once Route 53 reports it INSYNC.
 public actor Route53Publisher: ServerPublisher {
@@ -14,6 +14,8 @@ public actor Route53Publisher: ServerPublisher {
     let logger: Logger
     private var zoneID: String?
     private var published: [ServerID: ServerInfo] = [:]
+    /// `dns: records:` of pyre.yml, names outside the system.
+    private var staticRecords: [Route53RecordSet] = []
     /// The zone's record sets as last read or written; nil when they must be read again.
     private var holding: [Route53RecordSet]?
     private var waiting: [CheckedContinuation<Void, Never>] = []
@@ -48,6 +50,35 @@ public actor Route53Publisher: ServerPublisher {
         }
     }
 
+    /// Takes up `dns: records:` from pyre.yml; a change of them is one change of the zone.
+    public func setStaticRecords(_ records: [StaticDNSRecord], defaultTTL: Duration) async {
+        let sets = Self.recordSets(records, defaultTTL: defaultTTL)
+        guard sets != staticRecords else { return }
+        staticRecords = sets
+        await update(publishing: [], unpublishing: [])
+    }
+
+    /// Static records grouped into Route 53's record sets (one per name and type).
+    static func recordSets(_ records: [StaticDNSRecord], defaultTTL: Duration) -> [Route53RecordSet] {
+        var sets: [String: Route53RecordSet] = [:]
+        for record in records {
+            let (type, value): (String, String) = switch record.value {
+            case .a(let address): ("A", address)
+            case .aaaa(let address): ("AAAA", address)
+            case .cname(let target): ("CNAME", target)
+            case .txt(let strings):
+                ("TXT", strings.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\")
+                    .replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: " "))
+            case let .srv(priority, weight, port, target): ("SRV", "\(priority) \(weight) \(port) \(target)")
+            case let .mx(preference, exchange): ("MX", "\(preference) \(exchange)")
+            }
+            let ttl = Int((record.ttl ?? defaultTTL).components.seconds)
+            sets["\(record.name) \(type)", default: Route53RecordSet(name: record.name, type: type, ttl: ttl, values: [])]
+                .values.append(value)
+        }
+        return sets.keys.sorted().map { sets[$0]! }
+    }
+
     /// Makes the zone match the published servers again after a change failed (the agent's
     /// periodic tick calls it).
     public func resync() async {
@@ -59,7 +90,7 @@ public actor Route53Publisher: ServerPublisher {
 
     /// The record sets the published servers call for.
     public func desiredRecordSets() -> [Route53RecordSet] {
-        var sets: [Route53RecordSet] = []
+        var sets = staticRecords
         let byService = Dictionary(grouping: published.values.filter { !$0.address.isEmpty }, by: \.service)
         for (service, servers) in byService.sorted(by: { $0.key < $1.key }) {
             let sorted = servers.sorted { $0.id < $1.id }
