@@ -38,7 +38,14 @@ let badManifests: [BadManifest] = [
     BadManifest("unknown key with swapped letters", appending: "    imgae: web\n", at: 9, 5, field: "services.web.imgae",
                 #"unknown key "imgae"; did you mean "image"?"#),
     BadManifest("unknown top-level key", appending: "version: 2\n", at: 9, 1, field: "version",
-                #"unknown key "version"; allowed keys: system, provider, zone, images, services, entrypoints, dns, events, logs"#),
+                #"unknown key "version"; allowed keys: system, provider, aws, zone, images, services, entrypoints, dns, events, logs"#),
+    BadManifest("AWS region in other words", appending: "aws: { region: Europe }\n", at: 9, 16, field: "aws.region",
+                #""Europe" is not an AWS region; write it as AWS does, e.g. eu-west-1"#),
+    BadManifest("unknown AWS health mode", appending: "aws: { health: always }\n", at: 9, 16, field: "aws.health",
+                "health must be service (EC2 status checks, then the service's check against the instance address) "
+                    + "or instance (EC2 status checks only, for an agent outside the VPC)"),
+    BadManifest("security group by name", appending: "aws: { security_groups: [web] }\n", at: 9, 25,
+                field: "aws.security_groups", "security groups are ids such as sg-0abc123"),
     BadManifest("missing run", yaml: """
         system: shop
         images:

@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+@testable import PyreCore
+
+@Suite struct AWSManifestTests {
+    @Test func readsTheAWSSectionAndTheAMIsOfAnImage() throws {
+        let directory = try ManifestDirectory()
+        let spec = try directory.parse("""
+            system: shop
+            provider: aws
+            aws:
+              region: eu-west-1
+              endpoint: http://127.0.0.1:5000
+              instance_type: c7g.large
+              subnet: subnet-0abc123
+              security_groups: [sg-0abc123, sg-0def456]
+              health: instance
+            images:
+              web:
+                context: ./web
+                run: [python3, app.py]
+                ami: { eu-west-1: ami-0abc123, us-gov-east-1: ami-0def456 }
+            services:
+              web:
+                image: web
+            """)
+        #expect(spec.provider == .aws)
+        #expect(spec.aws == AWSSpec(region: "eu-west-1", endpoint: "http://127.0.0.1:5000", instanceType: "c7g.large",
+                                    subnet: "subnet-0abc123", securityGroups: ["sg-0abc123", "sg-0def456"],
+                                    probeServices: false))
+        #expect(spec.images[0].amis == ["eu-west-1": "ami-0abc123", "us-gov-east-1": "ami-0def456"])
+    }
+
+    @Test func withoutAnAWSSectionTheDefaultsHold() throws {
+        let directory = try ManifestDirectory()
+        let spec = try directory.parse(minimalManifest)
+        #expect(spec.aws == AWSSpec())
+        #expect(spec.aws.probeServices && spec.aws.instanceType == "t3.micro")
+        #expect(spec.images[0].amis.isEmpty)
+    }
+
+    @Test func anAMIIsNamedAsEC2NamesIt() throws {
+        let directory = try ManifestDirectory()
+        let error = try #require(throws: PyreError.self) {
+            try directory.parse(minimalManifest.replacingOccurrences(
+                of: "    run: [python3, app.py]\n", with: "    run: [python3, app.py]\n    ami: { eu-west-1: my-image }\n"))
+        }
+        #expect(error.message == #""my-image" does not look like ami-0abc123"#)
+        #expect(error.location?.line == 6)
+    }
+}
