@@ -61,9 +61,14 @@ enum PostgresSchema {
                 v_at timestamptz;
                 v_actual bigint;
                 v_count integer := cardinality(p_ids);
+                v_id uuid;
             BEGIN
                 SELECT next, clock_timestamp() INTO v_next, v_at FROM event_position_counter FOR UPDATE;
-                IF EXISTS (SELECT 1 FROM events WHERE id = ANY(p_ids)) THEN RETURN; END IF;
+                -- One id at a time: PL/pgSQL caches a generic plan, and for `id = ANY(array)` on a
+                -- table that started empty that plan is a sequential scan, slower with every event.
+                FOREACH v_id IN ARRAY p_ids LOOP
+                    IF EXISTS (SELECT 1 FROM events WHERE id = v_id) THEN RETURN; END IF;
+                END LOOP;
                 SELECT max(version) INTO v_actual FROM events WHERE stream = p_stream;
                 IF (p_expected_kind = 1 AND v_actual IS NOT NULL) OR (p_expected_kind = 2 AND v_actual IS NULL)
                    OR (p_expected_kind = 3 AND v_actual IS DISTINCT FROM p_expected_version) THEN
