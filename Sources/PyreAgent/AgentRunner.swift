@@ -29,6 +29,9 @@ public enum AgentRunner {
             }
             console(ProgressLine(.deploy, "agent for \(system) listening on \(url) (state: \(state.root.path))"))
             console(ProgressLine(.deploy, "DNS for \(agent.zone) at \(agent.identity.dnsAddress) (`pyre dns` shows the zone)"))
+            if agent.aws != nil {
+                console(ProgressLine(.deploy, "servers are EC2 instances; their names are in the Route 53 hosted zone \(agent.zone)"))
+            }
             console(ProgressLine(.deploy, "events API at \(agent.eventsURL) (events.\(agent.zone); `pyre events` reads it)"))
             let tls = agent.logs.tls.map { ", TLS on port \($0.port)" } ?? ""
             console(ProgressLine(.deploy, "syslog at \(agent.syslogAddress), UDP and TCP\(tls) (logs.\(agent.zone); `pyre logs` reads it)"))

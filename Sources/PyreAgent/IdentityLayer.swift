@@ -4,6 +4,7 @@ import NIOCore
 import PyreCore
 import PyreDNS
 import PyreEntrypoints
+import Synchronization
 
 /// The identity layer of one system: its authoritative DNS server and its entry points,
 /// kept in step with the servers the rollout publishes. Each change builds a complete new
@@ -11,7 +12,8 @@ import PyreEntrypoints
 actor IdentityLayer: ServerPublisher {
     private var spec: SystemSpec
     let systemAddress: String
-    let dnsPort: Int
+    /// As asked for until ``start(published:)`` binds it (0 asks for a free port).
+    private let dnsPort: Mutex<Int>
     private let listServers: @Sendable () async throws -> [ServerInfo]
     private let logger: Logger
     private let dns: DNSServer
@@ -26,7 +28,7 @@ actor IdentityLayer: ServerPublisher {
          listServers: @escaping @Sendable () async throws -> [ServerInfo], logger: Logger) throws {
         self.spec = spec
         self.systemAddress = systemAddress
-        self.dnsPort = dnsPort
+        self.dnsPort = Mutex(dnsPort)
         self.listServers = listServers
         self.logger = logger
         serial = Self.nextSerial(after: 0)
@@ -36,14 +38,16 @@ actor IdentityLayer: ServerPublisher {
     }
 
     /// `HOST:PORT` where servers and the host reach the DNS server.
-    nonisolated var dnsAddress: String { "\(systemAddress):\(dnsPort)" }
+    nonisolated var dnsAddress: String { "\(systemAddress):\(dnsPort.withLock { $0 })" }
 
     /// Serves DNS on the system address (and `dns.listen`) and opens the entry points.
     func start(published servers: [ServerInfo]) async throws {
         for server in servers { published[server.id] = server }
         do {
             // Servers have no other nameserver: relay what is outside the zone to the host's.
-            _ = try await dns.start(host: systemAddress, port: dnsPort, forwardingOutsideZoneTo: Self.upstreamResolvers())
+            let bound = try await dns.start(host: systemAddress, port: dnsPort.withLock { $0 },
+                                            forwardingOutsideZoneTo: Self.upstreamResolvers())
+            dnsPort.withLock { $0 = bound }
             if let listen = spec.dns.listen {
                 let (host, port) = try Self.split(listen)
                 _ = try await dns.start(host: host, port: port)

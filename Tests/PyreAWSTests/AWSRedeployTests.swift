@@ -66,4 +66,35 @@ import Testing
         let names = Set(try await route53.listRecordSets(zoneID: try await publisher.hostedZone()).map(\.name))
         #expect(old.allSatisfy { !names.contains("\($0.id.rawValue).\(zone)") }, "no record of an old server is left")
     }
+
+    /// Phoenix servers on AWS: an instance older than the service's `max_age` is replaced by
+    /// the agent's periodic pass, the same engine code as for local servers.
+    @Test func anInstanceOlderThanMaxAgeIsReplaced() async throws {
+        let moto = try await MotoServer.shared()
+        let client = AWSClient(configuration: moto.configuration(), logger: Logger(label: "test"))
+        let ec2 = EC2Client(client: client)
+        let system = EC2ClientTests.uniqueName("phoenix")
+        let zone = "\(system).pyre.test."
+        let provider = EC2ServerProvider(ec2: ec2, configuration: .init(system: system),
+                                         amis: [Self.oldImage: try await EC2ClientTests.someAMI(ec2)])
+        let reconciler = Reconciler(
+            configuration: ReconcilerConfiguration(system: system, zone: zone), provider: provider,
+            journal: FakeEventJournal(), health: EC2HealthChecker(provider: provider, probe: nil),
+            publisher: Route53Publisher(route53: Route53Client(client: client), zone: zone, ttl: 5, logger: Logger(label: "test")),
+            state: AgentState(replaying: []), logger: Logger(label: "test"))
+        var web = Self.web(Self.oldImage)
+        web.spec.count = 1
+        web.spec.maxAge = .seconds(2)
+        #expect(try await reconciler.deploy([web], trigger: .manual) { _ in }.outcome == .completed)
+        let first = try await provider.list()
+        try #require(first.count == 1)
+
+        // EC2 reports launch times in whole seconds: wait until the instance is surely old.
+        try await Task.sleep(for: .seconds(3))
+        await reconciler.tick([web])
+        let replaced = try await provider.list()
+        #expect(replaced.count == 1 && replaced[0].id != first[0].id, "the old instance was replaced")
+        #expect(await reconciler.state.deployments.last?.trigger == .phoenix)
+        _ = await provider.destroy(batch: replaced.map(\.id))
+    }
 }
