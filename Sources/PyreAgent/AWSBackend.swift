@@ -54,14 +54,6 @@ struct AWSBackend {
         provider.amis.replace(with: amis)
         try await provider.verifyImages()
     }
-
-    /// `pyre bake` on AWS: records each image's digest on its AMI as the `pyre:image` tag,
-    /// which a deploy then insists on.
-    func recordBakes(_ amis: [ImageDigest: String]) async throws {
-        for (digest, ami) in amis.sorted(by: { $0.value < $1.value }) {
-            try await provider.ec2.createTags([ami], tags: ["pyre:image": digest.rawValue])
-        }
-    }
 }
 
 /// `pyre bake` for `provider: aws`: records each image's digest on its AMI for the region
@@ -70,7 +62,7 @@ public func recordAWSBakes(_ spec: SystemSpec, digests: [String: ImageDigest], l
                            environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> [String: String] {
     let aws = try AWSBackend(spec: spec, logger: logger, environment: environment)
     let amis = try aws.amis(for: spec, digests: digests)
-    try await aws.recordBakes(amis)
+    try await aws.provider.recordBakes(amis)
     return Dictionary(uniqueKeysWithValues: digests.compactMap { name, digest in amis[digest].map { (name, $0) } })
 }
 

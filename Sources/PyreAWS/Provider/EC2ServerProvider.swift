@@ -77,6 +77,14 @@ public struct EC2ServerProvider: ServerProvider {
         }
     }
 
+    /// `pyre bake`: records on each AMI the digest of the image it holds, which
+    /// ``verifyImages()`` then insists on.
+    public func recordBakes(_ amis: [ImageDigest: String]) async throws {
+        for (image, ami) in amis.sorted(by: { $0.value < $1.value }) {
+            try await ec2.createTags([ami], tags: [Tag.image: image.rawValue])
+        }
+    }
+
     public func create(_ spec: ServerSpec) async throws -> ServerInfo {
         try await create(batch: [spec])[0].get()
     }
@@ -138,12 +146,7 @@ public struct EC2ServerProvider: ServerProvider {
     public func destroy(batch ids: [ServerID]) async -> [ServerID: String] {
         let instanceIDs = ids.map(\.rawValue).filter(Self.isInstanceID)
         do {
-            do {
-                try await ec2.terminateInstances(instanceIDs)
-            } catch let error as AWSError where error.code?.hasPrefix("InvalidInstanceID") == true {
-                let existing = try await ec2.describeInstances(filters: ["instance-id": instanceIDs]).map(\.id)
-                try await ec2.terminateInstances(existing)
-            }
+            try await Self.skippingUnknownInstances(instanceIDs, ec2: ec2) { try await ec2.terminateInstances($0) }
             await statuses.forget(instanceIDs)
             instanceIDs.forEach(known.forget)
             return [:]
@@ -194,14 +197,20 @@ public struct EC2ServerProvider: ServerProvider {
 
     /// State and status checks of `ids`; ids EC2 does not know are left out of the answer.
     private static func statuses(of ids: [String], ec2: EC2Client) async throws -> [String: EC2InstanceStatus] {
-        var known = ids
+        let statuses = try await skippingUnknownInstances(ids, ec2: ec2) { try await ec2.describeInstanceStatus($0) }
+        return Dictionary(statuses.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Runs `call` on `ids`. EC2 fails a whole call that names one instance it does not know
+    /// (`InvalidInstanceID.*`); then the known ones are looked up and the call runs on them.
+    @discardableResult
+    private static func skippingUnknownInstances<T>(_ ids: [String], ec2: EC2Client,
+                                                    _ call: ([String]) async throws -> T) async throws -> T {
         do {
-            return Dictionary(try await ec2.describeInstanceStatus(ids).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            return try await call(ids)
         } catch let error as AWSError where error.code?.hasPrefix("InvalidInstanceID") == true {
-            // One unknown id fails the whole call: find the known ones, then ask again.
-            known = try await ec2.describeInstances(filters: ["instance-id": ids]).map(\.id)
+            return try await call(ec2.describeInstances(filters: ["instance-id": ids]).map(\.id))
         }
-        return Dictionary(try await ec2.describeInstanceStatus(known).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
     static func isInstanceID(_ text: String) -> Bool {
