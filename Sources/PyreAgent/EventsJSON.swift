@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import PyreCore
 import PyreEvents
 
 /// The JSON shapes of the events API (docs/events-api.yaml). Event bodies are JSON documents
@@ -26,7 +27,7 @@ enum EventsJSON {
             guard let data = object["data"] else {
                 throw BadRequest("\(place) has no \"data\"; send the event body as JSON")
             }
-            var id = UUID()
+            var id = UUID.random()
             if let given = object["id"] {
                 guard let text = given as? String, let parsed = UUID(uuidString: text) else {
                     throw BadRequest("\(place) has an \"id\" that is not a UUID; give a UUID, or none to have one made")

@@ -21,7 +21,7 @@ public struct AgentJournal: Sendable {
         // Default date encoding keeps every bit of a Date, so replay gives back equal events.
         encoder.outputFormatting = .sortedKeys
         let newEvents = try events.map { event in
-            NewEvent(id: UUID(), type: event.typeName, data: try encoder.encode(event))
+            NewEvent(id: .random(), type: event.typeName, data: try encoder.encode(event))
         }
         // A step that happened must be recorded even while the deploy that took it is being
         // cancelled (the agent stopping): the write runs in a task that cancellation does not reach.

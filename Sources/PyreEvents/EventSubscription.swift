@@ -14,7 +14,8 @@ public struct EventSubscription: AsyncSequence, Sendable {
     /// How long to wait for this store's signal before reading again anyway, which picks up
     /// events appended by other processes.
     public let pollInterval: Duration
-    static let pageSize = 500
+    /// Large enough that a catch-up read is split across two connections (SQLite).
+    static let pageSize = 1_000
 
     public init(store: any EventStore, stream: String, from start: Int64, pollInterval: Duration = .milliseconds(500)) {
         self.store = store

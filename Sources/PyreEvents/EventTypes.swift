@@ -1,4 +1,5 @@
 import Foundation
+import PyreCore
 
 /// An event to append: the caller chooses the id, which makes retries idempotent.
 public struct NewEvent: Sendable, Equatable {
@@ -11,7 +12,7 @@ public struct NewEvent: Sendable, Equatable {
     /// Optional JSON document about the event (correlation ids, who caused it, …).
     public var metadata: Data?
 
-    public init(id: UUID = UUID(), type: String, data: Data, metadata: Data? = nil) {
+    public init(id: UUID = .random(), type: String, data: Data, metadata: Data? = nil) {
         self.id = id
         self.type = type
         self.data = data

@@ -26,7 +26,7 @@ struct SQLiteAppend {
             throw WrongExpectedVersion(stream: stream, expected: expected, actual: actual)
         }
         let firstVersion = (actual ?? -1) + 1
-        let lastPosition = try Int64.fetchOne(db, sql: "SELECT max(position) FROM events")
+        let lastPosition = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(position) FROM events"))
         let firstPosition = (lastPosition ?? -1) + 1
         let insert = try db.cachedStatement(sql: """
             INSERT INTO events (position, stream, version, id, type, data, metadata, recorded_at)

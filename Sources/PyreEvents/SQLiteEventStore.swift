@@ -79,26 +79,25 @@ public final class SQLiteEventStore: EventStore {
                      direction: ReadDirection) async throws -> [RecordedEvent] {
         try EventValidation.checkStreamName(stream)
         try EventValidation.checkRead(from: version, limit: limit, what: "stream '\(stream)'")
-        let sql = switch direction {
-        case .forward:
-            "SELECT \(SQLiteRows.columns) FROM events WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?"
-        case .backward:
-            "SELECT \(SQLiteRows.columns) FROM events WHERE stream = ? AND version <= ? ORDER BY version DESC LIMIT ?"
-        }
         return try await perform("read stream '\(stream)'") {
-            try await database.read { db in
-                try SQLiteRows.recordedEvents(db, sql: sql, arguments: [stream, version, limit], limit: limit)
+            switch direction {
+            case .forward:
+                try await readForward(from: version, limit: limit, stream: stream)
+            case .backward:
+                try await database.read { db in
+                    try SQLiteRows.recordedEvents(db, sql: """
+                        SELECT \(SQLiteRows.columns) FROM events WHERE stream = ? AND version <= ?
+                        ORDER BY version DESC LIMIT ?
+                        """, arguments: [stream, version, limit], limit: limit)
+                }
             }
         }
     }
 
     public func readAll(from position: Int64, limit: Int) async throws -> [RecordedEvent] {
         try EventValidation.checkRead(from: position, limit: limit, what: StreamNames.all)
-        let sql = "SELECT \(SQLiteRows.columns) FROM events WHERE position >= ? ORDER BY position LIMIT ?"
         return try await perform("read \(StreamNames.all)") {
-            try await database.read { db in
-                try SQLiteRows.recordedEvents(db, sql: sql, arguments: [position, limit], limit: limit)
-            }
+            try await readForward(from: position, limit: limit, stream: nil)
         }
     }
 
@@ -140,6 +139,40 @@ public final class SQLiteEventStore: EventStore {
                     .map { Snapshot(stream: stream, version: $0[0], data: $0[1]) }
             }
         }
+    }
+
+    /// Forward reads of at least this many events are split in two halves, read at once on two
+    /// of the pool's connections: a replay then decodes on both cores.
+    static let splitReadThreshold = 512
+
+    /// Up to `limit` events whose key is `start` or more, in key order: the version of `stream`'s
+    /// events, or the global position when `stream` is nil.
+    ///
+    /// Keys are gap-free, so the events a read wants are exactly those with keys in
+    /// `start ..< start + limit`, and each half reads its own part of that range. The halves
+    /// may see different commits; a first half that comes back short already reached the end,
+    /// so the second is dropped, and what is returned is always a prefix of the store.
+    private func readForward(from start: Int64, limit: Int, stream: String?) async throws -> [RecordedEvent] {
+        let sql = stream == nil
+            ? "SELECT \(SQLiteRows.columns) FROM events WHERE position BETWEEN ? AND ? ORDER BY position LIMIT ?"
+            : "SELECT \(SQLiteRows.columns) FROM events WHERE stream = ? AND version BETWEEN ? AND ? ORDER BY version LIMIT ?"
+        let half = limit / 2
+        let (middle, middleOverflow) = start.addingReportingOverflow(Int64(half))
+        let end = start.addingReportingOverflow(Int64(limit) - 1)
+        let last = end.overflow ? Int64.max : end.partialValue
+        @Sendable func range(_ lower: Int64, _ upper: Int64, _ count: Int) throws -> [RecordedEvent] {
+            try database.read { db in
+                let bounds: StatementArguments = [lower, upper, count]
+                return try SQLiteRows.recordedEvents(
+                    db, sql: sql, arguments: stream.map { [$0] + bounds } ?? bounds, limit: count)
+            }
+        }
+        guard limit >= Self.splitReadThreshold, !middleOverflow else { return try range(start, last, limit) }
+        async let second = range(middle, last, limit - half)
+        var events = try range(start, middle - 1, half)
+        guard events.count == half else { return events }
+        events.append(contentsOf: try await second)
+        return events
     }
 
     /// Runs a database access, turning SQLite failures into `PyreError`s that name the

@@ -4,7 +4,7 @@ import PyreCore
 
 /// Conversions between Swift values and the columns of the `events` table.
 enum SQLiteRows {
-    /// The columns every read selects, in the order ``RecordedEventCursor`` expects.
+    /// The columns every read selects, in the order ``RecordedEventDecoder`` expects.
     static let columns = "stream, id, type, data, metadata, version, position, recorded_at"
 
     static func idText(_ id: UUID) -> String { UUIDText.format(id) }
@@ -18,7 +18,10 @@ enum SQLiteRows {
         var events: [RecordedEvent] = []
         // A page is usually full; reserving spares the array's regrowth copies (bounded, as limits may be huge).
         events.reserveCapacity(min(limit, 4_096))
-        try RecordedEventCursor(db.cachedStatement(sql: sql), arguments: arguments).forEach { events.append($0) }
+        let statement = try db.cachedStatement(sql: sql)
+        try statement.setArguments(arguments)
+        var decoder = RecordedEventDecoder()
+        try decoder.decodeAll(statement, into: &events)
         return events
     }
 }

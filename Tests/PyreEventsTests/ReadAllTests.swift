@@ -51,4 +51,25 @@ struct ReadAllTests {
             #expect(try await store.readAll(from: 7, limit: 2).map(\.position) == [7, 8])
         }
     }
+
+    /// Long forward reads are read in two halves at once (SQLite); whatever half the end falls
+    /// in, a read returns exactly the events a single pass would.
+    @Test(arguments: StoreBackend.allCases)
+    func longForwardReadsReturnEveryEventOnceInOrder(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
+            let big = testEvents(1_300)
+            _ = try await store.append(to: "other", testEvents(2), expected: .any)
+            _ = try await store.append(to: "big", big, expected: .noStream)
+            for (from, count) in [(0, 1_000), (500, 800), (1_000, 300), (1_299, 1), (1_300, 0)] {
+                let page = try await store.read(stream: "big", from: Int64(from), limit: 1_000, direction: .forward)
+                #expect(page.map(\.version) == Array(Int64(from)..<Int64(from + count)))
+                #expect(page.map(\.id) == big[from..<(from + count)].map(\.id))
+                #expect(page.map { Array($0.data) } == big[from..<(from + count)].map { Array($0.data) })
+            }
+            for (from, count) in [(0, 1_000), (502, 800), (1_002, 300), (1_301, 1), (1_302, 0)] {
+                let page = try await store.readAll(from: Int64(from), limit: 1_000)
+                #expect(page.map(\.position) == Array(Int64(from)..<Int64(from + count)))
+            }
+        }
+    }
 }

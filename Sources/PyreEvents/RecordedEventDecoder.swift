@@ -1,0 +1,92 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import PyreCore
+
+/// Decodes rows of ``SQLiteRows/columns`` straight from the SQLite statement: a replay decodes
+/// every event, and going through GRDB `Row`s, `String`s and its generic cursors cost more than
+/// SQLite's own work. Ids are parsed from the column's bytes, and a stream name or type equal to
+/// the previous row's reuses that `String`. The data and metadata of all rows are copied into
+/// one buffer that every event's `Data` is a slice of, so an event costs no allocation of its
+/// own; an event kept after the others keeps that buffer (one page of events' data) alive.
+struct RecordedEventDecoder {
+    private var stream = ""
+    private var type = ""
+    /// Every row's data and metadata, back to back.
+    private var payload = Data()
+    /// Where each decoded event's data and metadata lie in `payload`.
+    private var ranges: [(data: Range<Int>, metadata: Range<Int>?)] = []
+
+    /// Steps `statement` (arguments already set) to its end, appending each row's event to `events`.
+    /// The statement is reset afterwards, so it holds no read snapshot open.
+    mutating func decodeAll(_ statement: Statement, into events: inout [RecordedEvent]) throws {
+        let sqliteStatement = statement.sqliteStatement
+        defer { sqlite3_reset(sqliteStatement) }
+        let first = events.count
+        while true {
+            switch sqlite3_step(sqliteStatement) {
+            case SQLITE_ROW:
+                events.append(try decode(sqliteStatement))
+            case SQLITE_DONE:
+                for (offset, range) in ranges.enumerated() {
+                    events[first + offset].data = payload[range.data]
+                    events[first + offset].metadata = range.metadata.map { payload[$0] }
+                }
+                return
+            case let code:
+                let message = sqlite3_errmsg(sqlite3_db_handle(sqliteStatement)).map { String(cString: $0) }
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: statement.sql)
+            }
+        }
+    }
+
+    private mutating func decode(_ sqliteStatement: SQLiteStatement) throws -> RecordedEvent {
+        let position = sqlite3_column_int64(sqliteStatement, 6)
+        stream = Self.text(sqliteStatement, 0, reusing: stream)
+        type = Self.text(sqliteStatement, 2, reusing: type)
+        guard let id = UUIDText.parse(utf8: Self.bytes(sqliteStatement, 1, text: true)) else {
+            let text = String(decoding: Self.bytes(sqliteStatement, 1, text: true), as: UTF8.self)
+            throw PyreError(.events, "event at position \(position) has the malformed id '\(text)': "
+                + "the database was changed outside Pyre; restore it from a backup")
+        }
+        let data = copy(Self.bytes(sqliteStatement, 3, text: false))
+        let metadata = sqlite3_column_type(sqliteStatement, 4) == SQLITE_NULL
+            ? nil : copy(Self.bytes(sqliteStatement, 4, text: false))
+        ranges.append((data, metadata))
+        let microseconds = sqlite3_column_int64(sqliteStatement, 7)
+        // Data and metadata are filled in from `payload` once every row is copied.
+        return RecordedEvent(
+            stream: stream, id: id, type: type, data: Data(),
+            metadata: nil, version: sqlite3_column_int64(sqliteStatement, 5), position: position,
+            recordedAt: Date(timeIntervalSince1970: Double(microseconds) / 1_000_000))
+    }
+
+    /// Appends `bytes` to `payload`; returns where they are.
+    private mutating func copy(_ bytes: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+        let start = payload.count
+        payload.append(bytes)
+        return start..<payload.count
+    }
+
+    /// The column's bytes, valid until the next step. SQLite returns no pointer for an empty value.
+    private static func bytes(_ statement: SQLiteStatement, _ column: Int32, text: Bool) -> UnsafeBufferPointer<UInt8> {
+        let start = text
+            ? UnsafeRawPointer(sqlite3_column_text(statement, column))
+            : sqlite3_column_blob(statement, column)
+        // Asked after the pointer, as SQLite's documentation prescribes.
+        let count = Int(sqlite3_column_bytes(statement, column))
+        guard let start, count > 0 else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: start.assumingMemoryBound(to: UInt8.self), count: count)
+    }
+
+    /// The column as a String; `previous` itself when the bytes are the same, which saves an
+    /// allocation per event for names longer than a small string.
+    private static func text(_ statement: SQLiteStatement, _ column: Int32, reusing previous: String) -> String {
+        let utf8 = bytes(statement, column, text: true)
+        var previous = previous
+        let same = previous.withUTF8 { known in
+            known.count == utf8.count && (utf8.isEmpty || memcmp(known.baseAddress!, utf8.baseAddress!, utf8.count) == 0)
+        }
+        return same ? previous : String(decoding: utf8, as: UTF8.self)
+    }
+}
