@@ -10,12 +10,18 @@ import PyreCore
 /// one buffer that every event's `Data` is a slice of, so an event costs no allocation of its
 /// own; an event kept after the others keeps that buffer (one page of events' data) alive.
 struct RecordedEventDecoder {
+    /// Nil when the rows name their stream; otherwise the stream every row belongs to.
+    private let knownStream: String?
     private var stream = ""
     private var type = ""
     /// Every row's data and metadata, back to back.
     private var payload = Data()
     /// Where each decoded event's data and metadata lie in `payload`.
     private var ranges: [(data: Range<Int>, metadata: Range<Int>?)] = []
+
+    init(stream: String?) {
+        knownStream = stream
+    }
 
     /// Steps `statement` (arguments already set) to its end, appending each row's event to `events`.
     /// The statement is reset afterwards, so it holds no read snapshot open.
@@ -42,7 +48,7 @@ struct RecordedEventDecoder {
 
     private mutating func decode(_ sqliteStatement: SQLiteStatement) throws -> RecordedEvent {
         let position = sqlite3_column_int64(sqliteStatement, 6)
-        stream = Self.text(sqliteStatement, 0, reusing: stream)
+        stream = knownStream ?? Self.text(sqliteStatement, 0, reusing: stream)
         type = Self.text(sqliteStatement, 2, reusing: type)
         guard let id = UUIDText.parse(utf8: Self.bytes(sqliteStatement, 1, text: true)) else {
             let text = String(decoding: Self.bytes(sqliteStatement, 1, text: true), as: UTF8.self)

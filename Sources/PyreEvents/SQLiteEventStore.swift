@@ -86,9 +86,9 @@ public final class SQLiteEventStore: EventStore {
             case .backward:
                 try await database.read { db in
                     try SQLiteRows.recordedEvents(db, sql: """
-                        SELECT \(SQLiteRows.columns) FROM events WHERE stream = ? AND version <= ?
+                        SELECT \(SQLiteRows.columnsOfKnownStream) FROM events WHERE stream = ? AND version <= ?
                         ORDER BY version DESC LIMIT ?
-                        """, arguments: [stream, version, limit], limit: limit)
+                        """, arguments: [stream, version, limit], limit: limit, stream: stream)
                 }
             }
         }
@@ -155,7 +155,8 @@ public final class SQLiteEventStore: EventStore {
     private func readForward(from start: Int64, limit: Int, stream: String?) async throws -> [RecordedEvent] {
         let sql = stream == nil
             ? "SELECT \(SQLiteRows.columns) FROM events WHERE position BETWEEN ? AND ? ORDER BY position LIMIT ?"
-            : "SELECT \(SQLiteRows.columns) FROM events WHERE stream = ? AND version BETWEEN ? AND ? ORDER BY version LIMIT ?"
+            : "SELECT \(SQLiteRows.columnsOfKnownStream) FROM events WHERE stream = ? AND version BETWEEN ? AND ? "
+                + "ORDER BY version LIMIT ?"
         let half = limit / 2
         let (middle, middleOverflow) = start.addingReportingOverflow(Int64(half))
         let end = start.addingReportingOverflow(Int64(limit) - 1)
@@ -164,7 +165,7 @@ public final class SQLiteEventStore: EventStore {
             try database.read { db in
                 let bounds: StatementArguments = [lower, upper, count]
                 return try SQLiteRows.recordedEvents(
-                    db, sql: sql, arguments: stream.map { [$0] + bounds } ?? bounds, limit: count)
+                    db, sql: sql, arguments: stream.map { [$0] + bounds } ?? bounds, limit: count, stream: stream)
             }
         }
         guard limit >= Self.splitReadThreshold, !middleOverflow else { return try range(start, last, limit) }

@@ -10,8 +10,8 @@ import Synchronization
 ///
 /// Lifecycle: ``open(_:logger:)`` connects once directly (so a wrong address or password fails
 /// at once with the server's reason), migrates the schema, then starts a connection pool and a
-/// watcher for other processes' appends in a background task that the store owns.
-/// ``close()`` stops that task and closes every connection; call it before dropping the store.
+/// watcher for other processes' appends in background tasks that the store owns.
+/// ``close()`` stops them and closes every connection; call it before dropping the store.
 /// While the database is unreachable later on, operations wait for the pool to reconnect and
 /// fail with `PyreError(.events, …)` if it cannot.
 public final class PostgresEventStore: EventStore {
@@ -20,7 +20,13 @@ public final class PostgresEventStore: EventStore {
     /// Internal so tests can check the connections' settings.
     let client: PostgresClient
     private let logger: Logger
-    private let background = Mutex<Task<Void, Never>?>(nil)
+    private let background = Mutex<BackgroundTasks?>(nil)
+
+    /// The pool's run loop and the append watcher, which queries through the pool.
+    private struct BackgroundTasks {
+        var pool: Task<Void, Never>
+        var watcher: Task<Void, Never>
+    }
     /// Concurrent appends share one transaction and one commit, as with SQLite.
     private let appendCommitter: GroupCommitter<PostgresAppend, AppendResult>
 
@@ -68,25 +74,24 @@ public final class PostgresEventStore: EventStore {
         }
         let client = PostgresClient(configuration: connections.client(), backgroundLogger: logger)
         let store = PostgresEventStore(configuration: configuration, client: client, logger: logger)
-        store.background.withLock { task in
-            task = Task {
-                await withDiscardingTaskGroup { group in
-                    group.addTask { await client.run() }
-                    group.addTask { await store.watchPositions() }
-                }
-            }
-        }
+        let tasks = BackgroundTasks(pool: Task { await client.run() }, watcher: Task { await store.watchPositions() })
+        store.background.withLock { $0 = tasks }
         return store
     }
 
     /// Stops the pool and the listener and waits until every connection is closed.
     public func close() async {
-        let task = background.withLock { task in
-            defer { task = nil }
-            return task
+        let tasks = background.withLock { tasks in
+            defer { tasks = nil }
+            return tasks
         }
-        task?.cancel()
-        await task?.value
+        guard let tasks else { return }
+        // The watcher first: a query it started just as the pool shut down could wait forever
+        // for a connection, and close() (and a test's end) with it.
+        tasks.watcher.cancel()
+        await tasks.watcher.value
+        tasks.pool.cancel()
+        await tasks.pool.value
     }
 
     public func append(to stream: String, _ events: [NewEvent], expected: ExpectedVersion) async throws -> AppendResult {
