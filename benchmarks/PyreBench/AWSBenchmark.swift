@@ -110,7 +110,6 @@ enum AWSBenchmark {
         return (seconds, count)
     }
 
-    private static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 }
 
 /// Counts the AWS client's calls by operation from its debug log (one line per answer).

@@ -94,12 +94,4 @@ enum EventsBenchmark {
         }
         return Double(appended) / (clock.now - start).timeInterval
     }
-
-    private static func median(_ values: [Double]) -> Double {
-        guard !values.isEmpty else { return 0 }
-        let sorted = values.sorted()
-        return sorted.count.isMultiple(of: 2)
-            ? (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-            : sorted[sorted.count / 2]
-    }
 }

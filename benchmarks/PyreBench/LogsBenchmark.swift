@@ -48,8 +48,6 @@ enum LogsBenchmark {
         try await FollowBenchmark.run(samples: 2_000, directory: root.appendingPathComponent("follow"))
     }
 
-    static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-
     private static func percent(_ result: (sent: Int, stored: Int)) -> String {
         String(format: "%.1f%%", 100 * Double(result.sent - result.stored) / Double(max(result.sent, 1)))
     }
