@@ -377,6 +377,8 @@ public actor Agent {
             logger.error("shutdown: \(describe(error))")
         }
         if let postgres = applicationEvents as? PostgresEventStore { await postgres.close() }
+        if let sqlite = applicationEvents as? SQLiteEventStore { await sqlite.close() }
+        await store.close()
         try? FileManager.default.removeItem(at: state.agentFile)
     }
 }

@@ -2,36 +2,46 @@ import Foundation
 import GRDB
 import PyreCore
 
-/// The embedded event store: one SQLite file in write-ahead-log mode.
+/// The embedded event store: one SQLite file in write-ahead-log mode, and a commit log.
 ///
-/// It uses a GRDB `DatabasePool` rather than a `DatabaseQueue`: the pool's single writer
-/// connection serializes appends (which keeps version checks and gap-free positions simple
-/// and makes each commit one IMMEDIATE transaction), while reads (replays, `$all` readers,
-/// the HTTP API) run concurrently on their own WAL snapshots and never wait for a commit
-/// or see half of one.
+/// An append is durable once its group commit's frame is synced in the ``CommitLog``; that one
+/// `fdatasync` of a preallocated file is all an appender waits for. Appends that arrive while a
+/// commit runs go into the next one (``GroupCommitter``), checked in queue order against the
+/// store's versions and ids (``CommitLogWriter``), so concurrent appenders share one sync.
 ///
-/// Appends are group-committed: those that arrive while a commit runs are committed together
-/// in the next transaction, one savepoint each, so concurrent appenders share one fsync
-/// (``SQLiteBatchWriter``). Each is still acknowledged only after the COMMIT that holds it.
+/// The SQLite tables are brought up to date right after, by ``CommitLogApplier``, in larger
+/// transactions that SQLite does not sync. Every read first waits until SQLite holds all that
+/// was acknowledged before it began, so a reader never misses an acknowledged append. Reads run
+/// on a GRDB `DatabasePool`: concurrently, each on its own WAL snapshot.
+///
+/// On opening, what the log holds beyond the tables (a crash came before the applier) is
+/// applied and synced, then the log starts afresh.
 public final class SQLiteEventStore: EventStore {
     /// The database file.
     public let path: URL
     /// Internal so tests can check the connection settings.
     let database: DatabasePool
     public let appendSignal = AppendSignal()
-    /// Nil when group commit is off: then every append is its own transaction.
-    let appendCommitter: GroupCommitter<SQLiteAppend, AppendResult>?
+    let appendCommitter: GroupCommitter<SQLiteAppend, AppendResult>
+    /// What the group commit calls; tests give it batches of their own.
+    let writer: CommitLogWriter
+    let log: CommitLog
+    let unapplied: UnappliedAppends
 
-    /// Bounds one group commit, so a burst does not build one huge transaction that keeps
-    /// the first appender of the batch waiting for all the others.
+    /// Bounds one group commit, so a burst does not build one huge frame that keeps the first
+    /// appender of the batch waiting for all the others.
     static let batchLimits = GroupCommitter<SQLiteAppend, AppendResult>.Limits(requests: 256, weight: 4 << 20)
 
-    /// Opens or creates the database file (creating parent directories), WAL mode,
-    /// synchronous=FULL so an acknowledged append is on disk.
+    /// The commit log's directory for the database at `path`.
+    static func logDirectory(of path: URL) -> URL {
+        URL(fileURLWithPath: path.path + "-commitlog", isDirectory: true)
+    }
+
+    /// Opens or creates the database file and its commit log (creating parent directories), and
+    /// applies what the log holds beyond the tables.
     ///
-    /// - Parameter groupCommit: false commits every append in a transaction of its own, as
-    ///   a baseline to measure group commit against; both are equally durable.
-    public init(path: URL, groupCommit: Bool = true) throws {
+    /// - Parameter lockTimeout: how long to wait for another store on the same file to close.
+    public init(path: URL, lockTimeout: Duration = .seconds(10)) throws {
         self.path = path
         let directory = path.deletingLastPathComponent()
         do {
@@ -42,15 +52,13 @@ public final class SQLiteEventStore: EventStore {
         }
         var configuration = Configuration()
         configuration.label = "PyreEvents"
-        // Another process (a second agent, a backup tool) may hold the lock for a moment.
+        // Another process (a backup tool) may hold the lock for a moment.
         configuration.busyMode = .timeout(10)
         // Replays read the whole file: mapped pages spare a copy per page read.
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA mmap_size = 1073741824") }
         do {
+            // The pool's WAL set-up makes commits synchronous=NORMAL: they do not sync, the commit log does.
             database = try DatabasePool(path: path.path, configuration: configuration)
-            // FULL syncs the WAL on every commit, so an append that returned survives power loss.
-            // Set on the writer after opening: the pool's WAL set-up lowers it to NORMAL.
-            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try SQLiteSchema.migrate(database, path: path.path)
         } catch let error as PyreError {
             throw error
@@ -58,21 +66,54 @@ public final class SQLiteEventStore: EventStore {
             throw PyreError(.events, "cannot open the event store at \(path.path): \(Self.describe(error)); "
                 + "check that the file is a Pyre event store and its directory is writable")
         }
-        let writer = SQLiteBatchWriter(database: database, path: path, appendSignal: appendSignal)
-        appendCommitter = groupCommit ? GroupCommitter(limits: Self.batchLimits, commit: writer.commit) : nil
+        log = try CommitLog(directory: Self.logDirectory(of: path), lockTimeout: lockTimeout)
+        let lastPosition = try Self.recover(database, log: log, path: path)
+        unapplied = UnappliedAppends(lastPosition: lastPosition)
+        let applier = CommitLogApplier(database: database, path: path, log: log, unapplied: unapplied,
+                                       appendSignal: appendSignal)
+        writer = CommitLogWriter(database: database, log: log, unapplied: unapplied, applier: applier, path: path)
+        appendCommitter = GroupCommitter(limits: Self.batchLimits, commit: writer.commit)
+    }
+
+    /// Applies the logged appends the tables lack, syncs the database files and restarts the log;
+    /// returns the last position (-1 when empty).
+    private static func recover(_ database: DatabasePool, log: CommitLog, path: URL) throws -> Int64 {
+        let logged = try log.recover()
+        do {
+            let stored = try database.read { db in try Int64.fetchOne(db, sql: "SELECT max(position) FROM events") } ?? -1
+            let missing = logged.filter { $0.lastPosition > stored }
+            if let first = missing.first {
+                let contiguous = zip(missing, missing.dropFirst()).allSatisfy { $1.firstPosition == $0.lastPosition + 1 }
+                guard first.firstPosition == stored + 1, contiguous else {
+                    throw PyreError(.events, "the commit log \(log.directory.path) does not continue the event store "
+                        + "at \(path.path) (the store ends at position \(stored), the log goes on at "
+                        + "\(first.firstPosition)): restore both from the same backup")
+                }
+                try database.write { db in try SQLiteAppend.insert(missing, db) }
+            }
+            try CommitLogApplier.syncFiles(of: path)
+            let last = missing.last?.lastPosition ?? stored
+            try log.restart(at: last + 1)
+            return last
+        } catch let error as PyreError {
+            throw error
+        } catch {
+            throw storeError(error, operation: "apply the commit log", path: path)
+        }
+    }
+
+    /// Waits until SQLite holds every acknowledged append, syncs the database files and lets go of
+    /// the commit log, so another store may open the same file. The store must not be used after.
+    public func close() async {
+        try? await unapplied.caughtUp()
+        try? CommitLogApplier.syncFiles(of: path)
+        log.close()
     }
 
     public func append(to stream: String, _ events: [NewEvent], expected: ExpectedVersion) async throws -> AppendResult {
         try EventValidation.checkAppend(to: stream, events, expected: expected)
         let append = SQLiteAppend(stream: stream, events: events, expected: expected, now: Date())
-        if let appendCommitter {
-            return try await appendCommitter.submit(append, weight: append.byteCount)
-        }
-        let result = try await perform("append to '\(stream)'") {
-            try await database.write { db in try append.run(db) }
-        }
-        appendSignal.pulse()
-        return result
+        return try await appendCommitter.submit(append, weight: append.byteCount)
     }
 
     public func read(stream: String, from version: Int64, limit: Int,
@@ -176,10 +217,12 @@ public final class SQLiteEventStore: EventStore {
         return events
     }
 
-    /// Runs a database access, turning SQLite failures into `PyreError`s that name the
-    /// operation and the file; the store's own errors pass through unchanged.
+    /// Runs a database access once SQLite holds every append acknowledged so far, turning SQLite
+    /// failures into `PyreError`s that name the operation and the file; the store's own errors
+    /// pass through unchanged.
     private func perform<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
         do {
+            try await unapplied.caughtUp()
             return try await body()
         } catch {
             throw Self.storeError(error, operation: operation, path: path)

@@ -48,54 +48,42 @@ struct GroupCommitTests {
                 #expect(versions == Array(0..<Int64(versions.count)), "stream \(stream)")
             }
 
-            let commits = try #require(store.appendCommitter).batchCount
+            let commits = store.appendCommitter.batchCount
             #expect(commits < attempts.count, "appends that waited together were committed together")
         }
     }
 
-    @Test func aFailingAppendInTheMiddleOfABatchRollsBackOnlyItself() async throws {
+    @Test func appendsThatFailTheirChecksInABatchLeaveTheOthersAlone() async throws {
         try await withTemporaryStore { (store) async throws in
             _ = try await store.append(to: "s", testEvents(2), expected: .noStream)
             let storedElsewhere = testEvent(9)
             _ = try await store.append(to: "other", [storedElsewhere], expected: .any)
-            // Makes an append fail after its first event is inserted, so only the savepoint can undo that event.
-            try await store.database.write { db in
-                try db.execute(sql: """
-                    CREATE TRIGGER refuse_poison BEFORE INSERT ON events WHEN NEW.type = 'Poison'
-                    BEGIN SELECT RAISE(ABORT, 'poison refused'); END
-                    """)
-            }
+            _ = try await store.everything()
             let pulses = store.appendSignal.pulses
-            let halfInserted = [testEvent(1), testEvent(2, type: "Poison")]
 
-            let results = await batchWriter(of: store).commit([
+            let results = await store.writer.commit([
                 append("s", testEvents(1), .exact(1)),
                 append("s", testEvents(1), .exact(1)),
-                append("t", halfInserted, .any),
-                append("u", [storedElsewhere], .any),
+                append("u", [testEvent(1), storedElsewhere], .any),
                 append("s", testEvents(2), .exact(2)),
             ])
 
             #expect(try results[0].get() == AppendResult(firstVersion: 2, lastVersion: 2, firstPosition: 3, lastPosition: 3))
             #expect(results[1].failure as? WrongExpectedVersion
                 == WrongExpectedVersion(stream: "s", expected: .exact(1), actual: 2))
-            let poisoned = results[2].failure as? PyreError
-            #expect(poisoned?.code == .events)
-            #expect(poisoned?.message.contains("poison refused") == true)
-            #expect((results[3].failure as? PyreError)?.message.contains("already stored in stream 'other'") == true)
-            #expect(try results[4].get() == AppendResult(firstVersion: 3, lastVersion: 4, firstPosition: 4, lastPosition: 5))
+            #expect((results[2].failure as? PyreError)?.message.contains("already stored in stream 'other'") == true)
+            #expect(try results[3].get() == AppendResult(firstVersion: 3, lastVersion: 4, firstPosition: 4, lastPosition: 5))
 
             #expect(try await store.everything().map(\.stream) == ["s", "s", "other", "s", "s", "s"])
-            #expect(try await store.version(of: "t") == nil)
             #expect(try await store.version(of: "u") == nil)
-            #expect(store.appendSignal.pulses == pulses + 1)
+            #expect(store.appendSignal.pulses == pulses + 1, "one batch, applied in one transaction")
         }
     }
 
     @Test func aRetryInTheSameBatchAsTheOriginalGetsTheOriginalResult() async throws {
         try await withTemporaryStore { (store) async throws in
             let events = testEvents(3)
-            let results = await batchWriter(of: store).commit([
+            let results = await store.writer.commit([
                 append("s", events, .noStream),
                 append("s", events, .noStream),
                 append("s", testEvents(1), .exact(2)),
@@ -109,44 +97,18 @@ struct GroupCommitTests {
         }
     }
 
-    @Test func whenTheCommitFailsEveryAppendOfTheBatchFails() async throws {
-        try await withTemporaryStore { (store) async throws in
-            _ = try await store.append(to: "s", testEvents(1), expected: .noStream)
-            // A deferred foreign key is checked only at COMMIT: an event of this type makes the COMMIT fail.
-            try await store.database.write { db in
-                try db.execute(sql: """
-                    CREATE TABLE commit_guard (id INTEGER PRIMARY KEY);
-                    CREATE TABLE commit_breaker (guard INTEGER REFERENCES commit_guard DEFERRABLE INITIALLY DEFERRED);
-                    CREATE TRIGGER break_commit AFTER INSERT ON events WHEN NEW.type = 'BreaksCommit'
-                    BEGIN INSERT INTO commit_breaker VALUES (1); END
-                    """)
-            }
-            let stored = try await store.everything()
-            let pulses = store.appendSignal.pulses
-
-            let results = await batchWriter(of: store).commit([
-                append("s", testEvents(1), .exact(0)),
-                append("t", [testEvent(1, type: "BreaksCommit")], .any),
-                append("u", testEvents(1), .any),
-            ])
-
-            for result in results {
-                let error = result.failure as? PyreError
-                #expect(error?.code == .events)
-                #expect(error?.message.contains("FOREIGN KEY") == true)
-            }
-            #expect(try await store.everything() == stored)
-            #expect(store.appendSignal.pulses == pulses)
-        }
-    }
-
-    @Test func withGroupCommitOffEveryAppendIsItsOwnTransaction() async throws {
+    @Test func aClosedStoreRefusesAppendsAndWritesNothing() async throws {
         try await withTemporaryDirectory { (directory) async throws in
-            let store = try SQLiteEventStore(path: storeFile(in: directory), groupCommit: false)
-            #expect(store.appendCommitter == nil)
-            let result = try await store.append(to: "s", testEvents(2), expected: .noStream)
-            #expect(result == AppendResult(firstVersion: 0, lastVersion: 1, firstPosition: 0, lastPosition: 1))
-            #expect(store.appendSignal.pulses == 1)
+            let path = storeFile(in: directory)
+            let store = try SQLiteEventStore(path: path)
+            _ = try await store.append(to: "s", testEvents(1), expected: .noStream)
+            await store.close()
+            let error = await #expect(throws: PyreError.self) {
+                try await store.append(to: "s", testEvents(1), expected: .exact(0))
+            }
+            #expect(error?.message.contains("is closed") == true)
+            let reopened = try SQLiteEventStore(path: path)
+            #expect(try await reopened.everything().count == 1)
         }
     }
 }
@@ -208,11 +170,6 @@ extension GroupCommitTests {
 
 private func append(_ stream: String, _ events: [NewEvent], _ expected: ExpectedVersion) -> SQLiteAppend {
     SQLiteAppend(stream: stream, events: events, expected: expected, now: Date())
-}
-
-/// Commits batches on the store's own database, as its group committer does.
-private func batchWriter(of store: SQLiteEventStore) -> SQLiteBatchWriter {
-    SQLiteBatchWriter(database: store.database, path: store.path, appendSignal: store.appendSignal)
 }
 
 extension Result {

@@ -33,12 +33,24 @@ struct PersistenceTests {
         }
     }
 
-    @Test func commitsAreSyncedToDisk() async throws {
+    @Test func anAcknowledgedAppendIsInTheCommitLogAndSQLiteCommitsDoNotSync() async throws {
         try await withTemporaryStore { (store) async throws in
+            let events = testEvents(2)
+            let result = try await store.append(to: "s", events, expected: .noStream)
+            let segments = try FileManager.default.contentsOfDirectory(
+                at: SQLiteEventStore.logDirectory(of: store.path), includingPropertiesForKeys: nil)
+                .filter { $0.pathExtension == "log" }
+            #expect(segments.count == 1)
+            let contents = try Data(contentsOf: try #require(segments.first))
+            let frame = contents.withUnsafeBytes { CommitLogRecord.frame(in: $0, at: 0) }
+            guard case .appends(let logged, _) = frame else { Issue.record("no frame at the segment's start"); return }
+            #expect(logged.map(\.result) == [result])
+            #expect(logged.first?.events == events)
+
             let synchronous = try await store.database.writeWithoutTransaction { db in
                 try String.fetchOne(db, sql: "PRAGMA synchronous")
             }
-            #expect(synchronous == "2", "2 is FULL: every WAL commit is fsynced")
+            #expect(synchronous == "1", "1 is NORMAL: the commit log, not SQLite, syncs each commit")
         }
     }
 

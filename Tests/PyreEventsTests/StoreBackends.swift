@@ -23,7 +23,7 @@ final class TestStorage: Sendable {
     }
 
     let location: Location
-    private let opened = Mutex<[PostgresEventStore]>([])
+    private let opened = Mutex<[any ClosableStore]>([])
 
     private init(_ location: Location) {
         self.location = location
@@ -33,7 +33,9 @@ final class TestStorage: Sendable {
     func open() async throws -> any EventStore {
         switch location {
         case .file(let path):
-            return try SQLiteEventStore(path: path)
+            let store = try SQLiteEventStore(path: path)
+            opened.withLock { $0.append(store) }
+            return store
         case .database(let url):
             let store = try await PostgresEventStore.open(PostgresEventStoreConfiguration(url: url), logger: quietLogger)
             opened.withLock { $0.append(store) }
@@ -45,29 +47,41 @@ final class TestStorage: Sendable {
         switch backend {
         case .sqlite:
             return try await withTemporaryDirectory { directory in
-                try await body(TestStorage(.file(storeFile(in: directory))))
+                try await TestStorage(.file(storeFile(in: directory))).run(body)
             }
         case .postgres:
             let cluster = try await PostgresTestCluster.shared()
-            let storage = TestStorage(.database(url: cluster.url(database: try await cluster.createDatabase())))
-            do {
-                let result = try await body(storage)
-                await storage.closeStores()
-                return result
-            } catch {
-                await storage.closeStores()
-                throw error
-            }
+            return try await TestStorage(.database(url: cluster.url(database: try await cluster.createDatabase()))).run(body)
         }
     }
 
-    /// Closes every PostgreSQL store opened so far (SQLite stores close when released).
+    /// Runs `body`, then closes the stores it opened.
+    private func run<T>(_ body: (TestStorage) async throws -> T) async throws -> T {
+        do {
+            let result = try await body(self)
+            await closeStores()
+            return result
+        } catch {
+            await closeStores()
+            throw error
+        }
+    }
+
+    /// Closes every store opened so far: a reopening then takes over the file or database.
     func closeStores() async {
         for store in opened.withLock({ stores in defer { stores = [] }; return stores }) {
             await store.close()
         }
     }
 }
+
+/// A store whose test must close it before the same storage is opened again.
+protocol ClosableStore: Sendable {
+    func close() async
+}
+
+extension SQLiteEventStore: ClosableStore {}
+extension PostgresEventStore: ClosableStore {}
 
 /// Runs `body` with a store on fresh storage of `backend`.
 func withStore<T>(_ backend: StoreBackend, _ body: (any EventStore) async throws -> T) async throws -> T {

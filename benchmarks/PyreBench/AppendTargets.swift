@@ -11,7 +11,13 @@ protocol AppendTarget: Sendable {
     /// Appends event `number` of `writer` as version `number` of the writer's stream;
     /// returns once the event is durable.
     func append(writer: Int, number: Int) async throws
+    /// Returns once the target has finished the work its acknowledgements left behind.
+    func settle() async throws
     func close() async
+}
+
+extension AppendTarget {
+    func settle() async throws {}
 }
 
 /// The small JSON body every target appends.
@@ -33,11 +39,15 @@ struct PyreStoreTarget: AppendTarget {
 
     func close() async { await closing() }
 
-    static func sqlite(in directory: URL, groupCommit: Bool) throws -> PyreStoreTarget {
+    /// The SQLite store's tables have caught up with its commit log once a read returns.
+    func settle() async throws { _ = try await store.lastPosition() }
+
+    static func sqlite(in directory: URL) throws -> PyreStoreTarget {
         let path = directory.appendingPathComponent("events-\(UUID().uuidString).sqlite")
-        let store = try SQLiteEventStore(path: path, groupCommit: groupCommit)
+        let store = try SQLiteEventStore(path: path)
         return PyreStoreTarget(store: store) {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path.path + suffix) }
+            await store.close()
+            for suffix in ["", "-wal", "-shm", "-commitlog"] { try? FileManager.default.removeItem(atPath: path.path + suffix) }
         }
     }
 

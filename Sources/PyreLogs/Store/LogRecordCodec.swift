@@ -1,3 +1,5 @@
+import PyreCore
+
 /// The on-disk form of a record: `LENGTH CRC PAYLOAD`, both little-endian UInt32, the CRC-32C
 /// of the payload. The payload starts with a fixed 36-byte header, so a query filters on
 /// time, severity, generation and names without decoding the rest:

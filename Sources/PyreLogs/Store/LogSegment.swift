@@ -70,24 +70,10 @@ enum DurableFile {
     }
 
     static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, path: String) throws {
-        var written = 0
-        while written < bytes.count {
-            let result = Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw failure("cannot write \(path)")
-            }
-            written += result
-        }
+        guard FileDescriptors.writeAll(bytes, to: descriptor) else { throw failure("cannot write \(path)") }
     }
 
-    /// Makes a created, renamed or removed file's directory entry durable.
-    static func syncDirectory(of path: String) {
-        let directory = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard directory >= 0 else { return }
-        fsync(directory)
-        close(directory)
-    }
+    static func syncDirectory(of path: String) { FileDescriptors.syncDirectory(of: path) }
 
     static func failure(_ what: String) -> PyreError {
         let reason = String(cString: strerror(errno))

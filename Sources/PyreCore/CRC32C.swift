@@ -1,7 +1,7 @@
 /// CRC-32C (Castagnoli), which guards every stored record: a torn or corrupted tail fails it.
 /// Slicing-by-8: eight bytes per step through eight tables, several times faster than one
 /// byte per step, which matters as every record is checksummed on the write path.
-enum CRC32C {
+package enum CRC32C {
     private static let tables: [UInt32] = {
         var tables = [UInt32](repeating: 0, count: 8 * 256)
         for index in 0..<256 {
@@ -18,7 +18,7 @@ enum CRC32C {
         return tables
     }()
 
-    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    package static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var crc: UInt32 = 0xFFFF_FFFF
         tables.withUnsafeBufferPointer { table in
             var index = 0

@@ -1,0 +1,196 @@
+import Foundation
+import PyreCore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where the SQLite store makes appends durable: segment files of ``CommitLogRecord`` frames in
+/// a directory next to the database, `FIRST-POSITION.log` (20 digits, so names sort in order).
+///
+/// A group commit is one frame, written and `fdatasync`ed before anyone is answered. Segments
+/// are allocated whole when created, so that sync flushes data only: no file size or block map
+/// changes, no journal commit of the file system. The SQLite tables catch up afterwards
+/// (``CommitLogApplier``); a segment is deleted once SQLite holds its appends durably.
+///
+/// A `lock` file keeps a second store (another process) off the same log.
+final class CommitLog: Sendable {
+    let directory: URL
+    /// Bytes allocated per segment; a group commit larger than this gets a segment of its own.
+    static let segmentSize = 16 << 20
+    static let suffix = ".log"
+
+    private struct Segment {
+        var path: String
+        var lastPosition: Int64
+    }
+
+    private struct Active {
+        var descriptor: Int32
+        var path: String
+        var offset = 0
+        var lastPosition: Int64?
+    }
+
+    private struct State {
+        var sealed: [Segment] = []
+        var active: Active?
+        /// Set when a write or sync failed: what the file holds is then unknown, so nothing more is written.
+        var broken: PyreError?
+        var lockDescriptor: Int32
+    }
+
+    private let state: Mutex<State>
+
+    /// Opens (creating) the directory and takes its lock, waiting up to `lockTimeout` for a store
+    /// that is closing to let go.
+    init(directory: URL, lockTimeout: Duration = .seconds(10)) throws {
+        self.directory = directory
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw PyreError(.events, "cannot create the commit log directory \(directory.path): "
+                + "\(error.localizedDescription); check that it is writable")
+        }
+        let lockPath = directory.appendingPathComponent("lock").path
+        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw Self.failure("cannot open \(lockPath)") }
+        let deadline = ContinuousClock.now + lockTimeout
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            guard ContinuousClock.now < deadline else {
+                Glibc.close(descriptor)
+                throw PyreError(.events, "the event store at \(directory.deletingLastPathComponent().path) is open "
+                    + "in another process (its commit log \(directory.path) is locked); stop that process "
+                    + "(another agent?) or use another state directory")
+            }
+            usleep(20_000)
+        }
+        state = Mutex(State(lockDescriptor: descriptor))
+    }
+
+    /// Every append the segments hold, in order, up to the first frame that is not whole
+    /// (a write cut short by a crash, which was never acknowledged).
+    func recover() throws -> [LoggedAppend] {
+        var appends: [LoggedAppend] = []
+        for path in try segmentPaths() {
+            guard let contents = FileManager.default.contents(atPath: path) else {
+                throw PyreError(.events, "cannot read the commit log segment \(path); check its permissions")
+            }
+            var offset = 0
+            scan: while true {
+                let frame = contents.withUnsafeBytes { CommitLogRecord.frame(in: $0, at: offset) }
+                switch frame {
+                case .appends(let found, let size):
+                    appends += found
+                    offset += size
+                case .end, .torn:
+                    break scan
+                }
+            }
+        }
+        return appends
+    }
+
+    /// Deletes every segment (SQLite holds their appends durably) and starts an empty one.
+    func restart(at nextPosition: Int64) throws {
+        try state.withLock { state in
+            if let active = state.active { Glibc.close(active.descriptor) }
+            state.active = nil
+            state.sealed = []
+            for path in try segmentPaths() { unlink(path) }
+            state.active = try createSegment(firstPosition: nextPosition)
+        }
+    }
+
+    /// Writes one frame holding `appends` (in position order) and syncs it: when this returns,
+    /// they survive a crash.
+    func write(_ appends: [LoggedAppend]) throws {
+        guard let first = appends.first, let last = appends.last else { return }
+        let frame = CommitLogRecord.encode(appends)
+        try state.withLock { state in
+            if let broken = state.broken { throw broken }
+            guard var active = state.active else {
+                throw PyreError(.events, "the event store at \(directory.deletingLastPathComponent().path) is closed: "
+                    + "open it again to append")
+            }
+            if active.offset > 0, active.offset + frame.count > Self.segmentSize {
+                Glibc.close(active.descriptor)
+                state.active = nil
+                state.sealed.append(Segment(path: active.path, lastPosition: active.lastPosition ?? first.firstPosition - 1))
+                active = try createSegment(firstPosition: first.firstPosition)
+                state.active = active
+            }
+            let written = frame.withUnsafeBytes { bytes in
+                lseek(active.descriptor, off_t(active.offset), SEEK_SET) >= 0
+                    && FileDescriptors.writeAll(bytes, to: active.descriptor)
+            }
+            guard written, fdatasync(active.descriptor) == 0 else {
+                let error = Self.failure("cannot write the commit log segment \(active.path)")
+                state.broken = error
+                throw error
+            }
+            active.offset += frame.count
+            active.lastPosition = last.lastPosition
+            state.active = active
+        }
+    }
+
+    /// The last position of the newest full segment, nil when there is none: once SQLite holds
+    /// everything up to it durably, ``discard(through:)`` may delete it.
+    var sealedThrough: Int64? { state.withLock { $0.sealed.last?.lastPosition } }
+
+    /// Deletes the full segments whose appends all have positions up to `position`.
+    func discard(through position: Int64) {
+        state.withLock { state in
+            while let oldest = state.sealed.first, oldest.lastPosition <= position {
+                unlink(oldest.path)
+                state.sealed.removeFirst()
+            }
+        }
+    }
+
+    /// Closes the files and lets go of the lock.
+    func close() {
+        state.withLock { state in
+            if let active = state.active { Glibc.close(active.descriptor) }
+            state.active = nil
+            if state.lockDescriptor >= 0 { Glibc.close(state.lockDescriptor) }
+            state.lockDescriptor = -1
+        }
+    }
+
+    deinit { close() }
+
+    private func segmentPaths() throws -> [String] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        } catch {
+            throw PyreError(.events, "cannot list the commit log directory \(directory.path): \(error.localizedDescription)")
+        }
+        return names.filter { $0.hasSuffix(Self.suffix) && $0.count == 20 + Self.suffix.count }.sorted()
+            .map { directory.appendingPathComponent($0).path }
+    }
+
+    private func createSegment(firstPosition: Int64) throws -> Active {
+        let path = directory.appendingPathComponent(String(format: "%020lld", firstPosition) + Self.suffix).path
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw Self.failure("cannot create the commit log segment \(path)") }
+        // Unwritten extents read back as zeros, which end a segment's frames.
+        let allocation = posix_fallocate(descriptor, 0, off_t(Self.segmentSize))
+        if allocation != 0 { errno = allocation }
+        guard allocation == 0, fsync(descriptor) == 0 else {
+            Glibc.close(descriptor)
+            unlink(path)
+            throw Self.failure("cannot allocate the commit log segment \(path)")
+        }
+        FileDescriptors.syncDirectory(of: path)
+        return Active(descriptor: descriptor, path: path)
+    }
+
+    private static func failure(_ what: String) -> PyreError {
+        let reason = String(cString: strerror(errno))
+        let hint = errno == ENOSPC ? "; free disk space" : "; check the disk and the directory's permissions"
+        return PyreError(.events, "\(what): \(reason)\(hint)")
+    }
+}

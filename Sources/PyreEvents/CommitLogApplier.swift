@@ -1,0 +1,69 @@
+import Foundation
+import GRDB
+import PyreCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Brings the SQLite tables up to date with the commit log, off the appenders' path: it inserts
+/// what was logged in large transactions that SQLite does not sync (the log already made them
+/// durable), then wakes readers and subscribers.
+///
+/// When a full log segment is applied, the database files are synced and the segment deleted:
+/// from then on SQLite alone holds those appends durably. Like the group commit, the applier
+/// runs as a task only while there is work.
+final class CommitLogApplier: Sendable {
+    /// Events inserted per SQLite transaction at most.
+    static let eventsPerTransaction = 4_096
+
+    let database: DatabasePool
+    let path: URL
+    let log: CommitLog
+    let unapplied: UnappliedAppends
+    let appendSignal: AppendSignal
+
+    init(database: DatabasePool, path: URL, log: CommitLog, unapplied: UnappliedAppends, appendSignal: AppendSignal) {
+        self.database = database
+        self.path = path
+        self.log = log
+        self.unapplied = unapplied
+        self.appendSignal = appendSignal
+    }
+
+    /// Called by the writer when ``UnappliedAppends/add(_:)`` says nobody is applying.
+    func start() {
+        Task { await self.run() }
+    }
+
+    private func run() async {
+        while let appends = unapplied.take(events: Self.eventsPerTransaction), let last = appends.last {
+            do {
+                try await database.write { db in try SQLiteAppend.insert(appends, db) }
+                if let sealed = log.sealedThrough, sealed <= last.lastPosition {
+                    try Self.syncFiles(of: path)
+                    log.discard(through: sealed)
+                }
+            } catch {
+                unapplied.fail(SQLiteEventStore.storeError(error, operation: "apply the commit log", path: path))
+                return
+            }
+            // Pulsed first, so a test that saw the append read back also sees the pulse; a
+            // subscriber woken now reads once markApplied has run.
+            appendSignal.pulse()
+            unapplied.markApplied()
+        }
+    }
+
+    /// Syncs the database and its write-ahead log: every transaction SQLite committed is then on
+    /// disk, even though its commits do not sync.
+    static func syncFiles(of path: URL) throws {
+        for file in [path.path, path.path + "-wal"] {
+            let descriptor = open(file, O_RDONLY | O_CLOEXEC)
+            if descriptor < 0, errno == ENOENT { continue }
+            defer { if descriptor >= 0 { close(descriptor) } }
+            guard descriptor >= 0, fsync(descriptor) == 0 else {
+                throw PyreError(.events, "cannot sync \(file): \(String(cString: strerror(errno))); check the disk")
+            }
+        }
+    }
+}
