@@ -9,8 +9,8 @@ import Glibc
 /// a directory next to the database, `FIRST-POSITION.log` (20 digits, so names sort in order).
 ///
 /// A group commit is one frame, written and `fdatasync`ed before anyone is answered. Segments
-/// are allocated whole when created, so that sync flushes data only: no file size or block map
-/// changes, no journal commit of the file system. The SQLite tables catch up afterwards
+/// are written whole with zeros when created, so that sync flushes data only: no file size or
+/// block map changes, no journal commit of the file system. The SQLite tables catch up afterwards
 /// (``CommitLogApplier``); a segment is deleted once SQLite holds its appends durably.
 ///
 /// A `lock` file keeps a second store (another process) off the same log.
@@ -176,10 +176,14 @@ final class CommitLog: Sendable {
         let path = directory.appendingPathComponent(String(format: "%020lld", firstPosition) + Self.suffix).path
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw Self.failure("cannot create the commit log segment \(path)") }
-        // Unwritten extents read back as zeros, which end a segment's frames.
-        let allocation = posix_fallocate(descriptor, 0, off_t(Self.segmentSize))
-        if allocation != 0 { errno = allocation }
-        guard allocation == 0, fsync(descriptor) == 0 else {
+        // Written with zeros (which end a segment's frames), not only allocated: a write into an
+        // allocated but unwritten extent changes the file's block map, and its fdatasync then
+        // waits for a journal commit that also flushes whatever other files the store is writing.
+        let zeros = [UInt8](repeating: 0, count: 1 << 20)
+        let written = zeros.withUnsafeBytes { bytes in
+            (0..<(Self.segmentSize / zeros.count)).allSatisfy { _ in FileDescriptors.writeAll(bytes, to: descriptor) }
+        }
+        guard written, fsync(descriptor) == 0 else {
             Glibc.close(descriptor)
             unlink(path)
             throw Self.failure("cannot allocate the commit log segment \(path)")

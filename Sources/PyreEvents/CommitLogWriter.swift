@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PyreCore
 
 /// Commits a batch of appends to the commit log: checks each one in queue order against the
@@ -9,10 +8,11 @@ import PyreCore
 /// Versions and ids are checked here, not in SQLite: against ``UnappliedAppends`` first, then
 /// against SQLite, then against the batch itself. This is the group commit's only writer.
 struct CommitLogWriter: Sendable {
-    var database: DatabasePool
+    var lookups: SQLiteLookups
     var log: CommitLog
     var unapplied: UnappliedAppends
     var applier: CommitLogApplier
+    var appendSignal: AppendSignal
     var path: URL
 
     /// The store as the batch's checks see it; each logged append updates it.
@@ -56,6 +56,8 @@ struct CommitLogWriter: Sendable {
             return failed
         }
         if unapplied.add(logged) { applier.start() }
+        // Subscribers wake now; their reads wait for the applier, which they hurry.
+        appendSignal.pulse()
         return results
     }
 
@@ -100,16 +102,10 @@ struct CommitLogWriter: Sendable {
         let streams = Set(appends.map(\.stream))
         let ids = appends.flatMap { $0.events.map(\.id) }
         var (versions, places) = unapplied.lookUp(streams: streams, ids: ids)
-        let unknownStreams = streams.filter { versions[$0] == nil }
-        let unknownIDs = ids.filter { places[$0] == nil }
-        try database.read { db in
-            for stream in unknownStreams {
-                if let version = try SQLiteAppend.currentVersion(db, stream: stream) { versions[stream] = version }
-            }
-            for id in unknownIDs {
-                if let place = try SQLiteAppend.storedPlace(db, id: id) { places[id] = place }
-            }
-        }
+        let stored = try lookups.lookUp(streams: streams.filter { versions[$0] == nil },
+                                        ids: ids.filter { places[$0] == nil })
+        versions.merge(stored.versions) { known, _ in known }
+        places.merge(stored.places) { known, _ in known }
         return Known(versions: versions, places: places)
     }
 

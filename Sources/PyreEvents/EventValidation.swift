@@ -69,6 +69,6 @@ package enum EventValidation {
     }
 
     private static func isJSON(_ data: Data) -> Bool {
-        (try? JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed)) != nil
+        JSONSyntax.isValid(data)
     }
 }

@@ -34,6 +34,8 @@ final class UnappliedAppends: Sendable {
     }
 
     private let state: Mutex<State>
+    /// Pulsed when a reader starts waiting, so the applier stops letting appends gather.
+    let readerArrived = AppendSignal()
 
     /// Everything up to `lastPosition` (-1 for an empty store) is in SQLite.
     init(lastPosition: Int64) {
@@ -74,6 +76,12 @@ final class UnappliedAppends: Sendable {
             defer { state.applying = true }
             return !state.applying
         }
+    }
+
+    /// True when the applier should take what is queued now rather than let more gather: a reader
+    /// waits, or the queue is long.
+    func isUrgent(events: Int) -> Bool {
+        state.withLock { !$0.waiters.isEmpty || $0.queuedEvents >= events }
     }
 
     /// The oldest unapplied appends, up to about `events` events; nil (and the applier stops) when none.
@@ -148,7 +156,11 @@ final class UnappliedAppends: Sendable {
                 state.waiters.append(Waiter(position: position, continuation: continuation))
                 return nil
             }
-            if let result { continuation.resume(with: result) }
+            if let result {
+                continuation.resume(with: result)
+            } else {
+                readerArrived.pulse()
+            }
         }
     }
 }
