@@ -9,6 +9,7 @@ import PyreCore
 /// against SQLite, then against the batch itself. This is the group commit's only writer.
 struct CommitLogWriter: Sendable {
     var lookups: SQLiteLookups
+    var storedIDs: StoredIDFilter
     var log: CommitLog
     var unapplied: UnappliedAppends
     var applier: CommitLogApplier
@@ -55,6 +56,7 @@ struct CommitLogWriter: Sendable {
             for index in loggedIndexes { failed[index] = .failure(error) }
             return failed
         }
+        storedIDs.insert(logged.lazy.flatMap { $0.events.lazy.map(\.id) })
         if unapplied.add(logged) { applier.start() }
         // Subscribers wake now; their reads wait for the applier, which they hurry.
         appendSignal.pulse()
@@ -97,13 +99,14 @@ struct CommitLogWriter: Sendable {
     }
 
     /// The versions of the batch's streams and the places of its ids, from the unapplied
-    /// appends and then, for what they do not know, from SQLite.
+    /// appends and then, for what they do not know, from SQLite: ids the filter knows are not
+    /// stored are not looked up.
     private func lookUp(_ appends: [SQLiteAppend]) throws -> Known {
         let streams = Set(appends.map(\.stream))
         let ids = appends.flatMap { $0.events.map(\.id) }
         var (versions, places) = unapplied.lookUp(streams: streams, ids: ids)
         let stored = try lookups.lookUp(streams: streams.filter { versions[$0] == nil },
-                                        ids: ids.filter { places[$0] == nil })
+                                        ids: ids.filter { places[$0] == nil && storedIDs.mayContain($0) })
         versions.merge(stored.versions) { known, _ in known }
         places.merge(stored.places) { known, _ in known }
         return Known(versions: versions, places: places)

@@ -84,6 +84,9 @@ package final class GroupCommitter<Request: Sendable, Response: Sendable>: Senda
         }
     }
 
+    /// Turns the drain gives latecomers after one yield, at most.
+    static var extraTurns: Int { 3 }
+
     private func drain() async {
         while let batch = nextBatch() {
             let results = await commit(batch.map(\.request))
@@ -93,7 +96,12 @@ package final class GroupCommitter<Request: Sendable, Response: Sendable>: Senda
             }
             // Lets the appenders just answered run before the next batch is taken: most append
             // again at once, and then share the next commit instead of waiting for the one after.
+            // One that is still on its way when the others are queued (the other threads run it)
+            // gets a few more turns: missing the commit would cost it a whole sync.
             await Task.yield()
+            for _ in 0..<Self.extraTurns where queuedCount < batch.count {
+                await Task.yield()
+            }
         }
     }
 

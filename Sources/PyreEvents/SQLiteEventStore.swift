@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import PyreCore
 
 /// The embedded event store: one SQLite file in write-ahead-log mode, and a commit log.
@@ -28,6 +29,7 @@ public final class SQLiteEventStore: EventStore {
     let log: CommitLog
     let unapplied: UnappliedAppends
     private let lookups: SQLiteLookups
+    let storedIDs: StoredIDFilter
 
     /// Bounds one group commit, so a burst does not build one huge frame that keeps the first
     /// appender of the batch waiting for all the others.
@@ -79,7 +81,9 @@ public final class SQLiteEventStore: EventStore {
         unapplied = UnappliedAppends(lastPosition: lastPosition)
         let applier = CommitLogApplier(database: database, path: path, log: log, unapplied: unapplied)
         lookups = try SQLiteLookups(path: path)
-        writer = CommitLogWriter(lookups: lookups, log: log, unapplied: unapplied, applier: applier,
+        storedIDs = StoredIDFilter(storedEvents: Int(lastPosition + 1))
+        Self.fill(storedIDs, from: database)
+        writer = CommitLogWriter(lookups: lookups, storedIDs: storedIDs, log: log, unapplied: unapplied, applier: applier,
                                  appendSignal: appendSignal, path: path)
         appendCommitter = GroupCommitter(limits: Self.batchLimits, commit: writer.commit)
     }
@@ -108,6 +112,34 @@ public final class SQLiteEventStore: EventStore {
             throw error
         } catch {
             throw storeError(error, operation: "apply the commit log", path: path)
+        }
+    }
+
+    /// Adds the ids stored now to `filter` in the background, then makes it answer.
+    /// If the scan fails, the filter never answers, and every id is looked up in SQLite.
+    private static func fill(_ filter: StoredIDFilter, from database: DatabasePool) {
+        Task.detached(priority: .background) {
+            try? database.read { db in
+                let query = try db.makeStatement(sql: "SELECT id FROM events")
+                let statement = query.sqliteStatement
+                defer { withExtendedLifetime(query) {} }
+                var ids: [UUID] = []
+                var code = sqlite3_step(statement)
+                defer { sqlite3_reset(statement) }
+                while code == SQLITE_ROW {
+                    let text = UnsafeBufferPointer(start: sqlite3_column_text(statement, 0),
+                                                   count: Int(sqlite3_column_bytes(statement, 0)))
+                    if let id = UUIDText.parse(utf8: text) { ids.append(id) }
+                    if ids.count == 65_536 {
+                        filter.insert(ids)
+                        ids.removeAll(keepingCapacity: true)
+                    }
+                    code = sqlite3_step(statement)
+                }
+                guard code == SQLITE_DONE else { return }
+                filter.insert(ids)
+                filter.markReady()
+            }
         }
     }
 

@@ -101,3 +101,38 @@ struct CommitLogTests {
             .filter { $0.pathExtension == "log" }.sorted { $0.path < $1.path }
     }
 }
+
+@Suite("Stored id filter")
+struct StoredIDFilterTests {
+    @Test func answersMaybeForEveryInsertedIDAndForAnyIDUntilReady() {
+        let filter = StoredIDFilter(storedEvents: 0)
+        let stored = (0..<10_000).map { _ in UUID.random() }
+        filter.insert(stored)
+        let fresh = (0..<10_000).map { _ in UUID.random() }
+        #expect(fresh.allSatisfy { filter.mayContain($0) }, "not ready: every id may be stored")
+        filter.markReady()
+        #expect(stored.allSatisfy { filter.mayContain($0) })
+        let falsePositives = fresh.filter { filter.mayContain($0) }.count
+        #expect(falsePositives < 100, "\(falsePositives) of 10,000 new ids looked stored")
+    }
+
+    @Test func idsStoredBeforeOpeningAreKnownOnceTheScanIsDone() async throws {
+        try await withTemporaryDirectory { (directory) async throws in
+            let path = storeFile(in: directory)
+            let first = try SQLiteEventStore(path: path)
+            let events = testEvents(3)
+            let original = try await first.append(to: "s", events, expected: .noStream)
+            await first.close()
+
+            let store = try SQLiteEventStore(path: path)
+            while !store.storedIDs.isReady { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(events.allSatisfy { store.storedIDs.mayContain($0.id) })
+            #expect(try await store.append(to: "s", events, expected: .noStream) == original)
+            let error = await #expect(throws: PyreError.self) {
+                try await store.append(to: "t", [events[1]], expected: .any)
+            }
+            #expect(error?.code == .eventIDTaken)
+            await store.close()
+        }
+    }
+}
