@@ -117,7 +117,12 @@ final class CommitLog: Sendable {
                 Glibc.close(active.descriptor)
                 state.active = nil
                 state.sealed.append(Segment(path: active.path, lastPosition: active.lastPosition ?? first.firstPosition - 1))
-                active = try createSegment(firstPosition: first.firstPosition)
+                do {
+                    active = try createSegment(firstPosition: first.firstPosition)
+                } catch let error as PyreError {
+                    state.broken = error
+                    throw error
+                }
                 state.active = active
             }
             let written = frame.withUnsafeBytes { bytes in

@@ -55,9 +55,10 @@ final class SQLiteLookups: Sendable {
 
     /// The current versions of those of `streams` that have events, and where those of `ids` that
     /// are stored are, all read from one snapshot.
-    func lookUp(streams: some Sequence<String>, ids: some Sequence<UUID>) throws
+    func lookUp(streams: some Collection<String>, ids: some Collection<UUID>) throws
         -> (versions: [String: Int64], places: [UUID: StoredPlace]) {
-        try connection.withLock { connection in
+        if streams.isEmpty && ids.isEmpty { return ([:], [:]) }
+        return try connection.withLock { connection in
             guard let connection else {
                 throw PyreError(.events, "the event store at \(path) is closed: open it again to append")
             }
