@@ -42,9 +42,10 @@ final class CommitLog: Sendable {
 
     private let state: Mutex<State>
 
-    /// Opens (creating) the directory and takes its lock, waiting up to `lockTimeout` for a store
-    /// that is closing to let go.
-    init(directory: URL, lockTimeout: Duration = .seconds(10)) throws {
+    /// Opens (creating) the directory and takes its lock. It does not wait for the lock: a
+    /// store's ``close()`` lets go of it at once, and waiting would block a thread of the
+    /// caller's executor, which the store holding the lock may need to finish its work.
+    init(directory: URL) throws {
         self.directory = directory
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -55,15 +56,11 @@ final class CommitLog: Sendable {
         let lockPath = directory.appendingPathComponent("lock").path
         let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw Self.failure("cannot open \(lockPath)") }
-        let deadline = ContinuousClock.now + lockTimeout
-        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
-            guard ContinuousClock.now < deadline else {
-                Glibc.close(descriptor)
-                throw PyreError(.events, "the event store at \(directory.deletingLastPathComponent().path) is open "
-                    + "in another process (its commit log \(directory.path) is locked); stop that process "
-                    + "(another agent?) or use another state directory")
-            }
-            usleep(20_000)
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            Glibc.close(descriptor)
+            throw PyreError(.events, "the event store at \(directory.deletingLastPathComponent().path) is already "
+                + "open (its commit log \(directory.path) is locked): stop the other process using it (another "
+                + "agent?), or close the store before opening it again")
         }
         state = Mutex(State(lockDescriptor: descriptor))
     }

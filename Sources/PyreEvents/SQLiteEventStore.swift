@@ -42,9 +42,9 @@ public final class SQLiteEventStore: EventStore {
 
     /// Opens or creates the database file and its commit log (creating parent directories), and
     /// applies what the log holds beyond the tables.
-    ///
-    /// - Parameter lockTimeout: how long to wait for another store on the same file to close.
-    public init(path: URL, lockTimeout: Duration = .seconds(10)) throws {
+    /// One store at a time may have the file open, in any process: ``close()`` it before
+    /// opening it again.
+    public init(path: URL) throws {
         self.path = path
         let directory = path.deletingLastPathComponent()
         do {
@@ -76,7 +76,7 @@ public final class SQLiteEventStore: EventStore {
             throw PyreError(.events, "cannot open the event store at \(path.path): \(Self.describe(error)); "
                 + "check that the file is a Pyre event store and its directory is writable")
         }
-        log = try CommitLog(directory: Self.logDirectory(of: path), lockTimeout: lockTimeout)
+        log = try CommitLog(directory: Self.logDirectory(of: path))
         let lastPosition = try Self.recover(database, log: log, path: path)
         unapplied = UnappliedAppends(lastPosition: lastPosition)
         let applier = CommitLogApplier(database: database, path: path, log: log, unapplied: unapplied)

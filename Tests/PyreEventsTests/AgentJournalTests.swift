@@ -46,9 +46,12 @@ struct AgentJournalTests {
     @Test func replaySurvivesReopening() async throws {
         try await withTemporaryDirectory { (directory) async throws in
             let events = Self.everyCase()
-            try await AgentJournal(store: SQLiteEventStore(path: storeFile(in: directory))).record(events)
-            let replayed = try await AgentJournal(store: SQLiteEventStore(path: storeFile(in: directory))).replay()
-            #expect(replayed == events)
+            let first = try SQLiteEventStore(path: storeFile(in: directory))
+            try await AgentJournal(store: first).record(events)
+            await first.close()
+            let reopened = try SQLiteEventStore(path: storeFile(in: directory))
+            #expect(try await AgentJournal(store: reopened).replay() == events)
+            await reopened.close()
         }
     }
 

@@ -64,14 +64,14 @@ struct CommitLogTests {
         }
     }
 
-    @Test func aSecondStoreOnTheSameFileWaitsForTheFirstToCloseThenIsRefused() async throws {
+    @Test func aSecondStoreOnTheSameFileIsRefusedUntilTheFirstIsClosed() async throws {
         try await withTemporaryDirectory { (directory) async throws in
             let path = storeFile(in: directory)
             let store = try SQLiteEventStore(path: path)
-            let error = #expect(throws: PyreError.self) { try SQLiteEventStore(path: path, lockTimeout: .milliseconds(100)) }
-            #expect(error?.message.contains("is open in another process") == true)
+            let error = #expect(throws: PyreError.self) { try SQLiteEventStore(path: path) }
+            #expect(error?.message.contains("is already open") == true)
             await store.close()
-            await (try SQLiteEventStore(path: path, lockTimeout: .milliseconds(100))).close()
+            await (try SQLiteEventStore(path: path)).close()
         }
     }
 
