@@ -32,9 +32,8 @@ struct CommitLogWriter: Sendable {
         }
         var nextPosition = unapplied.nextPosition
         var logged: [LoggedAppend] = []
-        var loggedIndexes: [Int] = []
         // In queue order: each append is checked against the store as the ones before it left it.
-        let results = appends.enumerated().map { index, append in
+        let results = appends.map { append in
             Result { () throws -> AppendResult in
                 switch try decide(append, known: known, nextPosition: nextPosition) {
                 case .retry(let original):
@@ -43,18 +42,19 @@ struct CommitLogWriter: Sendable {
                     nextPosition = placed.lastPosition + 1
                     record(placed, in: &known)
                     logged.append(placed)
-                    loggedIndexes.append(index)
                     return placed.result
                 }
             }
         }
-        guard !logged.isEmpty else { return results }
+        guard let firstLogged = logged.first?.firstPosition else { return results }
         do {
             try log.write(logged)
         } catch {
-            var failed = results
-            for index in loggedIndexes { failed[index] = .failure(error) }
-            return failed
+            // Every append placed in the frame fails, and so does a retry of one of them.
+            return results.map { result in
+                guard case .success(let placed) = result, placed.lastPosition >= firstLogged else { return result }
+                return .failure(error)
+            }
         }
         storedIDs.insert(logged.lazy.flatMap { $0.events.lazy.map(\.id) })
         if unapplied.add(logged) { applier.start() }

@@ -49,7 +49,8 @@ package final class GroupCommitter<Request: Sendable, Response: Sendable>: Senda
     /// Batches handed to the commit function so far; tests read it to see that requests were grouped.
     var batchCount: Int { state.withLock { $0.batches } }
 
-    /// Requests waiting for a commit to take them; tests read it to know what the next batch holds.
+    /// Requests waiting for a commit to take them: the drain waits for latecomers by it, and tests
+    /// read it to know what the next batch holds.
     var queuedCount: Int { state.withLock { $0.queue.count } }
 
     /// Queues `request` and returns its own result once the commit that took it has returned.
