@@ -15,9 +15,17 @@ struct SQLiteAppend: Sendable {
         events.reduce(0) { $0 + $1.data.count + ($1.metadata?.count ?? 0) }
     }
 
+    /// A stream's current version, its one argument the stream; NULL when it has no events.
+    /// The commit log writer's own connection runs it too (``SQLiteLookups``).
+    static let currentVersionSQL = "SELECT max(version) FROM events WHERE stream = ?"
+
     static func currentVersion(_ db: Database, stream: String) throws -> Int64? {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(version) FROM events WHERE stream = ?"),
-                           arguments: [stream])
+        try Int64.fetchOne(db.cachedStatement(sql: currentVersionSQL), arguments: [stream])
+    }
+
+    /// The position of the store's last event, nil when it is empty.
+    static func lastPosition(_ db: Database) throws -> Int64? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(position) FROM events"))
     }
 
     /// Inserts appends that passed their checks, in position order, into the current transaction.

@@ -93,7 +93,7 @@ public final class SQLiteEventStore: EventStore {
     private static func recover(_ database: DatabasePool, log: CommitLog, path: URL) throws -> Int64 {
         let logged = try log.recover()
         do {
-            let stored = try database.read { db in try Int64.fetchOne(db, sql: "SELECT max(position) FROM events") } ?? -1
+            let stored = try database.read { db in try SQLiteAppend.lastPosition(db) } ?? -1
             let missing = logged.filter { $0.lastPosition > stored }
             if let first = missing.first {
                 let contiguous = zip(missing, missing.dropFirst()).allSatisfy { $1.firstPosition == $0.lastPosition + 1 }
@@ -193,7 +193,7 @@ public final class SQLiteEventStore: EventStore {
 
     public func lastPosition() async throws -> Int64? {
         try await perform("read the last position") {
-            try await database.read { db in try Int64.fetchOne(db, sql: "SELECT max(position) FROM events") }
+            try await database.read { db in try SQLiteAppend.lastPosition(db) }
         }
     }
 

@@ -23,8 +23,8 @@ final class SQLiteLookups: Sendable {
         self.path = path.path
         var database: OpaquePointer?
         var statements: [OpaquePointer?] = [nil, nil, nil, nil]
-        let sql = ["SELECT max(version) FROM events WHERE stream = ?1",
-                   "SELECT stream, version, position FROM events WHERE id = ?1", "BEGIN", "COMMIT"]
+        let sql = [SQLiteAppend.currentVersionSQL,
+                   "SELECT stream, version, position FROM events WHERE id = ?", "BEGIN", "COMMIT"]
         let opened = sqlite3_open_v2(path.path, &database, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK
             && sqlite3_busy_timeout(database, 10_000) == SQLITE_OK
             && sqlite3_exec(database, "PRAGMA mmap_size = 1073741824", nil, nil, nil) == SQLITE_OK
