@@ -14,10 +14,19 @@ struct RecordedEventDecoder {
     private let knownStream: String?
     private var stream = ""
     private var type = ""
-    /// Every row's data and metadata, back to back.
-    private var payload = Data()
-    /// Where each decoded event's data and metadata lie in `payload`.
-    private var ranges: [(data: Range<Int>, metadata: Range<Int>?)] = []
+    /// Every row's data and metadata, back to back. A plain `malloc`ed buffer rather than `Data`:
+    /// `Data.append` checks exclusive access and uniqueness on each call, which cost more than
+    /// the copy itself.
+    private var payload = PayloadBuffer()
+    /// Each row's event without its data and metadata, and where those lie in `payload`: the
+    /// events are made once every row is copied, when the buffer no longer moves.
+    private var rows: [DecodedRow] = []
+
+    private struct DecodedRow {
+        var event: RecordedEvent
+        var data: Range<Int>
+        var metadata: Range<Int>?
+    }
 
     init(stream: String?) {
         knownStream = stream
@@ -27,17 +36,25 @@ struct RecordedEventDecoder {
     /// The statement is reset afterwards, so it holds no read snapshot open.
     mutating func decodeAll(_ statement: Statement, into events: inout [RecordedEvent]) throws {
         let sqliteStatement = statement.sqliteStatement
-        defer { sqlite3_reset(sqliteStatement) }
-        let first = events.count
+        // Frees what rows before a failure copied; after success, the buffer is already empty.
+        defer {
+            sqlite3_reset(sqliteStatement)
+            _ = payload.take()
+        }
+        rows.reserveCapacity(events.capacity - events.count)
         while true {
             switch sqlite3_step(sqliteStatement) {
             case SQLITE_ROW:
-                events.append(try decode(sqliteStatement))
+                rows.append(try decode(sqliteStatement))
             case SQLITE_DONE:
-                for (offset, range) in ranges.enumerated() {
-                    events[first + offset].data = payload[range.data]
-                    events[first + offset].metadata = range.metadata.map { payload[$0] }
+                let payload = self.payload.take()
+                for row in rows {
+                    var event = row.event
+                    event.data = payload[row.data]
+                    event.metadata = row.metadata.map { payload[$0] }
+                    events.append(event)
                 }
+                rows.removeAll()
                 return
             case let code:
                 let message = sqlite3_errmsg(sqlite3_db_handle(sqliteStatement)).map { String(cString: $0) }
@@ -46,7 +63,7 @@ struct RecordedEventDecoder {
         }
     }
 
-    private mutating func decode(_ sqliteStatement: SQLiteStatement) throws -> RecordedEvent {
+    private mutating func decode(_ sqliteStatement: SQLiteStatement) throws -> DecodedRow {
         let position = sqlite3_column_int64(sqliteStatement, 6)
         stream = knownStream ?? Self.text(sqliteStatement, 0, reusing: stream)
         type = Self.text(sqliteStatement, 2, reusing: type)
@@ -55,23 +72,15 @@ struct RecordedEventDecoder {
             throw PyreError(.events, "event at position \(position) has the malformed id '\(text)': "
                 + "the database was changed outside Pyre; restore it from a backup")
         }
-        let data = copy(Self.bytes(sqliteStatement, 3, text: false))
+        let data = payload.append(Self.bytes(sqliteStatement, 3, text: false))
         let metadata = sqlite3_column_type(sqliteStatement, 4) == SQLITE_NULL
-            ? nil : copy(Self.bytes(sqliteStatement, 4, text: false))
-        ranges.append((data, metadata))
+            ? nil : payload.append(Self.bytes(sqliteStatement, 4, text: false))
         let microseconds = sqlite3_column_int64(sqliteStatement, 7)
-        // Data and metadata are filled in from `payload` once every row is copied.
-        return RecordedEvent(
-            stream: stream, id: id, type: type, data: Data(),
-            metadata: nil, version: sqlite3_column_int64(sqliteStatement, 5), position: position,
+        let event = RecordedEvent(
+            stream: stream, id: id, type: type, data: Data(), metadata: nil,
+            version: sqlite3_column_int64(sqliteStatement, 5), position: position,
             recordedAt: Date(timeIntervalSince1970: Double(microseconds) / 1_000_000))
-    }
-
-    /// Appends `bytes` to `payload`; returns where they are.
-    private mutating func copy(_ bytes: UnsafeBufferPointer<UInt8>) -> Range<Int> {
-        let start = payload.count
-        payload.append(bytes)
-        return start..<payload.count
+        return DecodedRow(event: event, data: data, metadata: metadata)
     }
 
     /// The column's bytes, valid until the next step. SQLite returns no pointer for an empty value.
@@ -94,5 +103,38 @@ struct RecordedEventDecoder {
             known.count == utf8.count && (utf8.isEmpty || memcmp(known.baseAddress!, utf8.baseAddress!, utf8.count) == 0)
         }
         return same ? previous : String(decoding: utf8, as: UTF8.self)
+    }
+}
+
+/// A growable byte buffer that hands its memory over to a `Data` without copying.
+private struct PayloadBuffer {
+    private var start: UnsafeMutableRawPointer?
+    private var count = 0
+    private var capacity = 0
+
+    /// Appends `bytes`; returns where they are.
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+        let offset = count
+        guard let source = bytes.baseAddress else { return offset..<offset }
+        if count + bytes.count > capacity { grow(toHold: count + bytes.count) }
+        (start! + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
+        return offset..<count
+    }
+
+    /// The bytes appended so far, as a `Data` that frees them; the buffer starts empty again.
+    mutating func take() -> Data {
+        defer { (start, count, capacity) = (nil, 0, 0) }
+        guard let start, count > 0 else {
+            free(start)
+            return Data()
+        }
+        return Data(bytesNoCopy: start, count: count, deallocator: .free)
+    }
+
+    private mutating func grow(toHold needed: Int) {
+        capacity = max(needed, capacity * 2, 16_384)
+        guard let grown = realloc(start, capacity) else { fatalError("out of memory for \(capacity) bytes of events") }
+        start = grown
     }
 }

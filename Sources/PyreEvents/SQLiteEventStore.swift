@@ -197,6 +197,14 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
+    /// Waits until the tables hold every acknowledged append, then copies the write-ahead log
+    /// into the database file, as the store does by itself whenever appends pause.
+    public func checkpoint() async throws {
+        try await perform("checkpoint the write-ahead log") {
+            _ = try await database.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        }
+    }
+
     public func saveSnapshot(_ snapshot: Snapshot) async throws {
         try EventValidation.checkSnapshot(snapshot)
         let now = SQLiteRows.microseconds(Date())

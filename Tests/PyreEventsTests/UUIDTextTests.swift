@@ -16,7 +16,12 @@ struct UUIDTextTests {
 
     @Test(arguments: ["", "not-a-uuid", "0123456789abcdef0123456789abcdef0123",
                       "01234567-89ab-cdef-0123-456789abcdeg", "01234567x89ab-cdef-0123-456789abcdef",
-                      "01234567-89ab-cdef-0123-456789abcdef0"])
+                      "01234567-89ab-cdef-0123-456789abcdef0",
+                      // One character just outside each range of digits and letters, in each group.
+                      "/1234567-89ab-cdef-0123-456789abcdef", "01234567-:9ab-cdef-0123-456789abcdef",
+                      "01234567-89ab-cdeG-0123-456789abcdef", "01234567-89ab-cdef-0@23-456789abcdef",
+                      "01234567-89ab-cdef-0123-45678`abcdef", "01234567-89ab-cdef-0123-456789abcdé",
+                      "01234567-89ab-cdef-0123-4567 9abcdef"])
     func refusesMalformedText(_ text: String) {
         #expect(UUIDText.parse(text) == nil)
     }
