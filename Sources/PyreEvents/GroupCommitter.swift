@@ -92,8 +92,13 @@ package final class GroupCommitter<Request: Sendable, Response: Sendable>: Senda
         while let batch = nextBatch() {
             let results = await commit(batch.map(\.request))
             precondition(results.count == batch.count, "a commit must answer every request of its batch")
-            for (waiter, result) in zip(batch, results) {
-                waiter.continuation.resume(with: result)
+            // Answered from a task of their own. Resumed here one by one, each answer woke the
+            // other (idle) thread, which ran it and slept again before the next: 8 answers took
+            // the drain 50-80 µs on the 2-core VM. The task costs one wake, and its thread
+            // answers them all while this one goes on.
+            let answers = Array(zip(batch.map(\.continuation), results))
+            Task {
+                for (continuation, result) in answers { continuation.resume(with: result) }
             }
             // Lets the appenders just answered run before the next batch is taken: most append
             // again at once, and then share the next commit instead of waiting for the one after.

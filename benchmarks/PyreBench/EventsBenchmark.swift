@@ -70,6 +70,25 @@ enum EventsBenchmark {
         }
     }
 
+    /// Pyre's SQLite store alone, each round's figure printed: for working on the store without
+    /// waiting for PostgreSQL. No ratios, so no targets.
+    static func runSQLiteOnly(writerCounts: [Int], seconds: Double, rounds: Int) async throws {
+        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
+        let directory = here.appendingPathComponent(".pyre-bench-events-\(UUID().uuidString.prefix(8))", isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        print("events-sqlite: Pyre's SQLite store only, appends/s as in `events`; \(rounds) rounds of \(seconds) s")
+        for writers in writerCounts {
+            var rates: [Double] = []
+            for _ in 0..<rounds {
+                let target = try PyreStoreTarget.sqlite(in: directory)
+                rates.append(try await appendsPerSecond(target, writers: writers, seconds: seconds).acknowledged)
+                await target.close()
+            }
+            print("  \(writers) writers: \(rates.map { String(Int($0)) }.joined(separator: ", ")); median \(Int(median(rates)))")
+        }
+    }
+
     /// Runs `writers` tasks that append for `seconds`, after one untimed append each (which
     /// creates the streams and opens connections), and counts the appends: per second until
     /// the last acknowledgement, and per second until the target settled.
