@@ -99,14 +99,14 @@ struct CommitLogWriter: Sendable {
     }
 
     /// The versions of the batch's streams and the places of its ids, from the unapplied
-    /// appends and then, for what they do not know, from SQLite: ids the filter knows are not
-    /// stored are not looked up.
+    /// appends and then, for what they do not know, from SQLite. Only ids the filter may hold
+    /// are looked up at all: a new id (nearly every one) is known not to be stored.
     private func lookUp(_ appends: [SQLiteAppend]) throws -> Known {
         let streams = Set(appends.map(\.stream))
-        let ids = appends.flatMap { $0.events.map(\.id) }
+        let ids = appends.flatMap { $0.events.lazy.map(\.id).filter(storedIDs.mayContain) }
         var (versions, places) = unapplied.lookUp(streams: streams, ids: ids)
         let stored = try lookups.lookUp(streams: streams.filter { versions[$0] == nil },
-                                        ids: ids.filter { places[$0] == nil && storedIDs.mayContain($0) })
+                                        ids: ids.filter { places[$0] == nil })
         versions.merge(stored.versions) { known, _ in known }
         places.merge(stored.places) { known, _ in known }
         return Known(versions: versions, places: places)

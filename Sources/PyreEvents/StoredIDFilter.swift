@@ -32,17 +32,26 @@ final class StoredIDFilter: Sendable {
 
     /// False only when no event with `id` is stored.
     func mayContain(_ id: UUID) -> Bool {
-        let probes = Self.positions(of: id, mask: mask)
+        let probes = Probes(id)
         return state.withLock { state in
             guard state.ready else { return true }
-            return probes.allSatisfy { state.words[Int($0 >> 6)] & (1 << ($0 & 63)) != 0 }
+            return (0..<Self.probes).allSatisfy { probe in
+                let position = probes.position(probe, mask: mask)
+                return state.words[Int(position >> 6)] & (1 << (position & 63)) != 0
+            }
         }
     }
 
     func insert(_ ids: some Sequence<UUID>) {
-        let positions = ids.flatMap { Self.positions(of: $0, mask: mask) }
+        // Hashed before taking the lock: the scan at opening inserts 65,536 ids at a time.
+        let hashed = ids.map(Probes.init)
         state.withLock { state in
-            for position in positions { state.words[Int(position >> 6)] |= 1 << (position & 63) }
+            for probes in hashed {
+                for probe in 0..<Self.probes {
+                    let position = probes.position(probe, mask: mask)
+                    state.words[Int(position >> 6)] |= 1 << (position & 63)
+                }
+            }
         }
     }
 
@@ -55,13 +64,21 @@ final class StoredIDFilter: Sendable {
     }
 
     /// Double hashing of the id's bits: clients choose ids, so they need not be random.
-    private static func positions(of id: UUID, mask: UInt64) -> [UInt64] {
-        let (high, low) = withUnsafeBytes(of: id.uuid) { ($0.loadUnaligned(as: UInt64.self),
-                                                          $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
-        var first = SplitMix64(seed: high)
-        var second = SplitMix64(seed: low ^ first.next())
-        let start = second.next()
-        let step = second.next() | 1
-        return (0..<UInt64(probes)).map { (start &+ $0 &* step) & mask }
+    private struct Probes {
+        let start: UInt64
+        let step: UInt64
+
+        init(_ id: UUID) {
+            let (high, low) = withUnsafeBytes(of: id.uuid) { ($0.loadUnaligned(as: UInt64.self),
+                                                              $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
+            var first = SplitMix64(seed: high)
+            var second = SplitMix64(seed: low ^ first.next())
+            start = second.next()
+            step = second.next() | 1
+        }
+
+        func position(_ probe: Int, mask: UInt64) -> UInt64 {
+            (start &+ UInt64(probe) &* step) & mask
+        }
     }
 }

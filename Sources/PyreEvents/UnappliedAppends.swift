@@ -24,7 +24,6 @@ final class UnappliedAppends: Sendable {
         /// How many of the queue's first appends the applier is inserting now.
         var taken = 0
         var applying = false
-        var places: [UUID: StoredPlace] = [:]
         /// Exact current versions: every stream with unapplied events, and some others.
         var versions: [String: (version: Int64, lastPosition: Int64)] = [:]
         var logged: Int64
@@ -46,6 +45,10 @@ final class UnappliedAppends: Sendable {
     var nextPosition: Int64 { state.withLock { $0.logged + 1 } }
 
     /// What is known here of `streams`' versions (absent: ask SQLite) and of where `ids` are stored.
+    ///
+    /// Ids are found by going through the queue: the writer asks only about the few ids the
+    /// stored-id filter may hold, and an index of every queued id cost each commit and each
+    /// apply a dictionary update per event, under the lock they share.
     func lookUp(streams: Set<String>, ids: [UUID]) -> (versions: [String: Int64], places: [UUID: StoredPlace]) {
         state.withLock { state in
             var versions: [String: Int64] = [:]
@@ -53,8 +56,13 @@ final class UnappliedAppends: Sendable {
                 if let known = state.versions[stream] { versions[stream] = known.version }
             }
             var places: [UUID: StoredPlace] = [:]
-            for id in ids {
-                if let place = state.places[id] { places[id] = place }
+            guard !ids.isEmpty else { return (versions, places) }
+            let wanted = Set(ids)
+            for logged in state.queue {
+                for (offset, event) in logged.events.enumerated() where wanted.contains(event.id) {
+                    places[event.id] = StoredPlace(stream: logged.stream, version: logged.firstVersion + Int64(offset),
+                                                   position: logged.firstPosition + Int64(offset))
+                }
             }
             return (versions, places)
         }
@@ -66,10 +74,6 @@ final class UnappliedAppends: Sendable {
             for logged in appends {
                 state.queue.append(logged)
                 state.queuedEvents += logged.events.count
-                for (offset, event) in logged.events.enumerated() {
-                    state.places[event.id] = StoredPlace(stream: logged.stream, version: logged.firstVersion + Int64(offset),
-                                                         position: logged.firstPosition + Int64(offset))
-                }
                 state.versions[logged.stream] = (logged.result.lastVersion, logged.lastPosition)
                 state.logged = logged.lastPosition
             }
@@ -106,10 +110,7 @@ final class UnappliedAppends: Sendable {
     func markApplied() {
         let woken = state.withLock { state -> [Waiter] in
             let applied = state.queue.prefix(state.taken)
-            for logged in applied {
-                for event in logged.events { state.places[event.id] = nil }
-                state.queuedEvents -= logged.events.count
-            }
+            for logged in applied { state.queuedEvents -= logged.events.count }
             state.applied = applied.last?.lastPosition ?? state.applied
             state.queue.removeFirst(state.taken)
             state.taken = 0
