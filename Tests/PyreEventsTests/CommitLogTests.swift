@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import PyreCore
 @testable import PyreEvents
 import Testing
@@ -72,6 +73,21 @@ struct CommitLogTests {
             #expect(error?.message.contains("is already open") == true)
             await store.close()
             await (try SQLiteEventStore(path: path)).close()
+        }
+    }
+
+    @Test func checkpointLeavesEveryAcknowledgedAppendInTheDatabaseFileItself() async throws {
+        try await withTemporaryDirectory { (directory) async throws in
+            let path = storeFile(in: directory)
+            let store = try SQLiteEventStore(path: path)
+            for _ in 0..<3 { _ = try await store.append(to: "s", testEvents(100), expected: .any) }
+            try await store.checkpoint()
+            // The database file alone, without its write-ahead log, holds them all.
+            let copy = directory.appendingPathComponent("copy.sqlite")
+            try FileManager.default.copyItem(at: path, to: copy)
+            let count = try await DatabaseQueue(path: copy.path).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") }
+            #expect(count == 300)
+            await store.close()
         }
     }
 
