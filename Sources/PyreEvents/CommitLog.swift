@@ -8,9 +8,9 @@ import Glibc
 /// Where the SQLite store makes appends durable: segment files of ``CommitLogRecord`` frames in
 /// a directory next to the database, `FIRST-POSITION.log` (20 digits, so names sort in order).
 ///
-/// A group commit is one frame, written and `fdatasync`ed before anyone is answered. Segments
-/// are written whole with zeros when created, so that sync flushes data only: no file size or
-/// block map changes, no journal commit of the file system. The SQLite tables catch up afterwards
+/// A group commit is one frame, on disk before anyone is answered (``CommitLogSegmentFile``).
+/// Segments are written whole with zeros when created, so that making a frame durable flushes
+/// data only: no file size or block map changes, no journal commit of the file system. The SQLite tables catch up afterwards
 /// (``CommitLogApplier``); a segment is deleted once SQLite holds its appends durably.
 ///
 /// A `lock` file keeps a second store (another process) off the same log.
@@ -26,9 +26,7 @@ final class CommitLog: Sendable {
     }
 
     private struct Active {
-        var descriptor: Int32
-        var path: String
-        var offset = 0
+        var file: CommitLogSegmentFile
         var lastPosition: Int64?
     }
 
@@ -41,12 +39,15 @@ final class CommitLog: Sendable {
     }
 
     private let state: Mutex<State>
+    /// False only in tests of the page-cache path, which file systems without `O_DIRECT` take.
+    private let directIO: Bool
 
     /// Opens (creating) the directory and takes its lock. It does not wait for the lock: a
     /// store's ``close()`` lets go of it at once, and waiting would block a thread of the
     /// caller's executor, which the store holding the lock may need to finish its work.
-    init(directory: URL) throws {
+    init(directory: URL, directIO: Bool = true) throws {
         self.directory = directory
+        self.directIO = directIO
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
@@ -91,7 +92,7 @@ final class CommitLog: Sendable {
     /// Deletes every segment (SQLite holds their appends durably) and starts an empty one.
     func restart(at nextPosition: Int64) throws {
         try state.withLock { state in
-            if let active = state.active { Glibc.close(active.descriptor) }
+            state.active?.file.close()
             state.active = nil
             state.sealed = []
             for path in try segmentPaths() { unlink(path) }
@@ -110,10 +111,11 @@ final class CommitLog: Sendable {
                 throw PyreError(.events, "the event store at \(directory.deletingLastPathComponent().path) is closed: "
                     + "open it again to append")
             }
-            if active.offset > 0, active.offset + frame.count > Self.segmentSize {
-                Glibc.close(active.descriptor)
+            if active.file.offset > 0, active.file.offset + frame.count > Self.segmentSize {
+                active.file.close()
                 state.active = nil
-                state.sealed.append(Segment(path: active.path, lastPosition: active.lastPosition ?? first.firstPosition - 1))
+                state.sealed.append(Segment(path: active.file.path,
+                                            lastPosition: active.lastPosition ?? first.firstPosition - 1))
                 do {
                     active = try createSegment(firstPosition: first.firstPosition)
                 } catch let error as PyreError {
@@ -122,16 +124,11 @@ final class CommitLog: Sendable {
                 }
                 state.active = active
             }
-            let written = frame.withUnsafeBytes { bytes in
-                lseek(active.descriptor, off_t(active.offset), SEEK_SET) >= 0
-                    && FileDescriptors.writeAll(bytes, to: active.descriptor)
-            }
-            guard written, fdatasync(active.descriptor) == 0 else {
-                let error = Self.failure("cannot write the commit log segment \(active.path)")
+            guard frame.withUnsafeBytes(active.file.append) else {
+                let error = Self.failure("cannot write the commit log segment \(active.file.path)")
                 state.broken = error
                 throw error
             }
-            active.offset += frame.count
             active.lastPosition = last.lastPosition
             state.active = active
         }
@@ -154,7 +151,7 @@ final class CommitLog: Sendable {
     /// Closes the files and lets go of the lock.
     func close() {
         state.withLock { state in
-            if let active = state.active { Glibc.close(active.descriptor) }
+            state.active?.file.close()
             state.active = nil
             if state.lockDescriptor >= 0 { Glibc.close(state.lockDescriptor) }
             state.lockDescriptor = -1
@@ -191,7 +188,7 @@ final class CommitLog: Sendable {
             throw Self.failure("cannot allocate the commit log segment \(path)")
         }
         FileDescriptors.syncDirectory(of: path)
-        return Active(descriptor: descriptor, path: path)
+        return Active(file: CommitLogSegmentFile(path: path, buffered: descriptor, directIO: directIO))
     }
 
     private static func failure(_ what: String) -> PyreError {

@@ -76,6 +76,39 @@ struct CommitLogTests {
         }
     }
 
+    /// Frames small and large, crossing 4 KiB blocks and outgrowing the direct writer's first
+    /// 64 KiB buffer, through `O_DIRECT` (where the file system allows it) and the page cache.
+    @Test(arguments: [true, false])
+    func framesOfEverySizeReadBackAfterReopeningAndZerosFollowThem(directIO: Bool) async throws {
+        try await withTemporaryDirectory { (directory) async throws in
+            let logDirectory = directory.appendingPathComponent("log")
+            let log = try CommitLog(directory: logDirectory, directIO: directIO)
+            try log.restart(at: 0)
+            let padding = String(repeating: "x", count: 3_000)
+            var written: [LoggedAppend] = []
+            for (index, count) in [1, 1, 2, 3, 1, 30, 1, 5, 40, 1].enumerated() {
+                let events = (0..<count).map { number in
+                    NewEvent(type: "Sized", data: Data(#"{"n":\#(number),"pad":"\#(padding.prefix(index * 300))"}"#.utf8))
+                }
+                let first = written.last?.lastPosition ?? -1
+                let append = LoggedAppend(stream: "s\(index)", firstVersion: 0, firstPosition: first + 1,
+                                          recordedAt: Int64(index), events: events)
+                try log.write([append])
+                written.append(append)
+            }
+            log.close()
+            let reopened = try CommitLog(directory: logDirectory, directIO: directIO)
+            #expect(try reopened.recover() == written)
+            reopened.close()
+            let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: logDirectory.path)
+                .first { $0.hasSuffix(".log") })
+            let contents = try Data(contentsOf: logDirectory.appendingPathComponent(segment))
+            let end = written.reduce(0) { $0 + CommitLogRecord.encode([$1]).count }
+            #expect(contents.count == CommitLog.segmentSize)
+            #expect(contents[end...].allSatisfy { $0 == 0 })
+        }
+    }
+
     @Test func checkpointLeavesEveryAcknowledgedAppendInTheDatabaseFileItself() async throws {
         try await withTemporaryDirectory { (directory) async throws in
             let path = storeFile(in: directory)
