@@ -1,5 +1,4 @@
 import Synchronization
-import Foundation
 
 /// Group commit: requests that arrive while a commit runs wait in a queue, and the next commit
 /// takes all of them (up to ``Limits``) at once, so concurrent writers share one fsync.
@@ -69,7 +68,6 @@ package final class GroupCommitter<Request: Sendable, Response: Sendable>: Senda
                     // Checked under the lock, so onCancel either finds the waiter or runs before it is queued.
                     if Task.isCancelled { return nil }
                     state.queue.append(Waiter(id: id, request: request, weight: weight, continuation: continuation))
-                    if state.queue.count == 8 { let e = Dbg.commitEnd.withLock { $0 }; Dbg.add(\.full, ContinuousClock.now - e) }
                     defer { state.draining = true }
                     return !state.draining
                 }
@@ -92,10 +90,7 @@ package final class GroupCommitter<Request: Sendable, Response: Sendable>: Senda
 
     private func drain() async {
         while let batch = nextBatch() {
-            let t0 = ContinuousClock.now
             let results = await commit(batch.map(\.request))
-            let t1 = ContinuousClock.now
-            Dbg.commitEnd.withLock { $0 = t1 }
             precondition(results.count == batch.count, "a commit must answer every request of its batch")
             // Answered from a task of their own. Resumed here one by one, each answer woke the
             // other (idle) thread, which ran it and slept again before the next: 8 answers took
@@ -103,15 +98,7 @@ package final class GroupCommitter<Request: Sendable, Response: Sendable>: Senda
             // answers them all while this one goes on.
             let answers = Array(zip(batch.map(\.continuation), results))
             Task {
-                Dbg.add(\.taskStart, ContinuousClock.now - t1)
                 for (continuation, result) in answers { continuation.resume(with: result) }
-                Dbg.add(\.resumed, ContinuousClock.now - t1)
-            }
-            Dbg.add(\.spawned, ContinuousClock.now - t1)
-            defer {
-                Dbg.add(\.drainBack, ContinuousClock.now - t1)
-                Dbg.add(\.commit, t1 - t0)
-                Dbg.count(batch.count)
             }
             // Lets the appenders just answered run before the next batch is taken: most append
             // again at once, and then share the next commit instead of waiting for the one after.
@@ -141,22 +128,6 @@ package final class GroupCommitter<Request: Sendable, Response: Sendable>: Senda
             state.batches += 1
             defer { state.queue.removeFirst(count) }
             return Array(state.queue.prefix(count))
-        }
-    }
-}
-
-struct DbgV { var taskStart = Duration.zero; var resumed = Duration.zero; var spawned = Duration.zero; var drainBack = Duration.zero; var commit = Duration.zero; var full = Duration.zero; var n = 0; var size = 0 }
-enum Dbg {
-    static let s = Mutex(DbgV())
-    static let commitEnd = Mutex(ContinuousClock.now)
-    static func add(_ k: WritableKeyPath<DbgV, Duration>, _ d: Duration) { s.withLock { $0[keyPath: k] += d } }
-    static func count(_ size: Int) {
-        s.withLock { v in
-            v.n += 1; v.size += size
-            if v.n % 10000 == 0 {
-                func us(_ d: Duration) -> String { String(format: "%.1f", Double(d.components.attoseconds) / 1e12 / Double(v.n) + Double(d.components.seconds) * 1e6 / Double(v.n)) }
-                print("DBG n \(v.n) size \(Double(v.size)/Double(v.n)) commit \(us(v.commit)) spawned \(us(v.spawned)) taskStart \(us(v.taskStart)) resumed \(us(v.resumed)) full \(us(v.full)) drainBack \(us(v.drainBack))")
-            }
         }
     }
 }
