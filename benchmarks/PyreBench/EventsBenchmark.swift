@@ -8,7 +8,7 @@ import PyreTesting
 /// the next. The last column is the SQLite store's rate counted until its tables have caught
 /// up with its commit log (``AppendTarget/settle()``): what it sustains, not only acknowledges.
 ///
-/// Every column syncs every commit (the SQLite store's commit log `fdatasync`, PostgreSQL
+/// Every column syncs every commit (the SQLite store's commit log an `O_DSYNC` write, PostgreSQL
 /// synchronous_commit=on).
 /// The SQLite files and the PostgreSQL cluster live in the current directory, where `pyre up .`
 /// keeps its state: a temporary directory may be a RAM file system, on which fsync costs nothing.
