@@ -10,8 +10,9 @@ import Glibc
 ///
 /// A group commit is one frame, on disk before anyone is answered (``CommitLogSegmentFile``).
 /// Segments are written whole with zeros when created, so that making a frame durable flushes
-/// data only: no file size or block map changes, no journal commit of the file system. The SQLite tables catch up afterwards
-/// (``CommitLogApplier``); a segment is deleted once SQLite holds its appends durably.
+/// data only: no file size or block map changes, no journal commit of the file system. The
+/// SQLite tables catch up afterwards (``CommitLogApplier``); a segment is deleted once SQLite
+/// holds its appends durably.
 ///
 /// A `lock` file keeps a second store (another process) off the same log.
 final class CommitLog: Sendable {
