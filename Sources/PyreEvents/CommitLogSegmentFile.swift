@@ -37,8 +37,6 @@ final class CommitLogSegmentFile {
         tail = AlignedTail()
     }
 
-    var isDirect: Bool { tail != nil }
-
     /// `O_DIRECT`, which Swift's Glibc module leaves out (glibc defines it only for _GNU_SOURCE).
     private static var directFlag: Int32? {
         #if arch(x86_64)

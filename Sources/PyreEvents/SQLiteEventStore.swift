@@ -5,10 +5,11 @@ import PyreCore
 
 /// The embedded event store: one SQLite file in write-ahead-log mode, and a commit log.
 ///
-/// An append is durable once its group commit's frame is on disk in the ``CommitLog``; that one
-/// synchronous write into a preallocated file is all an appender waits for. Appends that arrive while a
-/// commit runs go into the next one (``GroupCommitter``), checked in queue order against the
-/// store's versions and ids (``CommitLogWriter``), so concurrent appenders share one sync.
+/// An append is durable once its group commit's frame is on disk in the ``CommitLog``; that
+/// one synchronous write into a preallocated file is all an appender waits for. Appends that
+/// arrive while a commit runs go into the next one (``GroupCommitter``), checked in queue order
+/// against the store's versions and ids (``CommitLogWriter``), so concurrent appenders share
+/// one write.
 ///
 /// The SQLite tables are brought up to date right after, by ``CommitLogApplier``, in larger
 /// transactions that SQLite does not sync. Every read first waits until SQLite holds all that

@@ -8,8 +8,8 @@ import PyreTesting
 /// the next. The last column is the SQLite store's rate counted until its tables have caught
 /// up with its commit log (``AppendTarget/settle()``): what it sustains, not only acknowledges.
 ///
-/// Every column syncs every commit (the SQLite store's commit log an `O_DSYNC` write, PostgreSQL
-/// synchronous_commit=on).
+/// Every column syncs every commit (the SQLite store writes its commit log with `O_DSYNC`,
+/// PostgreSQL runs with synchronous_commit=on).
 /// The SQLite files and the PostgreSQL cluster live in the current directory, where `pyre up .`
 /// keeps its state: a temporary directory may be a RAM file system, on which fsync costs nothing.
 /// Rounds rotate which column goes first; figures are medians of the rounds, ratios medians of
@@ -21,8 +21,7 @@ enum EventsBenchmark {
 
     static func run(writerCounts: [Int], seconds: Double, rounds: Int) async throws {
         let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
-        let directory = here.appendingPathComponent(".pyre-bench-events-\(UUID().uuidString.prefix(8))", isDirectory: true)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try makeStoreDirectory(in: here)
         defer { try? FileManager.default.removeItem(at: directory) }
         // Its own watchdog stops the server and removes its directory when this process ends.
         let cluster = try await PostgresTestCluster.start(in: here)
@@ -74,8 +73,7 @@ enum EventsBenchmark {
     /// waiting for PostgreSQL. No ratios, so no targets.
     static func runSQLiteOnly(writerCounts: [Int], seconds: Double, rounds: Int) async throws {
         let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
-        let directory = here.appendingPathComponent(".pyre-bench-events-\(UUID().uuidString.prefix(8))", isDirectory: true)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try makeStoreDirectory(in: here)
         defer { try? FileManager.default.removeItem(at: directory) }
         print("events-sqlite: Pyre's SQLite store only, appends/s as in `events`; \(rounds) rounds of \(seconds) s")
         for writers in writerCounts {
@@ -87,6 +85,13 @@ enum EventsBenchmark {
             }
             print("  \(writers) writers: \(rates.map { String(Int($0)) }.joined(separator: ", ")); median \(Int(median(rates)))")
         }
+    }
+
+    /// A fresh directory for the SQLite stores' files under `here`; the caller removes it.
+    private static func makeStoreDirectory(in here: URL) throws -> URL {
+        let directory = here.appendingPathComponent(".pyre-bench-events-\(UUID().uuidString.prefix(8))", isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
     }
 
     /// Runs `writers` tasks that append for `seconds`, after one untimed append each (which
