@@ -108,8 +108,10 @@ extension ServerProvider {
     public func create(batch specs: [ServerSpec]) async -> [Result<ServerInfo, any Error>] {
         await withTaskGroup(of: (Int, Result<ServerInfo, any Error>).self) { group in
             for (index, spec) in specs.enumerated() {
+                // Not `(index, .success(try await …))`: see Result.init(catching:) for the miscompile.
                 group.addTask {
-                    do { return (index, .success(try await create(spec))) } catch { return (index, .failure(error)) }
+                    let result = await Result { try await create(spec) }
+                    return (index, result)
                 }
             }
             var results = [Result<ServerInfo, any Error>?](repeating: nil, count: specs.count)

@@ -98,10 +98,10 @@ public struct EC2ServerProvider: ServerProvider {
         var results = [Result<ServerInfo, any Error>?](repeating: nil, count: specs.count)
         await withTaskGroup(of: ([Int], Result<[ServerInfo], any Error>).self) { group in
             for indices in groups.values {
+                // Not `(indices, .success(try await …))`: see Result.init(catching:) for the miscompile.
                 group.addTask {
-                    do { return (indices, .success(try await launch(indices.map { specs[$0] }))) } catch {
-                        return (indices, .failure(error))
-                    }
+                    let outcome = await Result { try await launch(indices.map { specs[$0] }) }
+                    return (indices, outcome)
                 }
             }
             for await (indices, outcome) in group {
