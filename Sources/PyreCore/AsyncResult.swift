@@ -29,7 +29,7 @@ extension Result where Failure == any Error {
     ///
     /// `ServerProvider.create(batch:)` then indexed its results with garbage and trapped
     /// (SIGILL) on the first deploy of every release build.
-    public init(catching body: () async throws -> Success) async {
+    public init(awaiting body: () async throws -> Success) async {
         do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }

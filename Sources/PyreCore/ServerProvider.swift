@@ -108,9 +108,9 @@ extension ServerProvider {
     public func create(batch specs: [ServerSpec]) async -> [Result<ServerInfo, any Error>] {
         await withTaskGroup(of: (Int, Result<ServerInfo, any Error>).self) { group in
             for (index, spec) in specs.enumerated() {
-                // Not `(index, .success(try await …))`: see Result.init(catching:) for the miscompile.
+                // Not `(index, .success(try await …))`: see Result.init(awaiting:) for the miscompile.
                 group.addTask {
-                    let result = await Result { try await create(spec) }
+                    let result = await Result(awaiting: { try await create(spec) })
                     return (index, result)
                 }
             }

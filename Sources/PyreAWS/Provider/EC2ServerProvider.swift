@@ -98,9 +98,9 @@ public struct EC2ServerProvider: ServerProvider {
         var results = [Result<ServerInfo, any Error>?](repeating: nil, count: specs.count)
         await withTaskGroup(of: ([Int], Result<[ServerInfo], any Error>).self) { group in
             for indices in groups.values {
-                // Not `(indices, .success(try await …))`: see Result.init(catching:) for the miscompile.
+                // Not `(indices, .success(try await …))`: see Result.init(awaiting:) for the miscompile.
                 group.addTask {
-                    let outcome = await Result { try await launch(indices.map { specs[$0] }) }
+                    let outcome = await Result(awaiting: { try await launch(indices.map { specs[$0] }) })
                     return (indices, outcome)
                 }
             }
