@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Logging
 import PyreCore
+import PyreTesting
 import Testing
 @testable import PyreLocal
 
@@ -157,9 +158,9 @@ struct NamespaceContainmentTests {
     }
 
     @Test func hostAnswersServersOnlyOnTheAgentsPorts() async throws {
-        let allowed = try TCPListener()
-        let closed = try TCPListener()
-        defer { allowed.close(); closed.close() }
+        let allowed = try TCPListener(host: "0.0.0.0")
+        let closed = try TCPListener(host: "0.0.0.0")
+        defer { withExtendedLifetime((allowed, closed)) {} }
         try await withSystem("plt-sec-host", configure: { $0.systemServices = SystemServicePorts(tcp: [allowed.port]) }) {
             provider, root, system, network in
             let image = try TestSupport.makeImage(in: root)
@@ -231,27 +232,4 @@ struct NamespaceContainmentTests {
         let result = try ProcessSpawner.run((namespace.map { [ip, "netns", "exec", $0] } ?? []) + command)
         #expect(result.status == 0, "\(command): \(result.output)")
     }
-}
-
-/// A TCP listener on 0.0.0.0 at a port the kernel picks, as any host service might be.
-private final class TCPListener: Sendable {
-    let descriptor: Int32
-    let port: Int
-
-    init() throws {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && listen(descriptor, 16) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        guard descriptor >= 0, bound else { throw PyreError(.provider, "cannot listen on 0.0.0.0: \(String(cString: strerror(errno)))") }
-        self.descriptor = descriptor
-        port = Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    func close() { _ = Glibc.close(descriptor) }
 }
