@@ -359,12 +359,16 @@ static void make_private_dev(void) {
     if (mount(NULL, "/dev", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) != 0) fail("cannot make read-only", "/dev");
 }
 
+enum { max_hidden = 16 };
+
 /// Paths to hide (`-h`), resolved before anything is mounted over them.
 struct hidden {
-    char paths[16][4096];
-    int is_directory[16];
+    char paths[max_hidden][4096];
+    int is_directory[max_hidden];
     int count;
 };
+
+static int compare_paths(const void *left, const void *right) { return strcmp(left, right); }
 
 /// Hides every path (an empty tmpfs over a directory, /dev/null over a file) and mounts
 /// the private /tmp. When either covers the image, it is put back at its path from the
@@ -372,6 +376,9 @@ struct hidden {
 static void hide_paths(struct hidden *hidden, const char *image, int image_directory) {
     if (mount("pyre-tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) fail("cannot mount", "/tmp");
     int covered = starts_with_path(image, "/tmp");
+    // A directory sorts before what lies below it, which its tmpfs then hides already:
+    // hiding tmpfs never stack, so each is still visible when it is made read-only.
+    qsort(hidden->paths, (size_t)hidden->count, sizeof hidden->paths[0], compare_paths);
     for (int index = 0; index < hidden->count; index++) {
         const char *path = hidden->paths[index];
         // Gone from view already (under /tmp or an earlier hidden directory): nothing to do.
@@ -459,7 +466,11 @@ int main(int argc, char **argv) {
             options.who = resolve_identity(optarg);
         } else if (option == 'b') {
             options.bind_service = 1;
-        } else if (option == 'h' && options.hidden.count < 16) {
+        } else if (option == 'h') {
+            if (options.hidden.count == max_hidden) {
+                fprintf(stderr, "pyre-sandbox: at most %d paths can be hidden\n", max_hidden);
+                return 125;
+            }
             // A path that does not exist has nothing to hide.
             if (realpath(optarg, options.hidden.paths[options.hidden.count])) options.hidden.count++;
         } else {
