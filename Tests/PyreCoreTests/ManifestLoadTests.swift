@@ -114,7 +114,7 @@ import Testing
         #expect(hash(plain) != hash(named))
         #expect(hash(named) != hash(numbered))
         // A manifest without `user:` keeps the hash it had before the key existed.
-        #expect(hash(plain) == configHash(["run", "app", "env", "port", "8080", "zone", plain.zone]))
+        #expect(hash(plain) == configHash(["run"] + plain.images[0].run + ["env", "port", "8080", "zone", plain.zone]))
     }
 
     @Test func serverSpecWithoutUserDecodesFromAnOlderRecord() throws {
