@@ -6,7 +6,8 @@
 // Joins the named network namespace (/run/netns/NETNS), brings up its loopback and its
 // `eth0` with ADDRESS/PREFIX and a default route via GATEWAY, enters new mount, UTS, IPC and
 // PID namespaces and forks PID 1 of the server, which:
-//   - sets the hostname to SERVER_ID and mounts a /proc and /sys of its own;
+//   - sets the hostname to SERVER_ID and mounts a /proc and /sys of its own (the host
+//     kernel's files in /proc that root could write without a capability read-only);
 //   - gives it a /dev of its own (a tmpfs with the host's null, zero, full, random, urandom
 //     and tty bound in, a new devpts, a /dev/shm);
 //   - binds /etc/netns/NETNS/{hosts,resolv.conf} over /etc (as `ip netns exec` does);
@@ -417,8 +418,12 @@ static int run_init(struct options *options, const char *netns, const char *imag
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (sethostname(id, strlen(id)) != 0) fail("cannot set hostname", id);
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) fail("cannot mount", "/proc");
-    // Kernel settings are the host's: read-only.
-    bind_read_only("/proc/sys", "/proc/sys");
+    // Kernel settings are the host's: read-only. So are the other files of /proc a root user
+    // could write without any capability (the host's interrupt affinities, sysrq).
+    static const char *const kernel_files[] = {"/proc/sys", "/proc/irq", "/proc/bus", "/proc/fs", "/proc/sysrq-trigger"};
+    for (size_t index = 0; index < sizeof kernel_files / sizeof *kernel_files; index++) {
+        if (access(kernel_files[index], F_OK) == 0) bind_read_only(kernel_files[index], kernel_files[index]);
+    }
     // The network namespace's own /sys (interfaces), as `ip netns exec` gives it, read-only.
     if (umount2("/sys", MNT_DETACH) != 0 ||
         mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) != 0) fail("cannot mount", "/sys");

@@ -182,6 +182,32 @@ struct NamespaceContainmentTests {
         }
     }
 
+    @Test func kernelFilesOfProcAreReadOnly() async throws {
+        try await withSystem("plt-sec-proc") { provider, root, system, _ in
+            let image = try TestSupport.makeImage(in: root)
+            // Files of the host's kernel a root user may write without any capability.
+            let files = ["/proc/irq/default_smp_affinity", "/proc/sysrq-trigger", "/proc/sys/kernel/hostname"]
+                .filter { FileManager.default.fileExists(atPath: $0) }
+            let probe = """
+                import os
+                for path in \(files):
+                    try:
+                        os.close(os.open(path, os.O_WRONLY))
+                        print("writable", path, flush=True)
+                    except OSError as error:
+                        print("read-only", path, error, flush=True)
+                print("ready", flush=True)
+                """
+            let id = ServerID("web-1-proc")
+            _ = try await provider.create(TestSupport.spec(id, system: system, image: image,
+                                                           command: [TestSupport.python, "-c", probe], user: "root"))
+            let output = try await TestSupport.waitForLine("ready", of: id, in: provider)
+            #expect(!files.isEmpty)
+            #expect(!output.contains { $0.hasPrefix("writable") }, "\(output)")
+            #expect(output.filter { $0.hasPrefix("read-only") }.count == files.count, "\(output)")
+        }
+    }
+
     // MARK: - Helpers
 
     /// A provider for `system` on the subnet hashed from its name, and its network's names.
