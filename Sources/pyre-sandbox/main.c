@@ -10,11 +10,12 @@
 //     kernel's files in /proc that root could write without a capability read-only);
 //   - gives it a /dev of its own (a tmpfs with the host's null, zero, full, random, urandom
 //     and tty bound in, a new devpts, a /dev/shm);
-//   - binds /etc/netns/NETNS/{hosts,resolv.conf} over /etc (as `ip netns exec` does);
 //   - binds IMAGE read-only onto itself and makes it the working directory;
-//   - remounts every other mount read-only, except /proc, /sys, /dev and /tmp;
-//   - mounts a private tmpfs on /tmp and hides each `-h PATH` (an empty read-only tmpfs over
-//     a directory, /dev/null over a file), re-exposing IMAGE if either covered it;
+//   - mounts a private tmpfs on /tmp, /var/tmp and /run (the host's UNIX sockets live there);
+//   - binds /etc/netns/NETNS/{hosts,resolv.conf} read-only over /etc (as `ip netns exec` does);
+//   - remounts every other mount read-only, except /proc, /sys, /dev and the private ones;
+//   - hides each `-h PATH` (an empty read-only tmpfs over a directory, /dev/null over a
+//     file), re-exposing IMAGE if that or a private directory covered it;
 //   - runs COMMAND as its child as USER (`-u`, a name or number; nobody, 65534, by default)
 //     with no capabilities at all (`-b`: only CAP_NET_BIND_SERVICE) and no_new_privs, reaps
 //     orphans, and exits with the command's status, which ends every process of the PID namespace.
@@ -149,6 +150,20 @@ static int starts_with_path(const char *path, const char *prefix) {
     return strncmp(path, prefix, length) == 0 && (path[length] == '\0' || path[length] == '/');
 }
 
+/// Where the server gets a private tmpfs instead of the host's directory: the writable
+/// places programs expect, and where the host keeps its UNIX sockets (/run: D-Bus, systemd,
+/// container runtimes, databases), which a read-only mount does not keep anyone from
+/// connecting to.
+static const char *const private_directories[] = {"/tmp", "/var/tmp", "/run"};
+enum { private_count = sizeof private_directories / sizeof *private_directories };
+
+static int under_private_directory(const char *path) {
+    for (size_t index = 0; index < private_count; index++) {
+        if (starts_with_path(path, private_directories[index])) return 1;
+    }
+    return 0;
+}
+
 /// Undoes mountinfo's octal escapes (\040 for a space) in place.
 static void unescape(char *text) {
     char *out = text;
@@ -204,7 +219,7 @@ static void make_host_read_only(void) {
         if (!options || strncmp(fstype, "autofs ", 7) == 0) continue;
         unescape(mountpoint);
         if (starts_with_path(mountpoint, "/proc") || starts_with_path(mountpoint, "/sys") ||
-            starts_with_path(mountpoint, "/dev") || starts_with_path(mountpoint, "/tmp")) continue;
+            starts_with_path(mountpoint, "/dev") || under_private_directory(mountpoint)) continue;
         if (remount_read_only(mountpoint, mount_flags(options)) != 0) {
             fprintf(stderr, "pyre-sandbox: could not make %s read-only: %s\n", mountpoint, strerror(errno));
             if (strcmp(mountpoint, "/") == 0) exit(125);
@@ -303,15 +318,6 @@ static void block_stop_signals(int how) {
     sigprocmask(how, &set, NULL);
 }
 
-static void bind_etc_file(const char *netns, const char *name) {
-    char source[4096], target[4096];
-    snprintf(source, sizeof source, "/etc/netns/%s/%s", netns, name);
-    snprintf(target, sizeof target, "/etc/%s", name);
-    if (access(source, F_OK) == 0 && access(target, F_OK) == 0 && mount(source, target, NULL, MS_BIND, NULL) != 0) {
-        fail("cannot bind", target);
-    }
-}
-
 static void make_directories(const char *path) {
     char partial[4096];
     snprintf(partial, sizeof partial, "%s", path);
@@ -322,6 +328,30 @@ static void make_directories(const char *path) {
         *slash = '/';
     }
     mkdir(partial, 0755);
+}
+
+/// Binds /etc/netns/NETNS/NAME read-only over /etc/NAME. When that is a link into a
+/// private directory (/etc/resolv.conf into /run on systemd-resolved hosts), the file it
+/// names is made first, so the link leads to ours.
+static void bind_etc_file(const char *netns, const char *name) {
+    char source[4096], target[4096], link[4096], linked[8192];
+    snprintf(source, sizeof source, "/etc/netns/%s/%s", netns, name);
+    snprintf(target, sizeof target, "/etc/%s", name);
+    if (access(source, F_OK) != 0) return;
+    if (access(target, F_OK) != 0) {
+        ssize_t length = readlink(target, link, sizeof link - 1);
+        if (length <= 0) return;
+        link[length] = '\0';
+        snprintf(linked, sizeof linked, "%s%s", link[0] == '/' ? "" : "/etc/", link);
+        char *slash = strrchr(linked, '/');
+        *slash = '\0';
+        make_directories(linked);
+        *slash = '/';
+        int created = open(linked, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (created < 0) return;
+        close(created);
+    }
+    bind_read_only(source, target);
 }
 
 /// A /dev of the server's own, never the host's: a tmpfs holding the harmless devices
@@ -371,18 +401,29 @@ struct hidden {
 
 static int compare_paths(const void *left, const void *right) { return strcmp(left, right); }
 
-/// Hides every path (an empty tmpfs over a directory, /dev/null over a file) and mounts
-/// the private /tmp. When either covers the image, it is put back at its path from the
-/// descriptor opened before; then the hiding tmpfs are made read-only.
+/// Mounts a private tmpfs on each private directory the host has (`/tmp` and `/var/tmp`
+/// world-writable, `/run` root's).
+static void mount_private_directories(void) {
+    for (size_t index = 0; index < private_count; index++) {
+        const char *path = private_directories[index];
+        struct stat info;
+        if (stat(path, &info) != 0 || !S_ISDIR(info.st_mode)) continue;
+        const char *options = strcmp(path, "/run") == 0 ? "mode=0755" : "mode=1777";
+        if (mount("pyre-private", path, "tmpfs", MS_NOSUID | MS_NODEV, options) != 0) fail("cannot mount", path);
+    }
+}
+
+/// Hides every path (an empty tmpfs over a directory, /dev/null over a file). When that or
+/// a private directory covers the image, it is put back at its path from the descriptor
+/// opened before; then the hiding tmpfs are made read-only.
 static void hide_paths(struct hidden *hidden, const char *image, int image_directory) {
-    if (mount("pyre-tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) fail("cannot mount", "/tmp");
-    int covered = starts_with_path(image, "/tmp");
+    int covered = under_private_directory(image);
     // A directory sorts before what lies below it, which its tmpfs then hides already:
     // hiding tmpfs never stack, so each is still visible when it is made read-only.
     qsort(hidden->paths, (size_t)hidden->count, sizeof hidden->paths[0], compare_paths);
     for (int index = 0; index < hidden->count; index++) {
         const char *path = hidden->paths[index];
-        // Gone from view already (under /tmp or an earlier hidden directory): nothing to do.
+        // Gone from view already (under a private or an earlier hidden directory): nothing to do.
         struct stat info;
         if (stat(path, &info) != 0) { hidden->is_directory[index] = 0; continue; }
         hidden->is_directory[index] = S_ISDIR(info.st_mode);
@@ -428,12 +469,13 @@ static int run_init(struct options *options, const char *netns, const char *imag
     if (umount2("/sys", MNT_DETACH) != 0 ||
         mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) != 0) fail("cannot mount", "/sys");
     make_private_dev();
-    bind_etc_file(netns, "hosts");
-    bind_etc_file(netns, "resolv.conf");
 
     bind_read_only(image, image);
     int image_directory = open(image, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (image_directory < 0) fail("cannot open", image);
+    mount_private_directories();
+    bind_etc_file(netns, "hosts");
+    bind_etc_file(netns, "resolv.conf");
     make_host_read_only();
     hide_paths(&options->hidden, image, image_directory);
     close(image_directory);

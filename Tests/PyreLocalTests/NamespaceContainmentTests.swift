@@ -75,8 +75,8 @@ struct NamespaceContainmentTests {
     }
 
     @Test func secretsAndTheStateDirectoryAreHidden() async throws {
-        // Outside /tmp, which the sandbox replaces anyway: as a state directory would be.
-        let state = URL(fileURLWithPath: "/var/tmp/pyre-local-tests-state-\(UUID().uuidString.prefix(8))")
+        // Outside /tmp, /var/tmp and /run, which the sandbox replaces anyway: as a state directory would be.
+        let state = URL(fileURLWithPath: "/var/lib/pyre-local-tests-state-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: state) }
         let images = state.appendingPathComponent("volatile/images/abc")
         try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
@@ -182,6 +182,48 @@ struct NamespaceContainmentTests {
         }
     }
 
+    @Test func hostSocketsAreOutOfReachAndRunAndVarTmpArePrivate() async throws {
+        let id = ServerID("web-1-sock")
+        // A read-only mount does not stop connect(): sockets must not be visible at all.
+        let sockets = ["/run/pyre-local-tests-\(id).sock", "/var/tmp/pyre-local-tests-\(id).sock"]
+        let listeners = try sockets.map { try listenUNIX(at: $0) }
+        let probes = ["/run/pyre-local-tests-\(id).probe", "/var/tmp/pyre-local-tests-\(id).probe"]
+        defer {
+            listeners.forEach { Glibc.close($0) }
+            (sockets + probes).forEach { unlink($0) }
+        }
+        try await withSystem("plt-sec-sock") { provider, root, system, network in
+            let image = try TestSupport.makeImage(in: root)
+            let probe = """
+                import socket
+                for path in \(sockets):
+                    s = socket.socket(socket.AF_UNIX)
+                    try:
+                        s.connect(path)
+                        print("connected", path, flush=True)
+                    except OSError as error:
+                        print("unreachable", path, error, flush=True)
+                for path in \(probes):
+                    try:
+                        open(path, "w").close()
+                        print("wrote", path, flush=True)
+                    except OSError as error:
+                        print("read-only", path, error, flush=True)
+                print("resolv=" + open("/etc/resolv.conf").read().strip(), flush=True)
+                print("ready", flush=True)
+                """
+            // Root (without capabilities) is the worst case: it may connect to root's sockets.
+            _ = try await provider.create(TestSupport.spec(id, system: system, image: image,
+                                                           command: [TestSupport.python, "-c", probe], user: "root"))
+            let output = try await TestSupport.waitForLine("ready", of: id, in: provider)
+            #expect(!output.contains { $0.hasPrefix("connected") }, "\(output)")
+            #expect(output.filter { $0.hasPrefix("unreachable") }.count == sockets.count, "\(output)")
+            #expect(output.filter { $0.hasPrefix("wrote") }.count == probes.count, "/run and /var/tmp are writable: \(output)")
+            for path in probes { #expect(!FileManager.default.fileExists(atPath: path), "\(path) was written on the host") }
+            #expect(output.contains("resolv=nameserver \(network.bridgeAddress)"), "\(output)")
+        }
+    }
+
     @Test func kernelFilesOfProcAreReadOnly() async throws {
         try await withSystem("plt-sec-proc") { provider, root, system, _ in
             let image = try TestSupport.makeImage(in: root)
@@ -251,6 +293,25 @@ struct NamespaceContainmentTests {
                 s.send(frame)
             """
         try run(in: namespace, [TestSupport.python, "-c", code])
+    }
+
+    /// A listening UNIX socket at `path` anyone may connect to; its descriptor.
+    private func listenUNIX(at path: String) throws -> Int32 {
+        unlink(path)
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
+            }
+        }
+        try #require(descriptor >= 0 && bound && listen(descriptor, 16) == 0 && chmod(path, 0o777) == 0,
+                     "cannot listen on \(path): \(String(cString: strerror(errno)))")
+        return descriptor
     }
 
     private func run(in namespace: String?, _ command: [String]) throws {

@@ -28,7 +28,7 @@ struct NamespaceModeTests {
         try await TestSupport.withProvider(isolation: .namespaces, system: "plt-ns-box", subnet: "10.213.253.0/24") { provider, root in
             let image = try TestSupport.makeImage(in: root)
             let id = ServerID("web-2-bbbb")
-            let probe = "/var/tmp/pyre-local-tests-probe-\(id)"
+            let probe = "/var/lib/pyre-local-tests-probe-\(id)"
             defer { unlink(probe) }
             let script = """
                 echo "hostname=$(cat /proc/sys/kernel/hostname)"
