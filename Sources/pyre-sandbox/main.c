@@ -17,7 +17,8 @@
 //   - hides each `-h PATH` (an empty read-only tmpfs over a directory, /dev/null over a
 //     file), re-exposing IMAGE if that or a private directory covered it;
 //   - runs COMMAND as its child as USER (`-u`, a name or number; nobody, 65534, by default)
-//     with no capabilities at all (`-b`: only CAP_NET_BIND_SERVICE) and no_new_privs, reaps
+//     with no capabilities at all (`-b`: only CAP_NET_BIND_SERVICE), no_new_privs and no
+//     kernel keyrings (a seccomp filter), reaps
 //     orphans, and exits with the command's status, which ends every process of the PID namespace.
 // The outer process waits for PID 1 and exits with its status.
 //
@@ -27,7 +28,11 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/audit.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
@@ -311,6 +316,46 @@ static void drop_privileges(struct identity who, int bind_service) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("cannot set no_new_privs", NULL);
 }
 
+#if defined(__x86_64__)
+#define NATIVE_ARCH AUDIT_ARCH_X86_64
+#define COMPAT_ARCH AUDIT_ARCH_I386
+enum { compat_add_key = 286, compat_request_key = 287, compat_keyctl = 288 };
+#elif defined(__aarch64__)
+#define NATIVE_ARCH AUDIT_ARCH_AARCH64
+#define COMPAT_ARCH AUDIT_ARCH_ARM
+enum { compat_add_key = 309, compat_request_key = 310, compat_keyctl = 311 };
+#else
+#error "pyre-sandbox: no seccomp filter for this architecture"
+#endif
+
+/// Takes the kernel's keyrings away (add_key, request_key and keyctl fail with ENOSYS, as
+/// on a kernel without them; Docker's default profile denies them too). Keyrings are not
+/// namespaced: a root server would read every key of the host's root (Kerberos tickets,
+/// say) in its user keyring, and servers running as the same user would share one.
+static void deny_keyrings(void) {
+    const unsigned int denied = SECCOMP_RET_ERRNO | ENOSYS;
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, COMPAT_ARCH, 6, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 0, 8),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        // x32 system calls (x86-64's other, all but unused ABI: same arch, numbers from
+        // 0x40000000) are all refused, as are those of an architecture not named here.
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 6, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_add_key, 5, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_request_key, 4, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_keyctl, 3, 4),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, compat_add_key, 0, 2),
+        BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, compat_keyctl, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, denied),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    _Static_assert(compat_request_key == compat_add_key + 1 && compat_keyctl == compat_add_key + 2, "a range");
+    struct sock_fprog program = {sizeof filter / sizeof *filter, filter};
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0) != 0) fail("cannot install", "the seccomp filter");
+}
+
 static void block_stop_signals(int how) {
     sigset_t set;
     sigemptyset(&set);
@@ -492,6 +537,7 @@ static int run_init(struct options *options, const char *netns, const char *imag
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         drop_privileges(options->who, options->bind_service);
+        deny_keyrings();
         execvp(command[0], command);
         fprintf(stderr, "pyre-sandbox: cannot run %s: %s\n", command[0], strerror(errno));
         _exit(127);

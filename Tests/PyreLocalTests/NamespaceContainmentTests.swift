@@ -250,6 +250,45 @@ struct NamespaceContainmentTests {
         }
     }
 
+    @Test func hostKeyringsAreOutOfReach() async throws {
+        // A key in the user keyring of the host's root, as Kerberos or ecryptfs keep them.
+        let keyctl = """
+            import ctypes, sys
+            libc = ctypes.CDLL(None, use_errno=True)
+            if sys.argv[1] == "add":
+                print(libc.syscall(248, b"user", b"pyre-local-tests-key", b"host-secret", 11, -4))
+            else:
+                libc.syscall(250, 21, int(sys.argv[2]))
+            """
+        let added = try ProcessSpawner.run([TestSupport.python, "-c", keyctl, "add"])
+        let key = try #require(Int(added.output.trimmingCharacters(in: .whitespacesAndNewlines)), "\(added.output)")
+        try #require(key > 0, "cannot add a key on the host: \(added.output)")
+        defer { _ = try? ProcessSpawner.run([TestSupport.python, "-c", keyctl, "invalidate", String(key)]) }
+        try await withSystem("plt-sec-keys") { provider, root, system, _ in
+            let image = try TestSupport.makeImage(in: root)
+            let probe = """
+                import ctypes
+                libc = ctypes.CDLL(None, use_errno=True)
+                for name, keyring in (("user", -4), ("session", -3)):
+                    key = libc.syscall(250, 10, keyring, b"user", b"pyre-local-tests-key", 0)
+                    if key > 0:
+                        buffer = ctypes.create_string_buffer(64)
+                        length = libc.syscall(250, 11, key, buffer, 64)
+                        print(name + "=read", buffer.raw[:max(length, 0)].decode(), flush=True)
+                    else:
+                        print(name + "=errno", ctypes.get_errno(), flush=True)
+                print("ready", flush=True)
+                """
+            let id = ServerID("web-1-keys")
+            _ = try await provider.create(TestSupport.spec(id, system: system, image: image,
+                                                           command: [TestSupport.python, "-c", probe], user: "root"))
+            let output = try await TestSupport.waitForLine("ready", of: id, in: provider)
+            #expect(!output.contains { $0.contains("host-secret") }, "\(output)")
+            #expect(output.contains("user=errno \(ENOSYS)"), "\(output)")
+            #expect(output.contains("session=errno \(ENOSYS)"), "\(output)")
+        }
+    }
+
     // MARK: - Helpers
 
     /// A provider for `system` on the subnet hashed from its name, and its network's names.
