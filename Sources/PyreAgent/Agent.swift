@@ -72,48 +72,77 @@ public actor Agent {
         interruptedDeployment = history.runningDeployment?.number
         startTrigger = history.runningDeployment != nil || !history.liveServers.isEmpty ? .recovery : .manual
         logs = try LogsLayer(spec: spec.logs, directory: state.logs, logger: logger)
+        // On AWS, Route 53 serves the names; the agent's own server only answers this
+        // machine, on a port of its own choosing.
+        let dnsPort = spec.provider == .aws ? 0 : getuid() == 0 ? 53 : Self.unprivilegedDNSPort
         let systemAddress: String
         let probe: any HealthChecker
+        let prepared: LocalProvider?
         switch spec.provider {
         case .local:
             var providerConfiguration = LocalProviderConfiguration(system: spec.name, serversDirectory: state.servers,
                                                                    isolation: configuration.isolation)
             if let subnet = configuration.subnet { providerConfiguration.subnet = subnet }
             providerConfiguration.shipOutput = logs.shipOutput
+            providerConfiguration.systemServices = Self.systemServices(dnsPort: dnsPort, eventsPort: eventsPort, logs: logs)
+            providerConfiguration.hiddenPaths.append(state.root.path)
             let local = try LocalProvider(configuration: providerConfiguration, logger: logger)
-            try await local.prepare()
-            (self.local, aws, provider, probe) = (local, nil, local, NetworkHealthChecker())
+            (self.local, aws, provider, probe, prepared) = (local, nil, local, NetworkHealthChecker(), local)
             systemAddress = local.systemAddress
         case .aws:
             let aws = try AWSBackend(spec: spec, logger: logger, environment: configuration.environment)
-            (local, self.aws, provider, probe) = (nil, aws, aws.provider, aws.health)
+            (local, self.aws, provider, probe, prepared) = (nil, aws, aws.provider, aws.health, nil)
             // Instances cannot reach this machine's loopback: Route 53 names them; the agent's
             // own DNS and entry points serve this machine.
             systemAddress = "127.0.0.1"
         }
-        images = ImageStore(root: state.images)
-        baker = ImageBaker(store: images)
-        let provider = provider
-        let logs = logs
-        // On AWS, Route 53 serves the names; the agent's own server only answers this
-        // machine, on a port of its own choosing.
-        let dnsPort = spec.provider == .aws ? 0 : getuid() == 0 ? 53 : Self.unprivilegedDNSPort
-        identity = try IdentityLayer(spec: spec, systemAddress: systemAddress, dnsPort: dnsPort,
-                                     listServers: {
-                                         let servers = try await provider.list()
-                                         logs.update(servers: servers)
-                                         return servers
-                                     }, logger: logger)
-        let identity = identity
-        let publisher: any ServerPublisher = if let aws { PublisherChain(publishers: [identity, aws.publisher]) } else { identity }
-        reconciler = Reconciler(
-            configuration: ReconcilerConfiguration(system: spec.name, zone: spec.zone),
-            provider: provider, journal: journal, health: ReplayGate(probe: probe, store: applicationEvents),
-            publisher: publisher,
-            state: history, logger: logger)
-        try await reconciler.recover()
-        try await logs.start(host: systemAddress)
-        try await identity.start(published: await reconciler.state.liveServers.filter(\.published).map(\.info))
+        // From here on, a failure must leave nothing of the system's network on the host.
+        do {
+            try await prepared?.prepare()
+            images = ImageStore(root: state.images)
+            baker = ImageBaker(store: images)
+            let provider = provider
+            let logs = logs
+            identity = try IdentityLayer(spec: spec, systemAddress: systemAddress, dnsPort: dnsPort,
+                                         listServers: {
+                                             let servers = try await provider.list()
+                                             logs.update(servers: servers)
+                                             return servers
+                                         }, logger: logger)
+            let identity = identity
+            let publisher: any ServerPublisher = if let aws { PublisherChain(publishers: [identity, aws.publisher]) } else { identity }
+            reconciler = Reconciler(
+                configuration: ReconcilerConfiguration(system: spec.name, zone: spec.zone),
+                provider: provider, journal: journal, health: ReplayGate(probe: probe, store: applicationEvents),
+                publisher: publisher,
+                state: history, logger: logger)
+            try await reconciler.recover()
+            try await logs.start(host: systemAddress)
+            try await identity.start(published: await reconciler.state.liveServers.filter(\.published).map(\.info))
+        } catch {
+            await Self.abandon(prepared, logs: logs, logger: logger)
+            throw error
+        }
+    }
+
+    /// What servers may reach on the system address: DNS, the events API and syslog (UDP,
+    /// TCP and TLS). A new service of the agent's for servers adds its port here.
+    static func systemServices(dnsPort: Int, eventsPort: Int, logs: LogsLayer) -> SystemServicePorts {
+        SystemServicePorts(tcp: [dnsPort, eventsPort, logs.port] + (logs.tls.map { [$0.port] } ?? []),
+                           udp: [dnsPort, logs.port])
+    }
+
+    /// Undoes a start that failed after the network was prepared: the servers a recovery may
+    /// have created go, then the bridge, the guard route and the firewall.
+    private static func abandon(_ local: LocalProvider?, logs: LogsLayer, logger: Logger) async {
+        guard let local else { return }
+        for server in (try? await local.list()) ?? [] { try? await local.destroy(server.id) }
+        await logs.stop()
+        do {
+            try await local.teardown()
+        } catch {
+            logger.error("could not remove the network of the failed start: \(describe(error))")
+        }
     }
 
     /// `HOST:PORT` of the syslog receiver (`logs.ZONE`), UDP and TCP.

@@ -17,6 +17,8 @@ extension ServiceSpec {
     public func configHash(recipe: ImageRecipe, zone: String) -> String {
         let env = recipe.env.merging(self.env) { _, service in service }
         let envLines = env.keys.sorted().map { "\($0)=\(env[$0]!)" }
-        return PyreCore.configHash(["run"] + recipe.run + ["env"] + envLines + ["port", String(port), "zone", zone])
+        // `user` only when set, so the servers of manifests without it keep their hash.
+        let user = recipe.user.map { ["user", $0] } ?? []
+        return PyreCore.configHash(["run"] + recipe.run + ["env"] + envLines + ["port", String(port), "zone", zone] + user)
     }
 }

@@ -19,10 +19,13 @@ public struct ServerSpec: Sendable, Equatable, Codable {
     /// Hash of the configuration that, when changed, requires a new server.
     public var configHash: String
     public var zone: String
+    /// The image's `user:`; nil is the provider's unprivileged default. Absent from records
+    /// written before it existed.
+    public var user: String?
 
     public init(id: ServerID, system: String, service: String, generation: Generation, image: ImageDigest,
                 imagePath: URL, command: [String], env: [String: String], port: Int, configHash: String,
-                zone: String) {
+                zone: String, user: String? = nil) {
         self.id = id
         self.system = system
         self.service = service
@@ -34,6 +37,7 @@ public struct ServerSpec: Sendable, Equatable, Codable {
         self.port = port
         self.configHash = configHash
         self.zone = zone
+        self.user = user
     }
 }
 

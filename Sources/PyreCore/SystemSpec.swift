@@ -59,9 +59,13 @@ public struct ImageRecipe: Sendable, Equatable, Codable {
     public var buildTimeout: Duration
     /// For the AWS provider: the AMI holding this image, by region.
     public var amis: [String: String]
+    /// Who servers of this image run as (`NAME`, `UID`, with an optional `:GROUP`); nil is
+    /// the provider's unprivileged default (nobody in namespace mode).
+    public var user: String?
 
     public init(name: String, context: URL, build: [String] = [], run: [String],
-                env: [String: String] = [:], buildTimeout: Duration = .seconds(600), amis: [String: String] = [:]) {
+                env: [String: String] = [:], buildTimeout: Duration = .seconds(600), amis: [String: String] = [:],
+                user: String? = nil) {
         self.name = name
         self.context = context
         self.build = build
@@ -69,6 +73,7 @@ public struct ImageRecipe: Sendable, Equatable, Codable {
         self.env = env
         self.buildTimeout = buildTimeout
         self.amis = amis
+        self.user = user
     }
 }
 

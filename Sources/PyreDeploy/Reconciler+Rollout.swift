@@ -161,7 +161,7 @@ extension Reconciler {
             return ServerSpec(id: id, system: configuration.system, service: service, generation: generation,
                               image: desired.image, imagePath: desired.imagePath, command: desired.command,
                               env: desired.env, port: desired.spec.port, configHash: desired.configHash,
-                              zone: configuration.zone)
+                              zone: configuration.zone, user: desired.user)
         }
         return nil
     }

@@ -16,10 +16,12 @@ import Synchronization
 /// - Process mode: the command runs in `root/` with `PYRE_ADDRESS` set to a loopback
 ///   address of its own, `<loopbackPrefix>.x.y`.
 /// - Namespace mode: see ``NamespaceNetwork`` for the network (iproute2: bridge, veth pairs,
-///   named network namespaces, an `unreachable` guard route) and `pyre-sandbox` for the
-///   mount, PID, UTS and IPC namespaces: the image mounted read-only
-///   as the working directory, a private `/tmp`, the rest of the host read-only, the hostname
-///   set to the server id. `PYRE_ADDRESS` is `0.0.0.0`; the host reaches the server at its
+///   named network namespaces, an `unreachable` guard route; nftables: anti-spoofing and the
+///   host's ports closed but the agent's) and `pyre-sandbox` for the mount, PID, UTS and IPC
+///   namespaces: the image mounted read-only as the working directory, a private `/tmp` and
+///   `/dev`, the rest of the host read-only with ``LocalProviderConfiguration/hiddenPaths``
+///   hidden, the hostname set to the server id, the command run as an unprivileged user
+///   with no capabilities. `PYRE_ADDRESS` is `0.0.0.0`; the host reaches the server at its
 ///   veth address.
 public final class LocalProvider: ServerProvider, Sendable {
     public let configuration: LocalProviderConfiguration
@@ -59,7 +61,7 @@ public final class LocalProvider: ServerProvider, Sendable {
                 throw PyreError(.provider, "namespace isolation needs root; run as root or use --isolation process")
             }
             network = try NamespaceNetwork(system: configuration.system, subnet: IPv4Subnet(configuration.subnet),
-                                           logger: logger)
+                                           services: configuration.systemServices, logger: logger)
         case .process:
             network = nil
         }
@@ -67,8 +69,8 @@ public final class LocalProvider: ServerProvider, Sendable {
         ChildSubreaper.enable(logger: logger)
     }
 
-    /// Namespace mode: creates the system's guard route and bridge (idempotent; ``create(_:)``
-    /// calls it too). Process mode: nothing.
+    /// Namespace mode: creates the system's guard route, firewall and bridge (idempotent;
+    /// ``create(_:)`` calls it too). Process mode: nothing.
     public func prepare() async throws {
         // Servers made in the other mode need that mode's teardown: refuse rather than leak them.
         if let other = records().first(where: { $0.isolation != configuration.isolation }) {
@@ -77,12 +79,14 @@ public final class LocalProvider: ServerProvider, Sendable {
                 + "(it destroys them on Ctrl-C) before switching to \(configuration.isolation.rawValue)")
         }
         guard let network else { return }
-        try network.prepare()
+        try network.prepare(servers: records().compactMap { record in
+            record.hostInterface.map { network.firewallPort(for: record.info.id, address: record.info.address, hostInterface: $0) }
+        })
         state.withLock { $0.networkPrepared = true }
     }
 
-    /// Namespace mode: removes the bridge and the guard route; call after every server is
-    /// destroyed. Idempotent. Process mode: nothing.
+    /// Namespace mode: removes the bridge, the guard route and the firewall; call after every
+    /// server is destroyed. Idempotent. Process mode: nothing.
     public func teardown() async throws {
         guard let network else { return }
         let remaining = records().count
@@ -111,12 +115,14 @@ public final class LocalProvider: ServerProvider, Sendable {
                 pyreEnvironment(for: spec, address: network == nil ? record.info.address : "0.0.0.0")) { $1 }
             let network = self.network
             let imagePath = spec.imagePath
+            let hidden = configuration.hiddenPaths
             let pid = try await onOwnThread { [record] in
                 let arguments: [String]
                 let workingDirectory: URL
                 if let network {
                     try network.setUpServer(spec.id, address: record.info.address)
                     arguments = try network.sandboxCommand(for: spec.id, address: record.info.address, image: imagePath,
+                                                            user: spec.user, port: spec.port, hidden: hidden,
                                                             command: spec.command)
                     workingDirectory = directory
                 } else {
@@ -170,8 +176,11 @@ public final class LocalProvider: ServerProvider, Sendable {
         let network = self.network
         try await onOwnThread {
             if let network {
+                let hostInterface = record?.hostInterface ?? network.hostInterfaceName(for: id)
                 try network.tearDownServer(namespace: record?.networkNamespace ?? network.namespaceName(for: id),
-                                           hostInterface: record?.hostInterface ?? network.hostInterfaceName(for: id))
+                                           hostInterface: hostInterface,
+                                           port: record.map { network.firewallPort(for: id, address: $0.info.address,
+                                                                                   hostInterface: hostInterface) })
             }
             try FileTree.remove(directory.path)
         }

@@ -21,12 +21,22 @@ public struct LocalProviderConfiguration: Sendable {
     /// Where servers' standard output and error lines go (the log store); nil keeps them
     /// only in the server's directory, which is removed with it.
     public var shipOutput: OutputShipper.Sink?
+    /// Namespace mode: the agent's ports on the system address that servers may reach; the
+    /// host closes every other port to them.
+    public var systemServices = SystemServicePorts()
+    /// Namespace mode: what servers must not see of the host, until whole-server images
+    /// exist: an empty read-only directory or an empty file takes each one's place. A server
+    /// still sees its own image when it lies below one. The default hides password hashes,
+    /// home directories and `serversDirectory` (other servers' records and output); the
+    /// agent adds the whole state directory.
+    public var hiddenPaths: [String]
 
     public init(system: String, serversDirectory: URL, isolation: IsolationMode) {
         self.system = system
         self.serversDirectory = serversDirectory
         self.isolation = isolation
         subnet = Self.defaultSubnet(for: system)
+        hiddenPaths = ["/etc/shadow", "/etc/gshadow", "/root", "/home", serversDirectory.path]
         loopbackPrefix = "127.\(100 + (UInt8(configHash([system]).prefix(2), radix: 16) ?? 0) % 150)"
     }
 

@@ -9,34 +9,45 @@ import PyreImages
 ///   first, so traffic for the subnet never falls through to the default route;
 /// - a bridge `pyre-<system>` (15 characters at most) holding the subnet's first address,
 ///   whose connected route (metric 0) wins over the guard while the bridge exists;
-/// - per server, a named network namespace `pyre-<system>-<id>` with loopback up and `eth0`,
-///   the peer of a veth pair whose host end `pyv<hash>` is a port of the bridge, the
-///   server's address, and a default route via the bridge address;
+/// - the nftables tables of ``NamespaceFirewall``: servers send only as themselves and reach
+///   only the agent's services on the host;
+/// - per server, a named network namespace `pyre-<system>-<id>` with loopback up and `eth0`
+///   (with a MAC of its own, ``mac(for:)``), the peer of a veth pair whose host end
+///   `pyv<hash>` is a port of the bridge, the server's address, and a default route via the
+///   bridge address;
 /// - per server, `/etc/netns/<namespace>/{hosts,resolv.conf}`, which `ip netns exec`
 ///   bind-mounts over `/etc`.
 ///
-/// Nothing else on the host changes: no IP forwarding, no NAT.
+/// Nothing else on the host changes: no IP forwarding, no NAT, no rules outside the
+/// system's own tables.
 struct NamespaceNetwork {
     static let guardRouteMetric = 4242
 
     let system: String
     let subnet: IPv4Subnet
     let ip: String
+    let services: SystemServicePorts
+    let firewall: NamespaceFirewall
     let logger: Logger
 
-    init(system: String, subnet: IPv4Subnet, logger: Logger) throws {
+    init(system: String, subnet: IPv4Subnet, services: SystemServicePorts = SystemServicePorts(), logger: Logger) throws {
         guard let ip = ExecutableLookup.find("ip") else {
             throw PyreError(.provider, "namespace isolation needs iproute2's `ip`; install iproute2 or use --isolation process")
         }
         self.system = system
         self.subnet = subnet
         self.ip = ip
+        self.services = services
         self.logger = logger
+        firewall = try NamespaceFirewall(system: system, bridge: Self.bridgeName(of: system),
+                                         bridgeAddress: subnet.address(at: 1), logger: logger)
     }
 
     /// `pyre-SYSTEM` when that fits the kernel's 15 characters, else `pyre-` and a hash of the
     /// name, so that two long names never share a bridge.
-    var bridgeName: String {
+    var bridgeName: String { Self.bridgeName(of: system) }
+
+    static func bridgeName(of system: String) -> String {
         let plain = "pyre-\(system)"
         return plain.count <= 15 ? plain : "pyre-" + configHash([system]).prefix(10)
     }
@@ -51,8 +62,20 @@ struct NamespaceNetwork {
         "pyv" + configHash([system, id.rawValue]).prefix(12)
     }
 
-    /// Creates the guard route and the bridge; does nothing that is already there.
-    func prepare() throws {
+    /// The MAC of a server's `eth0`, fixed when the veth pair is made so the anti-spoofing
+    /// rules can name it: locally administered, from a hash of system and id.
+    func mac(for id: ServerID) -> String {
+        let hex = Array(configHash(["mac", system, id.rawValue]).prefix(10))
+        return (["02"] + stride(from: 0, to: 10, by: 2).map { String(hex[$0...$0 + 1]) }).joined(separator: ":")
+    }
+
+    func firewallPort(for id: ServerID, address: String, hostInterface: String? = nil) -> FirewallPort {
+        FirewallPort(interface: hostInterface ?? hostInterfaceName(for: id), mac: mac(for: id), address: address)
+    }
+
+    /// Creates the guard route, the firewall (allowing `servers`, those that exist already)
+    /// and the bridge; does nothing that is already there.
+    func prepare(servers: [FirewallPort]) throws {
         let others = try run(["-o", "addr", "show", "to", subnet.description]).split(separator: "\n")
             .compactMap { $0.split(separator: " ").dropFirst().first.map(String.init) }
             .filter { $0 != bridgeName }
@@ -61,6 +84,8 @@ struct NamespaceNetwork {
                 + "give this system its own with `pyre up --subnet 10.213.N.0/24`")
         }
         try ip("route", "replace", "unreachable", subnet.description, "metric", String(Self.guardRouteMetric))
+        // Before the bridge: no server may send a frame the rules did not see.
+        try firewall.install(services: services, ports: servers)
         if !linkExists(bridgeName) {
             try ip("link", "add", bridgeName, "type", "bridge")
         }
@@ -75,7 +100,7 @@ struct NamespaceNetwork {
         try "20\n".write(toFile: neighbour + "mcast_solicit", atomically: false, encoding: .utf8)
     }
 
-    /// Removes the bridge, then the guard route. Missing pieces are fine.
+    /// Removes the bridge, then the guard route and the firewall. Missing pieces are fine.
     func teardown() throws {
         if linkExists(bridgeName) {
             try ip("link", "del", bridgeName)
@@ -84,9 +109,10 @@ struct NamespaceNetwork {
         if !(try run(["route", "show", "type", "unreachable", subnet.description])).isEmpty {
             try ip(guardRoute)
         }
+        try firewall.remove()
     }
 
-    /// Creates the server's namespace, veth pair and /etc files.
+    /// Creates the server's namespace, veth pair, /etc files and its firewall entry.
     func setUpServer(_ id: ServerID, address: String) throws {
         let namespace = namespaceName(for: id)
         let etc = Self.etcDirectory(of: namespace)
@@ -103,14 +129,15 @@ struct NamespaceNetwork {
         // black-holing the new server.
         try batch([
             "netns add \(namespace)",
-            "link add \(host) type veth peer name eth0 netns \(namespace)",
+            "link add \(host) type veth peer name eth0 address \(mac(for: id)) netns \(namespace)",
             "link set \(host) master \(bridgeName) up",
             "neigh flush to \(address) dev \(bridgeName)",
         ])
+        try firewall.allow(firewallPort(for: id, address: address, hostInterface: host))
     }
 
     /// Removes what ``setUpServer(_:address:)`` made; run after the server's processes are gone.
-    func tearDownServer(namespace: String, hostInterface: String?) throws {
+    func tearDownServer(namespace: String, hostInterface: String?, port: FirewallPort?) throws {
         // Removing the namespace's name is enough: the kernel then frees its veth pair in the
         // background, batched with others. Deleting each pair ourselves costs two RCU grace
         // periods under the rtnl lock, about 25 ms per server, one server at a time. The host
@@ -127,6 +154,7 @@ struct NamespaceNetwork {
             // A pair whose namespace is gone already.
             try batch(["link del \(hostInterface)"], force: true)
         }
+        if let port { firewall.forget(port) }
         try FileTree.remove(Self.etcDirectory(of: namespace).path)
     }
 
@@ -141,10 +169,14 @@ struct NamespaceNetwork {
     }
 
     /// The command line that runs `command` in the server's namespaces: `pyre-sandbox`
-    /// (Sources/pyre-sandbox) does the namespace and mount work in one process.
-    func sandboxCommand(for id: ServerID, address: String, image: URL, command: [String]) throws -> [String] {
-        [try Self.sandboxHelper(), namespaceName(for: id), "\(address)/\(subnet.prefixLength)", bridgeAddress,
-         image.path, id.rawValue] + command
+    /// (Sources/pyre-sandbox) does the namespace and mount work in one process. The command
+    /// runs as `user` (nil: nobody) with no capabilities, but CAP_NET_BIND_SERVICE for a
+    /// `port` below 1024, and does not see `hidden` (the image excepted).
+    func sandboxCommand(for id: ServerID, address: String, image: URL, user: String?, port: Int, hidden: [String],
+                        command: [String]) throws -> [String] {
+        let options = (user.map { ["-u", $0] } ?? []) + (port < 1024 ? ["-b"] : []) + hidden.flatMap { ["-h", $0] }
+        return [try Self.sandboxHelper()] + options + [namespaceName(for: id), "\(address)/\(subnet.prefixLength)",
+                                                       bridgeAddress, image.path, id.rawValue] + command
     }
 
     /// `pyre-sandbox`: `$PYRE_SANDBOX`, else next to the running executable (SwiftPM builds

@@ -1,14 +1,15 @@
 import Foundation
 import PyreAgent
 import PyreCore
+import PyreTesting
 import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Isolation modes this machine can run: namespaces need root.
-let isolationModes: [String] = getuid() == 0 ? ["process", "namespaces"] : ["process"]
+/// Isolation modes this machine can run: namespaces need root and nftables.
+let isolationModes: [String] = getuid() == 0 && ExternalTool.path("nft") != nil ? ["process", "namespaces"] : ["process"]
 
 /// The real agent (`pyre up`) on the real local provider, driven through the real CLI.
 @Suite(.serialized)

@@ -148,6 +148,22 @@ let badManifests: [BadManifest] = [
         services:
           web: { image: web }
         """, at: 3, 31, field: "images.web.run", "run is empty; give the command a server runs, e.g. [python3, app.py]"),
+    BadManifest("user with a space", yaml: """
+        system: shop
+        images:
+          web: { context: ./web, run: app, user: "app user" }
+        services:
+          web: { image: web }
+        """, at: 3, 42, field: "images.web.user",
+                #"user "app user" is not a user name or number with an optional :group, e.g. app, 1000 or app:app"#),
+    BadManifest("user with an empty group", yaml: """
+        system: shop
+        images:
+          web: { context: ./web, run: app, user: "app:" }
+        services:
+          web: { image: web }
+        """, at: 3, 42, field: "images.web.user",
+                #"user "app:" is not a user name or number with an optional :group, e.g. app, 1000 or app:app"#),
 
     // References
     BadManifest("undefined image", yaml: """

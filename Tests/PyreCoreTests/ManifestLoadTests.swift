@@ -95,6 +95,41 @@ import Testing
         #expect(spec.images.first?.run == ["/bin/sh", "-c", "python3 app.py > /dev/null"])
     }
 
+    @Test func imageUserIsReadAndChangesTheConfigHash() throws {
+        let directory = try ManifestDirectory()
+        let yaml = { (user: String) in """
+            system: shop
+            images:
+              web: { context: web, run: app\(user) }
+            services:
+              web: { image: web }
+            """ }
+        let plain = try directory.parse(yaml(""))
+        let named = try directory.parse(yaml(", user: www-data:www-data"))
+        let numbered = try directory.parse(yaml(", user: 1000"))
+        #expect(plain.images.first?.user == nil)
+        #expect(named.images.first?.user == "www-data:www-data")
+        #expect(numbered.images.first?.user == "1000")
+        let hash = { (spec: SystemSpec) in spec.services[0].configHash(recipe: spec.images[0], zone: spec.zone) }
+        #expect(hash(plain) != hash(named))
+        #expect(hash(named) != hash(numbered))
+        // A manifest without `user:` keeps the hash it had before the key existed.
+        #expect(hash(plain) == configHash(["run"] + plain.images[0].run + ["env", "port", "8080", "zone", plain.zone]))
+    }
+
+    @Test func serverSpecWithoutUserDecodesFromAnOlderRecord() throws {
+        let spec = ServerSpec(id: ServerID("web-1-abcd"), system: "shop", service: "web", generation: 1,
+                              image: ImageDigest("sha256:" + String(repeating: "ab", count: 32)),
+                              imagePath: URL(fileURLWithPath: "/images/x"), command: ["app"], env: [:], port: 8080,
+                              configHash: "0123456789abcdef", zone: "shop.pyre.")
+        let old = try JSONEncoder().encode(spec)
+        #expect(!String(decoding: old, as: UTF8.self).contains("user"))
+        #expect(try JSONDecoder().decode(ServerSpec.self, from: old) == spec)
+        var withUser = spec
+        withUser.user = "app"
+        #expect(try JSONDecoder().decode(ServerSpec.self, from: JSONEncoder().encode(withUser)).user == "app")
+    }
+
     @Test func contextResolvesAgainstTheManifestDirectoryNotTheWorkingDirectory() throws {
         let directory = try ManifestDirectory()
         let nested = directory.url.appendingPathComponent("web/static")

@@ -20,7 +20,8 @@ struct ConformanceTests {
         try await runConformance(isolation: .process, system: "plt-conform-proc")
     }
 
-    @Test(.enabled(if: getuid() == 0, "namespace isolation needs root"))
+    @Test(.enabled(if: getuid() == 0, "namespace isolation needs root"),
+          .enabled(if: ExecutableLookup.find("nft") != nil, "namespace isolation needs nftables' nft"))
     func localProviderConformsInNamespaceMode() async throws {
         try await runConformance(isolation: .namespaces, system: "plt-conform-ns")
     }

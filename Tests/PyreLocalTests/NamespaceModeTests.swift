@@ -6,7 +6,8 @@ import Testing
 @testable import PyreLocal
 
 /// Each test uses its own system (bridge) and subnet, apart from a running agent's default.
-@Suite("Local provider, namespace mode", .serialized, .enabled(if: getuid() == 0, "namespace isolation needs root"))
+@Suite("Local provider, namespace mode", .serialized, .enabled(if: getuid() == 0, "namespace isolation needs root"),
+       .enabled(if: ExecutableLookup.find("nft") != nil, "namespace isolation needs nftables' nft"))
 struct NamespaceModeTests {
     @Test func serverIsReachableFromTheHostAtItsAddress() async throws {
         try await TestSupport.withProvider(isolation: .namespaces, system: "plt-ns-http", subnet: "10.213.252.0/24") { provider, root in
@@ -27,7 +28,7 @@ struct NamespaceModeTests {
         try await TestSupport.withProvider(isolation: .namespaces, system: "plt-ns-box", subnet: "10.213.253.0/24") { provider, root in
             let image = try TestSupport.makeImage(in: root)
             let id = ServerID("web-2-bbbb")
-            let probe = "/var/tmp/pyre-local-tests-probe-\(id)"
+            let probe = "/var/lib/pyre-local-tests-probe-\(id)"
             defer { unlink(probe) }
             let script = """
                 echo "hostname=$(cat /proc/sys/kernel/hostname)"

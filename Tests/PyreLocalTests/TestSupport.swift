@@ -34,11 +34,12 @@ enum TestSupport {
     }
 
     static func spec(_ id: ServerID, system: String, image: URL, command: [String], port: Int = 8080,
-                     env: [String: String] = [:]) -> ServerSpec {
+                     env: [String: String] = [:], user: String? = nil) -> ServerSpec {
         ServerSpec(id: id, system: system, service: String(id.rawValue.split(separator: "-").first ?? "web"),
                    generation: Int(id.rawValue.split(separator: "-").dropFirst().first ?? "1") ?? 1,
                    image: ImageDigest("sha256:" + String(repeating: "ab", count: 32)), imagePath: image,
-                   command: command, env: env, port: port, configHash: "0123456789abcdef", zone: "\(system).pyre.")
+                   command: command, env: env, port: port, configHash: "0123456789abcdef", zone: "\(system).pyre.",
+                   user: user)
     }
 
     /// A command that keeps running until it is stopped.
@@ -48,10 +49,11 @@ enum TestSupport {
     /// every server it lists, tears its network down and removes the directories.
     static func withProvider(isolation: IsolationMode, system: String, subnet: String = "10.213.250.0/24",
                              loopbackPrefix: String = "127.213",
+                             configure: (inout LocalProviderConfiguration) -> Void = { _ in },
                              _ body: (LocalProvider, URL) async throws -> Void) async throws {
         let root = try temporaryDirectory(system)
         let provider = try makeProvider(isolation: isolation, system: system, root: root, subnet: subnet,
-                                        loopbackPrefix: loopbackPrefix)
+                                        loopbackPrefix: loopbackPrefix, configure: configure)
         do {
             try await body(provider, root)
         } catch {
@@ -62,12 +64,14 @@ enum TestSupport {
     }
 
     static func makeProvider(isolation: IsolationMode, system: String, root: URL, subnet: String,
-                             loopbackPrefix: String) throws -> LocalProvider {
+                             loopbackPrefix: String,
+                             configure: (inout LocalProviderConfiguration) -> Void = { _ in }) throws -> LocalProvider {
         var configuration = LocalProviderConfiguration(system: system,
                                                        serversDirectory: root.appendingPathComponent("servers"),
                                                        isolation: isolation)
         configuration.subnet = subnet
         configuration.loopbackPrefix = loopbackPrefix
+        configure(&configuration)
         return try LocalProvider(configuration: configuration, logger: logger)
     }
 

@@ -2,7 +2,7 @@ import Foundation
 
 /// `images:` — how to bake each image.
 enum ImageSection {
-    static let keys = ["context", "build", "run", "env", "build_timeout", "ami"]
+    static let keys = ["context", "build", "run", "env", "build_timeout", "ami", "user"]
 
     static func read(_ value: ManifestValue, directory: URL) throws -> [ImageRecipe] {
         let images = try value.mapping(expecting: "a mapping of image names to images, e.g. web: { context: ./web, run: ... }")
@@ -19,7 +19,8 @@ enum ImageSection {
                 env: try image.optional("env").map(EnvironmentSection.read) ?? [:],
                 buildTimeout: try image.optional("build_timeout").map { try $0.duration(name: "build_timeout") }
                     ?? .seconds(600),
-                amis: try image.optional("ami").map(AWSSection.readAMIs) ?? [:])
+                amis: try image.optional("ami").map(AWSSection.readAMIs) ?? [:],
+                user: try image.optional("user").map(readUser))
         }
     }
 
@@ -39,6 +40,21 @@ enum ImageSection {
             throw value.error("context \"\(path)\" is a file; give the directory that holds the files to bake")
         }
         return url
+    }
+
+    /// `NAME`, `UID` or either with `:GROUP`: who a server runs as. Whether the name exists is
+    /// the host's business (a server fails to start otherwise); its form is checked here.
+    private static func readUser(_ value: ManifestValue) throws -> String {
+        let user = try value.string(expecting: "a user such as app, 1000 or app:app")
+        let parts = user.split(separator: ":", omittingEmptySubsequences: false)
+        let valid = (1...2).contains(parts.count) && parts.allSatisfy { part in
+            !part.isEmpty && part.count <= 32 && part.first != "-"
+                && part.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) }
+        }
+        guard valid else {
+            throw value.error("user \"\(user)\" is not a user name or number with an optional :group, e.g. app, 1000 or app:app")
+        }
+        return user
     }
 
     /// A list is the argv; a single string runs through `/bin/sh -c`.

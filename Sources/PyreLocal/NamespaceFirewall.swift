@@ -1,0 +1,133 @@
+import Foundation
+import Logging
+import PyreCore
+
+/// Ports of the agent's services on the system address that servers may reach (DNS, the
+/// events API, syslog); every other port of the host is closed to them.
+public struct SystemServicePorts: Sendable, Equatable {
+    public var tcp: [Int]
+    public var udp: [Int]
+
+    public init(tcp: [Int] = [], udp: [Int] = []) {
+        self.tcp = tcp
+        self.udp = udp
+    }
+}
+
+/// One server as the anti-spoofing rules know it: the host end of its veth pair, the MAC
+/// of its `eth0` and its address.
+struct FirewallPort: Equatable {
+    let interface: String
+    let mac: String
+    let address: String
+
+    var element: String { "\"\(interface)\" . \(mac) . \(address)" }
+}
+
+/// The nftables tables of one system, both named `pyre-<system>` so several systems coexist:
+///
+/// - `bridge`: a frame entering the bridge from a server's port must carry that server's MAC
+///   and, for IPv4 and ARP, its address (the ARP sender fields too); anything else (another
+///   address, another MAC, IPv6, VLANs) is dropped. Ports of other bridges are not matched.
+/// - `inet`: from the bridge, the host answers only ``SystemServicePorts`` on the bridge
+///   address, and replies to connections the host opened (health checks); every other port
+///   is rejected. Nothing is forwarded between the bridge and other interfaces.
+struct NamespaceFirewall {
+    let table: String
+    let bridge: String
+    let bridgeAddress: String
+    let nft: String
+    let logger: Logger
+
+    init(system: String, bridge: String, bridgeAddress: String, logger: Logger) throws {
+        guard let nft = ExecutableLookup.find("nft") else {
+            throw PyreError(.provider, "namespace isolation needs nftables' `nft` to keep servers apart; "
+                + "install nftables or use --isolation process")
+        }
+        table = "pyre-\(system)"
+        self.bridge = bridge
+        self.bridgeAddress = bridgeAddress
+        self.nft = nft
+        self.logger = logger
+    }
+
+    /// Replaces both tables in one transaction, with `ports` (the servers that exist now)
+    /// allowed; a table left by an earlier agent is replaced whole.
+    func install(services: SystemServicePorts, ports: [FirewallPort]) throws {
+        let elements = { (values: [String]) in values.isEmpty ? "" : "elements = { \(values.joined(separator: ", ")) }" }
+        let accept = { (proto: String, list: [Int]) in
+            list.isEmpty ? "" : "ip daddr \(bridgeAddress) \(proto) dport { \(Set(list).sorted().map(String.init).joined(separator: ", ")) } accept"
+        }
+        try run(script: """
+            table bridge \(table)
+            delete table bridge \(table)
+            table bridge \(table) {
+                set ports { type ifname; \(elements(ports.map { "\"\($0.interface)\"" })) }
+                set servers { type ifname . ether_addr . ipv4_addr; \(elements(ports.map(\.element))) }
+                chain prerouting {
+                    type filter hook prerouting priority 0; policy accept;
+                    iifname != @ports accept
+                    iifname . ether saddr . arp saddr ip @servers iifname . arp saddr ether . arp saddr ip @servers accept
+                    iifname . ether saddr . ip saddr @servers accept
+                    drop
+                }
+            }
+            table inet \(table)
+            delete table inet \(table)
+            table inet \(table) {
+                chain input {
+                    type filter hook input priority 0; policy accept;
+                    iifname != "\(bridge)" accept
+                    ct state established,related accept
+                    \(accept("udp", services.udp))
+                    \(accept("tcp", services.tcp))
+                    meta l4proto tcp reject with tcp reset
+                    reject
+                }
+                chain forward {
+                    type filter hook forward priority 0; policy accept;
+                    iifname "\(bridge)" oifname != "\(bridge)" drop
+                    oifname "\(bridge)" iifname != "\(bridge)" drop
+                }
+            }
+            """)
+    }
+
+    /// Removes both tables; missing ones are fine.
+    func remove() throws {
+        try run(script: """
+            table bridge \(table)
+            delete table bridge \(table)
+            table inet \(table)
+            delete table inet \(table)
+            """)
+    }
+
+    /// Lets a new server's port send as itself; must succeed before the server runs.
+    func allow(_ port: FirewallPort) throws {
+        try run(script: """
+            add element bridge \(table) ports { "\(port.interface)" }
+            add element bridge \(table) servers { \(port.element) }
+            """)
+    }
+
+    /// Forgets a destroyed server's port; one that is not there is fine.
+    func forget(_ port: FirewallPort) {
+        for command in ["delete element bridge \(table) servers { \(port.element) }",
+                        "delete element bridge \(table) ports { \"\(port.interface)\" }"] {
+            _ = try? run(script: command)
+        }
+    }
+
+    private func run(script: String) throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-nft-\(UUID().uuidString)")
+        try (script + "\n").write(to: file, atomically: false, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let (status, output) = try ProcessSpawner.run([nft, "-f", file.path])
+        logger.trace("nft -f: \(script) -> \(status)")
+        guard status == 0 else {
+            throw PyreError(.provider, "`nft -f` failed (\(status)): \(output.trimmingCharacters(in: .whitespacesAndNewlines)); "
+                + "Pyre needs root and nftables (kernel nf_tables with bridge support) for namespace isolation")
+        }
+    }
+}
