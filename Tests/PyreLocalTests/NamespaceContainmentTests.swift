@@ -289,6 +289,33 @@ struct NamespaceContainmentTests {
         }
     }
 
+    @Test func anotherSystemsServersAreUnreadable() async throws {
+        // Another system's servers directory, outside /tmp as a real state directory would be.
+        let other = URL(fileURLWithPath: "/var/lib/pyre-local-tests-other-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: other) }
+        let servers = other.appendingPathComponent("servers")
+        _ = try LocalProvider(configuration: LocalProviderConfiguration(system: "plt-sec-other", serversDirectory: servers,
+                                                                        isolation: .process), logger: TestSupport.logger)
+        let log = servers.appendingPathComponent("web-9-9999/stdout.log")
+        try FileManager.default.createDirectory(at: log.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try "other-system-secret\n".write(to: log, atomically: true, encoding: .utf8)
+        try await withSystem("plt-sec-othr") { provider, root, system, _ in
+            let image = try TestSupport.makeImage(in: root)
+            let id = ServerID("web-1-othr")
+            let script = """
+                cat \(log.path) 2>/dev/null || echo log=unreadable
+                ls \(servers.path) 2>/dev/null || echo servers=unlistable
+                echo ready
+                exec sleep 600
+                """
+            _ = try await provider.create(TestSupport.spec(id, system: system, image: image, command: ["/bin/sh", "-c", script]))
+            let output = try await TestSupport.waitForLine("ready", of: id, in: provider)
+            #expect(!output.contains("other-system-secret"), "\(output)")
+            #expect(output.contains("log=unreadable"), "\(output)")
+            #expect(output.contains("servers=unlistable"), "\(output)")
+        }
+    }
+
     // MARK: - Helpers
 
     /// A provider for `system` on the subnet hashed from its name, and its network's names.
