@@ -30,11 +30,15 @@ public struct StateDirectory: Sendable {
     public var eventsTokenFile: URL { root.appendingPathComponent("events-token") }
     public var lockFile: URL { root.appendingPathComponent("agent.lock") }
 
-    /// Creates the directories that do not exist yet.
+    /// Creates the directories that do not exist yet, and makes the root the owner's alone
+    /// (mode 0700, an older one too): namespace-mode servers of other systems, which see the
+    /// host read-only, must not read the event stores, logs and tokens. A server reaches
+    /// its own image through the sandbox, which hides this directory and re-exposes the image.
     public func create() throws {
         for directory in [root, persistent, volatile, images, servers] {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         }
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: root.path)
     }
 
     /// The control API token, created at first start with mode 0600.

@@ -66,6 +66,9 @@ public final class LocalProvider: ServerProvider, Sendable {
             network = nil
         }
         try FileManager.default.createDirectory(at: configuration.serversDirectory, withIntermediateDirectories: true)
+        // The servers' records and output are the agent's alone: servers of another system
+        // (as nobody, say) must not read them. A server's own image lies elsewhere.
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: configuration.serversDirectory.path)
         ChildSubreaper.enable(logger: logger)
     }
 

@@ -31,7 +31,10 @@ struct FirewallPort: Equatable {
 ///   address, another MAC, IPv6, VLANs) is dropped. Ports of other bridges are not matched.
 /// - `inet`: from the bridge, the host answers only ``SystemServicePorts`` on the bridge
 ///   address, and replies to connections the host opened (health checks); every other port
-///   is rejected. Nothing is forwarded between the bridge and other interfaces.
+///   is rejected. Nothing is forwarded between the bridge and other interfaces. Whatever
+///   reaches the host on a server's port itself, not through the bridge, is dropped: the
+///   bridge hands link-local group frames (LLDP's 01:80:c2:00:00:0e) to the port's own
+///   stack without passing them through the `bridge` table, whatever they carry.
 struct NamespaceFirewall {
     let table: String
     let bridge: String
@@ -77,6 +80,7 @@ struct NamespaceFirewall {
             table inet \(table) {
                 chain input {
                     type filter hook input priority 0; policy accept;
+                    iifname "\(NamespaceNetwork.hostInterfacePrefix)*" drop
                     iifname != "\(bridge)" accept
                     ct state established,related accept
                     \(accept("udp", services.udp))
@@ -86,6 +90,7 @@ struct NamespaceFirewall {
                 }
                 chain forward {
                     type filter hook forward priority 0; policy accept;
+                    iifname "\(NamespaceNetwork.hostInterfacePrefix)*" drop
                     iifname "\(bridge)" oifname != "\(bridge)" drop
                     oifname "\(bridge)" iifname != "\(bridge)" drop
                 }

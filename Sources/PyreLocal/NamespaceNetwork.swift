@@ -58,8 +58,12 @@ struct NamespaceNetwork {
     func namespaceName(for id: ServerID) -> String { "pyre-\(system)-\(id.rawValue)" }
 
     /// Host end of a server's veth pair: `pyv` and a hash of system and id, within IFNAMSIZ.
+    /// How every host end of a server's veth pair is named (all systems'): the firewall drops
+    /// whatever reaches the host on one of them rather than through the bridge.
+    static let hostInterfacePrefix = "pyv"
+
     func hostInterfaceName(for id: ServerID) -> String {
-        "pyv" + configHash([system, id.rawValue]).prefix(12)
+        Self.hostInterfacePrefix + configHash([system, id.rawValue]).prefix(12)
     }
 
     /// The MAC of a server's `eth0`, fixed when the veth pair is made so the anti-spoofing

@@ -19,6 +19,15 @@ struct StateDirectoryTests {
         #expect(state.servers.path.hasPrefix(state.volatile.path + "/"))
     }
 
+    @Test func rootIsTheOwnersAlone() throws {
+        let state = try temporaryState()
+        defer { try? FileManager.default.removeItem(at: state.root) }
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: state.root.path)
+        try state.create()
+        let mode = try FileManager.default.attributesOfItem(atPath: state.root.path)[.posixPermissions] as? Int
+        #expect(mode == 0o700, "an older, open state directory is closed too")
+    }
+
     @Test func tokenIsCreatedOnceWithMode0600() throws {
         let state = try temporaryState()
         defer { try? FileManager.default.removeItem(at: state.root) }

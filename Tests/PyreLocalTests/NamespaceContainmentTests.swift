@@ -289,6 +289,79 @@ struct NamespaceContainmentTests {
         }
     }
 
+    @Test func anotherSystemsServersAreUnreadable() async throws {
+        // Another system's servers directory, outside /tmp as a real state directory would be.
+        let other = URL(fileURLWithPath: "/var/lib/pyre-local-tests-other-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: other) }
+        let servers = other.appendingPathComponent("servers")
+        _ = try LocalProvider(configuration: LocalProviderConfiguration(system: "plt-sec-other", serversDirectory: servers,
+                                                                        isolation: .process), logger: TestSupport.logger)
+        let log = servers.appendingPathComponent("web-9-9999/stdout.log")
+        try FileManager.default.createDirectory(at: log.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try "other-system-secret\n".write(to: log, atomically: true, encoding: .utf8)
+        try await withSystem("plt-sec-othr") { provider, root, system, _ in
+            let image = try TestSupport.makeImage(in: root)
+            let id = ServerID("web-1-othr")
+            let script = """
+                cat \(log.path) 2>/dev/null || echo log=unreadable
+                ls \(servers.path) 2>/dev/null || echo servers=unlistable
+                echo ready
+                exec sleep 600
+                """
+            _ = try await provider.create(TestSupport.spec(id, system: system, image: image, command: ["/bin/sh", "-c", script]))
+            let output = try await TestSupport.waitForLine("ready", of: id, in: provider)
+            #expect(!output.contains("other-system-secret"), "\(output)")
+            #expect(output.contains("log=unreadable"), "\(output)")
+            #expect(output.contains("servers=unlistable"), "\(output)")
+        }
+    }
+
+    @Test func framesTheBridgeDoesNotForwardReachNoHostPort() async throws {
+        // The bridge hands a link-local group frame (LLDP's 01:80:c2:00:00:0e) to the host
+        // on the port itself, past the bridge rules: the host must drop what it carries.
+        let receiver = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { Glibc.close(receiver) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(receiver, $0, length) == 0 && getsockname(receiver, $0, &length) == 0
+            }
+        }
+        try #require(bound && setsockopt(receiver, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size)) == 0)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        try await withSystem("plt-sec-lldp") { provider, root, system, network in
+            let image = try TestSupport.makeImage(in: root)
+            let attacker = ServerID("web-1-lldp")
+            let evil = try await provider.create(TestSupport.spec(attacker, system: system, image: image, command: TestSupport.sleeper))
+            _ = try await TestSupport.waitForLine("started", of: attacker, in: provider)
+            // With every privilege in the attacker's network namespace (more than the server has).
+            let code = """
+                import socket, struct
+                mac = bytes.fromhex(open("/sys/class/net/eth0/address").read().strip().replace(":", ""))
+                source, target = socket.inet_aton("\(evil.address)"), socket.inet_aton("\(network.bridgeAddress)")
+                payload = b"past-the-bridge"
+                udp = struct.pack("!HHHH", 40000, \(port), 8 + len(payload), 0) + payload
+                header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, source, target)
+                total = sum(struct.unpack("!10H", header))
+                while total > 0xffff:
+                    total = (total & 0xffff) + (total >> 16)
+                header = header[:10] + struct.pack("!H", ~total & 0xffff) + header[12:]
+                frame = bytes.fromhex("0180c200000e") + mac + b"\\x08\\x00" + header + udp
+                s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+                s.bind(("eth0", 0))
+                for _ in range(3):
+                    s.send(frame)
+                """
+            try run(in: network.namespaceName(for: attacker), [TestSupport.python, "-c", code])
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let received = recv(receiver, &buffer, buffer.count, 0)
+            #expect(received < 0, "the host took \(String(decoding: buffer.prefix(max(received, 0)), as: UTF8.self))")
+        }
+    }
+
     // MARK: - Helpers
 
     /// A provider for `system` on the subnet hashed from its name, and its network's names.
