@@ -30,11 +30,17 @@ public struct StateDirectory: Sendable {
     public var eventsTokenFile: URL { root.appendingPathComponent("events-token") }
     public var lockFile: URL { root.appendingPathComponent("agent.lock") }
 
-    /// Creates the directories that do not exist yet.
+    /// Creates the directories that do not exist yet, for the owner only: the persistent half
+    /// holds every event and log line, readable by anyone who can traverse to it. A directory
+    /// made before Pyre restricted it has group and other permissions taken away.
     public func create() throws {
+        try FileManager.default.createDirectory(at: root.deletingLastPathComponent(), withIntermediateDirectories: true)
         for directory in [root, persistent, volatile, images, servers] {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
         }
+        try OwnerOnly.restrict(root.path)
+        try OwnerOnly.restrictTree(persistent.path)
     }
 
     /// The control API token, created at first start with mode 0600.

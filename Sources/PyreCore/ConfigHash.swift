@@ -19,4 +19,14 @@ extension ServiceSpec {
         let envLines = env.keys.sorted().map { "\($0)=\(env[$0]!)" }
         return PyreCore.configHash(["run"] + recipe.run + ["env"] + envLines + ["port", String(port), "zone", zone])
     }
+
+    /// The parts ``configHash(recipe:zone:)`` covers, by name (`run`, `port`, `zone`,
+    /// `env.KEY`). An env value is given as a digest: plans and journals show that it
+    /// changed, never what it is.
+    public func configParts(recipe: ImageRecipe, zone: String) -> [String: String] {
+        let env = recipe.env.merging(self.env) { _, service in service }
+        var parts = ["run": recipe.run.joined(separator: " "), "port": String(port), "zone": zone]
+        for (key, value) in env { parts["env.\(key)"] = PyreCore.configHash([value]) }
+        return parts
+    }
 }

@@ -12,22 +12,26 @@ public struct DesiredService: Sendable {
     public var env: [String: String]
     /// See ``ServiceSpec/configHash(recipe:zone:)``: a change requires new servers.
     public var configHash: String
+    /// See ``ServiceSpec/configParts(recipe:zone:)``: what a plan compares to name a change.
+    public var configParts: [String: String]
 
     public init(spec: ServiceSpec, image: ImageDigest, imagePath: URL, command: [String],
-                env: [String: String], configHash: String) {
+                env: [String: String], configHash: String, configParts: [String: String] = [:]) {
         self.spec = spec
         self.image = image
         self.imagePath = imagePath
         self.command = command
         self.env = env
         self.configHash = configHash
+        self.configParts = configParts
     }
 
     /// Builds the desired state of `service` from its manifest, its recipe and the baked image.
     public init(spec: ServiceSpec, recipe: ImageRecipe, image: ImageDigest, imagePath: URL, zone: String) {
         self.init(spec: spec, image: image, imagePath: imagePath, command: recipe.run,
                   env: recipe.env.merging(spec.env) { _, service in service },
-                  configHash: spec.configHash(recipe: recipe, zone: zone))
+                  configHash: spec.configHash(recipe: recipe, zone: zone),
+                  configParts: spec.configParts(recipe: recipe, zone: zone))
     }
 }
 
