@@ -40,7 +40,8 @@ final class OneShotHTTPServer: Sendable {
     private let listener: Int32
 
     init(reply: String) throws {
-        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.listener = listener
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -53,7 +54,6 @@ final class OneShotHTTPServer: Sendable {
         }
         try #require(bound, "cannot listen on 127.0.0.1")
         port = Int(UInt16(bigEndian: address.sin_port))
-        let listener = listener
         Thread.detachNewThread {
             let connection = accept(listener, nil, nil)
             guard connection >= 0 else { return }

@@ -38,7 +38,7 @@ struct StatePermissionsTests {
                                                 attributes: [.posixPermissions: 0o755])
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: state.root.path)
         let old = state.logs.appendingPathComponent("00000000000000000001.seg")
-        FileManager.default.createFile(atPath: old.path, contents: Data(), attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(atPath: old.path, contents: Data(), attributes: [.posixPermissions: 0o644])
 
         try state.create()
 
