@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The examples model good practice: an app's log holds what happened to it, not Pyre's
 /// health probes (several a second per server).
 struct ExampleAppTests {
@@ -16,18 +20,19 @@ struct ExampleAppTests {
         let output = Pipe()
         app.standardOutput = output
         try app.run()
-        defer { if app.isRunning { app.terminate() } }
+        // SIGKILL: the test runner's children inherit an ignored SIGTERM.
+        defer { if app.isRunning { kill(app.processIdentifier, SIGKILL) } }
 
         let base = "http://127.0.0.1:\(port)"
         var ready = false
         for _ in 0..<50 where !ready {
-            ready = (try? await runTool("/usr/bin/curl", ["-sf", "\(base)/healthz"]).status) == 0
+            ready = (try? await runTool("/usr/bin/curl", ["--noproxy", "*", "--max-time", "5", "-sf", "\(base)/healthz"]).status) == 0
             if !ready { try await Task.sleep(for: .milliseconds(100)) }
         }
         try #require(ready, "the hello app did not answer on \(base)")
-        for _ in 0..<5 { _ = try await runTool("/usr/bin/curl", ["-sf", "\(base)/healthz"]) }
-        #expect(try await runTool("/usr/bin/curl", ["-sf", "\(base)/"]).output.hasPrefix("hello from web-1-abcd"))
-        app.terminate()
+        for _ in 0..<5 { _ = try await runTool("/usr/bin/curl", ["--noproxy", "*", "--max-time", "5", "-sf", "\(base)/healthz"]) }
+        #expect(try await runTool("/usr/bin/curl", ["--noproxy", "*", "--max-time", "5", "-sf", "\(base)/"]).output.hasPrefix("hello from web-1-abcd"))
+        kill(app.processIdentifier, SIGKILL)
         app.waitUntilExit()
 
         let lines = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
