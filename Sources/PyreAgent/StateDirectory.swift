@@ -102,6 +102,8 @@ public struct AgentEndpoint: Codable, Sendable, Equatable {
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(self).write(to: file, options: .atomic)
+        // Like everything in the state directory: its owner's only.
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
     }
 
     public static func read(from file: URL) throws -> AgentEndpoint {

@@ -30,7 +30,8 @@ struct CLIMessageTests {
         try await agent.waitForHealthy(count: 1)
         #expect(agent.output.contains("entry point public at 127.0.0.1:\(entryPort) → service web"), "\(agent.output)")
         #expect(agent.output.contains(" and 127.0.0.1:\(dnsPort) (`pyre dns` shows the zone)"), "\(agent.output)")
-        #expect(try Self.groupOrOtherAccessible(under: system.state) == [])
+        let accessible = try Self.groupOrOtherAccessible(under: system.state)
+        #expect(accessible == [], "\(accessible)")
 
         let dns = try await pyre(["dns", directory])
         #expect(dns.output.contains("and for the host at 127.0.0.1:\(dnsPort)"), "\(dns.output)")
