@@ -152,7 +152,10 @@ let package = Package(
             "PyreAWS", "PyreCore", "PyreTesting", "PyreDeploy",
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Fixtures")]),
-        .testTarget(name: "PyreAgentTests", dependencies: ["PyreAgent", "PyreTesting", "PyreDeploy", "PyreEvents"]),
+        .testTarget(name: "PyreAgentTests", dependencies: [
+            "PyreAgent", "PyreTesting", "PyreDeploy", "PyreEvents", "PyreLogs",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreTesting", "PyreAWS", "pyre"]),
     ],
     swiftLanguageModes: [.v6]

@@ -64,7 +64,7 @@ public actor Agent {
         try state.create()
         lock = try AgentLock(file: state.lockFile)
         store = try SQLiteEventStore(path: state.eventsDatabase)
-        applicationEvents = try await Self.openApplicationEvents(spec.events, state: state, logger: logger)
+        applicationEvents = try await Self.openApplicationEvents(spec, state: state, logger: logger)
         eventsPort = spec.events.port
         eventsToken = try state.loadOrCreateEventsToken()
         let journal = AgentJournal(store: store)
@@ -152,12 +152,26 @@ public actor Agent {
     public nonisolated var eventsURL: String { "http://\(identity.systemAddress):\(eventsPort)" }
 
     /// The backend `events: store:` names; the agent must restart to change it.
-    private static func openApplicationEvents(_ spec: EventsSpec, state: StateDirectory, logger: Logger) async throws -> any EventStore {
-        switch spec.backend {
+    private static func openApplicationEvents(_ spec: SystemSpec, state: StateDirectory, logger: Logger) async throws
+        -> any EventStore {
+        switch spec.events.backend {
         case .sqlite:
             return try SQLiteEventStore(path: state.applicationEventsDatabase)
         case .postgres(let url):
-            return try await PostgresEventStore.open(try PostgresEventStoreConfiguration(url: url), logger: logger)
+            return try await PostgresEventStore.open(try postgresConfiguration(url, of: spec), logger: logger)
+        }
+    }
+
+    /// A URL PyreCore's manifest reader let through (it does not know PostgreSQL's URL rules)
+    /// but that is not one: a manifest error at `events.store`'s line.
+    static func postgresConfiguration(_ url: String, of spec: SystemSpec) throws -> PostgresEventStoreConfiguration {
+        do {
+            return try PostgresEventStoreConfiguration(url: url)
+        } catch var error as PyreError {
+            error.code = .manifest
+            error.location = spec.fieldLocations["events.store"]
+            error.field = "events.store"
+            throw error
         }
     }
 
@@ -331,11 +345,16 @@ public actor Agent {
                 digests[view] = try? await Task.detached(operation: { try treeDigest(of: view) }).value
             }
             guard let actual = digests[view] else { continue }
+            // `image` is the digest status shows (of the image's inputs); what drifts is the
+            // digest of its files, labelled as such so the two are never taken for each other.
             if actual != image.contentDigest {
-                findings.append(.init(server: server.id.rawValue, expected: image.contentDigest.rawValue, actual: actual.rawValue))
-                progress(ProgressLine(.verify, "\(server.id): drifted (image \(image.contentDigest.short), now \(actual.short))"))
+                findings.append(.init(server: server.id.rawValue, image: server.image.rawValue,
+                                      expected: image.contentDigest.rawValue, actual: actual.rawValue))
+                progress(ProgressLine(.verify, "\(server.id): drifted (image \(server.image.short): files hash to "
+                    + "\(actual.short), baked as \(image.contentDigest.short))"))
             } else {
-                progress(ProgressLine(.verify, "\(server.id): ok"))
+                progress(ProgressLine(.verify, "\(server.id): ok (image \(server.image.short): files hash to "
+                    + "\(actual.short), as baked)"))
             }
         }
         var replaced = false
@@ -354,8 +373,9 @@ public actor Agent {
 
     /// Destroys every server of the system; persistent data stays. The watcher leaves the
     /// system empty until the next deploy.
-    public func destroyAll(progress: @escaping ProgressSink) async throws {
-        let record = try await reconciler.deploy([], trigger: .manual) { event in progress(ProgressLine(event)) }
+    /// `reason` says why in each server's line: "pyre destroy", "the agent is stopping".
+    public func destroyAll(reason: String, progress: @escaping ProgressSink) async throws {
+        let record = try await reconciler.destroyAll(reason: reason) { event in progress(ProgressLine(event)) }
         stopped = record.outcome == .completed
     }
 
@@ -385,7 +405,7 @@ public actor Agent {
             await task.value
         }
         do {
-            try await destroyAll(progress: progress)
+            try await destroyAll(reason: "the agent is stopping (persistent data is kept)", progress: progress)
         } catch {
             logger.error("shutdown: \(describe(error))")
         }

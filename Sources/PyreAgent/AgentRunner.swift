@@ -28,7 +28,11 @@ public enum AgentRunner {
                 logger.error("cannot write \(state.agentFile.path): \(error)")
             }
             console(ProgressLine(.deploy, "agent for \(system) listening on \(url) (state: \(state.root.path))"))
-            console(ProgressLine(.deploy, "DNS for \(agent.zone) at \(agent.identity.dnsAddress) (`pyre dns` shows the zone)"))
+            let hostDNS = await agent.identity.hostDNSAddress.map { " and \($0)" } ?? ""
+            console(ProgressLine(.deploy, "DNS for \(agent.zone) at \(agent.identity.dnsAddress)\(hostDNS) (`pyre dns` shows the zone)"))
+            for entrypoint in await agent.identity.openEntrypoints {
+                console(ProgressLine(.deploy, "entry point \(entrypoint.name) at \(entrypoint.listen) → service \(entrypoint.service)"))
+            }
             if agent.aws != nil {
                 console(ProgressLine(.deploy, "servers are EC2 instances; their names are in the Route 53 hosted zone \(agent.zone)"))
             }

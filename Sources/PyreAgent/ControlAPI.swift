@@ -19,7 +19,10 @@ public enum ControlAPI {
         v1.get("status") { _, _ in try jsonResponse(try await agent.status()) }
         v1.get("history") { _, _ in try jsonResponse(await agent.history()) }
         LogsAPI.addRoutes(to: v1, store: agent.logs.store, subscribers: subscribers)
-        v1.get("dns") { _, _ in try jsonResponse(DNSReport(address: agent.identity.dnsAddress, zone: await agent.zoneText())) }
+        v1.get("dns") { _, _ in
+            try jsonResponse(DNSReport(address: agent.identity.dnsAddress, listen: await agent.identity.hostDNSAddress,
+                                       zone: await agent.zoneText()))
+        }
         v1.post("plan") { _, _ in
             let plan = try await agent.plan()
             return try jsonResponse(PlanReport(changes: !plan.isEmpty, text: plan.render()))
@@ -43,7 +46,7 @@ public enum ControlAPI {
         }
         v1.post("destroy") { _, _ in
             try await streamed(agent: agent, console: console) { progress in
-                try await agent.destroyAll(progress: progress)
+                try await agent.destroyAll(reason: "pyre destroy", progress: progress)
                 return ProgressLine(.result, "all servers destroyed; persistent data kept", ok: true)
             }
         }
@@ -110,8 +113,7 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let hint: String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let presented = request.headers[.authorization] ?? ""
-        guard constantTimeEqual(presented, "Bearer \(token)") else {
+        guard BearerCredentials.match(request.headers[.authorization], token: token) else {
             return errorResponse(.unauthorized, ErrorBody(code: "unauthorized",
                 message: "missing or wrong bearer token; \(hint)"))
         }
@@ -131,11 +133,5 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     private func errorResponse(_ status: HTTPResponse.Status, _ body: ErrorBody) -> Response {
         let data = (try? JSONEncoder.pyre.encode(body)) ?? Data()
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
-    private func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }

@@ -31,17 +31,36 @@ public struct ControlClient: Sendable {
         return try JSONDecoder.pyre.decode(T.self, from: body)
     }
 
-    /// POSTs and hands each progress line to `onLine` as it arrives; returns the final line.
-    public func stream(_ path: String, onLine: (ProgressLine) -> Void) async throws -> ProgressLine? {
+    /// POSTs and hands each progress line to `onLine` as it arrives; returns the final
+    /// (`result`) line. `operation` names it in the error when the agent stops before that
+    /// line: "deploy", "verify", "destroy".
+    public func stream(_ path: String, operation: String, onLine: (ProgressLine) -> Void) async throws -> ProgressLine {
         try await send(path, method: .POST, timeout: .hours(24)) { response in
             var last: ProgressLine?
-            try await Self.forEachLine(of: response) { text in
-                let line = try JSONDecoder.pyre.decode(ProgressLine.self, from: Data(text.utf8))
-                onLine(line)
-                last = line
+            do {
+                try await Self.forEachLine(of: response) { text in
+                    let line = try JSONDecoder.pyre.decode(ProgressLine.self, from: Data(text.utf8))
+                    onLine(line)
+                    last = line
+                }
+            } catch is DecodingError {
+                throw PyreError(.agent, "the agent at \(endpoint.url) sent a progress line this pyre cannot read; "
+                    + "use the pyre binary that runs the agent")
+            } catch {
+                // The connection broke mid-stream: the agent process is gone.
+                throw Self.agentStopped(during: operation)
             }
+            guard let last, last.kind == .result else { throw Self.agentStopped(during: operation) }
             return last
         }
+    }
+
+    /// What happened when the progress stream ends before its result: the operation's
+    /// outcome is decided by the agent's next start, from its journal.
+    static func agentStopped(during operation: String) -> PyreError {
+        PyreError(.agent, "the agent stopped before the \(operation) finished. When `pyre up` starts again it "
+            + "replays its history and resumes or reverts the \(operation) (servers it had not published are "
+            + "destroyed); then `pyre history` shows how the \(operation) ended and `pyre status` what runs")
     }
 
     /// GETs and hands each line of the body to `onLine` as it arrives (an event stream).
@@ -78,8 +97,9 @@ public struct ControlClient: Sendable {
             }
             guard response.status == .ok else {
                 let body = try await response.body.collect(upTo: 1 << 20)
-                let message = (try? JSONDecoder().decode(ErrorBody.self, from: Data(body.readableBytesView)).message)
+                var message = (try? JSONDecoder().decode(ErrorBody.self, from: Data(body.readableBytesView)).message)
                     ?? String(buffer: body)
+                if message.isEmpty { message = "the agent answered \(response.status) to \(path), without a reason" }
                 let code: PyreError.Code = response.status == .conflict ? .deployRunning
                     : response.status == .unauthorized ? .unauthorized : .agent
                 throw PyreError(code, message)

@@ -61,7 +61,8 @@ public struct EventsClient: Sendable {
         }
         guard response.status == .ok else {
             let body = try await response.body.collect(upTo: 1 << 20)
-            let message = (try? JSONDecoder().decode(ErrorBody.self, from: Data(body.readableBytesView)).message) ?? String(buffer: body)
+            var message = (try? JSONDecoder().decode(ErrorBody.self, from: Data(body.readableBytesView)).message) ?? String(buffer: body)
+            if message.isEmpty { message = "the events API answered \(response.status) to \(path), without a reason" }
             throw PyreError(response.status == .unauthorized ? .unauthorized : .events, message)
         }
         return try await read(response)

@@ -40,6 +40,13 @@ actor IdentityLayer: ServerPublisher {
     /// `HOST:PORT` where servers and the host reach the DNS server.
     nonisolated var dnsAddress: String { "\(systemAddress):\(dnsPort.withLock { $0 })" }
 
+    /// Where the host asks the DNS server besides the system address (`dns.listen` as the
+    /// agent started); nil for nowhere.
+    private(set) var hostDNSAddress: String?
+
+    /// The entry points open now, by name.
+    var openEntrypoints: [EntrypointSpec] { proxies.values.map(\.spec).sorted { $0.name < $1.name } }
+
     /// Serves DNS on the system address (and `dns.listen`) and opens the entry points.
     func start(published servers: [ServerInfo]) async throws {
         for server in servers { published[server.id] = server }
@@ -48,13 +55,18 @@ actor IdentityLayer: ServerPublisher {
             let bound = try await dns.start(host: systemAddress, port: dnsPort.withLock { $0 },
                                             forwardingOutsideZoneTo: Self.upstreamResolvers())
             dnsPort.withLock { $0 = bound }
-            if let listen = spec.dns.listen {
-                let (host, port) = try Self.split(listen)
-                _ = try await dns.start(host: host, port: port)
-            }
         } catch {
-            throw PyreError(.agent, "cannot serve DNS on \(dnsAddress)\(spec.dns.listen.map { " or \($0)" } ?? ""): \(error); "
-                + "stop what holds the port or set another with dns: { listen: HOST:PORT } in pyre.yml")
+            throw PyreError(.agent, "cannot serve DNS on the system address \(dnsAddress): \(BindFailure.reason(error)); "
+                + "stop what holds the port, or give the system another address with pyre up --subnet")
+        }
+        if let listen = spec.dns.listen {
+            let (host, port) = try Self.split(listen)
+            do {
+                _ = try await dns.start(host: host, port: port)
+                hostDNSAddress = listen
+            } catch {
+                throw BindFailure.error(listening: listen, for: "DNS", field: "dns.listen", error, in: spec)
+            }
         }
         try await openEntrypoints(spec.entrypoints)
         await refresh()
@@ -141,8 +153,8 @@ actor IdentityLayer: ServerPublisher {
             do {
                 _ = try await proxy.start(host: host, port: port)
             } catch {
-                throw PyreError(.agent, "cannot open entrypoint \(entrypoint.name) on \(entrypoint.listen): \(error); "
-                    + "stop what holds the address or change its listen: in pyre.yml")
+                throw BindFailure.error(listening: entrypoint.listen, for: "entrypoint \(entrypoint.name)",
+                                        field: "entrypoints.\(entrypoint.name).listen", error, in: spec)
             }
             proxies[entrypoint.name] = (entrypoint, proxy)
             updateBackends(of: entrypoint.service)

@@ -11,8 +11,7 @@ import PyreLogs
 enum LogsAPI {
     static func addRoutes(to group: RouterGroup<BasicRequestContext>, store: LogStore, subscribers: SubscriberRegistry) {
         group.get("logs") { request, _ in
-            var parameters: [String: String] = [:]
-            for (name, value) in request.uri.queryParameters { parameters[String(name)] = String(value) }
+            let parameters = FormQuery.parameters(request.uri.query)
             let query: LogQuery
             do {
                 query = try LogQueryParameters.query(parameters)

@@ -30,6 +30,11 @@ extension ProgressLine {
             self.init(.server, "\(id)  created")
         case let .healthy(id, seconds):
             self.init(.server, String(format: "\(id)  healthy after %.1fs", seconds))
+        case let .gating(id, seconds, probes, passes, lastFailure):
+            var text = String(format: "\(id)  not healthy yet after %.0fs: \(probes) probe\(probes == 1 ? "" : "s")", seconds)
+            if passes > 0 { text += ", the last \(passes) passed" }
+            if let lastFailure { text += ", last failure: \(lastFailure)" }
+            self.init(.server, text)
         case .published(let id):
             self.init(.server, "\(id)  published")
         case .retiring(let id):

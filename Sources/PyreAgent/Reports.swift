@@ -54,6 +54,8 @@ public struct PlanReport: Codable, Sendable {
 public struct DNSReport: Codable, Sendable {
     /// Where servers and the host query it (`HOST:PORT`).
     public var address: String
+    /// `dns: listen:`, where the host also asks; nil when not declared.
+    public var listen: String?
     /// RFC 1035 master-file text.
     public var zone: String
 }
@@ -62,6 +64,9 @@ public struct DNSReport: Codable, Sendable {
 public struct VerifyReport: Codable, Sendable {
     public struct Finding: Codable, Sendable {
         public var server: String
+        /// The image digest (of its inputs), as `status` shows it.
+        public var image: String
+        /// Digests of the image's files: as baked, and as the server sees them now.
         public var expected: String
         public var actual: String
     }

@@ -30,15 +30,19 @@ public struct StateDirectory: Sendable {
     public var eventsTokenFile: URL { root.appendingPathComponent("events-token") }
     public var lockFile: URL { root.appendingPathComponent("agent.lock") }
 
-    /// Creates the directories that do not exist yet, and makes the root the owner's alone
-    /// (mode 0700, an older one too): namespace-mode servers of other systems, which see the
-    /// host read-only, must not read the event stores, logs and tokens. A server reaches
-    /// its own image through the sandbox, which hides this directory and re-exposes the image.
+    /// Creates the directories that do not exist yet, for the owner only: the persistent half
+    /// holds every event and log line, and namespace-mode servers of other systems see the
+    /// host read-only (a server reaches its own image through the sandbox, which hides this
+    /// directory and re-exposes the image). A directory made before Pyre restricted it has
+    /// group and other permissions taken away.
     public func create() throws {
+        try FileManager.default.createDirectory(at: root.deletingLastPathComponent(), withIntermediateDirectories: true)
         for directory in [root, persistent, volatile, images, servers] {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
         }
-        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: root.path)
+        try OwnerOnly.restrict(root.path)
+        try OwnerOnly.restrictTree(persistent.path)
     }
 
     /// The control API token, created at first start with mode 0600.
@@ -100,6 +104,8 @@ public struct AgentEndpoint: Codable, Sendable, Equatable {
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(self).write(to: file, options: .atomic)
+        // Like everything in the state directory: its owner's only.
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
     }
 
     public static func read(from file: URL) throws -> AgentEndpoint {

@@ -21,4 +21,15 @@ extension ServiceSpec {
         let user = recipe.user.map { ["user", $0] } ?? []
         return PyreCore.configHash(["run"] + recipe.run + ["env"] + envLines + ["port", String(port), "zone", zone] + user)
     }
+
+    /// The parts ``configHash(recipe:zone:)`` covers, by name (`run`, `port`, `zone`,
+    /// `env.KEY`, `user` when set). An env value is given as a digest: plans and journals show that it
+    /// changed, never what it is.
+    public func configParts(recipe: ImageRecipe, zone: String) -> [String: String] {
+        let env = recipe.env.merging(self.env) { _, service in service }
+        var parts = ["run": recipe.run.joined(separator: " "), "port": String(port), "zone": zone]
+        for (key, value) in env { parts["env.\(key)"] = PyreCore.configHash([value]) }
+        if let user = recipe.user { parts["user"] = user }
+        return parts
+    }
 }

@@ -36,11 +36,11 @@ public enum ProcessSpawner {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         switch output {
         case .files(let stdout, let stderr):
-            posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o600)
             if stderr == stdout {
                 posix_spawn_file_actions_adddup2(&actions, 1, 2)
             } else {
-                posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+                posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o600)
             }
         case .descriptor(let descriptor):
             posix_spawn_file_actions_adddup2(&actions, descriptor, 1)

@@ -61,6 +61,10 @@ public struct ServerInfo: Sendable, Equatable, Codable {
     public var state: State
     /// The directory the server sees as its image (for drift checks).
     public var imageView: URL?
+    /// What ``configHash`` covers, part by part (see ``ServiceSpec/configParts(recipe:zone:)``),
+    /// as the agent journaled it: a plan names the parts that changed. Nil from providers, and
+    /// for servers journaled before it was recorded.
+    public var config: [String: String]?
 
     public init(id: ServerID, service: String, generation: Generation, image: ImageDigest, configHash: String,
                 address: String, port: Int, createdAt: Date, state: State, imageView: URL? = nil) {

@@ -18,6 +18,10 @@ public struct SystemSpec: Sendable, Equatable {
     public var logs: LogsSpec
     /// Directory holding the manifest; relative paths in it are resolved against this.
     public var directory: URL
+    /// Where fields checked only when used were given in the manifest, by dotted field
+    /// (`dns.listen`, `entrypoints.public.listen`, `events.store`): a bind failure or a bad
+    /// event store URL points at its line.
+    public var fieldLocations: [String: SourceLocation] = [:]
 
     public init(name: String, provider: ProviderKind = .local, aws: AWSSpec = AWSSpec(), zone: String? = nil,
                 images: [ImageRecipe], services: [ServiceSpec], entrypoints: [EntrypointSpec] = [],

@@ -139,10 +139,13 @@ struct ClientAddress: Sendable {
     var length: socklen_t
 }
 
-struct SocketFailure: Error, CustomStringConvertible {
-    var description: String
+/// A socket call of the UDP listener failed; `code` is its errno.
+public struct SocketFailure: Error, CustomStringConvertible {
+    public let description: String
+    public let code: Int32
     init(_ call: String, _ code: Int32) {
         description = "DNS UDP \(call) failed: \(String(cString: strerror(code)))"
+        self.code = code
     }
 }
 

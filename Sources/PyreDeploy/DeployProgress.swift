@@ -8,6 +8,8 @@ public enum DeployProgress: Sendable, Equatable {
     /// A provider that creates in batches (and may name servers itself) created this server.
     case created(ServerID)
     case healthy(ServerID, seconds: Double)
+    /// A health gate still waiting: probes so far, how many passed in a row, the last failure.
+    case gating(ServerID, seconds: Double, probes: Int, passes: Int, lastFailure: String?)
     case published(ServerID)
     case retiring(ServerID)
     case destroyed(ServerID, reason: String)

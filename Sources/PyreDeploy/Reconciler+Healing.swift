@@ -58,9 +58,12 @@ extension Reconciler {
         let declared = Set(desired.map(\.spec.name))
         var healing: Set<String> = []
         var due: Set<String> = []
+        // Per service healed: failures in a row of its worst slot, this one included.
+        var slotDepths: [String: Int] = [:]
         for servicePlan in plan.services where declared.contains(servicePlan.service) {
             let name = servicePlan.service
-            let broken = vanished[name, default: 0] > 0 || servicePlan.replace.contains { $0.reason.isDead }
+            let dead = vanished[name, default: []] + servicePlan.replace.filter(\.reason.isDead).map(\.id)
+            let broken = !dead.isEmpty
             let tooOld = servicePlan.replace.contains { if case .tooOld = $0.reason { true } else { false } }
             guard broken || tooOld else { continue }
             if let streak = healStreaks[name], now < healNotBefore(streak) {
@@ -68,14 +71,21 @@ extension Reconciler {
                 continue
             }
             due.insert(name)
-            if broken { healing.insert(name) }
+            if broken {
+                healing.insert(name)
+                slotDepths[name] = 1 + (dead.compactMap { slotFailures[$0] }.max() ?? 0)
+            }
         }
         guard !due.isEmpty else { return }
 
         let deployment = try await deploy(desired, trigger: healing.isEmpty ? .phoenix : .heal, only: due,
                                           progress: progress)
+        slotFailures = slotFailures.filter { state.servers[$0.key]?.destroyed == false }
+        for id in deployment.created {
+            if let service = state.servers[id]?.info.service, let depth = slotDepths[service] { slotFailures[id] = depth }
+        }
         for service in due where healing.contains(service) || deployment.outcome != .completed {
-            noteHeal(service, at: now)
+            noteHeal(service, slotDepth: slotDepths[service] ?? 1, at: now)
         }
     }
 
@@ -115,10 +125,12 @@ extension Reconciler {
         }
     }
 
-    private func noteHeal(_ service: String, at now: Date) {
+    /// Crash-looping and backoff follow the service's worst slot: one server's replacements
+    /// dying again and again, not unrelated deaths of different servers.
+    private func noteHeal(_ service: String, slotDepth: Int, at now: Date) {
         var streak = healStreaks[service] ?? HealStreak()
         if streakIsOver(streak, now: now) { streak.count = 0 }
-        streak.count += 1
+        streak.count = max(streak.count, slotDepth)
         streak.lastAt = now
         healStreaks[service] = streak
     }

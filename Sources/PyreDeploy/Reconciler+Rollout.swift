@@ -2,9 +2,10 @@ import Foundation
 import PyreCore
 
 extension Reconciler {
-    /// Deploys the services of `desired` named in `only` (all when nil).
+    /// Deploys the services of `desired` named in `only` (all when nil). `removal` is why the
+    /// servers of services not in `desired` go.
     func deploy(_ desired: [DesiredService], trigger: DeployTrigger, only: Set<String>?,
-                replacing: Set<ServerID> = [],
+                replacing: Set<ServerID> = [], removal: String = ServicePlan.undeclared,
                 progress: @escaping @Sendable (DeployProgress) -> Void) async throws -> DeploymentRecord {
         if let active {
             throw PyreError(.deployRunning, "deploy #\(active.number) is running since "
@@ -19,6 +20,9 @@ extension Reconciler {
         var plan = Planner.plan(desired: desired, observed: observe(servers, desired: desired), now: Date(),
                                 replacing: replacing)
         if let only { plan.services.removeAll { !only.contains($0.service) } }
+        for index in plan.services.indices where plan.services[index].isRemoval {
+            plan.services[index].removalReason = removal
+        }
         progress(.planned(plan))
         try await record([.deploymentStarted(deployment: number, trigger: trigger,
                                              services: plan.services.filter { !$0.isEmpty }.map(\.service), at: Date())])
@@ -51,7 +55,7 @@ extension Reconciler {
                 run.destroyReasons[replacement.id] = replacement.reason.isDead
                     ? "\(replacement.reason)" : "replaced (\(replacement.reason))"
             }
-            let extraReason = servicePlan.isRemoval ? "service no longer declared" : "scaled down to \(servicePlan.count)"
+            let extraReason = servicePlan.isRemoval ? servicePlan.removalReason : "scaled down to \(servicePlan.count)"
             for id in servicePlan.destroyExtra { run.destroyReasons[id] = extraReason }
         }
         return run
@@ -67,7 +71,7 @@ extension Reconciler {
             for service in run.machines.keys.sorted() { feed(service, .started, &run, progress) }
             while true {
                 let jobs = try await flush(&run)
-                for job in jobs { group.addTask { mailbox.post(await worker.perform(job)) } }
+                for job in jobs { group.addTask { mailbox.post(await worker.perform(job, progress: progress)) } }
                 if run.unfinished.isEmpty { break }
                 if run.jobsInFlight == 0 {
                     // Unreachable while the state machine keeps its invariants; never hang on it.
@@ -187,7 +191,8 @@ extension Reconciler {
         switch message {
         case let .created(service, servers, failures):
             let check = run.desired[service]!.spec.health
-            for server in servers {
+            for var server in servers {
+                server.config = run.desired[service]?.configParts
                 emit(.serverCreated(deployment: run.number, server: server), &run)
                 if provider.createsInBatches { progress(.created(server.id)) }
                 feed(service, .created(server.id), &run, progress)

@@ -19,6 +19,10 @@ public actor Reconciler {
     var active: (number: Int, since: Date)?
     var healthTracks: [ServerID: ServerHealth] = [:]
     var healStreaks: [String: HealStreak] = [:]
+    /// How many times in a row the slot a live server fills has failed before it: absent for
+    /// a server a deploy created, n for the heal's replacement of a server whose slot had
+    /// failed n times (see ``serviceHealth()``).
+    var slotFailures: [ServerID: Int] = [:]
 
     /// - Parameter state: the agent's state replayed from its journal.
     public init(configuration: ReconcilerConfiguration, provider: any ServerProvider, journal: any EventJournal,
@@ -29,7 +33,8 @@ public actor Reconciler {
         self.journal = journal
         self.publisher = publisher
         self.worker = RolloutWorker(provider: provider, health: health, publisher: publisher,
-                                    outputLines: configuration.failureOutputLines)
+                                    outputLines: configuration.failureOutputLines,
+                                    gateProgressInterval: configuration.gateProgressInterval)
         self.state = state
         self.logger = logger
     }
@@ -48,6 +53,13 @@ public actor Reconciler {
     public func deploy(_ desired: [DesiredService], trigger: DeployTrigger, replacing: Set<ServerID> = [],
                        progress: @escaping @Sendable (DeployProgress) -> Void) async throws -> DeploymentRecord {
         try await deploy(desired, trigger: trigger, only: nil, replacing: replacing, progress: progress)
+    }
+
+    /// Destroys every server, as a deploy of nothing; `reason` (such as "pyre destroy") says
+    /// why in the plan and in each server's destroyed line.
+    public func destroyAll(reason: String, progress: @escaping @Sendable (DeployProgress) -> Void) async throws
+        -> DeploymentRecord {
+        try await deploy([], trigger: .manual, only: nil, removal: reason, progress: progress)
     }
 
     /// Records `events` durably, then folds them into ``state``.
@@ -84,25 +96,28 @@ public actor Reconciler {
             let track = healthTracks[info.id]
             let healthy = track?.lastResult.map(\.passed) ?? (record.healthy ? true : nil)
             let failing = (track?.consecutiveFailures ?? 0) >= (failureLimits[info.service] ?? .max)
+            var info = info
+            info.config = record.info.config
             return ObservedServer(info: info, healthy: healthy, failing: failing)
         }
     }
 
     /// Servers the agent knows as live but the provider no longer runs are recorded destroyed.
-    func forgetVanished(_ servers: [ServerInfo]) async throws -> [String: Int] {
+    /// Returns them by service.
+    func forgetVanished(_ servers: [ServerInfo]) async throws -> [String: [ServerID]] {
         let running = Set(servers.map(\.id))
         let vanished = state.liveServers.filter { !running.contains($0.info.id) }
         guard !vanished.isEmpty else { return [:] }
         let now = Date()
         var events: [AgentEvent] = []
-        var perService: [String: Int] = [:]
+        var perService: [String: [ServerID]] = [:]
         for record in vanished {
             if record.published {
                 await publisher.unpublish([record.info.id])
                 events.append(.serverUnpublished(id: record.info.id, reason: "vanished", at: now))
             }
             events.append(.serverDestroyed(id: record.info.id, reason: "vanished", at: now))
-            perService[record.info.service, default: 0] += 1
+            perService[record.info.service, default: []].append(record.info.id)
             healthTracks[record.info.id] = nil
         }
         logger.warning("servers vanished from the provider", metadata: ["servers": "\(vanished.map(\.info.id))"])

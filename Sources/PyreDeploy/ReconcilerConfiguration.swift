@@ -10,7 +10,8 @@ public struct ReconcilerConfiguration: Sendable {
     public var healBackoffBase: Duration
     /// The longest wait between automatic heals of a service.
     public var healBackoffMax: Duration
-    /// A service healed this many times in a row (each soon after the last) is crash-looping.
+    /// A service one of whose slots failed this many times in a row (a server, then its
+    /// replacements, each soon after the last) is crash-looping.
     public var crashLoopThreshold: Int
     /// Quiet time after which a service's heal streak starts over.
     public var healStreakReset: Duration
@@ -20,11 +21,14 @@ public struct ReconcilerConfiguration: Sendable {
     public var removedServiceDrain: Duration
     /// Health checks running at once during ``Reconciler/tick(_:)``.
     public var healthCheckConcurrency: Int
+    /// How often a health gate that has not passed yet reports how it goes.
+    public var gateProgressInterval: Duration
 
     public init(system: String, zone: String? = nil, healBackoffBase: Duration = .seconds(1),
                 healBackoffMax: Duration = .seconds(300), crashLoopThreshold: Int = 3,
                 healStreakReset: Duration = .seconds(600), failureOutputLines: Int = 20,
-                removedServiceDrain: Duration = .seconds(1), healthCheckConcurrency: Int = 64) {
+                removedServiceDrain: Duration = .seconds(1), healthCheckConcurrency: Int = 64,
+                gateProgressInterval: Duration = .seconds(3)) {
         self.system = system
         self.zone = zone ?? "\(system).pyre."
         self.healBackoffBase = healBackoffBase
@@ -34,5 +38,6 @@ public struct ReconcilerConfiguration: Sendable {
         self.failureOutputLines = failureOutputLines
         self.removedServiceDrain = removedServiceDrain
         self.healthCheckConcurrency = healthCheckConcurrency
+        self.gateProgressInterval = gateProgressInterval
     }
 }

@@ -47,13 +47,15 @@ struct RolloutWorker: Sendable {
     let health: any HealthChecker
     let publisher: any ServerPublisher
     let outputLines: Int
+    let gateProgressInterval: Duration
 
-    func perform(_ job: RolloutJob) async -> RolloutMessage {
+    /// `progress` hears how health gates that take a while are going.
+    func perform(_ job: RolloutJob, progress: @Sendable (DeployProgress) -> Void) async -> RolloutMessage {
         switch job {
         case let .create(service, specs):
             return await create(service: service, specs: specs)
         case let .gate(service, server, check):
-            return await gate(service: service, server: server, check: check)
+            return await gate(service: service, server: server, check: check, progress: progress)
         case let .swap(swap):
             // A retirement of servers never published changes no name.
             if !swap.publishing.isEmpty || !swap.unpublishing.isEmpty {
@@ -85,12 +87,16 @@ struct RolloutWorker: Sendable {
     }
 
     /// Waits until the server passed `check.successes` probes in a row; fails at once when its
-    /// process exits, and when `check.deadline` passes.
-    private func gate(service: String, server: ServerInfo, check: HealthCheckSpec) async -> RolloutMessage {
+    /// process exits, and when `check.deadline` passes. Every `gateProgressInterval` it reports
+    /// how it goes, so a slow gate is not a silent one.
+    private func gate(service: String, server: ServerInfo, check: HealthCheckSpec,
+                      progress: @Sendable (DeployProgress) -> Void) async -> RolloutMessage {
         let clock = ContinuousClock()
         let start = clock.now
+        var nextReport = start + gateProgressInterval
+        var probes = 0
         var passes = 0
-        var lastFailure = "no probe answered"
+        var failure: String?
         func failed(_ reason: String) async -> RolloutMessage {
             .gateFailed(service: service, id: server.id, reason: reason,
                         output: await provider.recentOutput(of: server.id, lines: outputLines))
@@ -105,6 +111,7 @@ struct RolloutWorker: Sendable {
             } catch {
                 // A provider hiccup is not the server's fault: the probe below decides.
             }
+            probes += 1
             switch await health.checkGate(of: server, spec: check) {
             case .pass:
                 passes += 1
@@ -113,10 +120,15 @@ struct RolloutWorker: Sendable {
                 }
             case let .fail(reason):
                 passes = 0
-                lastFailure = reason
+                failure = reason
             }
             if clock.now + check.interval > start + check.deadline {
-                return await failed("not healthy within \(check.deadline) (last probe: \(lastFailure))")
+                return await failed("not healthy within \(check.deadline) (last probe: \(failure ?? "no probe answered"))")
+            }
+            if clock.now >= nextReport {
+                progress(.gating(server.id, seconds: (clock.now - start).timeInterval, probes: probes, passes: passes,
+                                 lastFailure: failure))
+                nextReport = clock.now + gateProgressInterval
             }
             do { try await Task.sleep(for: check.interval) } catch { return await failed("the deploy was cancelled") }
         }

@@ -20,16 +20,18 @@ public struct ServerHealth: Sendable, Equatable {
 /// Health of one service's live servers and of its self-healing.
 public struct ServiceHealth: Sendable, Equatable {
     public var servers: [ServerHealth]
-    /// Automatic heals in a row, each soon after the previous one.
+    /// Failures in a row of the service's worst slot (a server, its replacement, the
+    /// replacement's replacement), each healed soon after the previous one.
     public var consecutiveHeals: Int
-    /// Heals keep being needed: the service's servers keep dying or failing.
+    /// One slot keeps failing: each replacement of a server dies or fails again.
     public var crashLooping: Bool
     /// While backing off, the next automatic heal waits until then.
     public var nextHealNotBefore: Date?
 }
 
-/// Automatic heals of one service in a row, for backoff and crash-loop detection.
+/// Automatic heals of one service, for backoff and crash-loop detection.
 struct HealStreak {
+    /// Failures in a row of the service's worst slot.
     var count = 0
     var lastAt = Date.distantPast
 

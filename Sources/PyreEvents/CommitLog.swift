@@ -50,7 +50,8 @@ final class CommitLog: Sendable {
         self.directory = directory
         self.directIO = directIO
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
         } catch {
             throw PyreError(.events, "cannot create the commit log directory \(directory.path): "
                 + "\(error.localizedDescription); check that it is writable")

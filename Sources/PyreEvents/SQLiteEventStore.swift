@@ -2,6 +2,9 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import PyreCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The embedded event store: one SQLite file in write-ahead-log mode, and a commit log.
 ///
@@ -49,11 +52,20 @@ public final class SQLiteEventStore: EventStore {
         self.path = path
         let directory = path.deletingLastPathComponent()
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
         } catch {
             throw PyreError(.events, "cannot create the event store directory \(directory.path): "
                 + "\(error.localizedDescription); check that it is writable")
         }
+        // Events are for their owner only. SQLite creates its -wal and -shm files with the
+        // database file's permissions, so the file is created here, before SQLite sees it.
+        let created = open(path.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard created >= 0 else {
+            throw PyreError(.events, "cannot open the event store \(path.path): \(String(cString: strerror(errno))); "
+                + "check that it is writable")
+        }
+        Glibc.close(created)
         var configuration = Configuration()
         configuration.label = "PyreEvents"
         // Another process (a backup tool) may hold the lock for a moment.

@@ -24,13 +24,7 @@ struct Up: AsyncParsableCommand {
     var logLevel: Logger.Level = .warning
 
     func run() async throws {
-        let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        try await reportingErrors {
+        try await reportingErrors(logLevel: logLevel) {
             let configuration = AgentConfiguration(
                 systemDirectory: options.systemURL, stateDirectory: options.state.root,
                 isolation: isolation ?? .automatic(), subnet: subnet)
@@ -49,7 +43,7 @@ struct Deploy: AsyncParsableCommand {
     @OptionGroup var options: SystemOptions
 
     func run() async throws {
-        try await reportingErrors { try await streamOperation(try options.client(), "/v1/deploy") }
+        try await reportingErrors { try await streamOperation(try options.client(), "/v1/deploy", operation: "deploy") }
     }
 }
 
@@ -103,7 +97,7 @@ struct DNS: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let report = try await options.client().get("/v1/dns", as: DNSReport.self)
-            print("; served at \(report.address) (UDP and TCP)")
+            print("; served at \(report.address) (UDP and TCP)" + (report.listen.map { ", and for the host at \($0)" } ?? ""))
             print(report.zone, terminator: report.zone.hasSuffix("\n") ? "" : "\n")
         }
     }
@@ -121,11 +115,13 @@ struct History: AsyncParsableCommand {
         try await reportingErrors {
             let deployments = try await options.client().get("/v1/history", as: [DeploymentRecord].self)
             if json { return try printJSON(deployments) }
-            print("#     trigger   outcome      created destroyed  duration  services")
+            print("#     started (UTC)         trigger   outcome      created destroyed  duration  services")
             for record in deployments {
                 let duration = record.duration.map { String(format: "%.1fs", $0) } ?? "-"
+                let started = record.startedAt.formatted(.iso8601.year().month().day().dateTimeSeparator(.space).time(includingFractionalSeconds: false))
                 let columns = [
                     "#\(record.number)".padding(toLength: 6, withPad: " ", startingAt: 0),
+                    started.padding(toLength: 22, withPad: " ", startingAt: 0),
                     record.trigger.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0),
                     record.outcome.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0),
                     String(record.created.count).padding(toLength: 8, withPad: " ", startingAt: 0),
@@ -145,8 +141,11 @@ struct Bake: AsyncParsableCommand {
 
     @OptionGroup var options: SystemOptions
 
+    @Flag(help: "Also print the image store's log records (info and above).")
+    var verbose = false
+
     func run() async throws {
-        try await reportingErrors {
+        try await reportingErrors(logLevel: verbose ? .info : .warning) {
             let spec = try Manifest.load(directory: options.systemURL)
             let state = options.state
             try state.create()
@@ -180,7 +179,7 @@ struct Verify: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            try await streamOperation(try options.client(), "/v1/verify" + (replace ? "?replace=true" : ""))
+            try await streamOperation(try options.client(), "/v1/verify" + (replace ? "?replace=true" : ""), operation: "verify")
         }
     }
 }
@@ -192,7 +191,7 @@ struct Destroy: AsyncParsableCommand {
     @OptionGroup var options: SystemOptions
 
     func run() async throws {
-        try await reportingErrors { try await streamOperation(try options.client(), "/v1/destroy") }
+        try await reportingErrors { try await streamOperation(try options.client(), "/v1/destroy", operation: "destroy") }
     }
 }
 

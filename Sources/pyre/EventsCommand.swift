@@ -12,7 +12,8 @@ struct Events: AsyncParsableCommand {
     @Option(help: "A stream name; $all (the default) reads every stream in commit order.")
     var stream = "$all"
 
-    @Option(help: "First version of the stream (or position in $all) to read.")
+    // Unconditional: `--from -1` is a wrong number to explain, not a missing value.
+    @Option(parsing: .unconditional, help: "First version of the stream (or position in $all) to read.")
     var from: Int64 = 0
 
     @Option(help: "Most events to read (1-1000); ignored with --follow.")
@@ -24,12 +25,22 @@ struct Events: AsyncParsableCommand {
     @Flag(help: "Print each event as one JSON object per line.")
     var json = false
 
+    func validate() throws {
+        guard !stream.isEmpty, !stream.contains(where: \.isWhitespace) else {
+            throw ValidationError("--stream needs a stream name without spaces, such as guestbook, or $all for every stream")
+        }
+        guard from >= 0 else {
+            throw ValidationError("--from is a version or position, 0 or more (0 is the first event), got \(from)")
+        }
+    }
+
     func run() async throws {
         try await reportingErrors {
             let client: EventsClient
             do {
                 client = try EventsClient(state: options.state)
             } catch let error as PyreError {
+                try options.requireManifest()
                 throw CLIFailure(message: error.description, code: 3)
             }
             if follow {

@@ -18,7 +18,8 @@ struct Logs: AsyncParsableCommand {
     @Option(help: "Only records received until then, in the same forms as --since.")
     var until: String?
 
-    @Option(help: "Only records of this generation of servers.")
+    // Unconditional: `--generation -1` is a wrong number to explain, not a missing value.
+    @Option(parsing: .unconditional, help: "Only records of this generation of servers.")
     var generation: Int?
 
     @Option(help: "Only messages matching this POSIX extended regular expression (as grep -E).")
@@ -36,6 +37,12 @@ struct Logs: AsyncParsableCommand {
     @Flag(help: "Print each record as one JSON object per line.")
     var json = false
 
+    func validate() throws {
+        if let generation, generation < 1 {
+            throw ValidationError("--generation counts from 1 (the servers of a system's first deploy), got \(generation)")
+        }
+    }
+
     func run() async throws {
         try await reportingErrors {
             var options = options
@@ -46,12 +53,8 @@ struct Logs: AsyncParsableCommand {
                 options.directory = only
                 target = nil
             }
-            let client: ControlClient
-            do {
-                client = try ControlClient(state: options.state)
-            } catch let error as PyreError {
-                throw CLIFailure(message: error.description, code: 3)
-            }
+            let client = try options.client()
+            if let target { try await requireKnown(target, client: client) }
             let path = "/v1/logs?" + parameters(target: target).map { "\($0.0)=\(escaped($0.1))" }.joined(separator: "&")
             if follow {
                 try await client.followLines(path + "&follow=true") { line in
@@ -63,6 +66,22 @@ struct Logs: AsyncParsableCommand {
                 for record in try await client.get(path, as: LogsPage.self).records { Terminal.writeLine(render(record)) }
             }
         }
+    }
+
+    /// Fails when `target` names no declared service, no live server and nothing in the log
+    /// store: a typo would otherwise print nothing and look like a quiet system.
+    private func requireKnown(_ target: String, client: ControlClient) async throws {
+        let status = try await client.get("/v1/status", as: StatusReport.self)
+        let services = status.services.map(\.name)
+        let servers = status.services.flatMap { $0.servers.map(\.id) }
+        if services.contains(target) || servers.contains(target) { return }
+        let kind = Self.looksLikeServerID(target) ? "server" : "service"
+        let stored = try await client.get("/v1/logs?limit=1&\(kind)=\(escaped(target))", as: LogsPage.self)
+        guard stored.records.isEmpty else { return }
+        var message = "system \(status.system) has no \(kind) \"\(target)\" and no logs of one; "
+        message += "its services: \(services.isEmpty ? "none" : services.joined(separator: ", "))"
+        if !servers.isEmpty { message += "; its servers: \(servers.joined(separator: ", "))" }
+        throw CLIFailure(message: message, code: 1)
     }
 
     private func parameters(target: String?) -> [(String, String)] {

@@ -34,8 +34,18 @@ struct SystemOptions: ParsableArguments {
         do {
             return try ControlClient(state: state)
         } catch let error as PyreError {
+            try requireManifest()
             throw CLIFailure(message: error.description, code: 3)
         }
+    }
+
+    /// Without `--state-dir`, a directory with no manifest is the likelier mistake than an
+    /// agent that is not running: say so.
+    func requireManifest() throws {
+        let manifest = systemURL.appendingPathComponent(Manifest.fileName)
+        guard stateDirectory == nil, !FileManager.default.fileExists(atPath: manifest.path) else { return }
+        throw CLIFailure(message: "there is no \(Manifest.fileName) in \(systemURL.path); run pyre in a system's "
+            + "directory or pass it, e.g. pyre status examples/hello", code: 1)
     }
 }
 
@@ -48,7 +58,14 @@ struct CLIFailure: Error, CustomStringConvertible {
 
 extension AsyncParsableCommand {
     /// Runs `body`, printing Pyre errors as one clear line and exiting with the right code.
-    func reportingErrors(_ body: () async throws -> Void) async throws {
+    /// Libraries' log records below `logLevel` are dropped: a command's output is for people,
+    /// its progress lines say what the libraries' info records would.
+    func reportingErrors(logLevel: Logger.Level = .warning, _ body: () async throws -> Void) async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = logLevel
+            return handler
+        }
         do {
             try await body()
         } catch let failure as CLIFailure {
@@ -62,7 +79,8 @@ extension AsyncParsableCommand {
 }
 
 /// Streams a long operation's progress from the agent and fails unless its last line is ok.
-func streamOperation(_ client: ControlClient, _ path: String) async throws {
-    let last = try await client.stream(path) { line in Terminal.progress(line) }
-    guard let last, last.ok == true else { throw CLIFailure(message: "", code: 1) }
+/// `operation` names it in messages: "deploy", "verify", "destroy".
+func streamOperation(_ client: ControlClient, _ path: String, operation: String) async throws {
+    let last = try await client.stream(path, operation: operation) { line in Terminal.progress(line) }
+    guard last.ok == true else { throw CLIFailure(message: "", code: 1) }
 }

@@ -14,6 +14,9 @@ extension DeployTests {
 
         let clean = try await pyre(["verify", system.directory.path])
         #expect(clean.status == 0, "\(clean.output)")
+        // One vocabulary: the image digest status shows, and the files' digest labelled as such.
+        let image = ImageDigest(fleet[0].image).short
+        #expect(clean.output.contains("\(fleet[0].id): ok (image \(image): files hash to "), "\(clean.output)")
 
         // Process mode runs each server in a scratch copy of its image: tamper with one.
         let victim = fleet[0].id
@@ -22,7 +25,7 @@ extension DeployTests {
 
         let report = try await pyre(["verify", system.directory.path])
         #expect(report.status == 1, "drift fails verify: \(report.output)")
-        #expect(report.output.contains("\(victim): drifted"))
+        #expect(report.output.contains("\(victim): drifted (image \(image): files hash to "), "\(report.output)")
 
         let replace = try await pyre(["verify", system.directory.path, "--replace"])
         #expect(replace.status == 0, "\(replace.output)")

@@ -232,6 +232,47 @@ let badManifests: [BadManifest] = [
           ttl: 500ms
 
         """, at: 10, 8, field: "dns.ttl", "ttl must be between 1s and 68 years (DNS counts whole seconds)"),
+    BadManifest("DNS record named like the event store", appending: """
+        dns:
+          records:
+            - { name: events, type: A, value: 10.0.0.5 }
+
+        """, at: 11, 15, field: "dns.records[0].name",
+                "events.shop.pyre. is the event store's name, which Pyre publishes itself; a record of the same name "
+                + "would be merged with Pyre's and give clients a wrong answer: choose another name"),
+    BadManifest("DNS record named like a service", appending: """
+        dns:
+          records:
+            - { name: db, type: A, value: 10.0.0.5 }
+            - { name: WEB.shop.pyre., type: TXT, value: hi }
+
+        """, at: 12, 15, field: "dns.records[1].name",
+                "web.shop.pyre. is the name of service web's healthy servers, which Pyre publishes itself; a record of "
+                + "the same name would be merged with Pyre's and give clients a wrong answer: choose another name"),
+    BadManifest("DNS record named like a service's SRV record", appending: """
+        dns:
+          records:
+            - { name: _web._tcp, type: SRV, value: "0 1 80 db.example.com." }
+
+        """, at: 11, 15, field: "dns.records[0].name",
+                "_web._tcp.shop.pyre. is service web's SRV record, which Pyre publishes itself; a record of the same "
+                + "name would be merged with Pyre's and give clients a wrong answer: choose another name"),
+    BadManifest("DNS record named like a server", appending: """
+        dns:
+          records:
+            - { name: web-3-8f2c, type: A, value: 10.0.0.5 }
+
+        """, at: 11, 15, field: "dns.records[0].name",
+                "web-3-8f2c.shop.pyre. is the name of one server of service web, which Pyre publishes itself; a record "
+                + "of the same name would be merged with Pyre's and give clients a wrong answer: choose another name"),
+    BadManifest("DNS listening where an entry point listens", appending: """
+        entrypoints:
+          public: { listen: "127.0.0.1:8080", service: web }
+        dns: { listen: "0.0.0.0:8080" }
+
+        """, at: 11, 16, field: "dns.listen",
+                "0.0.0.0:8080 overlaps entrypoints.public.listen (127.0.0.1:8080): both would listen on port 8080 there; "
+                + "give each listener its own address or port"),
     BadManifest("DNS records not a list", appending: """
         dns:
           records: { db: 10.0.0.5 }
@@ -360,6 +401,29 @@ let badManifests: [BadManifest] = [
         #expect(error.location == SourceLocation(file: "pyre.yml", line: bad.line, column: bad.column))
         #expect(error.field == bad.field)
         #expect(error.message == bad.message.replacingOccurrences(of: "$DIR", with: directory.url.standardizedFileURL.path))
+    }
+
+    @Test func refusesAListenAddressOfAnotherMachine() throws {
+        let directory = try ManifestDirectory()
+        // 198.51.100.0/24 is reserved for documentation (TEST-NET-2): not this machine's.
+        let yaml = minimalManifest + "entrypoints:\n  public: { listen: \"198.51.100.7:8080\", service: web }\n"
+        let error = try #require(throws: PyreError.self) { try directory.parse(yaml) }
+        #expect(error.location == SourceLocation(file: "pyre.yml", line: 10, column: 21))
+        #expect(error.field == "entrypoints.public.listen")
+        #expect(error.message.hasPrefix("198.51.100.7 is not an address of this machine, so nothing can listen on "
+            + "198.51.100.7:8080; use one of "), "\(error.message)")
+        #expect(error.message.contains("127.0.0.1"), "lists the machine's addresses: \(error.message)")
+    }
+
+    @Test func remembersWhereListenAddressesAre() throws {
+        let directory = try ManifestDirectory()
+        let spec = try directory.parse(minimalManifest + """
+            entrypoints:
+              public: { listen: "127.0.0.1:8080", service: web }
+            dns: { listen: "[::1]:5300" }
+            """)
+        #expect(spec.fieldLocations == ["entrypoints.public.listen": SourceLocation(file: "pyre.yml", line: 10, column: 21),
+                                         "dns.listen": SourceLocation(file: "pyre.yml", line: 11, column: 16)])
     }
 
     @Test func descriptionNamesFileLineColumnAndField() throws {

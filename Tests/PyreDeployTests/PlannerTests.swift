@@ -34,8 +34,21 @@ import Testing
     @Test func configChangeReplaces() {
         let servers = [observed(serverInfo("web-1-0001", config: "old"))]
         let plan = Planner.plan(desired: [desired(serviceSpec(count: 1))], observed: servers, now: now)
-        #expect(plan.services[0].replace == [.init(id: ServerID("web-1-0001"), reason: .configChanged)])
+        #expect(plan.services[0].replace == [.init(id: ServerID("web-1-0001"), reason: .configChanged([]))])
         #expect(plan.render() == "web: 1 server\n  replace web-1-0001 (config changed)\n  create 1")
+    }
+
+    @Test func configChangeNamesThePartsThatChangedWithoutEnvValues() {
+        var info = serverInfo("web-1-0001", config: "old")
+        info.config = ["run": "python3 app.py", "port": "8080", "zone": "shop.pyre.",
+                       "env.GREETING": configHash(["hello"]), "env.OLD": configHash(["x"]), "env.SAME": configHash(["s"])]
+        var service = desired(serviceSpec(count: 1))
+        service.configParts = ["run": "python3 app.py", "port": "8081", "zone": "shop.pyre.",
+                               "env.GREETING": configHash(["bonjour"]), "env.NEW": configHash(["y"]), "env.SAME": configHash(["s"])]
+        let plan = Planner.plan(desired: [service], observed: [observed(info)], now: now)
+        #expect(plan.render() == "web: 1 server\n  replace web-1-0001 (config changed: env GREETING changed, env NEW added, "
+            + "env OLD removed, port 8080 → 8081)\n  create 1")
+        #expect(!plan.render().contains("bonjour") && !plan.render().contains("hello"))
     }
 
     @Test func serversOlderThanMaxAgeAreReplaced() {
@@ -110,6 +123,6 @@ import Testing
         #expect(plan.services.map(\.service) == ["web", "worker"])
         let worker = plan.services[1]
         #expect(worker.isRemoval && worker.count == 0 && worker.destroyExtra == [ServerID("worker-1-0001")])
-        #expect(plan.render() == "web: 1 server, up to date\nworker: no longer declared; destroy 1")
+        #expect(plan.render() == "web: 1 server, up to date\nworker: destroy 1 (service no longer declared)")
     }
 }

@@ -180,6 +180,21 @@ import Testing
         for server in try await harness.running { #expect(harness.health.checks(of: server.id) == 3) }
     }
 
+    @Test func aSlowHealthGateReportsItsProgress() async throws {
+        let harness = Harness(configuration: ReconcilerConfiguration(system: "test", gateProgressInterval: .milliseconds(50)))
+        harness.health.set(.healthyAfter(checks: 30), forImage: digest("a"))
+        let record = try await harness.deploy([desired(serviceSpec(count: 1, deadline: .seconds(60)))])
+        #expect(record.outcome == .completed)
+        let reports = harness.progress.all.compactMap { event -> (probes: Int, failure: String?)? in
+            guard case let .gating(_, _, probes, _, lastFailure) = event else { return nil }
+            return (probes, lastFailure)
+        }
+        // 30 failing probes 10 ms apart take about 300 ms: several reports, each with more probes.
+        #expect(reports.count >= 2, "\(harness.progress.all)")
+        #expect(reports.allSatisfy { $0.failure == "not ready yet" })
+        #expect(zip(reports, reports.dropFirst()).allSatisfy { $0.probes < $1.probes })
+    }
+
     @Test func createFailureFailsTheDeploy() async throws {
         let harness = Harness()
         harness.provider.failCreate = { _ in true }
@@ -224,6 +239,21 @@ import Testing
         }
         #expect(reasons.sorted() == ["scaled down to 2", "service no longer declared"])
         #expect(await harness.foldMatches())
+    }
+
+    @Test func destroyingEverythingSaysWhyNotThatTheServiceIsUndeclared() async throws {
+        let harness = Harness()
+        try await harness.deploy([desired(serviceSpec(count: 2))])
+        let progress = ProgressLog()
+        let record = try await harness.reconciler.destroyAll(reason: "pyre destroy") { progress.append($0) }
+        #expect(record.outcome == .completed)
+        #expect(try await harness.running.isEmpty)
+        let reasons = harness.events("ServerDestroyed").compactMap { event -> String? in
+            if case let .serverDestroyed(_, reason, _) = event { reason } else { nil }
+        }
+        #expect(reasons == ["pyre destroy", "pyre destroy"])
+        let plans = progress.all.compactMap { event -> String? in if case let .planned(plan) = event { plan.render() } else { nil } }
+        #expect(plans == ["web: destroy 2 (pyre destroy)"])
     }
 
     @Test func driftedServersAreReplacedOnRequest() async throws {

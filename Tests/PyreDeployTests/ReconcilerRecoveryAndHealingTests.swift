@@ -145,6 +145,21 @@ import Testing
         #expect(await harness.foldMatches())
     }
 
+    @Test func deathsOfDifferentServersAreNotACrashLoop() async throws {
+        let configuration = ReconcilerConfiguration(system: "test", healBackoffBase: .zero, crashLoopThreshold: 3)
+        let harness = Harness(configuration: configuration)
+        let services = [desired(serviceSpec(count: 3))]
+        try await harness.deploy(services)
+        // Each of the three first servers dies once; every replacement keeps running.
+        for original in try await harness.running.map(\.id) {
+            harness.provider.kill(original)
+            await harness.reconciler.tick(services)
+        }
+        #expect(try await harness.running.filter { $0.state == .running }.count == 3)
+        let health = await harness.reconciler.serviceHealth()["web"]
+        #expect(health?.crashLooping == false && health?.consecutiveHeals == 1, "\(String(describing: health))")
+    }
+
     @Test func healthyServicesAreLeftAlone() async throws {
         let harness = Harness()
         let services = [desired(serviceSpec())]

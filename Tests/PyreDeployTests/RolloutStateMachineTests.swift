@@ -4,7 +4,7 @@ import Testing
 
 private func replacingPlan(old: Int, count: Int) -> ServicePlan {
     ServicePlan(service: "web", count: count,
-                replace: ids("old", old).map { .init(id: $0, reason: .configChanged) },
+                replace: ids("old", old).map { .init(id: $0, reason: .configChanged([])) },
                 create: count, newImage: digest("b"))
 }
 
@@ -205,7 +205,7 @@ struct RolloutSimulation {
         let stale = Int.random(in: 0 ... 6, using: &random)
         let dead = Int.random(in: 0 ... 2, using: &random)
         let extra = kept == count ? Int.random(in: 0 ... 2, using: &random) : 0
-        let replace = ids("stale", stale).map { ServicePlan.Replacement(id: $0, reason: .configChanged) }
+        let replace = ids("stale", stale).map { ServicePlan.Replacement(id: $0, reason: .configChanged([])) }
             + ids("dead", dead).map { ServicePlan.Replacement(id: $0, reason: .exited(status: 1)) }
         plan = ServicePlan(service: "web", count: count, keep: ids("kept", kept), replace: replace,
                            create: count - kept, destroyExtra: ids("extra", extra), newImage: digest("b"))

@@ -5,16 +5,19 @@ enum DNSSection {
     static let keys = ["listen", "ttl", "records"]
     static let recordKeys = ["name", "type", "value", "ttl"]
 
-    static func read(_ value: ManifestValue, zone: String) throws -> DNSSpec {
+    /// `services` are the system's service names: the zone's names for them are Pyre's.
+    static func read(_ value: ManifestValue, zone: String, services: [String]) throws -> DNSSpec {
         let dns = try value.mapping(expecting: "a mapping such as { ttl: 5s, records: [...] }", allowedKeys: keys)
         var spec = DNSSpec()
         if let listen = dns.optional("listen") { spec.listen = try ListenAddress.read(listen) }
         if let ttl = dns.optional("ttl") { spec.ttl = try readTTL(ttl) }
-        if let records = dns.optional("records") { spec.records = try readRecords(records, zone: zone) }
+        if let records = dns.optional("records") {
+            spec.records = try readRecords(records, zone: zone, services: services)
+        }
         return spec
     }
 
-    private static func readRecords(_ value: ManifestValue, zone: String) throws -> [StaticDNSRecord] {
+    private static func readRecords(_ value: ManifestValue, zone: String, services: [String]) throws -> [StaticDNSRecord] {
         guard case .sequence(let items) = value.node else {
             throw value.error("expected a list of records such as - { name: db, type: A, value: 10.0.0.5 }, "
                 + "got \(value.shortDescription)")
@@ -22,7 +25,12 @@ enum DNSSection {
         return try items.enumerated().map { index, item in
             let entry = ManifestValue(node: item, field: "\(value.field)[\(index)]", file: value.file)
             let record = try entry.mapping(expecting: "a record with name:, type: and value:", allowedKeys: recordKeys)
-            let name = try ownerName(record.required("name"), zone: zone)
+            let nameValue = try record.required("name")
+            let name = try ownerName(nameValue, zone: zone)
+            if let owner = ReservedDNSNames.owner(of: name, zone: zone, services: services) {
+                throw nameValue.error("\(name) is \(owner), which Pyre publishes itself; a record of the same name "
+                    + "would be merged with Pyre's and give clients a wrong answer: choose another name")
+            }
             let typeValue = try record.required("type")
             let type = try typeValue.string(expecting: "a record type").uppercased()
             guard StaticDNSValue.typeNames.contains(type) else {
@@ -68,7 +76,9 @@ enum DNSSection {
         case "CNAME":
             return .cname(try target(value, text: try value.string(expecting: "a name"), zone: zone))
         case "TXT":
-            let strings = try value.stringList(expecting: "a string or a list of strings") { [$0] }
+            let strings = try value.stringList(expecting: "a string or a list of strings") { text in
+                try txtStrings(text, value: value)
+            }
             if let long = strings.first(where: { $0.utf8.count > 255 }) {
                 throw value.error("each TXT string holds at most 255 bytes, one has \(long.utf8.count); split it into a list")
             }
@@ -86,6 +96,16 @@ enum DNSSection {
             }
             return .mx(preference: preference, exchange: try target(value, text: parts[1], zone: zone))
         }
+    }
+
+    /// One string as it is, or zone-file character-strings (`"a" "b"`) as the strings they are.
+    private static func txtStrings(_ text: String, value: ManifestValue) throws -> [String] {
+        guard text.hasPrefix("\"") else { return [text] }
+        guard let strings = CharacterStrings.parseQuoted(text) else {
+            throw value.error("TXT value \(text) starts with a quote but is not a sequence of quoted strings; "
+                + "write \"a\" \"b\" (escape quotes inside with \\\"), or give a list: [a, b]")
+        }
+        return strings
     }
 
     private static func target(_ value: ManifestValue, text: String, zone: String) throws -> String {

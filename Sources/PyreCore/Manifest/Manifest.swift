@@ -50,11 +50,18 @@ public enum Manifest {
         let images = try ImageSection.read(top.required("images"), directory: directory)
         let services = try ServiceSection.read(top.required("services"), images: images)
         let entrypoints = try top.optional("entrypoints").map { try EntrypointSection.read($0, services: services) } ?? []
-        let dns = try top.optional("dns").map { try DNSSection.read($0, zone: zone ?? "\(name).pyre.") } ?? DNSSpec()
+        let dns = try top.optional("dns").map {
+            try DNSSection.read($0, zone: zone ?? "\(name).pyre.", services: services.map(\.name))
+        } ?? DNSSpec()
         let events = try top.optional("events").map(EventsSection.read) ?? EventsSpec()
         let logs = try top.optional("logs").map { try LogsSection.read($0, directory: directory) } ?? LogsSpec()
-        return SystemSpec(name: name, provider: provider, aws: aws, zone: zone, images: images, services: services,
-                          entrypoints: entrypoints, dns: dns, events: events, logs: logs, directory: directory)
+        var spec = SystemSpec(name: name, provider: provider, aws: aws, zone: zone, images: images, services: services,
+                              entrypoints: entrypoints, dns: dns, events: events, logs: logs, directory: directory)
+        spec.fieldLocations = try ListenAddress.check(top)
+        if let store = try top.optional("events").flatMap({ try $0.mapping().optional("store") }) {
+            spec.fieldLocations[store.field] = store.location
+        }
+        return spec
     }
 
     private static let topLevelKeys = ["system", "provider", "aws", "zone", "images", "services", "entrypoints", "dns", "events", "logs"]

@@ -116,14 +116,14 @@ struct ManifestValue {
     }
 
     /// Either a list of strings or one string; `single` turns a lone string into the list.
-    func stringList(expecting expected: String, single: (String) -> [String]) throws -> [String] {
+    func stringList(expecting expected: String, single: (String) throws -> [String]) throws -> [String] {
         switch node {
         case .sequence(let sequence):
             return try sequence.enumerated().map { index, item in
                 try ManifestValue(node: item, field: "\(field)[\(index)]", file: file).string()
             }
         case .scalar where !isNull:
-            return single(try string())
+            return try single(try string())
         default:
             throw error("expected \(expected), got \(shortDescription)")
         }

@@ -14,9 +14,12 @@ public struct DesiredService: Sendable {
     public var configHash: String
     /// The image recipe's `user:`.
     public var user: String?
+    /// See ``ServiceSpec/configParts(recipe:zone:)``: what a plan compares to name a change.
+    public var configParts: [String: String]
 
     public init(spec: ServiceSpec, image: ImageDigest, imagePath: URL, command: [String],
-                env: [String: String], configHash: String, user: String? = nil) {
+                env: [String: String], configHash: String, user: String? = nil,
+                configParts: [String: String] = [:]) {
         self.spec = spec
         self.image = image
         self.imagePath = imagePath
@@ -24,13 +27,15 @@ public struct DesiredService: Sendable {
         self.env = env
         self.configHash = configHash
         self.user = user
+        self.configParts = configParts
     }
 
     /// Builds the desired state of `service` from its manifest, its recipe and the baked image.
     public init(spec: ServiceSpec, recipe: ImageRecipe, image: ImageDigest, imagePath: URL, zone: String) {
         self.init(spec: spec, image: image, imagePath: imagePath, command: recipe.run,
                   env: recipe.env.merging(spec.env) { _, service in service },
-                  configHash: spec.configHash(recipe: recipe, zone: zone), user: recipe.user)
+                  configHash: spec.configHash(recipe: recipe, zone: zone), user: recipe.user,
+                  configParts: spec.configParts(recipe: recipe, zone: zone))
     }
 }
 

@@ -3,7 +3,7 @@ import Foundation
 /// Why a server has to be replaced.
 public enum ReplaceReason: Sendable, Equatable, CustomStringConvertible {
     case imageChanged(from: ImageDigest, to: ImageDigest)
-    case configChanged
+    case configChanged([ConfigChange])
     case tooOld(maxAge: Duration)
     case exited(status: Int32)
     case failingHealth
@@ -21,7 +21,8 @@ public enum ReplaceReason: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .imageChanged(from, to): "image sha256:\(from.short)… → sha256:\(to.short)…"
-        case .configChanged: "config changed"
+        case let .configChanged(changes):
+            changes.isEmpty ? "config changed" : "config changed: " + changes.map(\.description).joined(separator: ", ")
         case let .tooOld(maxAge): "older than max_age (\(maxAgeText(maxAge)))"
         case let .exited(status): "exited with status \(status)"
         case .failingHealth: "failing health"
@@ -60,6 +61,10 @@ public struct ServicePlan: Sendable, Equatable {
     /// Servers running now (kept, replaced and extra).
     public var currentCount: Int { keep.count + replace.count + destroyExtra.count }
 
+    /// Why the servers of a removal go.
+    public var removalReason = ServicePlan.undeclared
+    public static let undeclared = "service no longer declared"
+
     public var isEmpty: Bool { replace.isEmpty && create == 0 && destroyExtra.isEmpty }
     public var isRemoval: Bool { newImage == nil }
 
@@ -78,7 +83,7 @@ public struct ServicePlan: Sendable, Equatable {
     /// One line per change, for people.
     public func render() -> String {
         if isRemoval {
-            return "\(service): no longer declared; destroy \(destroyExtra.count)"
+            return "\(service): destroy \(destroyExtra.count) (\(removalReason))"
         }
         let noun = count == 1 ? "server" : "servers"
         var lines = ["\(service): \(count) \(noun)" + (isEmpty ? ", up to date" : "")]

@@ -58,7 +58,9 @@ public enum Planner {
         if case let .exited(status) = info.state { return .exited(status: status) }
         if server.failing { return .failingHealth }
         if info.image != desired.image { return .imageChanged(from: info.image, to: desired.image) }
-        if info.configHash != desired.configHash { return .configChanged }
+        if info.configHash != desired.configHash {
+            return .configChanged(ConfigChange.between(info.config, desired.configParts))
+        }
         if let maxAge = desired.spec.maxAge, now.timeIntervalSince(info.createdAt) > maxAge.timeInterval {
             return .tooOld(maxAge: maxAge)
         }

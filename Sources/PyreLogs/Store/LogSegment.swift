@@ -61,7 +61,7 @@ enum DurableFile {
     /// Writes `data` to a temporary file, fsyncs it and renames it over `path`.
     static func write(_ data: Data, to path: String) throws {
         let temporary = path + ".tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw failure("cannot create \(temporary)") }
         defer { close(descriptor) }
         try data.withUnsafeBytes { try writeAll($0, to: descriptor, path: temporary) }

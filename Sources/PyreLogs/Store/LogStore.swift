@@ -32,7 +32,9 @@ public final class LogStore: Sendable {
     public init(configuration: LogStoreConfiguration) throws {
         self.configuration = configuration
         let directory = configuration.directory
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // Log lines are for their owner only, like the segments and indexes in it.
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         let firsts = names.compactMap(LogSegment.firstSequence(ofFileNamed:)).sorted()
         var opened: [LogSegment] = []
@@ -215,7 +217,7 @@ public final class LogStore: Sendable {
 
     /// Opens a segment for appending, cutting off a torn tail beyond its intact `length`.
     private static func openForAppend(_ path: String, keeping length: Int, of fileSize: Int) throws -> Int32 {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw DurableFile.failure("cannot open the log segment \(path)") }
         if fileSize > length {
             guard ftruncate(descriptor, off_t(length)) == 0, fsync(descriptor) == 0 else {
