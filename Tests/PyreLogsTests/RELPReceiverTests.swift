@@ -59,7 +59,7 @@ import Glibc
             _ = client.readToEnd()
         }
         let client = try LoopbackStream(port: fixture.relpPort)
-        client.send(Self.open + "2 syslog 4 <13>x\n3 close 0\n")
+        client.send(Self.open + "2 syslog 5 <13>x\n3 close 0\n")
         #expect(client.readToEnd().hasSuffix("2 rsp 6 200 OK\n3 rsp 0\n"))
     }
 }

@@ -46,10 +46,10 @@ struct RELPSession {
         return fail(error.transaction ?? 0, "500 \(error.reason)")
     }
 
-    /// The records of `transactions` are durable.
+    /// The records of `transactions` are durable. They are acknowledged even when the session
+    /// has ended since: the answers owed before a `close` or an error go out before it.
     func committed(_ transactions: [Int]) -> [Action] {
-        guard state != .closed else { return [] }
-        return transactions.map { .send(.response(to: $0, "200 OK")) }
+        transactions.map { .send(.response(to: $0, "200 OK")) }
     }
 
     /// The records of `transactions` could not be stored: refuse them and end the session,
