@@ -146,6 +146,7 @@ let package = Package(
             "PyreLogs", "PyreTesting",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "PyreAWSTests", dependencies: [

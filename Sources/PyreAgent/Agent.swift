@@ -148,6 +148,9 @@ public actor Agent {
     /// `HOST:PORT` of the syslog receiver (`logs.ZONE`), UDP and TCP.
     public nonisolated var syslogAddress: String { "\(identity.systemAddress):\(logs.port)" }
 
+    /// `HOST:PORT` of the RELP receiver (`logs.ZONE`), which acknowledges what it stored.
+    public nonisolated var relpAddress: String { "\(identity.systemAddress):\(logs.relpPort)" }
+
     /// The events API as servers and the host reach it (`events.ZONE` names the same address).
     public nonisolated var eventsURL: String { "http://\(identity.systemAddress):\(eventsPort)" }
 
@@ -275,6 +278,7 @@ public actor Agent {
             desired.env["PYRE_EVENTS_URL"] = eventsURL
             desired.env["PYRE_EVENTS_TOKEN"] = eventsToken
             desired.env["PYRE_LOGS"] = syslogAddress
+            desired.env["PYRE_LOGS_RELP"] = relpAddress
             return desired
         }
     }

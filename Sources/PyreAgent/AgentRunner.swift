@@ -21,7 +21,7 @@ public enum AgentRunner {
         ) { address in
             let url = "http://\(configuration.controlHost):\(address.port ?? 0)"
             let endpoint = AgentEndpoint(url: url, pid: getpid(), system: system, startedAt: Date(), events: agent.eventsURL,
-                                         syslog: agent.syslogAddress)
+                                         syslog: agent.syslogAddress, relp: agent.relpAddress)
             do {
                 try endpoint.write(to: state.agentFile)
             } catch {
@@ -38,7 +38,8 @@ public enum AgentRunner {
             }
             console(ProgressLine(.deploy, "events API at \(agent.eventsURL) (events.\(agent.zone); `pyre events` reads it)"))
             let tls = agent.logs.tls.map { ", TLS on port \($0.port)" } ?? ""
-            console(ProgressLine(.deploy, "syslog at \(agent.syslogAddress), UDP and TCP\(tls) (logs.\(agent.zone); `pyre logs` reads it)"))
+            console(ProgressLine(.deploy, "syslog at \(agent.syslogAddress), UDP and TCP\(tls), RELP on port \(agent.logs.relpPort)"
+                                 + " (logs.\(agent.zone); `pyre logs` reads it)"))
         }
         let subscribers = SubscriberRegistry()
         let eventsAPI = EventsAPI.application(

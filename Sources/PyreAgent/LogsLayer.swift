@@ -13,6 +13,8 @@ final class LogsLayer: Sendable {
     let writer: LogWriter
     /// The receiver's port on the system address.
     let port: Int
+    /// The RELP receiver's port on the system address.
+    let relpPort: Int
     let tls: LogsTLSSpec?
     private let receiver = Mutex<SyslogReceiver?>(nil)
     private let origins = OriginTable()
@@ -23,12 +25,15 @@ final class LogsLayer: Sendable {
                                                                   maxBytes: spec.maxSize))
         writer = LogWriter(store: store, logger: logger)
         port = spec.port ?? (getuid() == 0 ? 514 : Self.unprivilegedPort)
+        relpPort = spec.relpPort ?? (getuid() == 0 ? 2514 : Self.unprivilegedRELPPort)
         tls = spec.tls
         self.logger = logger
     }
 
     /// Without root, syslog cannot have port 514.
     static let unprivilegedPort = 5514
+    /// Without root, RELP takes librelp's default port, as 5514 stands beside 514.
+    static let unprivilegedRELPPort = 20514
 
     /// What the provider hands servers' output lines to; returns once they are committed.
     var shipOutput: OutputShipper.Sink {
@@ -40,14 +45,14 @@ final class LogsLayer: Sendable {
         let receiver = SyslogReceiver(
             configuration: .init(host: host, port: port, tls: tls.map {
                 SyslogTLSConfiguration(certificatePath: $0.certificate, keyPath: $0.key, port: $0.port)
-            }), writer: writer,
+            }, relpPort: relpPort), writer: writer,
             origin: { [origins] address in origins.lookup(address) }, logger: logger)
         do {
             try await receiver.start()
         } catch {
             if let error = error as? PyreError { throw error }
-            throw PyreError(.agent, "cannot receive syslog on \(host):\(port)\(tls.map { " (TLS: \($0.port))" } ?? ""): \(error); "
-                + "stop what holds the port or set another with logs: { port: N } in pyre.yml")
+            throw PyreError(.agent, "cannot receive syslog on \(host):\(port)\(tls.map { " (TLS: \($0.port))" } ?? "") "
+                + "(RELP: \(relpPort)): \(error); stop what holds the port or set another with logs: { port: N, relp_port: N } in pyre.yml")
         }
         self.receiver.withLock { $0 = receiver }
     }

@@ -89,14 +89,18 @@ public struct AgentEndpoint: Codable, Sendable, Equatable {
     public var events: String?
     /// `HOST:PORT` of the syslog receiver (UDP and TCP); absent in files written before it existed.
     public var syslog: String?
+    /// `HOST:PORT` of the RELP receiver; absent in files written before it existed.
+    public var relp: String?
 
-    public init(url: String, pid: Int32, system: String, startedAt: Date, events: String? = nil, syslog: String? = nil) {
+    public init(url: String, pid: Int32, system: String, startedAt: Date, events: String? = nil, syslog: String? = nil,
+                relp: String? = nil) {
         self.url = url
         self.pid = pid
         self.system = system
         self.startedAt = startedAt
         self.events = events
         self.syslog = syslog
+        self.relp = relp
     }
 
     public func write(to file: URL) throws {

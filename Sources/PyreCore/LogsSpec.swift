@@ -9,6 +9,8 @@ public struct LogsSpec: Sendable, Equatable {
     public var maxSize: Int
     /// Syslog over TLS (RFC 5425), when a certificate is configured.
     public var tls: LogsTLSSpec?
+    /// RELP (acknowledged once stored) on the system address; nil is 2514 for root, else 20514.
+    public var relpPort: Int?
 
     public static let defaultMaxAge = Duration.seconds(30 * 86_400)
     public static let defaultMaxSize = 10 << 30

@@ -14,6 +14,7 @@ struct ReceiverFixture {
     let udpPort: Int
     let tcpPort: Int
     let tlsPort: Int?
+    let relpPort: Int
 
     /// `tls`: a function of the fixture's fresh directory giving the TLS files to use.
     init(origin: @escaping SyslogReceiver.OriginLookup = { _ in nil },
@@ -21,12 +22,13 @@ struct ReceiverFixture {
         directory = try TemporaryDirectory(prefix: "pyre-logs")
         store = try LogStore(configuration: .init(directory: directory.url.appendingPathComponent("store")))
         writer = LogWriter(store: store, logger: Logger(label: "test"))
-        receiver = SyslogReceiver(configuration: .init(host: "127.0.0.1", port: 0, tls: try tls?(directory.url)), writer: writer,
-                                  origin: origin, logger: Logger(label: "test"))
-        let (udp, tcp, tlsAddress) = try await receiver.start()
-        udpPort = udp.port!
-        tcpPort = tcp.port!
-        tlsPort = tlsAddress?.port
+        receiver = SyslogReceiver(configuration: .init(host: "127.0.0.1", port: 0, tls: try tls?(directory.url), relpPort: 0),
+                                  writer: writer, origin: origin, logger: Logger(label: "test"))
+        let addresses = try await receiver.start()
+        udpPort = addresses.udp.port!
+        tcpPort = addresses.tcp.port!
+        tlsPort = addresses.tls?.port
+        relpPort = addresses.relp!.port!
     }
 
     func stop() async {

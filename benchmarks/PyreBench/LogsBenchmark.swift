@@ -6,8 +6,8 @@ import Glibc
 #endif
 
 /// The log store against rsyslog (imptcp/imudp and omfile), side by side in one run:
-/// 300-byte RFC 5424 messages over TCP on 1 and 4 connections (stored messages per second,
-/// Pyre fsyncing every batch, rsyslog not fsyncing), UDP at overload (loss rate), then
+/// 300-byte RFC 5424 messages over TCP on 1, 4 and 16 connections (Pyre: sent, received and
+/// stored messages per second, fsyncing every batch; rsyslog: stored, not fsyncing), UDP at overload (loss rate), then
 /// `--grep` over 1,000,000 stored records and the latency of following new records.
 enum LogsBenchmark {
     static func run(messages: Int, rounds: Int, only part: String? = nil) async throws {
@@ -17,25 +17,27 @@ enum LogsBenchmark {
         case "follow": return try await FollowBenchmark.run(samples: 2_000, directory: root)
         case "grep": return try GrepBenchmark.run(records: 1_000_000, directory: root)
         case "tcp":
-            let buffers = (0..<4).map { SyslogLoader.octetCounted(first: $0 * messages / 4, count: messages / 4) }
-            let rate = try await PyreSink.measureTCP(buffers, total: messages, directory: root)
-            return print("  TCP, 4 connections: Pyre \(Int(rate)) msg/s (fsync per batch)")
+            for connections in connectionCounts {
+                let result = try await PyreSink.measureTCP(buffers(messages, connections), total: messages,
+                                                           directory: root.appendingPathComponent("pyre-\(connections)"))
+                print("  TCP, \(label(connections)): Pyre \(result) (fsync per batch)")
+            }
+            return
         default: break
         }
         print("logs: \(messages) messages of 300 bytes over TCP, octet counting; \(rounds) rounds, median; 2 cores shared with the loader")
-        for connections in [1, 4] {
-            var pyre: [Double] = []
+        for connections in connectionCounts {
+            var pyre: [PyreSink.Rates] = []
             var rsyslog: [Double] = []
             for round in 0..<rounds {
-                let buffers = (0..<connections).map {
-                    SyslogLoader.octetCounted(first: $0 * messages / connections, count: messages / connections)
-                }
+                let buffers = buffers(messages, connections)
                 pyre.append(try await PyreSink.measureTCP(buffers, total: messages, directory: root.appendingPathComponent("pyre-\(connections)-\(round)")))
                 rsyslog.append(try RsyslogSink.measureTCP(buffers, total: messages, directory: root.appendingPathComponent("rsyslog-\(connections)-\(round)")))
             }
-            let (p, r) = (median(pyre), median(rsyslog))
-            print("  TCP, \(connections) connection\(connections == 1 ? " " : "s"): Pyre \(Int(p)) msg/s (fsync per batch), rsyslog \(Int(r)) msg/s"
-                  + " -> \(String(format: "%.2f", p / r))x (target >= 1.0x: \(p >= r ? "met" : "MISSED"))")
+            let p = PyreSink.Rates.medians(of: pyre)
+            let r = median(rsyslog)
+            print("  TCP, \(label(connections)): Pyre \(p) (fsync per batch), rsyslog \(Int(r)) msg/s stored"
+                  + " -> \(String(format: "%.2f", p.stored / r))x (target >= 1.0x: \(p.stored >= r ? "met" : "MISSED"))")
         }
         let datagrams = 200_000
         let pyreUDP = try await PyreSink.measureUDP(count: datagrams, directory: root.appendingPathComponent("pyre-udp"))
@@ -46,6 +48,16 @@ enum LogsBenchmark {
         // The grep store's dirty pages would otherwise be written back during the follow run's fsyncs.
         sync()
         try await FollowBenchmark.run(samples: 2_000, directory: root.appendingPathComponent("follow"))
+    }
+
+    static let connectionCounts = [1, 4, 16]
+
+    private static func buffers(_ messages: Int, _ connections: Int) -> [[UInt8]] {
+        (0..<connections).map { SyslogLoader.octetCounted(first: $0 * messages / connections, count: messages / connections) }
+    }
+
+    private static func label(_ connections: Int) -> String {
+        connections == 1 ? "1 connection " : "\(connections) connections"
     }
 
     private static func percent(_ result: (sent: Int, stored: Int)) -> String {
@@ -61,19 +73,50 @@ enum PyreSink {
         let store = try LogStore(configuration: .init(directory: directory))
         let writer = LogWriter(store: store, logger: logger)
         let receiver = SyslogReceiver(configuration: .init(host: "127.0.0.1", port: 0), writer: writer, logger: logger)
-        let (udp, tcp, _) = try await receiver.start()
-        return (writer, receiver, udp.port!, tcp.port!)
+        let addresses = try await receiver.start()
+        return (writer, receiver, addresses.udp.port!, addresses.tcp.port!)
     }
 
-    static func measureTCP(_ buffers: [[UInt8]], total: Int, directory: URL) async throws -> Double {
+    /// Messages per second until the loader had sent the last one, until the receiver had read
+    /// it, and until the store had committed it; and the writer's largest backlog.
+    struct Rates: CustomStringConvertible {
+        var sent: Double
+        var received: Double
+        var stored: Double
+        var peakBacklogBytes: Int
+
+        /// Each rate's median, and the largest backlog of all rounds.
+        static func medians(of rounds: [Rates]) -> Rates {
+            func middle(_ rate: KeyPath<Rates, Double>) -> Double { median(rounds.map { $0[keyPath: rate] }) }
+            return Rates(sent: middle(\.sent), received: middle(\.received), stored: middle(\.stored),
+                         peakBacklogBytes: rounds.map(\.peakBacklogBytes).max() ?? 0)
+        }
+
+        var description: String {
+            "sent \(Int(sent)), received \(Int(received)), stored \(Int(stored)) msg/s, backlog at most \(peakBacklogBytes >> 10) KiB"
+        }
+    }
+
+    static func measureTCP(_ buffers: [[UInt8]], total: Int, directory: URL) async throws -> Rates {
         let (writer, receiver, _, port) = try await start(directory)
         defer { writer.stop() }
         let began = ContinuousClock.now
-        try SyslogLoader.sendTCP(buffers, port: port)
-        try await waitFor(total, deadline: .seconds(120)) { Int(writer.current.committed) }
-        let seconds = (ContinuousClock.now - began).timeInterval
+        let sender = Task.detached { () throws -> ContinuousClock.Instant in
+            try SyslogLoader.sendTCP(buffers, port: port)
+            return ContinuousClock.now
+        }
+        var received: ContinuousClock.Instant?
+        try await waitFor(total, deadline: .seconds(120)) {
+            let now = writer.current
+            if received == nil, now.received >= UInt64(total) { received = ContinuousClock.now }
+            return Int(now.committed)
+        }
+        let stored = ContinuousClock.now
+        let sentAt = try await sender.value
         await receiver.stop()
-        return Double(total) / seconds
+        let rate = { (end: ContinuousClock.Instant) in Double(total) / (end - began).timeInterval }
+        return Rates(sent: rate(sentAt), received: rate(received ?? stored), stored: rate(stored),
+                     peakBacklogBytes: writer.current.peakBacklogBytes)
     }
 
     static func measureUDP(count: Int, directory: URL) async throws -> (sent: Int, stored: Int) {

@@ -23,13 +23,20 @@ enum SyslogLoader {
         return bytes
     }
 
-    /// Sends each buffer on its own TCP connection, all at once; returns when all are sent.
+    /// Sends each buffer on its own TCP connection from its own thread, all at once (not
+    /// `concurrentPerform`, which runs only as many as there are cores); returns when all are sent.
     static func sendTCP(_ buffers: [[UInt8]], port: Int) throws {
         let descriptors = try buffers.map { _ in try connect(port: port) }
         defer { descriptors.forEach { close($0) } }
-        DispatchQueue.concurrentPerform(iterations: buffers.count) { index in
-            try? sendAll(buffers[index], on: descriptors[index])
+        let done = DispatchGroup()
+        for (buffer, descriptor) in zip(buffers, descriptors) {
+            done.enter()
+            Thread {
+                try? sendAll(buffer, on: descriptor)
+                done.leave()
+            }.start()
         }
+        done.wait()
     }
 
     static func connect(port: Int) throws -> Int32 {

@@ -1,14 +1,15 @@
 import Foundation
 
-/// `logs:` — `{ port: 5514, max_age: 30d, max_size: 10GiB }`.
+/// `logs:` — `{ port: 5514, relp_port: 20514, max_age: 30d, max_size: 10GiB }`.
 enum LogsSection {
-    static let keys = ["port", "max_age", "max_size", "tls"]
+    static let keys = ["port", "relp_port", "max_age", "max_size", "tls"]
 
     static func read(_ value: ManifestValue, directory: URL) throws -> LogsSpec {
         let logs = try value.mapping(expecting: "a mapping such as { port: 5514, max_age: 30d, max_size: 10GiB }",
                                      allowedKeys: keys)
         var spec = LogsSpec()
         if let port = logs.optional("port") { spec.port = try port.integer(in: 1...65535, name: "port") }
+        if let port = logs.optional("relp_port") { spec.relpPort = try port.integer(in: 1...65535, name: "relp_port") }
         if let maxAge = logs.optional("max_age") {
             let text = try maxAge.string(expecting: "a duration such as 30d or 12h")
             guard let duration = parseDuration(text), duration > .zero else {

@@ -7,8 +7,9 @@ import PyreCore
 import Synchronization
 
 /// The syslog sink on `logs.ZONE`: UDP, and TCP with RFC 6587 framing detected per
-/// connection (octet counting or LF), and TLS (RFC 5425) when a certificate is configured. Every message is parsed and handed to the writer;
-/// nothing a sender sends can stop the receiver (see docs/logs.md, "Receiving").
+/// connection (octet counting or LF), TLS (RFC 5425) when a certificate is configured, and
+/// RELP (acknowledged once stored) when a port is given. Every message is parsed and handed to
+/// the writer; nothing a sender sends can stop the receiver (see docs/logs.md, "Receiving").
 public final class SyslogReceiver: Sendable {
     public struct Configuration: Sendable {
         public var host: String
@@ -20,15 +21,26 @@ public final class SyslogReceiver: Sendable {
         public var bsdTimeZone: TimeZone?
         /// Also listen for syslog over TLS.
         public var tls: SyslogTLSConfiguration?
+        /// Also listen for RELP on this port (0 picks a free one).
+        public var relpPort: Int?
 
         public init(host: String, port: Int, messageLimit: Int = SyslogParser.defaultLimit, bsdTimeZone: TimeZone? = nil,
-                    tls: SyslogTLSConfiguration? = nil) {
+                    tls: SyslogTLSConfiguration? = nil, relpPort: Int? = nil) {
             self.host = host
             self.port = port
             self.messageLimit = messageLimit
             self.bsdTimeZone = bsdTimeZone
             self.tls = tls
+            self.relpPort = relpPort
         }
+    }
+
+    /// Where the listeners are bound.
+    public struct Addresses: Sendable {
+        public var udp: SocketAddress
+        public var tcp: SocketAddress
+        public var tls: SocketAddress?
+        public var relp: SocketAddress?
     }
 
     /// Which server sent from an address, so its records carry service, server and generation.
@@ -47,15 +59,16 @@ public final class SyslogReceiver: Sendable {
         self.logger = logger
     }
 
-    /// Binds the listeners and returns their addresses (UDP, TCP, and TLS when configured).
+    /// Binds the listeners and returns their addresses.
     @discardableResult
-    public func start() async throws -> (udp: SocketAddress, tcp: SocketAddress, tls: SocketAddress?) {
+    public func start() async throws -> Addresses {
         let group = MultiThreadedEventLoopGroup.singleton
         let inbound = Inbound(configuration: configuration, writer: writer, origin: origin)
         // Read before anything binds: a bad certificate fails the start with nothing left open.
         let tlsContext = try configuration.tls?.makeContext()
         let tcp = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.so_rcvbuf), value: Backpressure.streamReceiveBuffer)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(SyslogStreamHandler(inbound: inbound))
@@ -88,6 +101,7 @@ public final class SyslogReceiver: Sendable {
             do {
                 tls = try await ServerBootstrap(group: group)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelOption(.socketOption(.so_rcvbuf), value: Backpressure.streamReceiveBuffer)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext))
@@ -101,10 +115,33 @@ public final class SyslogReceiver: Sendable {
                 throw error
             }
         }
-        channels.withLock { $0 = [tcp, udp] + (tls.map { [$0] } ?? []) }
+        var relp: (any Channel)?
+        if let port = configuration.relpPort {
+            do {
+                relp = try await Self.bindRELP(host: configuration.host, port: port, inbound: inbound)
+            } catch {
+                for channel in [tcp, udp] + (tls.map { [$0] } ?? []) { try? await channel.close() }
+                throw error
+            }
+        }
+        channels.withLock { $0 = [tcp, udp] + [tls, relp].compactMap { $0 } }
         let tlsNote = configuration.tls.map { ", TLS on port \($0.port)" } ?? ""
-        logger.info("syslog receiver on \(configuration.host):\(configuration.port) (UDP and TCP\(tlsNote))")
-        return (udp.localAddress!, tcp.localAddress!, tls?.localAddress)
+        let relpNote = relp?.localAddress?.port.map { ", RELP on port \($0)" } ?? ""
+        logger.info("syslog receiver on \(configuration.host):\(configuration.port) (UDP and TCP\(tlsNote)\(relpNote))")
+        return Addresses(udp: udp.localAddress!, tcp: tcp.localAddress!, tls: tls?.localAddress, relp: relp?.localAddress)
+    }
+
+    private static func bindRELP(host: String, port: Int, inbound: Inbound) async throws -> any Channel {
+        try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.so_rcvbuf), value: Backpressure.streamReceiveBuffer)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RELPFrameDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(RELPHandler(inbound: inbound))
+                }
+            }
+            .bind(host: host, port: port).get()
     }
 
     /// Closes the listeners; records already handed over are committed by the writer.
@@ -146,15 +183,17 @@ final class SyslogDatagramHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        // UDP has no way to slow a sender: a full backlog loses the burst, which is counted.
-        inbound.writer.submit(batch)
+        // UDP has no way to slow a sender: while the writer is busy datagrams wait in the
+        // socket's buffer, and a burst arriving at a full backlog is lost and counted.
+        _ = inbound.writer.offer(batch)
         batch.removeAll(keepingCapacity: true)
+        Backpressure.pauseWhileBusy(context.channel, writer: inbound.writer)
     }
 }
 
-/// A TCP connection: the framer cuts messages out of the stream. While the writer's backlog
-/// is large the connection stops reading, so the kernel's window slows the sender instead
-/// of records piling up in memory.
+/// A TCP connection: the framer cuts messages out of the stream. While the writer is busy
+/// the connection stops reading, so the kernel's window slows the sender instead of records
+/// piling up in memory.
 final class SyslogStreamHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
@@ -184,7 +223,7 @@ final class SyslogStreamHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         flush()
-        if inbound.writer.isBusy { pauseReading(context) }
+        Backpressure.pauseWhileBusy(context.channel, writer: inbound.writer)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -202,26 +241,7 @@ final class SyslogStreamHandler: ChannelInboundHandler {
 
     private func flush() {
         guard !batch.isEmpty else { return }
-        // Reading pauses before the backlog is full, so this succeeds unless the store fails.
         inbound.writer.submit(batch)
         batch.removeAll(keepingCapacity: true)
-    }
-
-    private func pauseReading(_ context: ChannelHandlerContext) {
-        let channel = context.channel
-        let writer = inbound.writer
-        channel.setOption(.autoRead, value: false).whenSuccess {
-            Self.resume(channel, writer: writer)
-        }
-    }
-
-    private static func resume(_ channel: any Channel, writer: LogWriter) {
-        channel.eventLoop.scheduleTask(in: .milliseconds(2)) {
-            if writer.isBusy {
-                resume(channel, writer: writer)
-            } else {
-                channel.setOption(.autoRead, value: true).whenSuccess { channel.read() }
-            }
-        }
     }
 }

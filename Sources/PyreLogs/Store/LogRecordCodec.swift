@@ -15,10 +15,11 @@ enum LogRecordCodec {
     /// Larger frames are corruption: a record holds at most a 64 KiB message plus its fields.
     static let maxPayload = 1 << 20
 
-    /// Appends `record`'s frame to `buffer`.
+    /// Appends `record`'s frame to `buffer`. Allocates nothing but the buffer's growth: the
+    /// writer thread encodes every record the store receives.
     static func encode(_ record: LogRecord, into buffer: inout [UInt8]) {
         let start = buffer.count
-        buffer.append(contentsOf: [UInt8](repeating: 0, count: frameHeader))
+        buffer.append(contentsOf: repeatElement(0, count: frameHeader))
         let payloadStart = buffer.count
         append(record.sequence, to: &buffer)
         append(UInt64(bitPattern: record.receivedAt), to: &buffer)
@@ -26,13 +27,20 @@ enum LogRecordCodec {
         var flags: UInt8 = record.truncated ? 1 : 0
         if record.generation != nil { flags |= 2 }
         if record.parseError != nil { flags |= 4 }
-        buffer.append(contentsOf: [record.facility.rawValue, record.severity.rawValue, formatCode(record.format),
-                                   record.source.rawValue, flags, 0, 0, 0])
+        buffer.append(record.facility.rawValue)
+        buffer.append(record.severity.rawValue)
+        buffer.append(formatCode(record.format))
+        buffer.append(record.source.rawValue)
+        buffer.append(flags)
+        buffer.append(contentsOf: repeatElement(0, count: 3))
         append(UInt32(clamping: record.generation ?? 0), to: &buffer)
-        for field in [record.service, record.server, record.hostname, record.appName, record.procID, record.msgID,
-                      record.parseError ?? ""] {
-            appendShort(field, to: &buffer)
-        }
+        appendShort(record.service, to: &buffer)
+        appendShort(record.server, to: &buffer)
+        appendShort(record.hostname, to: &buffer)
+        appendShort(record.appName, to: &buffer)
+        appendShort(record.procID, to: &buffer)
+        appendShort(record.msgID, to: &buffer)
+        appendShort(record.parseError ?? "", to: &buffer)
         appendLong(record.structuredData, to: &buffer)
         appendLong(record.message, to: &buffer)
         let payloadCount = buffer.count - payloadStart
@@ -79,12 +87,15 @@ enum LogRecordCodec {
 
     /// Names are short by the syslog grammar; anything longer is cut at a character boundary.
     private static func appendShort(_ text: String, to buffer: inout [UInt8]) {
-        var utf8 = Array(text.utf8)
-        if utf8.count > Int(UInt16.max) {
-            utf8 = Array(String(decoding: utf8.prefix(Int(UInt16.max) - 3), as: UTF8.self).utf8.prefix(Int(UInt16.max)))
+        let count = text.utf8.count
+        guard count > Int(UInt16.max) else {
+            append(UInt16(count), to: &buffer)
+            buffer.append(contentsOf: text.utf8)
+            return
         }
-        append(UInt16(utf8.count), to: &buffer)
-        buffer.append(contentsOf: utf8)
+        let cut = Array(String(decoding: text.utf8.prefix(Int(UInt16.max) - 3), as: UTF8.self).utf8.prefix(Int(UInt16.max)))
+        append(UInt16(cut.count), to: &buffer)
+        buffer.append(contentsOf: cut)
     }
 
     private static func appendLong(_ text: String, to buffer: inout [UInt8]) {

@@ -5,33 +5,48 @@ import PyreCore
 /// Group commit for the log store: receivers and shippers hand records over without
 /// waiting, and one thread writes whatever has gathered as one batch with one fsync. While a
 /// batch is being synced the next one gathers, so the store keeps up with many senders.
-/// Memory is bounded: past `maxBacklogBytes`, `submit` refuses (UDP drops and counts; TCP
-/// stops reading until the backlog drains).
+///
+/// Memory, and with it what a crash can lose, is bounded by backpressure rather than by
+/// buffering: past `busyBytes` stream receivers stop reading (`isBusy`, `whenNotBusy`) and the
+/// kernel's window slows their senders; so the backlog is about one batch, no more than the
+/// disk commits in one fsync. Only UDP, which cannot be slowed, is refused past `maxBacklogBytes`.
 public final class LogWriter: @unchecked Sendable {
     public struct Statistics: Sendable, Equatable {
+        /// Records taken into the backlog.
+        public var received: UInt64 = 0
         public var committed: UInt64 = 0
         public var batches: UInt64 = 0
         /// Records refused because the backlog was full.
         public var refused: UInt64 = 0
         /// Records lost because a batch could not be written (disk full, I/O error).
         public var failed: UInt64 = 0
+        /// The largest backlog (bytes, as `size(of:)` counts them) seen waiting for the writer.
+        public var peakBacklogBytes = 0
     }
 
+    /// Called once the records handed over with it are committed (or failed), with the last one's sequence.
+    public typealias Completion = @Sendable (Result<UInt64, any Error>) -> Void
+
     public let store: LogStore
+    /// Past this backlog stream receivers stop reading.
+    public let busyBytes: Int
+    /// Past this backlog `offer` (UDP) refuses.
     public let maxBacklogBytes: Int
     private let logger: Logger
     // Guards everything below; the writer thread waits on it for work.
     private let condition = NSCondition()
     private var pending: [LogRecord] = []
     private var pendingBytes = 0
-    private var waiters: [(upTo: Int, continuation: CheckedContinuation<UInt64, any Error>)] = []
+    private var waiters: [(upTo: Int, completion: Completion)] = []
+    private var notBusy: [@Sendable () -> Void] = []
     private var submittedCount = 0
     private var statistics = Statistics()
     private var stopping = false
     private var stopped = false
 
-    public init(store: LogStore, maxBacklogBytes: Int = 64 << 20, logger: Logger) {
+    public init(store: LogStore, busyBytes: Int = 1 << 20, maxBacklogBytes: Int = 16 << 20, logger: Logger) {
         self.store = store
+        self.busyBytes = busyBytes
         self.maxBacklogBytes = maxBacklogBytes
         self.logger = logger
         let thread = Thread { [self] in run() }
@@ -39,39 +54,54 @@ public final class LogWriter: @unchecked Sendable {
         thread.start()
     }
 
-    /// Queues `records`; false (nothing queued) when the backlog is full or the writer stopped.
+    /// Queues records of a receiver that stops reading while `isBusy`, so they are not refused;
+    /// `completion` runs on the writer's thread once they are committed. False when the writer stopped.
     @discardableResult
-    public func submit(_ records: [LogRecord]) -> Bool {
-        guard !records.isEmpty else { return true }
-        let size = Self.size(of: records)
+    public func submit(_ records: [LogRecord], completion: Completion? = nil) -> Bool {
+        guard !records.isEmpty else {
+            completion?(.success(store.lastSequence))
+            return true
+        }
         condition.lock()
         defer { condition.unlock() }
-        guard !stopping, pendingBytes + size <= maxBacklogBytes || pending.isEmpty else {
+        guard !stopping else {
             statistics.refused += UInt64(records.count)
             return false
         }
-        pending.append(contentsOf: records)
-        pendingBytes += size
-        submittedCount += records.count
-        condition.signal()
+        enqueue(records, completion: completion)
+        return true
+    }
+
+    /// Queues a UDP burst; false (nothing queued) when the backlog is full or the writer stopped.
+    public func offer(_ records: [LogRecord]) -> Bool {
+        guard !records.isEmpty else { return true }
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping, pendingBytes + Self.size(of: records) <= maxBacklogBytes || pending.isEmpty else {
+            statistics.refused += UInt64(records.count)
+            return false
+        }
+        enqueue(records, completion: nil)
         return true
     }
 
     /// Queues `records` and returns once they are committed, with the last one's sequence.
     public func commit(_ records: [LogRecord]) async throws -> UInt64 {
         try await withCheckedThrowingContinuation { continuation in
-            condition.lock()
-            defer { condition.unlock() }
-            guard !stopping else {
-                continuation.resume(throwing: PyreError(.logs, "the log writer is stopping"))
-                return
-            }
-            pending.append(contentsOf: records)
-            pendingBytes += Self.size(of: records)
-            submittedCount += records.count
-            waiters.append((submittedCount, continuation))
-            condition.signal()
+            let queued = submit(records) { continuation.resume(with: $0) }
+            if !queued { continuation.resume(throwing: PyreError(.logs, "the log writer is stopping")) }
         }
+    }
+
+    /// Under the lock.
+    private func enqueue(_ records: [LogRecord], completion: Completion?) {
+        pending.append(contentsOf: records)
+        pendingBytes += Self.size(of: records)
+        submittedCount += records.count
+        statistics.received += UInt64(records.count)
+        statistics.peakBacklogBytes = max(statistics.peakBacklogBytes, pendingBytes)
+        if let completion { waiters.append((submittedCount, completion)) }
+        condition.signal()
     }
 
     /// Roughly what the records take in memory and on disk.
@@ -79,11 +109,23 @@ public final class LogWriter: @unchecked Sendable {
         records.reduce(0) { $0 + $1.message.utf8.count + 128 }
     }
 
-    /// Whether the backlog is past half its bound: a TCP receiver stops reading until it is not.
+    /// Whether the backlog is past `busyBytes`: a stream receiver stops reading until it is not.
     public var isBusy: Bool {
         condition.lock()
         defer { condition.unlock() }
-        return pendingBytes > maxBacklogBytes / 2
+        return pendingBytes > busyBytes
+    }
+
+    /// Runs `resume` as soon as the writer is not busy: at once when it is not, else on the
+    /// writer's thread when it takes the backlog as its next batch. No wakeup is missed.
+    public func whenNotBusy(_ resume: @escaping @Sendable () -> Void) {
+        condition.lock()
+        guard pendingBytes > busyBytes, !stopping else {
+            condition.unlock()
+            return resume()
+        }
+        notBusy.append(resume)
+        condition.unlock()
     }
 
     public var current: Statistics {
@@ -110,7 +152,11 @@ public final class LogWriter: @unchecked Sendable {
             let batch = pending
             pending = []
             pendingBytes = 0
+            let resumed = notBusy
+            notBusy = []
             condition.unlock()
+            // Readers gather the next batch while this one is written and synced.
+            for resume in resumed { resume() }
             var outcome: Result<UInt64, any Error>
             do {
                 outcome = .success(try store.append(batch)?.upperBound ?? store.lastSequence)
@@ -126,14 +172,17 @@ public final class LogWriter: @unchecked Sendable {
             } else {
                 statistics.failed += UInt64(batch.count)
             }
-            let done = waiters.filter { $0.upTo <= written }
-            waiters.removeAll { $0.upTo <= written }
+            let done = waiters.prefix { $0.upTo <= written }
+            waiters.removeFirst(done.count)
             condition.unlock()
-            for waiter in done { waiter.continuation.resume(with: outcome) }
+            for waiter in done { waiter.completion(outcome) }
             condition.lock()
         }
+        let resumed = notBusy
+        notBusy = []
         stopped = true
         condition.broadcast()
         condition.unlock()
+        for resume in resumed { resume() }
     }
 }
