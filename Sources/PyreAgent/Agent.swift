@@ -128,7 +128,7 @@ public actor Agent {
     /// What servers may reach on the system address: DNS, the events API and syslog (UDP,
     /// TCP and TLS). A new service of the agent's for servers adds its port here.
     static func systemServices(dnsPort: Int, eventsPort: Int, logs: LogsLayer) -> SystemServicePorts {
-        SystemServicePorts(tcp: [dnsPort, eventsPort, logs.port] + (logs.tls.map { [$0.port] } ?? []),
+        SystemServicePorts(tcp: [dnsPort, eventsPort, logs.port, logs.relpPort] + (logs.tls.map { [$0.port] } ?? []),
                            udp: [dnsPort, logs.port])
     }
 

@@ -22,8 +22,10 @@ struct ContainmentTests {
         let agent = try AgentProcess(system, isolation: "namespaces")
         defer { agent.terminate() }
         let server = try #require(try await agent.waitForHealthy(count: 1).first)
-        let events = try #require(try AgentEndpoint.read(from: system.state.agentFile).events.flatMap(URL.init(string:)))
+        let endpoint = try AgentEndpoint.read(from: system.state.agentFile)
+        let events = try #require(endpoint.events.flatMap(URL.init(string:)))
         let systemAddress = try #require(events.host)
+        let relpPort = try #require(endpoint.relp?.split(separator: ":").last.flatMap { Int($0) })
         let probe = """
             import socket, struct, urllib.error, urllib.request
             query = struct.pack("!HHHHHH", 7, 0x0100, 1, 0, 0, 0)
@@ -37,6 +39,8 @@ struct ContainmentTests {
                 urllib.request.urlopen("\(events.absoluteString)/all", timeout=3)
             except urllib.error.HTTPError as error:
                 print("events status", error.code)
+            socket.create_connection(("\(systemAddress)", \(relpPort)), timeout=3).close()
+            print("relp open")
             try:
                 socket.create_connection(("\(systemAddress)", \(host.port)), timeout=3).close()
                 print("host port open")
@@ -50,6 +54,7 @@ struct ContainmentTests {
                                        includeErrors: true)
         #expect(result.output.contains("dns answers 1"), "DNS works from servers: \(result.output)")
         #expect(result.output.contains("events status 401"), "the events API answers servers: \(result.output)")
+        #expect(result.output.contains("relp open"), "the RELP receiver answers servers: \(result.output)")
         #expect(result.output.contains("host port unreachable"), "\(result.output)")
         try await agent.stop()
     }
