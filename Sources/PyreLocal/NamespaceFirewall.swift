@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PyreCore
+import Synchronization
 
 /// Ports of the agent's services on the system address that servers may reach (DNS, the
 /// events API, syslog); every other port of the host is closed to them.
@@ -16,7 +17,7 @@ public struct SystemServicePorts: Sendable, Equatable {
 
 /// One server as the anti-spoofing rules know it: the host end of its veth pair, the MAC
 /// of its `eth0` and its address.
-struct FirewallPort: Equatable {
+struct FirewallPort: Equatable, Sendable {
     let interface: String
     let mac: String
     let address: String
@@ -36,6 +37,7 @@ struct FirewallPort: Equatable {
 ///   bridge hands link-local group frames (LLDP's 01:80:c2:00:00:0e) to the port's own
 ///   stack without passing them through the `bridge` table, whatever they carry.
 struct NamespaceFirewall {
+    private let forgetting = PortsToForget()
     let table: String
     let bridge: String
     let bridgeAddress: String
@@ -116,12 +118,24 @@ struct NamespaceFirewall {
             """)
     }
 
-    /// Forgets a destroyed server's port; one that is not there is fine.
+    /// Forgets a destroyed server's port; one that is not there is fine. Every nftables
+    /// transaction that deletes set elements waits for an RCU grace period (about 20 ms here,
+    /// under one lock), and servers are destroyed in batches: the ports forgotten while a
+    /// transaction runs go together in the next one, which the first of them runs. Until then
+    /// a destroyed port's element only names an interface that no longer exists.
     func forget(_ port: FirewallPort) {
-        for command in ["delete element bridge \(table) servers { \(port.element) }",
-                        "delete element bridge \(table) ports { \"\(port.interface)\" }"] {
-            _ = try? run(script: command)
+        guard forgetting.add(port) else { return }
+        while let ports = forgetting.next() {
+            let deletions = ports.map(deletions(of:))
+            if (try? run(script: deletions.flatMap { $0 }.joined(separator: "\n"))) != nil { continue }
+            // One of them was not there, which fails the whole transaction: one at a time.
+            for command in deletions.joined() { _ = try? run(script: command) }
         }
+    }
+
+    private func deletions(of port: FirewallPort) -> [String] {
+        ["delete element bridge \(table) servers { \(port.element) }",
+         "delete element bridge \(table) ports { \"\(port.interface)\" }"]
     }
 
     private func run(script: String) throws {
@@ -133,6 +147,37 @@ struct NamespaceFirewall {
         guard status == 0 else {
             throw PyreError(.provider, "`nft -f` failed (\(status)): \(output.trimmingCharacters(in: .whitespacesAndNewlines)); "
                 + "Pyre needs root and nftables (kernel nf_tables with bridge support) for namespace isolation")
+        }
+    }
+}
+
+/// Ports waiting for the transaction that deletes them, and whether one is running.
+private final class PortsToForget: Sendable {
+    private struct State {
+        var ports: [FirewallPort] = []
+        var running = false
+    }
+
+    private let state = Mutex(State())
+
+    /// Queues `port`; true when the caller must run the transactions (none is running).
+    func add(_ port: FirewallPort) -> Bool {
+        state.withLock { state in
+            state.ports.append(port)
+            defer { state.running = true }
+            return !state.running
+        }
+    }
+
+    /// The ports queued since the last call, or nil (and no transaction running) when none are.
+    func next() -> [FirewallPort]? {
+        state.withLock { state in
+            guard !state.ports.isEmpty else {
+                state.running = false
+                return nil
+            }
+            defer { state.ports = [] }
+            return state.ports
         }
     }
 }
