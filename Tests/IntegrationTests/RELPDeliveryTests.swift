@@ -31,7 +31,7 @@ struct RELPDeliveryTests {
         let work = system.directory.appendingPathComponent("rsyslog")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let acked = work.appendingPathComponent("acked")
-        let (relayPort, inputPort) = (try freeTCPPort(), try freeTCPPort())
+        let (relayPort, inputPort) = (try freeLoopbackPort(), try freeLoopbackPort())
         let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts")
         let relay = try start("/usr/bin/python3", [scripts.appendingPathComponent("relp_ack_recorder.py").path, "\(relayPort)",
                                                    host, "\(relpPort)", acked.path])
@@ -146,22 +146,6 @@ struct RELPDeliveryTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         throw TestFailure("rsyslog does not listen on \(port)")
-    }
-
-    private func freeTCPPort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        guard bound else { throw TestFailure("no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     private func split(_ address: String) -> (String, Int)? {
