@@ -27,6 +27,21 @@ import Testing
         #expect(try await route53.findHostedZone("other-" + name) == nil)
     }
 
+    /// Creations that race (or one retried after its answer was lost) can leave several
+    /// zones of one name on moto; every caller must still get the same one.
+    @Test func racingEnsuresSettleOnOneZone() async throws {
+        let route53 = Self.client(try await MotoServer.shared())
+        let name = Self.uniqueZone()
+        let ids = try await withThrowingTaskGroup(of: String.self) { group in
+            for attempt in 1...6 {
+                group.addTask { try await route53.ensureHostedZone(name, callerReference: "\(name)-\(attempt)") }
+            }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(ids.count == 1)
+        #expect(try await route53.findHostedZone(name) == ids.first)
+    }
+
     @Test func oneBatchReplacesRecordsAndTheChangeGetsInSync() async throws {
         let route53 = Self.client(try await MotoServer.shared())
         let name = Self.uniqueZone()

@@ -15,7 +15,8 @@ public struct Route53Client: Sendable {
     }
 
     /// The id (`Z…`, without `/hostedzone/`) of the public zone named `name`, creating it
-    /// when there is none. `callerReference` makes the creation safe to retry.
+    /// when there is none. `callerReference` must be new for every call: Route 53 uses it to
+    /// make the retries of one creation safe, and refuses it ever after.
     public func ensureHostedZone(_ name: String, callerReference: String) async throws -> String {
         let zone = Self.absolute(name)
         if let id = try await findHostedZone(zone) { return id }
@@ -25,11 +26,22 @@ public struct Route53Client: Sendable {
             <Name>\(XMLText.escape(zone))</Name><CallerReference>\(XMLText.escape(callerReference))</CallerReference>\
             </CreateHostedZoneRequest>
             """
-        let answer = try await call("CreateHostedZone", method: "POST", path: "/hostedzone", body: body)
-        guard let id = answer[path: "HostedZone", "Id"]?.text.nonEmpty else {
-            throw AWSError(kind: .service, message: "the answer names no hosted zone", operation: "Route 53 CreateHostedZone")
+        let created: String
+        do {
+            let answer = try await call("CreateHostedZone", method: "POST", path: "/hostedzone", body: body)
+            guard let id = answer[path: "HostedZone", "Id"]?.text.nonEmpty else {
+                throw AWSError(kind: .service, message: "the answer names no hosted zone", operation: "Route 53 CreateHostedZone")
+            }
+            created = Self.bareID(id)
+        } catch let error as AWSError where error.code == "HostedZoneAlreadyExists" {
+            // A retried creation whose first answer was lost: that first try made the zone.
+            guard let id = try await findHostedZone(zone) else { throw error }
+            return id
         }
-        return Self.bareID(id)
+        // A creation retried after a lost answer can leave two zones of one name where the
+        // service does not deduplicate by caller reference (moto); every caller settles on
+        // the one listed first, so the system never splits its records across both.
+        return try await findHostedZone(zone) ?? created
     }
 
     /// The id of the hosted zone named `name`, or nil.

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import PyreCore
 
@@ -33,7 +34,7 @@ public actor Route53Publisher: ServerPublisher {
     /// The hosted zone's id, found or created (the caller reference makes creating safe to retry).
     public func hostedZone() async throws -> String {
         if let zoneID { return zoneID }
-        let id = try await route53.ensureHostedZone(zone, callerReference: "pyre-\(zone)")
+        let id = try await route53.ensureHostedZone(zone, callerReference: "pyre-\(zone)-\(UUID().uuidString)")
         zoneID = id
         return id
     }
