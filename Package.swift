@@ -36,6 +36,10 @@ let package = Package(
         .target(name: "PyreDeploy", dependencies: [
             "PyreCore",
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Health checks over the network (HTTP, TCP), kept out of the engine, which needs Core only.
+        .target(name: "PyreHealth", dependencies: [
+            "PyreCore",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -52,8 +56,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PyreAgent", dependencies: [
-            "PyreCore", "PyreImages", "PyreLocal", "PyreDeploy", "PyreEvents", "PyreEventsPostgres", "PyreDNS", "PyreEntrypoints",
-            "PyreAWS",
+            "PyreCore", "PyreImages", "PyreLocal", "PyreDeploy", "PyreHealth", "PyreEvents", "PyreEventsPostgres", "PyreDNS",
+            "PyreEntrypoints", "PyreAWS",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -101,7 +105,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "PyreBench", dependencies: [
-            "PyreDeploy", "PyreLocal", "PyreImages", "PyreTesting", "PyreDNS", "PyreEntrypoints", "PyreEvents",
+            "PyreDeploy", "PyreHealth", "PyreLocal", "PyreImages", "PyreTesting", "PyreDNS", "PyreEntrypoints", "PyreEvents",
             "PyreEventsPostgres", "PyreLogs", "PyreAWS", "pyre-sandbox",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -109,14 +113,21 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "benchmarks/PyreBench"),
+        // The fuzzers and the generators they feed on, shared by the fuzz executables and the tests.
+        .target(name: "PyreFuzzing", dependencies: ["PyreCore", "PyreDNS", "PyreLogs"]),
         // Feeds the DNS decoder and responder random and mutated packets (fuzz/README.md).
-        .executableTarget(name: "PyreDNSFuzz", dependencies: ["PyreDNS"], path: "fuzz/PyreDNSFuzz"),
+        .executableTarget(name: "PyreDNSFuzz", dependencies: ["PyreDNS", "PyreFuzzing"], path: "fuzz/PyreDNSFuzz"),
         // Feeds the syslog parser and framer random and mutated messages (fuzz/README.md).
-        .executableTarget(name: "PyreLogsFuzz", dependencies: ["PyreLogs"], path: "fuzz/PyreLogsFuzz"),
+        .executableTarget(name: "PyreLogsFuzz", dependencies: ["PyreLogs", "PyreFuzzing"], path: "fuzz/PyreLogsFuzz"),
         .testTarget(name: "PyreCoreTests", dependencies: ["PyreCore", "PyreTesting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PyreImagesTests", dependencies: ["PyreImages", "PyreTesting"]),
         .testTarget(name: "PyreLocalTests", dependencies: [
             "PyreLocal", "PyreTesting", "pyre-sandbox", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "PyreHealthTests", dependencies: [
+            "PyreHealth", "PyreCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "PyreDeployTests", dependencies: [
             "PyreDeploy", "PyreTesting",
@@ -131,19 +142,21 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "PyreDNSTests", dependencies: [
-            "PyreDNS", "PyreTesting",
+            "PyreDNS", "PyreFuzzing", "PyreTesting",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "PyreEntrypointsTests", dependencies: [
             "PyreEntrypoints",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "PyreLogsTests", dependencies: [
-            "PyreLogs", "PyreTesting",
+            "PyreLogs", "PyreFuzzing", "PyreTesting",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -154,8 +167,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "PyreAgentTests", dependencies: [
-            "PyreAgent", "PyreTesting", "PyreDeploy", "PyreEvents", "PyreLogs",
+            "PyreAgent", "PyreTesting", "PyreDeploy", "PyreHealth", "PyreEvents", "PyreLogs",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreTesting", "PyreAWS", "pyre"]),
     ],

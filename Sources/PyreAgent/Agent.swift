@@ -1,12 +1,10 @@
 import Foundation
 import Logging
-import PyreAWS
 import PyreCore
 import PyreDeploy
 import PyreEvents
 import PyreEventsPostgres
 import PyreImages
-import PyreLocal
 import PyreLogs
 
 /// One system's agent: owns the event store, the provider and the reconciler, and carries
@@ -23,6 +21,8 @@ public actor Agent {
     public nonisolated let startTrigger: DeployTrigger
     /// The deploy the previous agent was running when it stopped, if any.
     private let interruptedDeployment: Int?
+    /// What of pyre.yml the agent took up when it started; a deploy cannot change it.
+    private let runtime: RuntimeSpec
     let logger: Logger
     let store: SQLiteEventStore
     /// The applications' event store, served by the events API.
@@ -30,16 +30,16 @@ public actor Agent {
     /// Where servers reach the events API, and its token.
     public nonisolated let eventsPort: Int
     let eventsToken: String
+    /// What the servers run on: this machine or a cloud.
+    let backend: any SystemBackend
     let provider: any ServerProvider
-    /// Set for `provider: local` (the default).
-    let local: LocalProvider?
-    /// Set for `provider: aws`.
-    let aws: AWSBackend?
     let reconciler: Reconciler
     let images: ImageStore
     let baker: ImageBaker
     let identity: IdentityLayer
     let logs: LogsLayer
+    private let statusReporter: StatusReporter
+    private let driftChecker: DriftChecker
     private let lock: AgentLock
     /// What the last successful load of the manifest asked for; the watcher keeps it true.
     private var desired: [DesiredService]?
@@ -55,11 +55,17 @@ public actor Agent {
     /// Opens the state directory (taking its lock), replays the agent's history and
     /// reconciles it with what the provider runs: orphans from an earlier agent are destroyed.
     public init(configuration: AgentConfiguration, logger: Logger) async throws {
+        try await self.init(configuration: configuration, logger: logger, backend: SystemBackends.standard)
+    }
+
+    /// As ``init(configuration:logger:)``, with the system's backend made by `makeBackend`.
+    init(configuration: AgentConfiguration, logger: Logger, backend makeBackend: BackendFactory) async throws {
         let spec = try Manifest.load(directory: configuration.systemDirectory)
         self.configuration = configuration
         self.logger = logger
         self.system = spec.name
         zone = spec.zone
+        runtime = spec.runtime
         state = StateDirectory(root: configuration.stateDirectory)
         try state.create()
         lock = try AgentLock(file: state.lockFile)
@@ -72,74 +78,53 @@ public actor Agent {
         interruptedDeployment = history.runningDeployment?.number
         startTrigger = history.runningDeployment != nil || !history.liveServers.isEmpty ? .recovery : .manual
         logs = try LogsLayer(spec: spec.logs, directory: state.logs, logger: logger)
-        // On AWS, Route 53 serves the names; the agent's own server only answers this
-        // machine, on a port of its own choosing.
-        let dnsPort = spec.provider == .aws ? 0 : getuid() == 0 ? 53 : Self.unprivilegedDNSPort
-        let systemAddress: String
-        let probe: any HealthChecker
-        let prepared: LocalProvider?
-        switch spec.provider {
-        case .local:
-            var providerConfiguration = LocalProviderConfiguration(system: spec.name, serversDirectory: state.servers,
-                                                                   isolation: configuration.isolation)
-            if let subnet = configuration.subnet { providerConfiguration.subnet = subnet }
-            providerConfiguration.shipOutput = logs.shipOutput
-            providerConfiguration.systemServices = Self.systemServices(dnsPort: dnsPort, eventsPort: eventsPort, logs: logs)
-            providerConfiguration.hiddenPaths.append(state.root.path)
-            let local = try LocalProvider(configuration: providerConfiguration, logger: logger)
-            (self.local, aws, provider, probe, prepared) = (local, nil, local, NetworkHealthChecker(), local)
-            systemAddress = local.systemAddress
-        case .aws:
-            let aws = try AWSBackend(spec: spec, logger: logger, environment: configuration.environment)
-            (local, self.aws, provider, probe, prepared) = (nil, aws, aws.provider, aws.health, nil)
-            // Instances cannot reach this machine's loopback: Route 53 names them; the agent's
-            // own DNS and entry points serve this machine.
-            systemAddress = "127.0.0.1"
-        }
+        let backend = try makeBackend(BackendContext(spec: spec, configuration: configuration, state: state, logs: logs,
+                                                     logger: logger))
+        self.backend = backend
+        provider = backend.provider
+        images = ImageStore(root: state.images)
+        baker = ImageBaker(store: images)
+        driftChecker = DriftChecker(provider: backend.provider, images: images)
         // From here on, a failure must leave nothing of the system's network on the host.
         do {
-            try await prepared?.prepare()
-            images = ImageStore(root: state.images)
-            baker = ImageBaker(store: images)
-            let provider = provider
+            try await backend.prepare()
+            let provider = backend.provider
             let logs = logs
-            identity = try IdentityLayer(spec: spec, systemAddress: systemAddress, dnsPort: dnsPort,
+            identity = try IdentityLayer(spec: spec, systemAddress: backend.systemAddress, dnsPort: backend.dnsPort,
                                          listServers: {
                                              let servers = try await provider.list()
                                              logs.update(servers: servers)
                                              return servers
                                          }, logger: logger)
             let identity = identity
-            let publisher: any ServerPublisher = if let aws { PublisherChain(publishers: [identity, aws.publisher]) } else { identity }
+            let publisher: any ServerPublisher = if let other = backend.publisher {
+                PublisherChain(publishers: [identity, other])
+            } else {
+                identity
+            }
             reconciler = Reconciler(
                 configuration: ReconcilerConfiguration(system: spec.name, zone: spec.zone),
-                provider: provider, journal: journal, health: ReplayGate(probe: probe, store: applicationEvents),
+                provider: provider, journal: journal, health: ReplayGate(probe: backend.health, store: applicationEvents),
                 publisher: publisher,
                 state: history, logger: logger)
+            statusReporter = StatusReporter(system: spec.name, isolation: configuration.isolation.rawValue,
+                                            provider: provider, reconciler: reconciler)
             try await reconciler.recover()
-            try await logs.start(host: systemAddress)
+            try await logs.start(host: backend.systemAddress)
             try await identity.start(published: await reconciler.state.liveServers.filter(\.published).map(\.info))
         } catch {
-            await Self.abandon(prepared, logs: logs, logger: logger)
+            await Self.abandon(backend, logs: logs, logger: logger)
             throw error
         }
     }
 
-    /// What servers may reach on the system address: DNS, the events API and syslog (UDP,
-    /// TCP and TLS). A new service of the agent's for servers adds its port here.
-    static func systemServices(dnsPort: Int, eventsPort: Int, logs: LogsLayer) -> SystemServicePorts {
-        SystemServicePorts(tcp: [dnsPort, eventsPort, logs.port, logs.relpPort] + (logs.tls.map { [$0.port] } ?? []),
-                           udp: [dnsPort, logs.port])
-    }
-
-    /// Undoes a start that failed after the network was prepared: the servers a recovery may
-    /// have created go, then the bridge, the guard route and the firewall.
-    private static func abandon(_ local: LocalProvider?, logs: LogsLayer, logger: Logger) async {
-        guard let local else { return }
-        for server in (try? await local.list()) ?? [] { try? await local.destroy(server.id) }
+    /// Undoes a start that failed after the backend was prepared: the servers a recovery may
+    /// have created go, then (locally) the bridge, the guard route and the firewall.
+    private static func abandon(_ backend: any SystemBackend, logs: LogsLayer, logger: Logger) async {
+        await backend.abandonServers()
         await logs.stop()
         do {
-            try await local.teardown()
+            try await backend.teardown()
         } catch {
             logger.error("could not remove the network of the failed start: \(describe(error))")
         }
@@ -178,9 +163,6 @@ public actor Agent {
         }
     }
 
-    /// Without root, DNS cannot have port 53 (process mode only).
-    static let unprivilegedDNSPort = 5353
-
     /// Bakes what changed and rolls out the manifest as it is on disk now. Self-healing keeps
     /// what the last *successful* deploy rolled out.
     public func deploy(trigger: DeployTrigger = .manual, progress: @escaping ProgressSink) async throws -> DeploymentRecord {
@@ -188,13 +170,10 @@ public actor Agent {
         try await checkCanDeploy()
         deploying = true
         defer { deploying = false }
-        let spec = try Manifest.load(directory: configuration.systemDirectory)
+        let spec = try loadWorkload()
         let wanted = try await bake(spec, progress: progress)
-        if let aws {
-            let digests = Dictionary(wanted.map { ($0.spec.image, $0.image) }, uniquingKeysWith: { first, _ in first })
-            try await aws.prepare(amis: aws.amis(for: spec, digests: digests))
-            await aws.publisher.setStaticRecords(spec.dns.records, defaultTTL: spec.dns.ttl)
-        }
+        let digests = Dictionary(wanted.map { ($0.spec.image, $0.image) }, uniquingKeysWith: { first, _ in first })
+        try await backend.prepareDeploy(spec, images: digests)
         try await identity.configure(spec)
         await identity.setDeployment(await reconciler.state.nextDeploymentNumber)
         let record = try await reconciler.deploy(wanted, trigger: trigger) { event in
@@ -208,6 +187,19 @@ public actor Agent {
             try await removeExtraServers(keeping: previous, progress: progress)
         }
         return record
+    }
+
+    /// pyre.yml as it is on disk now, refused when it changes what the agent took up at
+    /// start: that would be silently ignored until the next `pyre up`.
+    private func loadWorkload() throws -> SystemSpec {
+        let spec = try Manifest.load(directory: configuration.systemDirectory)
+        let changed = spec.runtime.changedSections(from: runtime)
+        guard changed.isEmpty else {
+            throw PyreError(.manifest, "restart the agent to apply: \(changed.joined(separator: ", ")) "
+                + "(read only when the agent starts: stop `pyre up` with Ctrl-C, which destroys the servers and keeps "
+                + "persistent data, and start it again), or undo the change to deploy the rest")
+        }
+        return spec
     }
 
     /// Fails fast, before a possibly long bake, when a deploy runs already or the agent is
@@ -250,7 +242,7 @@ public actor Agent {
 
     /// What a deploy would do now, without baking or changing anything.
     public func plan() async throws -> Plan {
-        let spec = try Manifest.load(directory: configuration.systemDirectory)
+        let spec = try loadWorkload()
         let wanted = try spec.services.map { service in
             let recipe = spec.image(named: service.image)!
             let digest = try baker.digest(of: recipe)
@@ -268,17 +260,13 @@ public actor Agent {
                 if let line = ProgressLine(event) { progress(line) }
             }
         }
+        let reach = backend.serverEnvironment(AgentServiceAddresses(
+            dns: identity.dnsAddress, eventsURL: eventsURL, eventsToken: eventsToken, syslog: syslogAddress, relp: relpAddress))
         return spec.services.map { service in
             let recipe = spec.image(named: service.image)!
             let image = baked[recipe.name]!
             var desired = DesiredService(spec: service, recipe: recipe, image: image.digest, imagePath: image.root, zone: spec.zone)
-            // Instances on AWS cannot reach the agent's loopback services.
-            guard local != nil else { return desired }
-            desired.env["PYRE_DNS"] = identity.dnsAddress
-            desired.env["PYRE_EVENTS_URL"] = eventsURL
-            desired.env["PYRE_EVENTS_TOKEN"] = eventsToken
-            desired.env["PYRE_LOGS"] = syslogAddress
-            desired.env["PYRE_LOGS_RELP"] = relpAddress
+            desired.env.merge(reach) { _, agent in agent }
             return desired
         }
     }
@@ -286,7 +274,7 @@ public actor Agent {
     /// One pass of self-healing and phoenix recreation.
     public func tick(progress: @escaping ProgressSink) async {
         await identity.refresh()
-        await aws?.publisher.resync()
+        await backend.tick()
         do {
             try logs.store.enforceRetention()
         } catch {
@@ -304,63 +292,13 @@ public actor Agent {
     }
 
     public func status() async throws -> StatusReport {
-        let agentState = await reconciler.state
-        let serviceHealth = await reconciler.serviceHealth()
-        var healthByServer: [ServerID: Bool] = [:]
-        for server in serviceHealth.values.flatMap(\.servers) {
-            if case .some(let result) = server.lastResult { healthByServer[server.id] = result.passed }
-        }
-        let running = try await provider.list()
-        var services: [StatusReport.Service] = []
-        let names = (desired?.map(\.spec.name) ?? []) + Set(running.map(\.service)).subtracting(desired?.map(\.spec.name) ?? []).sorted()
-        for name in names {
-            let wanted = desired?.first { $0.spec.name == name }
-            let servers = running.filter { $0.service == name }.map { info in
-                let record = agentState.servers[info.id]
-                let health: String
-                switch info.state {
-                case .exited: health = "exited"
-                case .running:
-                    if let known = healthByServer[info.id] { health = known ? "healthy" : "unhealthy" }
-                    else { health = record?.healthy == true ? "healthy" : "starting" }
-                }
-                return StatusReport.Server(id: info.id.rawValue, generation: info.generation, image: info.image.rawValue,
-                                           address: info.address, port: info.port, health: health,
-                                           published: record?.published ?? false, createdAt: info.createdAt)
-            }
-            services.append(StatusReport.Service(name: name, count: wanted?.spec.count ?? 0, image: wanted?.image.rawValue,
-                                                 crashLooping: serviceHealth[name]?.crashLooping ?? false, servers: servers))
-        }
-        return StatusReport(system: system, isolation: configuration.isolation.rawValue,
-                            runningDeployment: agentState.runningDeployment?.number, services: services)
+        try await statusReporter.report(desired: desired)
     }
 
     /// Re-hashes each server's view of its image; with `replace`, replaces drifted servers
     /// through a normal rollout.
     public func verify(replace: Bool, progress: @escaping ProgressSink) async throws -> VerifyReport {
-        var findings: [VerifyReport.Finding] = []
-        let servers = try await provider.list()
-        // In namespace mode every server of an image views the same directory: hash it once.
-        var digests: [URL: ImageDigest] = [:]
-        for server in servers {
-            guard let view = server.imageView, let image = images.image(for: server.image) else { continue }
-            // Hashing a tree takes a while: off the actor, and a server destroyed meanwhile is skipped.
-            if digests[view] == nil {
-                digests[view] = try? await Task.detached(operation: { try treeDigest(of: view) }).value
-            }
-            guard let actual = digests[view] else { continue }
-            // `image` is the digest status shows (of the image's inputs); what drifts is the
-            // digest of its files, labelled as such so the two are never taken for each other.
-            if actual != image.contentDigest {
-                findings.append(.init(server: server.id.rawValue, image: server.image.rawValue,
-                                      expected: image.contentDigest.rawValue, actual: actual.rawValue))
-                progress(ProgressLine(.verify, "\(server.id): drifted (image \(server.image.short): files hash to "
-                    + "\(actual.short), baked as \(image.contentDigest.short))"))
-            } else {
-                progress(ProgressLine(.verify, "\(server.id): ok (image \(server.image.short): files hash to "
-                    + "\(actual.short), as baked)"))
-            }
-        }
+        let (checked, findings) = try await driftChecker.check(progress: progress)
         var replaced = false
         if replace, !findings.isEmpty {
             guard let desired else {
@@ -372,7 +310,7 @@ public actor Agent {
             }
             replaced = record.outcome == .completed
         }
-        return VerifyReport(checked: servers.count, drifted: findings, replaced: replaced)
+        return VerifyReport(checked: checked, drifted: findings, replaced: replaced)
     }
 
     /// Destroys every server of the system; persistent data stays. The watcher leaves the
@@ -425,7 +363,7 @@ public actor Agent {
         // After the servers are gone, so their last output is stored.
         await logs.stop()
         do {
-            try await local?.teardown()
+            try await backend.teardown()
         } catch {
             logger.error("shutdown: \(describe(error))")
         }

@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import NIOCore
 import PyreCore
-import PyreLocal
 import Hummingbird
 import ServiceLifecycle
 
@@ -33,9 +32,7 @@ public enum AgentRunner {
             for entrypoint in await agent.identity.openEntrypoints {
                 console(ProgressLine(.deploy, "entry point \(entrypoint.name) at \(entrypoint.listen) → service \(entrypoint.service)"))
             }
-            if agent.aws != nil {
-                console(ProgressLine(.deploy, "servers are EC2 instances; their names are in the Route 53 hosted zone \(agent.zone)"))
-            }
+            for line in agent.backend.startupLines { console(ProgressLine(.deploy, line)) }
             console(ProgressLine(.deploy, "events API at \(agent.eventsURL) (events.\(agent.zone); `pyre events` reads it)"))
             let tls = agent.logs.tls.map { ", TLS on port \($0.port)" } ?? ""
             console(ProgressLine(.deploy, "syslog at \(agent.syslogAddress), UDP and TCP\(tls), RELP on port \(agent.logs.relpPort)"
@@ -46,13 +43,11 @@ public enum AgentRunner {
             store: agent.applicationEvents, token: try agent.state.loadOrCreateEventsToken(),
             host: agent.identity.systemAddress, port: agent.eventsPort, subscribers: subscribers, logger: logger)
         let supervisor = Supervisor(agent: agent, interval: configuration.watchInterval, console: console)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: StreamingService(application: api, subscribers: logFollowers)),
             .init(service: StreamingService(application: eventsAPI, subscribers: subscribers)),
             .init(service: supervisor),
-        ]
-        // Local servers' output is shipped by the agent; EC2 instances ship their own.
-        if let shipper = agent.local?.outputShipper { services.append(.init(service: OutputShipping(shipper: shipper))) }
+        ] + agent.backend.services.map { .init(service: $0) }
         let group = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -73,16 +68,6 @@ struct StreamingService<App: ApplicationProtocol>: Service {
         } onGracefulShutdown: {
             subscribers.finishAll()
         }
-    }
-}
-
-/// Ships servers' output to the log store until shutdown; servers destroyed later ship
-/// their last lines themselves.
-struct OutputShipping: Service {
-    let shipper: OutputShipper
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown { await shipper.run() }
     }
 }
 

@@ -13,6 +13,18 @@ public enum ControlAPI {
         console: @escaping ProgressSink, logger: Logger,
         onListening: @escaping @Sendable (SocketAddress) async -> Void
     ) -> some ApplicationProtocol {
+        Application(
+            router: router(agent: agent, token: token, subscribers: subscribers, console: console),
+            configuration: .init(address: .hostname(host, port: port), serverName: "pyre-agent"),
+            onServerRunning: { channel in
+                if let address = channel.localAddress { await onListening(address) }
+            },
+            logger: logger)
+    }
+
+    /// Every route of the control API.
+    static func router(agent: Agent, token: String, subscribers: SubscriberRegistry,
+                       console: @escaping ProgressSink) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: BearerTokenMiddleware(token: token, hint: "the CLI reads it from STATE/token"))
         let v1 = router.group("v1")
@@ -50,13 +62,7 @@ public enum ControlAPI {
                 return ProgressLine(.result, "all servers destroyed; persistent data kept", ok: true)
             }
         }
-        return Application(
-            router: router,
-            configuration: .init(address: .hostname(host, port: port), serverName: "pyre-agent"),
-            onServerRunning: { channel in
-                if let address = channel.localAddress { await onListening(address) }
-            },
-            logger: logger)
+        return router
     }
 }
 

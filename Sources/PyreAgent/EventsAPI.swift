@@ -16,6 +16,13 @@ enum EventsAPI {
     static func application(
         store: any EventStore, token: String, host: String, port: Int, subscribers: SubscriberRegistry, logger: Logger
     ) -> some ApplicationProtocol {
+        Application(router: router(store: store, token: token, subscribers: subscribers),
+                    configuration: .init(address: .hostname(host, port: port), serverName: "pyre-events"),
+                    logger: logger)
+    }
+
+    /// Every route of the events API.
+    static func router(store: any EventStore, token: String, subscribers: SubscriberRegistry) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: BearerTokenMiddleware(token: token, hint: "servers get it as PYRE_EVENTS_TOKEN; the CLI reads STATE/events-token"))
         router.post("streams/:stream") { request, context in
@@ -83,9 +90,7 @@ enum EventsAPI {
                 return json(EventsJSON.object(snapshot))
             }
         }
-        return Application(router: router,
-                           configuration: .init(address: .hostname(host, port: port), serverName: "pyre-events"),
-                           logger: logger)
+        return router
     }
 
     /// Maps failures to statuses: 400 for a malformed request, 409 for a version mismatch or

@@ -59,7 +59,7 @@ final class CommitLog: Sendable {
         let lockPath = directory.appendingPathComponent("lock").path
         let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw Self.failure("cannot open \(lockPath)") }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+        guard Self.lock(descriptor) else {
             Glibc.close(descriptor)
             throw PyreError(.events, "the event store at \(directory.deletingLastPathComponent().path) is already "
                 + "open (its commit log \(directory.path) is locked): stop the other process using it (another "
@@ -151,6 +151,17 @@ final class CommitLog: Sendable {
     }
 
     /// Closes the files and lets go of the lock.
+    /// Takes the lock, waiting up to half a second: a child forked by another thread holds a
+    /// copy of the descriptor (and so the lock) until it execs, even one closed just before.
+    private static func lock(_ descriptor: Int32) -> Bool {
+        for _ in 0..<50 {
+            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
+            guard errno == EWOULDBLOCK else { return false }
+            usleep(10_000)
+        }
+        return false
+    }
+
     func close() {
         state.withLock { state in
             state.active?.file.close()

@@ -88,7 +88,7 @@ enum MotoProcess {
     static func start(unauthenticatedCalls: Int) async throws -> String {
         var lastFailure = ""
         for _ in 0..<3 {
-            let port = try freePort()
+            let port = try freeLoopbackPort()
             let log = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-moto-\(port).log")
             let pid = try spawn(port: port, log: log, unauthenticatedCalls: unauthenticatedCalls)
             if try await waitUntilListening(pid: pid, port: port, log: log) {
@@ -177,21 +177,6 @@ enum MotoProcess {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
         }
-    }
-
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw MotoServerError("socket() failed: errno \(errno)") }
-        defer { close(fd) }
-        var address = loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard bound else { throw MotoServerError("cannot find a free port on 127.0.0.1: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     private static func loopback(port: Int) -> sockaddr_in {

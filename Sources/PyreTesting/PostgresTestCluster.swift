@@ -56,7 +56,7 @@ public final class PostgresTestCluster: Sendable {
 
         var lastFailure: (any Error)?
         for _ in 0..<3 {
-            let port = try Self.freePort()
+            let port = try Self.freeLoopbackPort()
             do {
                 try Self.run(binaries.appendingPathComponent("pg_ctl").path, [
                     "-D", data, "-l", directory.path + "/server.log", "-w", "-t", "30", "start", "-o",
@@ -148,24 +148,6 @@ public final class PostgresTestCluster: Sendable {
         watchdog.standardOutput = FileHandle.nullDevice
         watchdog.standardError = FileHandle.nullDevice
         try watchdog.run()
-    }
-
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestClusterError("socket() failed: errno \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                bind(fd, address, length) == 0 && getsockname(fd, address, &length) == 0
-            }
-        }
-        guard bound else { throw TestClusterError("cannot find a free port on 127.0.0.1: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Runs a program to its end and returns its output; throws with the output when it fails.

@@ -1,6 +1,7 @@
 import Foundation
 import PyreAgent
 import PyreCore
+import PyreTesting
 import Testing
 
 #if canImport(Glibc)

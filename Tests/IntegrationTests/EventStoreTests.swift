@@ -1,6 +1,7 @@
 import Foundation
 import PyreAgent
 import PyreCore
+import PyreTesting
 import Testing
 
 #if canImport(Glibc)
@@ -40,7 +41,12 @@ struct EventStoreTests {
         let acknowledged = system.directory.appendingPathComponent("acknowledged.jsonl")
         let load = Task { try await eventsScript(system, ["load", acknowledged.path]) }
         // Kill once the load has been acknowledged for a while.
+        let deadline = ContinuousClock.now + .seconds(60)
         while ((try? String(contentsOf: acknowledged, encoding: .utf8))?.split(separator: "\n").count ?? 0) < 200 {
+            guard ContinuousClock.now < deadline else {
+                load.cancel()
+                throw TestFailure("the load had not 200 acknowledged appends after 60 s")
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
         agent.signal(SIGKILL)

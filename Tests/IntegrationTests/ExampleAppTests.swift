@@ -1,4 +1,5 @@
 import Foundation
+import PyreTesting
 import Testing
 
 #if canImport(Glibc)

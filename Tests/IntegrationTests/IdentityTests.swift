@@ -1,5 +1,6 @@
 import Foundation
 import PyreAgent
+import PyreTesting
 import Testing
 
 #if canImport(Glibc)
@@ -59,23 +60,6 @@ extension DeployTests {
         try await agent.stop()
         #expect(try await networkLeftovers(of: system.name).isEmpty)
     }
-}
-
-/// A port free on 127.0.0.1 now (the kernel picks it).
-func freeLoopbackPort() throws -> Int {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-            bind(descriptor, pointer, length) == 0 && getsockname(descriptor, pointer, &length) == 0
-        }
-    }
-    guard bound else { throw TestFailure("cannot find a free loopback port") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// HTTP load from a Python process (a real client, not ours): three threads through the

@@ -1,6 +1,7 @@
 import Foundation
 import PyreCore
 import PyreDeploy
+import PyreHealth
 import PyreEvents
 import Testing
 @testable import PyreAgent

@@ -1,4 +1,5 @@
 import Testing
+import PyreFuzzing
 @testable import PyreDNS
 
 @Suite struct FuzzTests {

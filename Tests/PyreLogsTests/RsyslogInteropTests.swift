@@ -1,4 +1,5 @@
 import Foundation
+import PyreTesting
 import Testing
 @testable import PyreLogs
 
@@ -13,7 +14,7 @@ import Testing
         defer { Task { await fixture.stop() } }
         let work = fixture.directory.url.appendingPathComponent("rsyslog")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        let inputPort = try freeTCPPort()
+        let inputPort = try freeLoopbackPort()
         let configuration = """
             global(workDirectory="\(work.path)")
             module(load="imtcp")
@@ -58,9 +59,4 @@ import Testing
     }
 
     private struct RsyslogNotListening: Error { let port: Int }
-
-    private func freeTCPPort() throws -> Int {
-        Int(try run("/usr/bin/python3", ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"])
-            .trimmingCharacters(in: .whitespacesAndNewlines))!
-    }
 }

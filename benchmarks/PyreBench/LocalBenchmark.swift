@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PyreCore
 import PyreDeploy
+import PyreHealth
 import PyreImages
 import PyreLocal
 import PyreTesting

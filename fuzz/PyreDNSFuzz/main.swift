@@ -1,6 +1,7 @@
 // Fuzzes PyreDNS's message decoder and responder with seeded random and mutated packets.
 // Usage: PyreDNSFuzz [--count N] [--seed S]   (see fuzz/README.md)
 import PyreDNS
+import PyreFuzzing
 
 #if canImport(Glibc)
 import Glibc

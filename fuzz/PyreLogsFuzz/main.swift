@@ -1,5 +1,6 @@
 // Fuzzes PyreLogs's syslog parser and TCP framer with seeded random and mutated messages.
 // Usage: PyreLogsFuzz [--count N] [--seed S]   (see fuzz/README.md)
+import PyreFuzzing
 import PyreLogs
 
 #if canImport(Glibc)

@@ -2,16 +2,19 @@ import Foundation
 import Logging
 import PyreAWS
 import PyreCore
-import PyreDeploy
+import PyreHealth
+import ServiceLifecycle
 
-/// What an agent whose pyre.yml says `provider: aws` runs on: EC2 instances for servers,
-/// EC2 status checks (then the service's own check, when the agent can reach the
-/// instances) for health, and a Route 53 hosted zone for names.
-struct AWSBackend {
-    let provider: EC2ServerProvider
-    let health: EC2HealthChecker
-    let publisher: Route53Publisher
+/// `provider: aws`: EC2 instances for servers, EC2 status checks (then the service's own
+/// check, when the agent can reach the instances) for health, and a Route 53 hosted zone
+/// for names. Instances cannot reach this machine's loopback, so the agent's own DNS and
+/// entry points serve this machine only, DNS on a port of its own choosing.
+struct AWSBackend: SystemBackend {
+    let ec2: EC2ServerProvider
+    let ec2Health: EC2HealthChecker
+    let route53: Route53Publisher
     let region: String
+    let zone: String
 
     /// Resolves credentials, region and endpoints as the AWS CLI does; `aws: region:` and
     /// `aws: endpoint:` in pyre.yml win over the environment.
@@ -27,11 +30,12 @@ struct AWSBackend {
         }
         let client = AWSClient(configuration: configuration, logger: logger)
         region = configuration.region
-        provider = EC2ServerProvider(ec2: EC2Client(client: client), configuration: .init(
+        zone = spec.zone
+        ec2 = EC2ServerProvider(ec2: EC2Client(client: client), configuration: .init(
             system: spec.name, instanceType: spec.aws.instanceType, subnetID: spec.aws.subnet,
             securityGroupIDs: spec.aws.securityGroups))
-        health = EC2HealthChecker(provider: provider, probe: spec.aws.probeServices ? NetworkHealthChecker() : nil)
-        publisher = Route53Publisher(route53: Route53Client(client: client), zone: spec.zone,
+        ec2Health = EC2HealthChecker(provider: ec2, probe: spec.aws.probeServices ? NetworkHealthChecker() : nil)
+        route53 = Route53Publisher(route53: Route53Client(client: client), zone: spec.zone,
                                      ttl: Int(spec.dns.ttl.components.seconds), logger: logger)
     }
 
@@ -49,11 +53,33 @@ struct AWSBackend {
         return amis
     }
 
-    /// Before a deploy: these AMIs, and only these, exist and were baked from their images.
-    func prepare(amis: [ImageDigest: String]) async throws {
-        provider.amis.replace(with: amis)
-        try await provider.verifyImages()
+    var provider: any ServerProvider { ec2 }
+    var health: any HealthChecker { ec2Health }
+    var publisher: (any ServerPublisher)? { route53 }
+    var systemAddress: String { "127.0.0.1" }
+    var dnsPort: Int { 0 }
+
+    /// The agent's services listen on its loopback, out of the instances' reach.
+    func serverEnvironment(_ services: AgentServiceAddresses) -> [String: String] { [:] }
+
+    func prepare() async throws {}
+
+    /// These AMIs, and only these, exist and were baked from their images; the zone's
+    /// static records are the manifest's.
+    func prepareDeploy(_ spec: SystemSpec, images: [String: ImageDigest]) async throws {
+        ec2.amis.replace(with: try amis(for: spec, digests: images))
+        try await ec2.verifyImages()
+        await route53.setStaticRecords(spec.dns.records, defaultTTL: spec.dns.ttl)
     }
+
+    func tick() async { await route53.resync() }
+
+    var services: [any Service] { [] }
+    var startupLines: [String] { ["servers are EC2 instances; their names are in the Route 53 hosted zone \(zone)"] }
+
+    /// Instances are adopted by the next start, as after any agent restart.
+    func abandonServers() async {}
+    func teardown() async throws {}
 }
 
 /// `pyre bake` for `provider: aws`: records each image's digest on its AMI for the region
@@ -62,24 +88,6 @@ public func recordAWSBakes(_ spec: SystemSpec, digests: [String: ImageDigest], l
                            environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> [String: String] {
     let aws = try AWSBackend(spec: spec, logger: logger, environment: environment)
     let amis = try aws.amis(for: spec, digests: digests)
-    try await aws.provider.recordBakes(amis)
+    try await aws.ec2.recordBakes(amis)
     return Dictionary(uniqueKeysWithValues: digests.compactMap { name, digest in amis[digest].map { (name, $0) } })
-}
-
-/// Publishes to several identity layers (the agent's own DNS and entry points, and Route
-/// 53), each with its one change, and drains through the first.
-struct PublisherChain: ServerPublisher {
-    let publishers: [any ServerPublisher]
-
-    func update(publishing servers: [ServerInfo], unpublishing leaving: [ServerID]) async {
-        await withTaskGroup(of: Void.self) { group in
-            for publisher in publishers {
-                group.addTask { await publisher.update(publishing: servers, unpublishing: leaving) }
-            }
-        }
-    }
-
-    func drain(_ ids: [ServerID], within period: Duration) async {
-        await publishers.first?.drain(ids, within: period)
-    }
 }

@@ -3,7 +3,7 @@ import Glibc
 import NIOCore
 import NIOPosix
 import PyreCore
-import PyreDeploy
+import PyreHealth
 import Testing
 
 /// Answers every request with a fixed HTTP status, or (status nil) never answers.

@@ -1,4 +1,5 @@
 import PyreCore
+import PyreDNS
 
 /// Feeds seeded random and mutated packets to the message decoder and the responder and
 /// checks that every reply is well formed. Used by the PyreDNSFuzz executable and a test.

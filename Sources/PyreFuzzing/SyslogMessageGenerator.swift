@@ -1,5 +1,6 @@
 import Foundation
 import PyreCore
+import PyreLogs
 
 /// Seeded random syslog messages for the fuzzer: RFC 5424 messages built from random fields
 /// (with the record they must parse to), BSD forms, and mutations of either.

@@ -34,7 +34,7 @@ public struct NetworkHealthChecker: HealthChecker {
         let host = address.contains(":") ? "[\(address)]" : address
         let url = "http://\(host):\(port)\(path.hasPrefix("/") ? path : "/" + path)"
         do {
-            let response = try await httpClient.execute(HTTPClientRequest(url: url), timeout: timeAmount(timeout))
+            let response = try await httpClient.execute(HTTPClientRequest(url: url), timeout: TimeAmount(timeout))
             let status = response.status.code
             // Read the (small) body so the connection can be reused.
             _ = try await response.body.collect(upTo: 1 << 20)
@@ -53,7 +53,7 @@ public struct NetworkHealthChecker: HealthChecker {
 
     private func checkTCP(address: String, port: Int, timeout: Duration) async -> HealthResult {
         do {
-            let bootstrap = ClientBootstrap(group: eventLoopGroup).connectTimeout(timeAmount(timeout))
+            let bootstrap = ClientBootstrap(group: eventLoopGroup).connectTimeout(TimeAmount(timeout))
             let channel = try await bootstrap.connect(host: address, port: port).get()
             try? await channel.close()
             return .pass

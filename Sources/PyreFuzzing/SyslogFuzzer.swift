@@ -1,4 +1,5 @@
 import PyreCore
+import PyreLogs
 import Foundation
 
 /// Feeds the parser and the framer seeded random bytes, generated valid messages and mutations

@@ -1,0 +1,92 @@
+import Foundation
+import Logging
+import PyreCore
+import PyreTesting
+import Testing
+@testable import PyreAgent
+
+/// The agent in-process, on a fake backend (servers in memory, health told by the test):
+/// what it does, and in which order, when it deploys, reports and stops.
+@Suite struct AgentSequencingTests {
+    @Test func aDeployCreatesTheServersThatStatusThenShowsHealthyAndPublished() async throws {
+        try await withAgent { agent, backend in
+            let record = try await agent.deploy(progress: { _ in })
+            #expect(record.outcome == .completed)
+            #expect(backend.memory.created.count == 2)
+            #expect(backend.events.contains("prepareDeploy web"))
+
+            let status = try await agent.status()
+            let web = try #require(status.services.first { $0.name == "web" })
+            #expect(web.count == 2)
+            #expect(web.servers.count == 2)
+            #expect(web.servers.allSatisfy { $0.health == "healthy" && $0.published })
+            // Servers are told where the agent's services are, by the backend's rule.
+            #expect(!backend.environments.isEmpty)
+            #expect(backend.environments.allSatisfy { $0["PYRE_FAKE_DNS"]?.hasPrefix("127.0.0.1:") == true })
+        }
+    }
+
+    @Test func statusReportsAServerThatDiedAsExited() async throws {
+        try await withAgent { agent, backend in
+            _ = try await agent.deploy(progress: { _ in })
+            let victim = try #require(backend.memory.created.first)
+            backend.memory.kill(victim)
+            let servers = try await agent.status().services.flatMap(\.servers)
+            #expect(servers.first { $0.id == victim.rawValue }?.health == "exited")
+            #expect(servers.filter { $0.id != victim.rawValue }.allSatisfy { $0.health == "healthy" })
+        }
+    }
+
+    @Test func shutdownEndsOperationsThenDestroysServersThenTearsDown() async throws {
+        try await withAgent(stop: false) { agent, backend in
+            _ = try await agent.deploy(progress: { _ in })
+            let started = AsyncStream.makeStream(of: Void.self)
+            _ = try await agent.run {
+                started.continuation.yield()
+                try? await Task.sleep(for: .seconds(600))
+                backend.note("operation ended (cancelled: \(Task.isCancelled))")
+            }
+            for await _ in started.stream { break }
+            await agent.shutdown(progress: { _ in })
+
+            let events = backend.events
+            let ended = try #require(events.firstIndex(of: "operation ended (cancelled: true)"))
+            let teardown = try #require(events.firstIndex(of: "teardown with 0 servers"))
+            #expect(ended < teardown)
+            #expect(backend.memory.destroyed.count == 2)
+            #expect(try await backend.memory.list().isEmpty)
+            // A stopping agent takes no new operation.
+            #expect(throws: PyreError.self) { _ = try await agent.run {} }
+            #expect(!FileManager.default.fileExists(atPath: agent.state.agentFile.path))
+        }
+    }
+
+    @Test func aDeployRefusesAChangeTheAgentReadsOnlyAtStart() async throws {
+        try await withAgent { agent, backend in
+            let manifest = agent.configuration.systemDirectory.appendingPathComponent("pyre.yml")
+            let original = try String(contentsOf: manifest, encoding: .utf8)
+            try (original + "dns: { listen: \"127.0.0.1:5399\" }\nevents: { port: 7999 }\n")
+                .write(to: manifest, atomically: true, encoding: .utf8)
+            let error = await #expect(throws: PyreError.self) { try await agent.deploy(progress: { _ in }) }
+            #expect(error?.message.hasPrefix("restart the agent to apply: events, dns.listen (") == true, "\(String(describing: error))")
+            #expect(backend.memory.created.isEmpty)
+
+            // Back as it was started, the manifest deploys again.
+            try original.write(to: manifest, atomically: true, encoding: .utf8)
+            #expect(try await agent.deploy(progress: { _ in }).outcome == .completed)
+        }
+    }
+
+    /// When the syslog port is taken, the start fails and undoes the backend's preparation.
+    @Test func aStartThatCannotBindUndoesThePreparation() async throws {
+        let holder = try TCPListener(host: "127.0.0.1")
+        let backend = FakeBackend()
+        await #expect(throws: PyreError.self) {
+            try await withAgent(backend: backend, logsPort: holder.port) { _, _ in
+                Issue.record("the agent started although its syslog port was taken")
+            }
+        }
+        #expect(backend.events == ["prepare", "abandon", "teardown with 0 servers"])
+        withExtendedLifetime(holder) {}
+    }
+}
