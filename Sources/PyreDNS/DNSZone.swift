@@ -24,6 +24,8 @@ public struct DNSZone: Sendable {
 
     public var apex: String { snapshot.apex.description }
     public var serial: UInt32 { snapshot.soa.serial }
+    /// The owner name of every record, in zone order.
+    public var ownerNames: [String] { snapshot.records.map(\.name.description) }
 }
 
 private func zoneName(_ text: String, role: String) throws(DNSZoneError) -> DNSName {

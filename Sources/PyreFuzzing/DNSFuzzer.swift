@@ -27,7 +27,7 @@ public struct DNSFuzzer {
     public init(seed: UInt64, zone: DNSZone) {
         random = SplitMix64(seed: seed)
         responder = DNSResponder(zone: zone)
-        names = zone.snapshot.records.map(\.name.description) + ["nope.\(zone.apex)", "example.com.", "."]
+        names = zone.ownerNames + ["nope.\(zone.apex)", "example.com.", "."]
     }
 
     public mutating func run(count: Int) throws(Failure) -> Report {

@@ -58,7 +58,7 @@ struct SyslogMessageGenerator {
         }
         var bytes = Array(text.utf8)
         if !chance(4) {
-            bytes.append(.space)
+            bytes.append(UInt8(ascii: " "))
             if chance(2) { bytes += [0xEF, 0xBB, 0xBF] }
             let message = Array(randomText(maxLength: 200).utf8)
             bytes += message

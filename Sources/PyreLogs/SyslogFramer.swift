@@ -116,7 +116,8 @@ public struct SyslogFramer: Sendable {
     }
 
     /// Bytes allocated for the message in progress: `limit` at most, plus the allocator's rounding.
-    var bufferedCapacity: Int { buffer.capacity }
+    /// Bytes the framer holds room for now: what a long or endless frame costs in memory.
+    public var bufferedCapacity: Int { buffer.capacity }
 
     /// MSG-LEN SP, leniently preceded by blanks between frames. A header that is not a length
     /// (no digits before the space, a leading zero, too many digits, another byte) switches the

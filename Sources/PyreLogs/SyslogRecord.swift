@@ -37,6 +37,27 @@ public struct SyslogRecord: Sendable, Hashable {
 
     /// `message` as text, with invalid UTF-8 replaced by U+FFFD.
     public var messageText: String { String(decoding: message, as: UTF8.self) }
+
+    public init(format: Format, facility: SyslogFacility, severity: SyslogSeverity, timestamp: Date? = nil,
+                timestampText: String? = nil, hostname: String? = nil, appName: String? = nil, procID: String? = nil,
+                msgID: String? = nil, structuredData: [SyslogStructuredElement], message: [UInt8], raw: [UInt8],
+                receivedAt: Date, parseError: SyslogParseError? = nil, truncated: Bool) {
+        self.format = format
+        self.facility = facility
+        self.severity = severity
+        self.timestamp = timestamp
+        self.timestampText = timestampText
+        self.hostname = hostname
+        self.appName = appName
+        self.procID = procID
+        self.msgID = msgID
+        self.structuredData = structuredData
+        self.message = message
+        self.raw = raw
+        self.receivedAt = receivedAt
+        self.parseError = parseError
+        self.truncated = truncated
+    }
 }
 
 /// An RFC 5424 SD-ELEMENT: `[id name="value" …]`.

@@ -56,7 +56,7 @@ public final class PostgresTestCluster: Sendable {
 
         var lastFailure: (any Error)?
         for _ in 0..<3 {
-            let port = try Self.freeLoopbackPort()
+            let port = try freeLoopbackPort()
             do {
                 try Self.run(binaries.appendingPathComponent("pg_ctl").path, [
                     "-D", data, "-l", directory.path + "/server.log", "-w", "-t", "30", "start", "-o",

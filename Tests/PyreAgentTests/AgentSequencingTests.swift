@@ -56,16 +56,17 @@ import Testing
             #expect(backend.memory.destroyed.count == 2)
             #expect(try await backend.memory.list().isEmpty)
             // A stopping agent takes no new operation.
-            #expect(throws: PyreError.self) { _ = try await agent.run {} }
-            #expect(!FileManager.default.fileExists(atPath: agent.state.agentFile.path))
+            await #expect(throws: PyreError.self) { _ = try await agent.run {} }
+            let agentFile = await agent.state.agentFile
+            #expect(!FileManager.default.fileExists(atPath: agentFile.path))
         }
     }
 
     @Test func aDeployRefusesAChangeTheAgentReadsOnlyAtStart() async throws {
         try await withAgent { agent, backend in
-            let manifest = agent.configuration.systemDirectory.appendingPathComponent("pyre.yml")
+            let manifest = await agent.configuration.systemDirectory.appendingPathComponent("pyre.yml")
             let original = try String(contentsOf: manifest, encoding: .utf8)
-            try (original + "dns: { listen: \"127.0.0.1:5399\" }\nevents: { port: 7999 }\n")
+            try (original + "\ndns: { listen: \"127.0.0.1:5399\" }\nevents: { port: 7999 }\n")
                 .write(to: manifest, atomically: true, encoding: .utf8)
             let error = await #expect(throws: PyreError.self) { try await agent.deploy(progress: { _ in }) }
             #expect(error?.message.hasPrefix("restart the agent to apply: events, dns.listen (") == true, "\(String(describing: error))")

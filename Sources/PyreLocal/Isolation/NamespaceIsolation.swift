@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Logging
 import PyreCore
+import PyreImages
 import Synchronization
 
 /// A server in namespaces of its own: its network (``NamespaceNetwork``: a bridge, veth
