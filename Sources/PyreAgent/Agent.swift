@@ -172,8 +172,7 @@ public actor Agent {
         defer { deploying = false }
         let spec = try loadWorkload()
         let wanted = try await bake(spec, progress: progress)
-        let digests = Dictionary(wanted.map { ($0.spec.image, $0.image) }, uniquingKeysWith: { first, _ in first })
-        try await backend.prepareDeploy(spec, images: digests)
+        try await backend.prepareDeploy(spec, services: wanted)
         try await identity.configure(spec)
         await identity.setDeployment(await reconciler.state.nextDeploymentNumber)
         let record = try await reconciler.deploy(wanted, trigger: trigger) { event in
@@ -243,13 +242,15 @@ public actor Agent {
     /// What a deploy would do now, without baking or changing anything.
     public func plan() async throws -> Plan {
         let spec = try loadWorkload()
-        let wanted = try spec.services.map { service in
-            let recipe = spec.image(named: service.image)!
-            let digest = try baker.digest(of: recipe)
-            return DesiredService(spec: service, recipe: recipe, image: digest,
-                                  imagePath: images.image(for: digest)?.root ?? state.images, zone: spec.zone)
+        var digests: [String: ImageDigest] = [:]
+        for recipe in spec.images where spec.services.contains(where: { $0.image == recipe.name }) {
+            digests[recipe.name] = try baker.digest(of: recipe)
         }
-        return try await reconciler.plan(wanted)
+        // Where an image not baked yet will be does not change the plan.
+        return try await reconciler.plan(desiredServices(spec, images: digests) { recipe, digest in
+            (try? backend.imageLocation(of: recipe, bakedAt: images.image(for: digest)?.root ?? state.images))
+                ?? .directory(state.images)
+        })
     }
 
     /// Bakes every image the manifest's services use; unchanged images are cached.
@@ -260,14 +261,23 @@ public actor Agent {
                 if let line = ProgressLine(event) { progress(line) }
             }
         }
+        return try desiredServices(spec, images: baked.mapValues(\.digest)) { recipe, _ in
+            try backend.imageLocation(of: recipe, bakedAt: baked[recipe.name]!.root)
+        }
+    }
+
+    /// What each service of `spec` asks for, with its image's digest and location, and its
+    /// servers told where the agent's services are as the backend says they reach them.
+    private func desiredServices(_ spec: SystemSpec, images digests: [String: ImageDigest],
+                                 location: (ImageRecipe, ImageDigest) throws -> ImageLocation) throws -> [DesiredService] {
         let reach = backend.serverEnvironment(AgentServiceAddresses(
             dns: identity.dnsAddress, eventsURL: eventsURL, eventsToken: eventsToken, syslog: syslogAddress, relp: relpAddress))
+        var locations: [String: ImageLocation] = [:]
+        for (name, digest) in digests { locations[name] = try location(spec.image(named: name)!, digest) }
         return spec.services.map { service in
             let recipe = spec.image(named: service.image)!
-            let image = baked[recipe.name]!
-            var desired = DesiredService(spec: service, recipe: recipe, image: image.digest, imagePath: image.root, zone: spec.zone)
-            desired.env.merge(reach) { _, agent in agent }
-            return desired
+            return DesiredService(spec: service, recipe: recipe, image: digests[recipe.name]!,
+                                  imageLocation: locations[recipe.name]!, zone: spec.zone, agentServices: reach)
         }
     }
 

@@ -13,20 +13,22 @@ public func configHash(_ parts: [String]) -> String {
 }
 
 extension ServiceSpec {
-    /// Hash of everything, besides the image, that a server of this service is created with.
-    public func configHash(recipe: ImageRecipe, zone: String) -> String {
-        let env = recipe.env.merging(self.env) { _, service in service }
+    /// Hash of everything, besides the image, that a server of this service is created with:
+    /// its command, its `environment` (the manifest's variables and where the agent's
+    /// services are, ``ServerEnvironment``), port, zone and user. A server created with any
+    /// other is stale, and a deploy replaces it: so a server is never left talking to an
+    /// address the agent no longer serves, nor holding a token it no longer accepts.
+    public func configHash(recipe: ImageRecipe, environment env: [String: String], zone: String) -> String {
         let envLines = env.keys.sorted().map { "\($0)=\(env[$0]!)" }
         // `user` only when set, so the servers of manifests without it keep their hash.
         let user = recipe.user.map { ["user", $0] } ?? []
         return PyreCore.configHash(["run"] + recipe.run + ["env"] + envLines + ["port", String(port), "zone", zone] + user)
     }
 
-    /// The parts ``configHash(recipe:zone:)`` covers, by name (`run`, `port`, `zone`,
-    /// `env.KEY`, `user` when set). An env value is given as a digest: plans and journals show that it
-    /// changed, never what it is.
-    public func configParts(recipe: ImageRecipe, zone: String) -> [String: String] {
-        let env = recipe.env.merging(self.env) { _, service in service }
+    /// The parts ``configHash(recipe:environment:zone:)`` covers, by name (`run`, `port`,
+    /// `zone`, `env.KEY`, `user` when set). An env value is given as a digest: plans and
+    /// journals show that it changed, never what it is.
+    public func configParts(recipe: ImageRecipe, environment env: [String: String], zone: String) -> [String: String] {
         var parts = ["run": recipe.run.joined(separator: " "), "port": String(port), "zone": zone]
         for (key, value) in env { parts["env.\(key)"] = PyreCore.configHash([value]) }
         if let user = recipe.user { parts["user"] = user }

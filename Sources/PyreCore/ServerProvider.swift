@@ -8,12 +8,12 @@ public struct ServerSpec: Sendable, Equatable, Codable {
     public var service: String
     public var generation: Generation
     public var image: ImageDigest
-    /// Root of the baked, read-only image on this machine.
-    public var imagePath: URL
+    /// Where the image is for the provider that runs the server.
+    public var imageLocation: ImageLocation
     /// argv, run with the image as working directory.
     public var command: [String]
-    /// Environment from the manifest (image env overlaid with service env); providers add
-    /// the `PYRE_*` variables and `PORT`.
+    /// The manifest's variables and where the agent's services are; the provider adds the
+    /// server's identity (``ServerEnvironment/variables(for:address:)``).
     public var env: [String: String]
     public var port: Int
     /// Hash of the configuration that, when changed, requires a new server.
@@ -24,14 +24,14 @@ public struct ServerSpec: Sendable, Equatable, Codable {
     public var user: String?
 
     public init(id: ServerID, system: String, service: String, generation: Generation, image: ImageDigest,
-                imagePath: URL, command: [String], env: [String: String], port: Int, configHash: String,
+                imageLocation: ImageLocation, command: [String], env: [String: String], port: Int, configHash: String,
                 zone: String, user: String? = nil) {
         self.id = id
         self.system = system
         self.service = service
         self.generation = generation
         self.image = image
-        self.imagePath = imagePath
+        self.imageLocation = imageLocation
         self.command = command
         self.env = env
         self.port = port
@@ -141,20 +141,4 @@ extension ServerProvider {
             return failures
         }
     }
-}
-
-/// Environment every server gets, whichever provider runs it.
-public func pyreEnvironment(for spec: ServerSpec, address: String,
-                            extra: [String: String] = [:]) -> [String: String] {
-    var env = spec.env
-    env["PYRE_SYSTEM"] = spec.system
-    env["PYRE_SERVICE"] = spec.service
-    env["PYRE_SERVER"] = spec.id.rawValue
-    env["PYRE_GENERATION"] = String(spec.generation)
-    env["PYRE_ZONE"] = spec.zone
-    env["PYRE_IMAGE"] = spec.image.rawValue
-    env["PORT"] = String(spec.port)
-    env["PYRE_ADDRESS"] = address
-    for (key, value) in extra { env[key] = value }
-    return env
 }

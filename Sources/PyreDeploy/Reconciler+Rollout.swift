@@ -163,7 +163,7 @@ extension Reconciler {
             let id = ServerID.make(service: service, generation: generation)
             guard state.servers[id] == nil, run.issuedIDs.insert(id).inserted else { continue }
             return ServerSpec(id: id, system: configuration.system, service: service, generation: generation,
-                              image: desired.image, imagePath: desired.imagePath, command: desired.command,
+                              image: desired.image, imageLocation: desired.imageLocation, command: desired.command,
                               env: desired.env, port: desired.spec.port, configHash: desired.configHash,
                               zone: configuration.zone, user: desired.user)
         }

@@ -76,15 +76,19 @@ public final class LocalProvider: ServerProvider, Sendable {
         guard spec.system == configuration.system else {
             throw PyreError(.provider, "server \(spec.id) belongs to system \(spec.system), this provider runs \(configuration.system)")
         }
+        guard case .directory(let image) = spec.imageLocation else {
+            throw PyreError(.provider, "server \(spec.id)'s image is \(spec.imageLocation), not a directory on this machine; "
+                + "the local provider runs images baked here")
+        }
         if !isolation.isPrepared { try await prepare() }
         let directory = directory(of: spec.id)
-        var record = try reserve(spec, in: directory)
+        var record = try reserve(spec, image: image, in: directory)
         do {
             let environment = Self.agentEnvironment.merging(
-                pyreEnvironment(for: spec, address: isolation.listenAddress(forServerAt: record.info.address))) { $1 }
+                ServerEnvironment.variables(for: spec, address: isolation.listenAddress(forServerAt: record.info.address))) { $1 }
             let isolation = isolation
             let pid = try await onOwnThread { [record] in
-                try isolation.launch(spec, record: record, directory: directory, environment: environment)
+                try isolation.launch(spec, image: image, record: record, directory: directory, environment: environment)
             }
             record.pid = pid
             record.startTime = ProcessTable.status(of: pid)?.startTime ?? 0
@@ -149,7 +153,7 @@ public final class LocalProvider: ServerProvider, Sendable {
 
     /// Picks the lowest free address and writes the server's first record (pid 0), so even a
     /// half-created server is listed and can be destroyed.
-    private func reserve(_ spec: ServerSpec, in directory: URL) throws -> ServerRecord {
+    private func reserve(_ spec: ServerSpec, image: URL, in directory: URL) throws -> ServerRecord {
         try state.withLock { state in
             guard !FileManager.default.fileExists(atPath: directory.path) else {
                 throw PyreError(.provider, "server \(spec.id) exists already; server ids are never reused")
@@ -165,7 +169,7 @@ public final class LocalProvider: ServerProvider, Sendable {
             let info = ServerInfo(id: spec.id, service: spec.service, generation: spec.generation, image: spec.image,
                                   configHash: spec.configHash, address: address, port: spec.port, createdAt: Date(),
                                   state: .running)
-            let record = isolation.record(of: info, directory: directory, imagePath: spec.imagePath)
+            let record = isolation.record(of: info, directory: directory, image: image)
             try record.save(in: directory)
             state.addresses[spec.id.rawValue] = address
             return record

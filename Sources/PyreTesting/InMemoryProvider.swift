@@ -89,7 +89,7 @@ public final class InMemoryProvider: ServerProvider, @unchecked Sendable {
         nextAddress += 1
         let info = ServerInfo(id: id, service: spec.service, generation: spec.generation, image: spec.image,
                               configHash: spec.configHash, address: address, port: spec.port,
-                              createdAt: Date(), state: .running, imageView: spec.imagePath)
+                              createdAt: Date(), state: .running, imageView: spec.imageLocation.directory)
         servers[id] = info
         _created.append(id)
         return info

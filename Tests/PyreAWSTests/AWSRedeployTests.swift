@@ -12,10 +12,10 @@ import Testing
     static let oldImage = ImageDigest("sha256:" + String(repeating: "1", count: 64))
     static let newImage = ImageDigest("sha256:" + String(repeating: "2", count: 64))
 
-    static func web(_ image: ImageDigest) -> DesiredService {
+    static func web(_ image: ImageDigest, ami: String) -> DesiredService {
         var spec = ServiceSpec(name: "web", image: "web", count: 3, port: 8080)
         spec.health.interval = .milliseconds(50)
-        return DesiredService(spec: spec, image: image, imagePath: URL(fileURLWithPath: "/nonexistent"),
+        return DesiredService(spec: spec, image: image, imageLocation: .ami(ami),
                               command: ["python3", "app.py"], env: [:], configHash: "0123456789abcdef")
     }
 
@@ -30,8 +30,7 @@ import Testing
         let amis = try await EC2ClientTests.amazonAMIs(ec2)
         let system = EC2ClientTests.uniqueName("redeploy")
         let zone = "\(system).pyre.test."
-        let provider = EC2ServerProvider(ec2: ec2, configuration: .init(system: system),
-                                         amis: [Self.oldImage: amis[0], Self.newImage: amis[1]])
+        let provider = EC2ServerProvider(ec2: ec2, configuration: .init(system: system))
         let publisher = Route53Publisher(route53: route53, zone: zone, ttl: 5, logger: logger)
         let reconciler = Reconciler(configuration: ReconcilerConfiguration(system: system, zone: zone), provider: provider,
                                     journal: FakeEventJournal(), health: EC2HealthChecker(provider: provider, probe: nil),
@@ -44,14 +43,14 @@ import Testing
             return sets.first { $0.name == "web.\(zone)" && $0.type == "A" }?.values.sorted() ?? []
         }
 
-        let first = try await reconciler.deploy([Self.web(Self.oldImage)], trigger: .manual) { _ in }
+        let first = try await reconciler.deploy([Self.web(Self.oldImage, ami: amis[0])], trigger: .manual) { _ in }
         #expect(first.outcome == .completed)
         let old = try await provider.list()
         #expect(old.count == 3 && old.allSatisfy { $0.image == Self.oldImage })
         #expect(try await webRecords() == old.map(\.address).sorted())
 
         let (runs, changes, terminations) = (count("RunInstances"), count("ChangeResourceRecordSets"), count("TerminateInstances"))
-        let second = try await reconciler.deploy([Self.web(Self.newImage)], trigger: .manual) { _ in }
+        let second = try await reconciler.deploy([Self.web(Self.newImage, ami: amis[1])], trigger: .manual) { _ in }
         #expect(second.outcome == .completed)
         #expect(count("RunInstances") == runs + 1, "the three new instances start with one call")
         #expect(count("ChangeResourceRecordSets") == changes + 1, "the records are replaced in one change")
@@ -75,14 +74,14 @@ import Testing
         let ec2 = EC2Client(client: client)
         let system = EC2ClientTests.uniqueName("phoenix")
         let zone = "\(system).pyre.test."
-        let provider = EC2ServerProvider(ec2: ec2, configuration: .init(system: system),
-                                         amis: [Self.oldImage: try await EC2ClientTests.someAMI(ec2)])
+        let provider = EC2ServerProvider(ec2: ec2, configuration: .init(system: system))
+        let ami = try await EC2ClientTests.someAMI(ec2)
         let reconciler = Reconciler(
             configuration: ReconcilerConfiguration(system: system, zone: zone), provider: provider,
             journal: FakeEventJournal(), health: EC2HealthChecker(provider: provider, probe: nil),
             publisher: Route53Publisher(route53: Route53Client(client: client), zone: zone, ttl: 5, logger: Logger(label: "test")),
             state: AgentState(replaying: []), logger: Logger(label: "test"))
-        var web = Self.web(Self.oldImage)
+        var web = Self.web(Self.oldImage, ami: ami)
         web.spec.count = 1
         web.spec.maxAge = .seconds(2)
         #expect(try await reconciler.deploy([web], trigger: .manual) { _ in }.outcome == .completed)

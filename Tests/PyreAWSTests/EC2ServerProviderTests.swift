@@ -8,31 +8,33 @@ import Testing
 @Suite struct EC2ServerProviderTests {
     static let image = ImageDigest("sha256:" + String(repeating: "cd", count: 32))
 
-    static func spec(_ id: ServerID, system: String, image: ImageDigest = image) -> ServerSpec {
+    /// A server of `image` from `ami` (nil: an image baked on this machine only).
+    static func spec(_ id: ServerID, system: String, image: ImageDigest = image, ami: String?) -> ServerSpec {
         let parts = id.rawValue.split(separator: "-")
         return ServerSpec(id: id, system: system, service: String(parts[0]), generation: Int(parts[1]) ?? 1,
-                          image: image, imagePath: URL(fileURLWithPath: "/nonexistent"),
+                          image: image, imageLocation: ami.map { .ami($0) } ?? .directory(URL(fileURLWithPath: "/nonexistent")),
                           command: ["python3", "app.py", "it's"], env: ["GREETING": "hello world"], port: 8080,
                           configHash: "0123456789abcdef", zone: "\(system).pyre.")
     }
 
-    static func provider(system: String) async throws -> EC2ServerProvider {
+    /// A provider for `system` on moto, and an AMI there.
+    static func provider(system: String) async throws -> (EC2ServerProvider, ami: String) {
         let moto = try await MotoServer.shared()
         let ec2 = EC2Client(client: AWSClient(configuration: moto.configuration(), logger: Logger(label: "test")))
-        let ami = try await EC2ClientTests.someAMI(ec2)
-        return EC2ServerProvider(ec2: ec2, configuration: .init(system: system), amis: [image: ami])
+        return (EC2ServerProvider(ec2: ec2, configuration: .init(system: system)), try await EC2ClientTests.someAMI(ec2))
     }
 
     @Test func passesTheProviderConformanceSuiteOnMoto() async throws {
         let system = EC2ClientTests.uniqueName("conform")
-        let provider = try await Self.provider(system: system)
-        try await ProviderConformance.run(makeProvider: { provider }, makeSpec: { Self.spec($0, system: system) })
+        let (provider, ami) = try await Self.provider(system: system)
+        try await ProviderConformance.run(makeProvider: { provider }, makeSpec: { Self.spec($0, system: system, ami: ami) })
     }
 
     @Test func listsOnlyItsOwnSystem() async throws {
-        let mine = try await Self.provider(system: EC2ClientTests.uniqueName("mine"))
-        let theirs = try await Self.provider(system: EC2ClientTests.uniqueName("theirs"))
-        let created = try await mine.create(Self.spec(.make(service: "web", generation: 1), system: mine.configuration.system))
+        let (mine, ami) = try await Self.provider(system: EC2ClientTests.uniqueName("mine"))
+        let (theirs, _) = try await Self.provider(system: EC2ClientTests.uniqueName("theirs"))
+        let created = try await mine.create(Self.spec(.make(service: "web", generation: 1), system: mine.configuration.system,
+                                                      ami: ami))
         #expect(try await mine.list().map(\.id) == [created.id])
         #expect(try await theirs.list().isEmpty)
         #expect(try await theirs.inspect(created.id) == nil)
@@ -41,17 +43,17 @@ import Testing
 
     @Test func anImageWithoutAnAMISaysToBake() async throws {
         let system = EC2ClientTests.uniqueName("noami")
-        let provider = try await Self.provider(system: system)
+        let (provider, _) = try await Self.provider(system: system)
         let other = ImageDigest("sha256:" + String(repeating: "ef", count: 32))
         let error = await #expect(throws: PyreError.self) {
-            try await provider.create(Self.spec(.make(service: "web", generation: 1), system: system, image: other))
+            try await provider.create(Self.spec(.make(service: "web", generation: 1), system: system, image: other, ami: nil))
         }
         #expect(error?.message.contains("pyre bake") == true)
         #expect(try await provider.list().isEmpty)
     }
 
     @Test func verifyImagesAcceptsOnlyAMIsTaggedWithTheirImage() async throws {
-        let provider = try await Self.provider(system: EC2ClientTests.uniqueName("verify"))
+        let (provider, _) = try await Self.provider(system: EC2ClientTests.uniqueName("verify"))
         let ec2 = provider.ec2
         let amis = try await EC2ClientTests.amazonAMIs(ec2)
         try #require(amis.count >= 4)
@@ -63,8 +65,7 @@ import Testing
         try await ec2.createTags([other], tags: ["pyre:image": "sha256:" + String(repeating: "0", count: 64)])
 
         func verify(_ ami: String) async throws {
-            provider.amis.replace(with: [image: ami])
-            try await provider.verifyImages()
+            try await provider.verifyImages([image: ami])
         }
         try await verify(baked)
         let missingTag = await #expect(throws: PyreError.self) { try await verify(untagged) }
@@ -87,9 +88,9 @@ import Testing
         let ec2 = EC2Client(client: AWSClient(configuration: configuration, logger: Logger(label: "test"),
                                               retrier: Retrier(sleep: { _ in })))
         let system = EC2ClientTests.uniqueName("lost")
-        let provider = EC2ServerProvider(ec2: ec2, configuration: .init(system: system),
-                                         amis: [Self.image: try await EC2ClientTests.someAMI(ec2)])
-        let specs = (0..<2).map { _ in Self.spec(.make(service: "web", generation: 1), system: system) }
+        let provider = EC2ServerProvider(ec2: ec2, configuration: .init(system: system))
+        let ami = try await EC2ClientTests.someAMI(ec2)
+        let specs = (0..<2).map { _ in Self.spec(.make(service: "web", generation: 1), system: system, ami: ami) }
         let created = try await provider.create(batch: specs).map { try $0.get() }
         #expect(proxy.hasDropped, "the first answer was lost")
         let launched = try await ec2.describeInstances(filters: ["tag:pyre:system": [system]])
@@ -99,7 +100,7 @@ import Testing
     }
 
     @Test func userDataCarriesTheEnvironmentAndCommandQuoted() {
-        let spec = Self.spec(ServerID("web-3-ab12"), system: "guestbook")
+        let spec = Self.spec(ServerID("web-3-ab12"), system: "guestbook", ami: "ami-0abc")
         let script = EC2ServerProvider.userData(spec)
         #expect(script.hasPrefix("#!/bin/sh\n"))
         #expect(script.contains("export GREETING='hello world'\n"))

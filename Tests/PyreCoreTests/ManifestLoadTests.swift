@@ -110,7 +110,11 @@ import Testing
         #expect(plain.images.first?.user == nil)
         #expect(named.images.first?.user == "www-data:www-data")
         #expect(numbered.images.first?.user == "1000")
-        let hash = { (spec: SystemSpec) in spec.services[0].configHash(recipe: spec.images[0], zone: spec.zone) }
+        let hash = { (spec: SystemSpec) in
+            spec.services[0].configHash(recipe: spec.images[0],
+                                        environment: ServerEnvironment.declared(recipe: spec.images[0], service: spec.services[0]),
+                                        zone: spec.zone)
+        }
         #expect(hash(plain) != hash(named))
         #expect(hash(named) != hash(numbered))
         // A manifest without `user:` keeps the hash it had before the key existed.
@@ -120,7 +124,7 @@ import Testing
     @Test func serverSpecWithoutUserDecodesFromAnOlderRecord() throws {
         let spec = ServerSpec(id: ServerID("web-1-abcd"), system: "shop", service: "web", generation: 1,
                               image: ImageDigest("sha256:" + String(repeating: "ab", count: 32)),
-                              imagePath: URL(fileURLWithPath: "/images/x"), command: ["app"], env: [:], port: 8080,
+                              imageLocation: .directory(URL(fileURLWithPath: "/images/x")), command: ["app"], env: [:], port: 8080,
                               configHash: "0123456789abcdef", zone: "shop.pyre.")
         let old = try JSONEncoder().encode(spec)
         #expect(!String(decoding: old, as: UTF8.self).contains("user"))

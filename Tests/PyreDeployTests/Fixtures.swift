@@ -16,7 +16,7 @@ func serviceSpec(_ name: String = "web", count: Int = 3, strategy: RolloutStrate
 }
 
 func desired(_ spec: ServiceSpec, image: Character = "a", config: String = "config-1") -> DesiredService {
-    DesiredService(spec: spec, image: digest(image), imagePath: URL(fileURLWithPath: "/images/\(image)"),
+    DesiredService(spec: spec, image: digest(image), imageLocation: .directory(URL(fileURLWithPath: "/images/\(image)")),
                    command: ["app"], env: [:], configHash: config)
 }
 

@@ -37,7 +37,7 @@ enum TestSupport {
                      env: [String: String] = [:], user: String? = nil) -> ServerSpec {
         ServerSpec(id: id, system: system, service: String(id.rawValue.split(separator: "-").first ?? "web"),
                    generation: Int(id.rawValue.split(separator: "-").dropFirst().first ?? "1") ?? 1,
-                   image: ImageDigest("sha256:" + String(repeating: "ab", count: 32)), imagePath: image,
+                   image: ImageDigest("sha256:" + String(repeating: "ab", count: 32)), imageLocation: .directory(image),
                    command: command, env: env, port: port, configHash: "0123456789abcdef", zone: "\(system).pyre.",
                    user: user)
     }

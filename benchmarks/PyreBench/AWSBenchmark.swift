@@ -60,8 +60,8 @@ enum AWSBenchmark {
         let system = "pyre"
         let (oldImage, newImage) = (ImageDigest("sha256:" + String(repeating: "a", count: 64)),
                                     ImageDigest("sha256:" + String(repeating: "b", count: 64)))
-        let provider = EC2ServerProvider(ec2: ec2, configuration: .init(system: system),
-                                         amis: [oldImage: amis.0, newImage: amis.1])
+        let provider = EC2ServerProvider(ec2: ec2, configuration: .init(system: system))
+        let amiOf = [oldImage: amis.0, newImage: amis.1]
         let reconciler = Reconciler(
             configuration: ReconcilerConfiguration(system: system, zone: "\(system).pyre.bench."), provider: provider,
             journal: FakeEventJournal(), health: EC2HealthChecker(provider: provider, probe: nil),
@@ -71,7 +71,7 @@ enum AWSBenchmark {
         func desired(_ image: ImageDigest) -> [DesiredService] {
             let spec = ServiceSpec(name: "web", image: "web", count: servers, port: 8080,
                                    health: HealthCheckSpec(interval: .milliseconds(200), deadline: .seconds(120)), drain: .zero)
-            return [DesiredService(spec: spec, image: image, imagePath: URL(fileURLWithPath: "/nonexistent"),
+            return [DesiredService(spec: spec, image: image, imageLocation: .ami(amiOf[image]!),
                                    command: ["python3", "app.py"], env: [:], configHash: "c")]
         }
         let first = try await reconciler.deploy(desired(oldImage), trigger: .manual) { _ in }

@@ -17,7 +17,7 @@ enum EngineBenchmark {
                                health: HealthCheckSpec(interval: .milliseconds(1), successes: 1),
                                drain: .zero)
         func desired(_ tag: String) -> [DesiredService] {
-            [DesiredService(spec: spec, image: ImageDigest("sha256:" + tag), imagePath: URL(fileURLWithPath: "/nonexistent"),
+            [DesiredService(spec: spec, image: ImageDigest("sha256:" + tag), imageLocation: .directory(URL(fileURLWithPath: "/nonexistent")),
                             command: ["true"], env: [:], configHash: "c")]
         }
         let clock = ContinuousClock()

@@ -41,7 +41,7 @@ enum LocalBenchmark {
             let spec = ServiceSpec(name: "web", image: "web", count: servers, port: 8080, health: health,
                                    strategy: RolloutStrategy(), drain: drain)
             func desired(_ image: BakedImage) -> [DesiredService] {
-                [DesiredService(spec: spec, image: image.digest, imagePath: image.root, command: command,
+                [DesiredService(spec: spec, image: image.digest, imageLocation: .directory(image.root), command: command,
                                 env: [:], configHash: "bench")]
             }
             _ = try await reconciler.deploy(desired(v1), trigger: .manual) { _ in }
@@ -73,7 +73,7 @@ enum LocalBenchmark {
         let clock = ContinuousClock()
         let start = clock.now
         let info = try await provider.create(ServerSpec(
-            id: id, system: system, service: "floor", generation: 1, image: image.digest, imagePath: image.root,
+            id: id, system: system, service: "floor", generation: 1, image: image.digest, imageLocation: .directory(image.root),
             command: command, env: [:], port: 8080, configHash: "bench", zone: "\(system).pyre."))
         while case .fail = await checker.check(address: info.address, port: info.port, spec: health) {
             try await Task.sleep(for: health.interval)

@@ -39,17 +39,14 @@ public struct EC2ServerProvider: ServerProvider {
 
     public var ec2: EC2Client
     public var configuration: Configuration
-    /// The AMI baked for each Pyre image; the agent sets it before each deploy.
-    public let amis: AMIMap
     /// Tags and addresses of the instances seen so far; they never change after launch.
     let known = InstanceBook()
     /// State and status checks, shared with ``EC2HealthChecker`` so a gate's two questions cost one call.
     let statuses: BatchedLookup<String, EC2InstanceStatus>
 
-    public init(ec2: EC2Client, configuration: Configuration, amis: [ImageDigest: String] = [:]) {
+    public init(ec2: EC2Client, configuration: Configuration) {
         self.ec2 = ec2
         self.configuration = configuration
-        self.amis = AMIMap(amis)
         statuses = BatchedLookup(freshness: .milliseconds(250)) { ids in
             try await Self.statuses(of: ids, ec2: ec2)
         }
@@ -57,11 +54,10 @@ public struct EC2ServerProvider: ServerProvider {
 
     public var createsInBatches: Bool { true }
 
-    /// Checks, in one call, that every configured AMI exists and carries the `pyre:image` tag
-    /// of the image it stands for (pyre bake writes it), so no server starts from an AMI
-    /// baked from other files. Run it before a deploy.
-    public func verifyImages() async throws {
-        let amis = self.amis.all
+    /// Checks, in one call, that each AMI exists and carries the `pyre:image` tag of the image
+    /// it stands for (pyre bake writes it), so no server starts from an AMI baked from other
+    /// files. Run it before a deploy, with the AMIs it deploys.
+    public func verifyImages(_ amis: [ImageDigest: String]) async throws {
         let found = Dictionary(try await ec2.describeImages(Array(Set(amis.values))).map { ($0.id, $0.tags) },
                                uniquingKeysWith: { first, _ in first })
         for (image, ami) in amis.sorted(by: { $0.value < $1.value }) {
@@ -78,7 +74,7 @@ public struct EC2ServerProvider: ServerProvider {
     }
 
     /// `pyre bake`: records on each AMI the digest of the image it holds, which
-    /// ``verifyImages()`` then insists on.
+    /// ``verifyImages(_:)`` then insists on.
     public func recordBakes(_ amis: [ImageDigest: String]) async throws {
         for (image, ami) in amis.sorted(by: { $0.value < $1.value }) {
             try await ec2.createTags([ami], tags: [Tag.image: image.rawValue])
@@ -158,9 +154,9 @@ public struct EC2ServerProvider: ServerProvider {
     /// Starts the instances of specs that differ only in id, with one RunInstances call.
     private func launch(_ specs: [ServerSpec]) async throws -> [ServerInfo] {
         let spec = specs[0]
-        guard let ami = amis[spec.image] else {
+        guard case .ami(let ami) = spec.imageLocation else {
             throw PyreError(.provider, "no AMI for image \(spec.image.short) of service \(spec.service) in region "
-                + "\(ec2.client.configuration.region): run pyre bake for this region")
+                + "\(ec2.client.configuration.region) (it is at \(spec.imageLocation)): run pyre bake for this region")
         }
         // The engine's id for the first server is fresh, so it serves as the launch's token.
         let token = spec.id.rawValue
@@ -237,8 +233,7 @@ public struct EC2ServerProvider: ServerProvider {
     /// instances of a launch share it, so each learns its id and address from the instance
     /// metadata service (IMDSv2).
     static func userData(_ spec: ServerSpec) -> String {
-        let environment = pyreEnvironment(for: spec, address: "0.0.0.0")
-            .filter { !["PYRE_SERVER", "PYRE_ADDRESS"].contains($0.key) }
+        let environment = ServerEnvironment.variables(for: spec, address: nil)
             .sorted { $0.key < $1.key }
             .map { "export \($0.key)=\(shellQuoted($0.value))\n" }
             .joined()
@@ -272,17 +267,4 @@ final class InstanceBook: Sendable {
     func id(atAddress address: String) -> String? {
         instances.withLock { $0.values.first { $0.privateIP == address }?.id }
     }
-}
-
-/// The AMI of each image, shared by the provider's copies and replaced as a whole.
-public final class AMIMap: Sendable {
-    private let amis: Mutex<[ImageDigest: String]>
-
-    init(_ amis: [ImageDigest: String]) { self.amis = Mutex(amis) }
-
-    public var all: [ImageDigest: String] { amis.withLock { $0 } }
-
-    public subscript(image: ImageDigest) -> String? { amis.withLock { $0[image] } }
-
-    public func replace(with amis: [ImageDigest: String]) { self.amis.withLock { $0 = amis } }
 }

@@ -39,16 +39,23 @@ struct AWSBackend: SystemBackend {
                                      ttl: Int(spec.dns.ttl.components.seconds), logger: logger)
     }
 
-    /// The AMI of each image the deploy uses, in this region.
+    /// The AMI pyre.yml names for the image in this region (`pyre bake` makes sure it holds it).
+    func imageLocation(of recipe: ImageRecipe, bakedAt root: URL) throws -> ImageLocation { .ami(try ami(of: recipe)) }
+
+    func ami(of recipe: ImageRecipe) throws -> String {
+        guard let ami = recipe.amis[region] else {
+            throw PyreError(.provider, "image \(recipe.name) has no AMI for region \(region): add "
+                + "ami: { \(region): ami-… } under images.\(recipe.name) in pyre.yml, then run pyre bake")
+        }
+        return ami
+    }
+
+    /// The AMI of each image in `digests` (by image name), in this region.
     func amis(for spec: SystemSpec, digests: [String: ImageDigest]) throws -> [ImageDigest: String] {
         var amis: [ImageDigest: String] = [:]
         for recipe in spec.images {
             guard let digest = digests[recipe.name] else { continue }
-            guard let ami = recipe.amis[region] else {
-                throw PyreError(.provider, "image \(recipe.name) has no AMI for region \(region): add "
-                    + "ami: { \(region): ami-… } under images.\(recipe.name) in pyre.yml, then run pyre bake")
-            }
-            amis[digest] = ami
+            amis[digest] = try ami(of: recipe)
         }
         return amis
     }
@@ -64,11 +71,12 @@ struct AWSBackend: SystemBackend {
 
     func prepare() async throws {}
 
-    /// These AMIs, and only these, exist and were baked from their images; the zone's
-    /// static records are the manifest's.
-    func prepareDeploy(_ spec: SystemSpec, images: [String: ImageDigest]) async throws {
-        ec2.amis.replace(with: try amis(for: spec, digests: images))
-        try await ec2.verifyImages()
+    /// The services' AMIs exist and were baked from their images; the zone's static records
+    /// are the manifest's.
+    func prepareDeploy(_ spec: SystemSpec, services: [DesiredService]) async throws {
+        var amis: [ImageDigest: String] = [:]
+        for service in services { if case .ami(let ami) = service.imageLocation { amis[service.image] = ami } }
+        try await ec2.verifyImages(amis)
         await route53.setStaticRecords(spec.dns.records, defaultTTL: spec.dns.ttl)
     }
 

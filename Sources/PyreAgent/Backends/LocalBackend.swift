@@ -45,7 +45,9 @@ struct LocalBackend: SystemBackend {
     }
 
     func prepare() async throws { try await local.prepare() }
-    func prepareDeploy(_ spec: SystemSpec, images: [String: ImageDigest]) async throws {}
+    /// The baked tree itself, read-only.
+    func imageLocation(of recipe: ImageRecipe, bakedAt root: URL) throws -> ImageLocation { .directory(root) }
+    func prepareDeploy(_ spec: SystemSpec, services: [DesiredService]) async throws {}
     func tick() async {}
 
     /// The agent ships local servers' output to the log store.

@@ -23,8 +23,11 @@ protocol SystemBackend: Sendable {
 
     /// Runs once, before the agent's own services start.
     func prepare() async throws
-    /// Runs before each rollout, with the digests of the images it deploys by image name.
-    func prepareDeploy(_ spec: SystemSpec, images: [String: ImageDigest]) async throws
+    /// Where this backend's provider finds the image baked from `recipe` into `root`.
+    func imageLocation(of recipe: ImageRecipe, bakedAt root: URL) throws -> ImageLocation
+
+    /// Runs before each rollout of `services`.
+    func prepareDeploy(_ spec: SystemSpec, services: [DesiredService]) async throws
     /// Runs on every pass of the supervisor.
     func tick() async
     /// Long-running work of its own, run in the agent's service group.

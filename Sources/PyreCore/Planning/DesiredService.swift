@@ -4,25 +4,25 @@ import Foundation
 public struct DesiredService: Sendable {
     public var spec: ServiceSpec
     public var image: ImageDigest
-    /// Root of the baked, read-only image on this machine.
-    public var imagePath: URL
+    /// Where the provider finds the image.
+    public var imageLocation: ImageLocation
     /// argv a server runs (the image recipe's `run`).
     public var command: [String]
-    /// Image env overlaid with service env.
+    /// The manifest's variables and where the agent's services are (``ServerEnvironment``).
     public var env: [String: String]
-    /// See ``ServiceSpec/configHash(recipe:zone:)``: a change requires new servers.
+    /// See ``ServiceSpec/configHash(recipe:environment:zone:)``: a change requires new servers.
     public var configHash: String
     /// The image recipe's `user:`.
     public var user: String?
-    /// See ``ServiceSpec/configParts(recipe:zone:)``: what a plan compares to name a change.
+    /// See ``ServiceSpec/configParts(recipe:environment:zone:)``: what a plan compares to name a change.
     public var configParts: [String: String]
 
-    public init(spec: ServiceSpec, image: ImageDigest, imagePath: URL, command: [String],
+    public init(spec: ServiceSpec, image: ImageDigest, imageLocation: ImageLocation, command: [String],
                 env: [String: String], configHash: String, user: String? = nil,
                 configParts: [String: String] = [:]) {
         self.spec = spec
         self.image = image
-        self.imagePath = imagePath
+        self.imageLocation = imageLocation
         self.command = command
         self.env = env
         self.configHash = configHash
@@ -30,12 +30,14 @@ public struct DesiredService: Sendable {
         self.configParts = configParts
     }
 
-    /// Builds the desired state of `service` from its manifest, its recipe and the baked image.
-    public init(spec: ServiceSpec, recipe: ImageRecipe, image: ImageDigest, imagePath: URL, zone: String) {
-        self.init(spec: spec, image: image, imagePath: imagePath, command: recipe.run,
-                  env: recipe.env.merging(spec.env) { _, service in service },
-                  configHash: spec.configHash(recipe: recipe, zone: zone), user: recipe.user,
-                  configParts: spec.configParts(recipe: recipe, zone: zone))
+    /// Builds the desired state of `service` from its manifest, its recipe and the baked
+    /// image; `agentServices` tells its servers where the agent's services are.
+    public init(spec: ServiceSpec, recipe: ImageRecipe, image: ImageDigest, imageLocation: ImageLocation, zone: String,
+                agentServices: [String: String] = [:]) {
+        let env = ServerEnvironment.declared(recipe: recipe, service: spec).merging(agentServices) { _, agent in agent }
+        self.init(spec: spec, image: image, imageLocation: imageLocation, command: recipe.run, env: env,
+                  configHash: spec.configHash(recipe: recipe, environment: env, zone: zone), user: recipe.user,
+                  configParts: spec.configParts(recipe: recipe, environment: env, zone: zone))
     }
 }
 

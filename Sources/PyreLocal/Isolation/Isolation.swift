@@ -31,13 +31,14 @@ protocol Isolation: Sendable {
     /// `PYRE_ADDRESS`: what a server at `address` binds to.
     func listenAddress(forServerAt address: String) -> String
 
-    /// A new server's record before it runs: what it views as its image, and the names of
-    /// what the isolation creates for it.
-    func record(of info: ServerInfo, directory: URL, imagePath: URL) -> ServerRecord
+    /// A new server's record before it runs: what it views as its image (baked at `image`),
+    /// and the names of what the isolation creates for it.
+    func record(of info: ServerInfo, directory: URL, image: URL) -> ServerRecord
 
-    /// Starts the server's command (blocking: call it off the cooperative pool) and returns
-    /// the pid of its session leader.
-    func launch(_ spec: ServerSpec, record: ServerRecord, directory: URL, environment: [String: String]) throws -> pid_t
+    /// Starts the server's command on its image (blocking: call it off the cooperative pool)
+    /// and returns the pid of its session leader.
+    func launch(_ spec: ServerSpec, image: URL, record: ServerRecord, directory: URL,
+                environment: [String: String]) throws -> pid_t
 
     /// Removes what ``launch(_:record:directory:environment:)`` set up around the server
     /// (blocking). `record` is nil when the server's record was never written or is lost.

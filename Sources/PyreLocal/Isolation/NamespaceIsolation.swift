@@ -56,17 +56,18 @@ final class NamespaceIsolation: Isolation {
     func listenAddress(forServerAt address: String) -> String { "0.0.0.0" }
 
     /// Every server of an image views the image itself, mounted read-only.
-    func record(of info: ServerInfo, directory: URL, imagePath: URL) -> ServerRecord {
+    func record(of info: ServerInfo, directory: URL, image: URL) -> ServerRecord {
         var info = info
-        info.imageView = imagePath
+        info.imageView = image
         return ServerRecord(info: info, isolation: mode, pid: 0, startTime: 0,
                             networkNamespace: network.namespaceName(for: info.id),
                             hostInterface: network.hostInterfaceName(for: info.id))
     }
 
-    func launch(_ spec: ServerSpec, record: ServerRecord, directory: URL, environment: [String: String]) throws -> pid_t {
+    func launch(_ spec: ServerSpec, image: URL, record: ServerRecord, directory: URL,
+                environment: [String: String]) throws -> pid_t {
         try network.setUpServer(spec.id, address: record.info.address)
-        let arguments = try network.sandboxCommand(for: spec.id, address: record.info.address, image: spec.imagePath,
+        let arguments = try network.sandboxCommand(for: spec.id, address: record.info.address, image: image,
                                                    user: spec.user, port: spec.port, hidden: hiddenPaths,
                                                    command: spec.command)
         return try ProcessSpawner.spawn(arguments, environment: environment, workingDirectory: directory.path,

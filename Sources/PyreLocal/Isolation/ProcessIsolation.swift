@@ -51,19 +51,20 @@ struct ProcessIsolation: Isolation {
 
     func listenAddress(forServerAt address: String) -> String { address }
 
-    func record(of info: ServerInfo, directory: URL, imagePath: URL) -> ServerRecord {
+    func record(of info: ServerInfo, directory: URL, image: URL) -> ServerRecord {
         var info = info
         info.imageView = Self.scratchRoot(in: directory)
         return ServerRecord(info: info, isolation: mode, pid: 0, startTime: 0)
     }
 
-    func launch(_ spec: ServerSpec, record: ServerRecord, directory: URL, environment: [String: String]) throws -> pid_t {
+    func launch(_ spec: ServerSpec, image: URL, record: ServerRecord, directory: URL,
+                environment: [String: String]) throws -> pid_t {
         let root = Self.scratchRoot(in: directory)
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: spec.imagePath.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw PyreError(.provider, "image directory \(spec.imagePath.path) does not exist; bake the image first")
+        guard FileManager.default.fileExists(atPath: image.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw PyreError(.provider, "image directory \(image.path) does not exist; bake the image first")
         }
-        try FileTree.copy(spec.imagePath.path, to: root.path, writable: true)
+        try FileTree.copy(image.path, to: root.path, writable: true)
         return try ProcessSpawner.spawn(spec.command, environment: environment, workingDirectory: root.path,
                                         output: .files(stdout: OutputShipper.file(.stdout, in: directory).path,
                                                        stderr: OutputShipper.file(.stderr, in: directory).path),
