@@ -58,8 +58,9 @@ final class FakeBackend: SystemBackend, @unchecked Sendable {
     }
 
     func prepare() async throws { note("prepare") }
-    func prepareDeploy(_ spec: SystemSpec, images: [String: ImageDigest]) async throws {
-        note("prepareDeploy \(images.keys.sorted().joined(separator: ","))")
+    func imageLocation(of recipe: ImageRecipe, bakedAt root: URL) throws -> ImageLocation { .directory(root) }
+    func prepareDeploy(_ spec: SystemSpec, services: [DesiredService]) async throws {
+        note("prepareDeploy \(services.map(\.spec.name).joined(separator: ","))")
     }
     func tick() async {}
     var services: [any Service] { [] }
