@@ -21,7 +21,10 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
-        .target(name: "PyreCore", dependencies: [
+        .target(name: "PyreCore"),
+        // pyre.yml: its YAML, validation, and errors that name the file, line and field.
+        .target(name: "PyreManifest", dependencies: [
+            "PyreCore",
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "PyreImages", dependencies: [
@@ -56,8 +59,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PyreAgent", dependencies: [
-            "PyreCore", "PyreImages", "PyreLocal", "PyreDeploy", "PyreHealth", "PyreEvents", "PyreEventsPostgres", "PyreDNS",
-            "PyreEntrypoints", "PyreAWS",
+            "PyreCore", "PyreManifest", "PyreImages", "PyreLocal", "PyreDeploy", "PyreHealth", "PyreEvents", "PyreEventsPostgres",
+            "PyreDNS", "PyreEntrypoints", "PyreAWS",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -100,7 +103,7 @@ let package = Package(
         // Starts a namespace-mode server in one process; next to `pyre` so the provider finds it.
         .executableTarget(name: "pyre-sandbox"),
         .executableTarget(name: "pyre", dependencies: [
-            "PyreAgent", "PyreCore", "PyreImages", "PyreLocal", "pyre-sandbox",
+            "PyreAgent", "PyreCore", "PyreManifest", "PyreImages", "PyreLocal", "pyre-sandbox",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -119,7 +122,7 @@ let package = Package(
         .executableTarget(name: "PyreDNSFuzz", dependencies: ["PyreDNS", "PyreFuzzing"], path: "fuzz/PyreDNSFuzz"),
         // Feeds the syslog parser and framer random and mutated messages (fuzz/README.md).
         .executableTarget(name: "PyreLogsFuzz", dependencies: ["PyreLogs", "PyreFuzzing"], path: "fuzz/PyreLogsFuzz"),
-        .testTarget(name: "PyreCoreTests", dependencies: ["PyreCore", "PyreTesting"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PyreCoreTests", dependencies: ["PyreCore", "PyreManifest", "PyreTesting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PyreImagesTests", dependencies: ["PyreImages", "PyreTesting"]),
         .testTarget(name: "PyreLocalTests", dependencies: [
             "PyreLocal", "PyreTesting", "pyre-sandbox", .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PyreCore
+import PyreManifest
 import PyreDeploy
 import PyreEvents
 import PyreEventsPostgres

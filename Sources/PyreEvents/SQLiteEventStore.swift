@@ -10,7 +10,7 @@ import Glibc
 ///
 /// An append is durable once its group commit's frame is on disk in the ``CommitLog``; that
 /// one synchronous write into a preallocated file is all an appender waits for. Appends that
-/// arrive while a commit runs go into the next one (``GroupCommitter``), checked in queue order
+/// arrive while a commit runs go into the next one (``Coalescer``), checked in queue order
 /// against the store's versions and ids (``CommitLogWriter``), so concurrent appenders share
 /// one write.
 ///
@@ -27,7 +27,7 @@ public final class SQLiteEventStore: EventStore {
     /// Internal so tests can check the connection settings.
     let database: DatabasePool
     public let appendSignal = AppendSignal()
-    let appendCommitter: GroupCommitter<SQLiteAppend, AppendResult>
+    let appendCommitter: Coalescer<SQLiteAppend, AppendResult>
     /// What the group commit calls; tests give it batches of their own.
     let writer: CommitLogWriter
     let log: CommitLog
@@ -37,7 +37,7 @@ public final class SQLiteEventStore: EventStore {
 
     /// Bounds one group commit, so a burst does not build one huge frame that keeps the first
     /// appender of the batch waiting for all the others.
-    static let batchLimits = GroupCommitter<SQLiteAppend, AppendResult>.Limits(requests: 256, weight: 4 << 20)
+    static let batchLimits = Coalescer<SQLiteAppend, AppendResult>.Limits(requests: 256, weight: 4 << 20)
 
     /// The commit log's directory for the database at `path`.
     static func logDirectory(of path: URL) -> URL {
@@ -98,7 +98,7 @@ public final class SQLiteEventStore: EventStore {
         Self.fill(storedIDs, from: database)
         writer = CommitLogWriter(lookups: lookups, storedIDs: storedIDs, log: log, unapplied: unapplied, applier: applier,
                                  appendSignal: appendSignal, path: path)
-        appendCommitter = GroupCommitter(limits: Self.batchLimits, commit: writer.commit)
+        appendCommitter = Coalescer(limits: Self.batchLimits, commit: writer.commit)
     }
 
     /// Applies the logged appends the tables lack, syncs the database files and restarts the log;

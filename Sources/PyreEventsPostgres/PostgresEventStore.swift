@@ -28,7 +28,7 @@ public final class PostgresEventStore: EventStore {
         var watcher: Task<Void, Never>
     }
     /// Concurrent appends share one transaction and one commit, as with SQLite.
-    private let appendCommitter: GroupCommitter<PostgresAppend, AppendResult>
+    private let appendCommitter: Coalescer<PostgresAppend, AppendResult>
 
     private init(configuration: PostgresEventStoreConfiguration, client: PostgresClient, logger: Logger) {
         self.configuration = configuration
@@ -36,7 +36,7 @@ public final class PostgresEventStore: EventStore {
         self.logger = logger
         let appendSignal = AppendSignal()
         self.appendSignal = appendSignal
-        appendCommitter = GroupCommitter(limits: .init(requests: 256, weight: 4 << 20)) { appends in
+        appendCommitter = Coalescer(limits: .init(requests: 256, weight: 4 << 20)) { appends in
             do {
                 let results = try await client.withConnection { connection in
                     try await PostgresAppend.runBatch(appends, on: connection, logger: logger)

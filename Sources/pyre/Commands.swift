@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PyreAgent
 import PyreCore
+import PyreManifest
 import PyreImages
 import PyreLocal
 

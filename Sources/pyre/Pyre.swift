@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PyreAgent
 import PyreCore
+import PyreManifest
 
 @main
 struct Pyre: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import Foundation
 import PyreCore
+import PyreManifest
 import Testing
 @testable import PyreAgent
 

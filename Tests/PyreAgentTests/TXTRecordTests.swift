@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PyreCore
+import PyreManifest
 import PyreDNS
 import PyreTesting
 import Testing

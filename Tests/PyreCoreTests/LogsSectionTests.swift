@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import PyreCore
+@testable import PyreManifest
 
 @Suite struct LogsSectionTests {
     @Test func relpPortIsReadAndDefaultsToNil() throws {

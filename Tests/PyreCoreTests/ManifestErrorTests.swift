@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import PyreCore
+@testable import PyreManifest
 
 /// A manifest that must be refused, with the exact error it must produce.
 struct BadManifest: Sendable, CustomTestStringConvertible {

@@ -1,5 +1,6 @@
 import Foundation
 @testable import PyreCore
+@testable import PyreManifest
 
 /// A fresh temporary directory holding a context directory `web/` and a plain file
 /// `notes.txt`, removed when the test ends.

@@ -19,8 +19,8 @@ public actor Route53Publisher: ServerPublisher {
     private var staticRecords: [Route53RecordSet] = []
     /// The zone's record sets as last read or written; nil when they must be read again.
     private var holding: [Route53RecordSet]?
-    private var waiting: [CheckedContinuation<Void, Never>] = []
-    private var syncing = false
+    /// Zone changes, one at a time; updates that arrive during one share the next.
+    private var syncs: Coalescer<Void, Void>?
     /// The last change failed: ``resync()`` tries again.
     public private(set) var outOfSync = false
 
@@ -42,13 +42,22 @@ public actor Route53Publisher: ServerPublisher {
     public func update(publishing servers: [ServerInfo], unpublishing leaving: [ServerID]) async {
         for server in servers { published[server.id] = server }
         for id in leaving { published[id] = nil }
-        await withCheckedContinuation { continuation in
-            waiting.append(continuation)
-            if !syncing {
-                syncing = true
-                Task { await syncWaiting() }
-            }
+        do {
+            try await syncCalls().submit(())
+        } catch {
+            // Cancelled before its change started: the next tick's resync carries it.
+            outOfSync = true
         }
+    }
+
+    private func syncCalls() -> Coalescer<Void, Void> {
+        if let syncs { return syncs }
+        let created = Coalescer<Void, Void> { [weak self] requests in
+            await self?.sync()
+            return requests.map { .success(()) }
+        }
+        syncs = created
+        return created
     }
 
     /// Takes up `dns: records:` from pyre.yml; a change of them is one change of the zone.
@@ -83,10 +92,8 @@ public actor Route53Publisher: ServerPublisher {
     /// Makes the zone match the published servers again after a change failed (the agent's
     /// periodic tick calls it).
     public func resync() async {
-        guard outOfSync, !syncing else { return }
-        syncing = true
-        await sync()
-        syncing = false
+        guard outOfSync else { return }
+        try? await syncCalls().submit(())
     }
 
     /// The record sets the published servers call for.
@@ -104,16 +111,6 @@ public actor Route53Publisher: ServerPublisher {
             }
         }
         return sets
-    }
-
-    private func syncWaiting() async {
-        while !waiting.isEmpty {
-            let batch = waiting
-            waiting = []
-            await sync()
-            for continuation in batch { continuation.resume() }
-        }
-        syncing = false
     }
 
     /// One change towards the desired sets. A failed change may have failed because the

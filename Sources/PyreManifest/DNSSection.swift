@@ -1,4 +1,5 @@
 import Glibc
+import PyreCore
 
 /// `dns:` — listen address, TTL and static records of the system's zone.
 enum DNSSection {

@@ -1,3 +1,4 @@
+import PyreCore
 import Yams
 
 /// Turns manifest text into a Yams node tree, translating YAML errors into ``PyreError``s

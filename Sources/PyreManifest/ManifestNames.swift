@@ -1,3 +1,5 @@
+import PyreCore
+
 /// Name rules for the manifest. Names of the system, images, services and entrypoints become
 /// parts of DNS names, server ids and file names, so they are plain lowercase DNS labels.
 enum ManifestNames {

@@ -1,14 +1,14 @@
-@testable import PyreEvents
+@testable import PyreCore
 import Synchronization
 import Testing
 
-/// The group committer's queue, with a fake commit that holds its first batch until the test
+/// The coalescer's queue, with a fake call that holds its first batch until the test
 /// releases it: the test then knows exactly which requests are waiting for the next commit.
-@Suite("Group committer", .timeLimit(.minutes(1)))
-struct GroupCommitterTests {
+@Suite("Coalescer", .timeLimit(.minutes(1)))
+struct CoalescerTests {
     @Test func requestsArrivingDuringACommitShareTheNextOneInArrivalOrder() async throws {
         let commits = HeldCommits()
-        let committer = GroupCommitter<Int, Int>(limits: .init(requests: 100, weight: 100), commit: commits.commit)
+        let committer = Coalescer<Int, Int>(limits: .init(requests: 100, weight: 100), commit: commits.commit)
         let first = Task { try await committer.submit(1, weight: 1) }
         await until { commits.batches == [[1]] }
         let later = await queue([2, -3, 4], on: committer)
@@ -24,7 +24,7 @@ struct GroupCommitterTests {
 
     @Test func aBatchStopsAtTheCountOrWeightLimitButTakesAtLeastOneRequest() async throws {
         let commits = HeldCommits()
-        let committer = GroupCommitter<Int, Int>(limits: .init(requests: 2, weight: 10), commit: commits.commit)
+        let committer = Coalescer<Int, Int>(limits: .init(requests: 2, weight: 10), commit: commits.commit)
         let first = Task { try await committer.submit(1, weight: 1) }
         await until { commits.batches == [[1]] }
         let weights = [2: 1, 3: 1, 4: 9, 5: 20, 6: 1]
@@ -38,7 +38,7 @@ struct GroupCommitterTests {
 
     @Test func aCancelledWaiterNeverJoinsABatch() async throws {
         let commits = HeldCommits()
-        let committer = GroupCommitter<Int, Int>(limits: .init(requests: 100, weight: 100), commit: commits.commit)
+        let committer = Coalescer<Int, Int>(limits: .init(requests: 100, weight: 100), commit: commits.commit)
         let first = Task { try await committer.submit(1, weight: 1) }
         await until { commits.batches == [[1]] }
         let later = await queue([2, 3], on: committer)
@@ -55,7 +55,7 @@ struct GroupCommitterTests {
     @Test func aCallerCancelledBeforeSubmittingIsNotQueued() async throws {
         let commits = HeldCommits()
         commits.release()
-        let committer = GroupCommitter<Int, Int>(limits: .init(requests: 100, weight: 100), commit: commits.commit)
+        let committer = Coalescer<Int, Int>(limits: .init(requests: 100, weight: 100), commit: commits.commit)
         let cancelled = Task {
             withUnsafeCurrentTask { $0?.cancel() }
             return try await committer.submit(1, weight: 1)
@@ -65,8 +65,28 @@ struct GroupCommitterTests {
         #expect(commits.batches == [[2]])
     }
 
+    /// Callers that start together but reach the queue over several turns share the first
+    /// call when the coalescer gathers for a moment.
+    @Test func gatheringLetsCallersThatStartTogetherShareTheFirstCall() async throws {
+        let commits = HeldCommits()
+        commits.release()
+        let coalescer = Coalescer<Int, Int>(gathering: .milliseconds(200), commit: commits.commit)
+        let answers = try await withThrowingTaskGroup(of: Int.self) { group in
+            for request in 1...5 {
+                group.addTask {
+                    // Arrive over a few turns, as a round of health gates does.
+                    for _ in 0..<request { await Task.yield() }
+                    return try await coalescer.submit(request)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(answers.sorted() == [10, 20, 30, 40, 50])
+        #expect(commits.batches.count == 1)
+    }
+
     /// Submits `requests` one at a time, each once the one before is queued, so the queue holds them in order.
-    private func queue(_ requests: [Int], on committer: GroupCommitter<Int, Int>,
+    private func queue(_ requests: [Int], on committer: Coalescer<Int, Int>,
                        weight: @escaping @Sendable (Int) -> Int = { _ in 1 }) async -> [Task<Int, any Error>] {
         var tasks: [Task<Int, any Error>] = []
         for request in requests {

@@ -1,4 +1,5 @@
 import Foundation
+import PyreCore
 
 /// `images:` — how to bake each image.
 enum ImageSection {

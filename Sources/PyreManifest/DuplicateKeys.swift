@@ -1,3 +1,4 @@
+import PyreCore
 import Yams
 
 /// Reports a duplicate key at its second occurrence, where the mistake usually is.

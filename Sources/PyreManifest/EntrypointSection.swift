@@ -1,3 +1,5 @@
+import PyreCore
+
 /// `entrypoints:` — stable listeners that forward to a service.
 enum EntrypointSection {
     static let keys = ["listen", "service", "balance", "connect_timeout"]

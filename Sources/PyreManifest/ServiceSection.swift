@@ -1,3 +1,5 @@
+import PyreCore
+
 /// `services:` — what runs, how many, and how it is rolled out and checked.
 enum ServiceSection {
     /// Far above any machine's capacity, and low enough that rollout arithmetic cannot overflow.

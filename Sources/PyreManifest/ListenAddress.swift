@@ -1,4 +1,5 @@
 import Glibc
+import PyreCore
 
 /// `listen:` values: where Pyre binds a listener.
 enum ListenAddress {

@@ -1,3 +1,5 @@
+import PyreCore
+
 /// `health:` — the check a new server must pass before it gets traffic.
 enum HealthSection {
     static let keys = ["http", "tcp", "interval", "timeout", "successes", "failures", "deadline"]

@@ -1,3 +1,5 @@
+import PyreCore
+
 /// `strategy:` — how many servers a rollout may add and take away at a time.
 enum StrategySection {
     static let keys = ["max_surge", "max_unavailable"]

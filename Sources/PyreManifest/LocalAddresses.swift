@@ -1,4 +1,5 @@
 import Glibc
+import PyreCore
 
 /// The IP addresses of this machine's interfaces: where a listener can bind.
 struct LocalAddresses {

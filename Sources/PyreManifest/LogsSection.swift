@@ -1,4 +1,5 @@
 import Foundation
+import PyreCore
 
 /// `logs:` — `{ port: 5514, relp_port: 20514, max_age: 30d, max_size: 10GiB }`.
 enum LogsSection {

@@ -1,3 +1,5 @@
+import PyreCore
+
 /// `events:` — the event store's backend and the port of its HTTP API.
 enum EventsSection {
     static let keys = ["store", "port"]

@@ -1,3 +1,5 @@
+import PyreCore
+
 /// The names of a system's zone that Pyre fills itself (see `SystemZone` in PyreAgent).
 enum ReservedDNSNames {
     /// The identity and persistent layers' names, and the deployment marker.

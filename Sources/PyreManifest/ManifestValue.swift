@@ -1,3 +1,4 @@
+import PyreCore
 import Yams
 
 /// One node of the manifest together with where it is: its dotted field path and its

@@ -1,14 +1,18 @@
 import Synchronization
 
-/// Group commit: requests that arrive while a commit runs wait in a queue, and the next commit
-/// takes all of them (up to ``Limits``) at once, so concurrent writers share one fsync.
+/// Coalescing: requests that arrive while a call runs wait in a queue, and the next call takes
+/// all of them (up to ``Limits``) at once. Group commit (concurrent appends share one fsync),
+/// batched lookups (a round of health gates shares one API call) and publishing (updates that
+/// arrive during a zone change share the next) are all this.
 ///
-/// One writer task at a time drains the queue; it exists only while there is work. A request
-/// that arrives when nothing is committing starts it at once: no timer, no waiting for a batch
-/// to fill, so an idle store answers as fast as without grouping.
-package final class GroupCommitter<Request: Sendable, Response: Sendable>: Sendable {
-    /// Commits `requests` together and answers each of them, in order: one result per request.
-    /// Never called again before it returns.
+/// One task at a time drains the queue; it exists only while there is work. A request that
+/// arrives when nothing runs starts a call at once (after `gathering`, when given): no timer,
+/// no waiting for a batch to fill, so an idle caller is answered as fast as without it. A
+/// caller cancelled while its request still waits is answered with `CancellationError` and
+/// its request never runs.
+package final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
+    /// Carries out `requests` together and answers each of them, in order: one result per
+    /// request. Never called again before it returns.
     package typealias Commit = @Sendable (_ requests: [Request]) async -> [Result<Response, any Error>]
 
     /// How much one commit takes: at least one request, however heavy.
@@ -21,6 +25,8 @@ package final class GroupCommitter<Request: Sendable, Response: Sendable>: Senda
             self.requests = requests
             self.weight = weight
         }
+
+        package static var unlimited: Limits { Limits(requests: .max, weight: .max) }
     }
 
     private struct Waiter {
@@ -39,10 +45,14 @@ package final class GroupCommitter<Request: Sendable, Response: Sendable>: Senda
 
     private let state = Mutex(State())
     private let limits: Limits
+    private let gathering: Duration
     private let commit: Commit
 
-    package init(limits: Limits, commit: @escaping Commit) {
+    /// `gathering`: how long the first call of a drain waits for more requests, for callers
+    /// that start together but reach the queue over a few scheduler turns.
+    package init(limits: Limits = .unlimited, gathering: Duration = .zero, commit: @escaping Commit) {
         self.limits = limits
+        self.gathering = gathering
         self.commit = commit
     }
 
@@ -53,11 +63,11 @@ package final class GroupCommitter<Request: Sendable, Response: Sendable>: Senda
     /// read it to know what the next batch holds.
     var queuedCount: Int { state.withLock { $0.queue.count } }
 
-    /// Queues `request` and returns its own result once the commit that took it has returned.
+    /// Queues `request` and returns its own result once the call that took it has returned.
     ///
     /// Cancelling a caller whose request is still queued removes it (it throws `CancellationError`
     /// and is never committed); once a batch has taken it, it is answered as usual.
-    package func submit(_ request: Request, weight: Int) async throws -> Response {
+    package func submit(_ request: Request, weight: Int = 0) async throws -> Response {
         let id = state.withLock { state in
             defer { state.nextID += 1 }
             return state.nextID
@@ -89,9 +99,10 @@ package final class GroupCommitter<Request: Sendable, Response: Sendable>: Senda
     static var extraTurns: Int { 3 }
 
     private func drain() async {
+        if gathering > .zero { try? await Task.sleep(for: gathering) }
         while let batch = nextBatch() {
             let results = await commit(batch.map(\.request))
-            precondition(results.count == batch.count, "a commit must answer every request of its batch")
+            precondition(results.count == batch.count, "a call must answer every request of its batch")
             // Answered from a task of their own. Resumed here one by one, each answer woke the
             // other (idle) thread, which ran it and slept again before the next: 8 answers took
             // the drain 50-80 µs on the 2-core VM. The task costs one wake, and its thread

@@ -1,3 +1,5 @@
+import PyreCore
+
 /// `aws:` — region, endpoint, instance type, network and health of the AWS provider, and
 /// `ami:` of an image — the AMI baked for it in each region.
 enum AWSSection {

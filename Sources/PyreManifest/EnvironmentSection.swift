@@ -1,3 +1,5 @@
+import PyreCore
+
 /// `env:` of images and services.
 enum EnvironmentSection {
     static func read(_ value: ManifestValue) throws -> [String: String] {

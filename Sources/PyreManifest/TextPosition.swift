@@ -1,3 +1,4 @@
+import PyreCore
 import Yams
 
 /// A 1-based line and column (in Unicode scalars, as libyaml counts them).

@@ -1,4 +1,5 @@
 import Foundation
+import PyreCore
 import Yams
 
 /// Reads `pyre.yml` into a validated ``SystemSpec``. Every problem is a ``PyreError`` with

@@ -1,3 +1,5 @@
+import PyreCore
+
 /// TXT values written as in a zone file: `"v=spf1 -all" "second"` is two character-strings.
 enum CharacterStrings {
     /// The strings of `text` when it is a sequence of quoted strings (with `\"` and `\\`
