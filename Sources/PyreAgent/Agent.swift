@@ -53,8 +53,9 @@ public actor Agent {
     /// Operations the control API started (deploy, verify, destroy), by id.
     private var operations: [UUID: Task<Void, Never>] = [:]
 
-    /// Opens the state directory (taking its lock), replays the agent's history and
-    /// reconciles it with what the provider runs: orphans from an earlier agent are destroyed.
+    /// Opens the state directory (taking its lock) and the stores, replays the agent's
+    /// history and builds its parts; nothing listens and nothing on the host changes until
+    /// ``start()``.
     public init(configuration: AgentConfiguration, logger: Logger) async throws {
         try await self.init(configuration: configuration, logger: logger, backend: SystemBackends.standard)
     }
@@ -86,34 +87,40 @@ public actor Agent {
         images = ImageStore(root: state.images)
         baker = ImageBaker(store: images)
         driftChecker = DriftChecker(provider: backend.provider, images: images)
-        // From here on, a failure must leave nothing of the system's network on the host.
+        let provider = backend.provider
+        let logs = logs
+        identity = try IdentityLayer(spec: spec, systemAddress: backend.systemAddress, dnsPort: backend.dnsPort,
+                                     listServers: {
+                                         let servers = try await provider.list()
+                                         logs.update(servers: servers)
+                                         return servers
+                                     }, logger: logger)
+        let publisher: any ServerPublisher = if let other = backend.publisher {
+            PublisherChain(publishers: [identity, other])
+        } else {
+            identity
+        }
+        reconciler = Reconciler(
+            configuration: ReconcilerConfiguration(system: spec.name, zone: spec.zone),
+            provider: provider, journal: journal, health: ReplayGate(probe: backend.health, store: applicationEvents),
+            publisher: publisher,
+            state: history, logger: logger)
+        statusReporter = StatusReporter(system: spec.name, isolation: configuration.isolation.rawValue,
+                                        provider: provider, reconciler: reconciler)
+    }
+
+    /// Prepares the backend (locally: the system's network), reconciles the history with what
+    /// the provider runs (orphans of an earlier agent are destroyed), then starts receiving
+    /// syslog and serving DNS and the entry points. A failure at any step undoes the steps
+    /// before it: no server, listener or network of the system is left.
+    public func start() async throws {
         do {
             try await backend.prepare()
-            let provider = backend.provider
-            let logs = logs
-            identity = try IdentityLayer(spec: spec, systemAddress: backend.systemAddress, dnsPort: backend.dnsPort,
-                                         listServers: {
-                                             let servers = try await provider.list()
-                                             logs.update(servers: servers)
-                                             return servers
-                                         }, logger: logger)
-            let identity = identity
-            let publisher: any ServerPublisher = if let other = backend.publisher {
-                PublisherChain(publishers: [identity, other])
-            } else {
-                identity
-            }
-            reconciler = Reconciler(
-                configuration: ReconcilerConfiguration(system: spec.name, zone: spec.zone),
-                provider: provider, journal: journal, health: ReplayGate(probe: backend.health, store: applicationEvents),
-                publisher: publisher,
-                state: history, logger: logger)
-            statusReporter = StatusReporter(system: spec.name, isolation: configuration.isolation.rawValue,
-                                            provider: provider, reconciler: reconciler)
             try await reconciler.recover()
             try await logs.start(host: backend.systemAddress)
             try await identity.start(published: await reconciler.state.liveServers.filter(\.published).map(\.info))
         } catch {
+            await identity.stop()
             await Self.abandon(backend, logs: logs, logger: logger)
             throw error
         }

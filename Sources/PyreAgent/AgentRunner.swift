@@ -10,6 +10,7 @@ import ServiceLifecycle
 public enum AgentRunner {
     public static func run(configuration: AgentConfiguration, logger: Logger, console: @escaping ProgressSink) async throws {
         let agent = try await Agent(configuration: configuration, logger: logger)
+        try await agent.start()
         let token = try agent.state.loadOrCreateToken()
         let state = agent.state
         let system = agent.system

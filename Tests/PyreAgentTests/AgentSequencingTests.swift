@@ -90,4 +90,24 @@ import Testing
         #expect(backend.events == ["prepare", "abandon", "teardown with 0 servers"])
         withExtendedLifetime(holder) {}
     }
+
+    /// An entry point that cannot listen fails the start after syslog and DNS were up: they
+    /// are closed again, so their ports are free.
+    @Test func aStartThatFailsLateClosesWhatItOpened() async throws {
+        let holder = try TCPListener(host: "127.0.0.1")
+        let logsPort = try freeLoopbackPort()
+        let backend = FakeBackend()
+        await #expect(throws: PyreError.self) {
+            try await withAgent(backend: backend, logsPort: logsPort, manifestExtra: """
+                entrypoints:
+                  public: { listen: "127.0.0.1:\(holder.port)", service: web }
+                """) { _, _ in
+                Issue.record("the agent started although its entry point's port was taken")
+            }
+        }
+        #expect(backend.events == ["prepare", "abandon", "teardown with 0 servers"])
+        // The syslog receiver let go of its port.
+        _ = try TCPListener(host: "127.0.0.1", port: logsPort)
+        withExtendedLifetime(holder) {}
+    }
 }

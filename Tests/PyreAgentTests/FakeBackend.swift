@@ -6,9 +6,10 @@ import ServiceLifecycle
 import Synchronization
 @testable import PyreAgent
 
-/// Runs `body` with an agent for a two-server system on `backend`; shuts the agent down
-/// after, unless `stop` is false (the body does).
-func withAgent(backend: FakeBackend = FakeBackend(), logsPort: Int? = nil, stop: Bool = true,
+/// Runs `body` with a started agent for a two-server system on `backend` (`manifestExtra`
+/// is added to its pyre.yml); shuts the agent down after, unless `stop` is false (the body
+/// does).
+func withAgent(backend: FakeBackend = FakeBackend(), logsPort: Int? = nil, manifestExtra: String = "", stop: Bool = true,
                        _ body: (Agent, FakeBackend) async throws -> Void) async throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-agent-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory.appendingPathComponent("app"), withIntermediateDirectories: true)
@@ -21,10 +22,12 @@ func withAgent(backend: FakeBackend = FakeBackend(), logsPort: Int? = nil, stop:
         services:
           web: { image: web, count: 2, port: 8080, drain: 0s, health: { http: /healthz, interval: 50ms } }
         logs: { port: \(try logsPort ?? freeLoopbackPort()), relp_port: \(try freeLoopbackPort()) }
+        \(manifestExtra)
         """.write(to: directory.appendingPathComponent("pyre.yml"), atomically: true, encoding: .utf8)
     let configuration = AgentConfiguration(systemDirectory: directory, isolation: .process)
     let agent = try await Agent(configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
                                 backend: { _ in backend })
+    try await agent.start()
     do {
         try await body(agent, backend)
     } catch {

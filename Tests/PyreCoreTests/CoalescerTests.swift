@@ -65,24 +65,17 @@ struct CoalescerTests {
         #expect(commits.batches == [[2]])
     }
 
-    /// Callers that start together but reach the queue over several turns share the first
-    /// call when the coalescer gathers for a moment.
+    /// Callers that reach the queue one after another while the coalescer gathers share its
+    /// first call. (The gathering is long so that even a loaded machine queues all five in it.)
     @Test func gatheringLetsCallersThatStartTogetherShareTheFirstCall() async throws {
         let commits = HeldCommits()
         commits.release()
-        let coalescer = Coalescer<Int, Int>(gathering: .milliseconds(200), commit: commits.commit)
-        let answers = try await withThrowingTaskGroup(of: Int.self) { group in
-            for request in 1...5 {
-                group.addTask {
-                    // Arrive over a few turns, as a round of health gates does.
-                    for _ in 0..<request { await Task.yield() }
-                    return try await coalescer.submit(request)
-                }
-            }
-            return try await group.reduce(into: []) { $0.append($1) }
-        }
-        #expect(answers.sorted() == [10, 20, 30, 40, 50])
-        #expect(commits.batches.count == 1)
+        let coalescer = Coalescer<Int, Int>(gathering: .seconds(3), commit: commits.commit)
+        let tasks = await queue([1, 2, 3, 4, 5], on: coalescer)
+        var answers: [Int] = []
+        for task in tasks { answers.append(try await task.value) }
+        #expect(answers == [10, 20, 30, 40, 50])
+        #expect(commits.batches == [[1, 2, 3, 4, 5]])
     }
 
     /// Submits `requests` one at a time, each once the one before is queued, so the queue holds them in order.
