@@ -57,7 +57,7 @@ package final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
     }
 
     /// Batches handed to the commit function so far; tests read it to see that requests were grouped.
-    var batchCount: Int { state.withLock { $0.batches } }
+    package var batchCount: Int { state.withLock { $0.batches } }
 
     /// Requests waiting for a commit to take them: the drain waits for latecomers by it, and tests
     /// read it to know what the next batch holds.

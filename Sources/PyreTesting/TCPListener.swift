@@ -28,7 +28,7 @@ public final class TCPListener: Sendable {
             throw ListenerError(description: "cannot listen on \(host): \(reason)")
         }
         self.descriptor = descriptor
-        port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = Int(UInt16(bigEndian: address.sin_port))
     }
 
     deinit { Glibc.close(descriptor) }
