@@ -22,18 +22,20 @@ let package = Package(
     ],
     targets: [
         .target(name: "PyreCore"),
+        // Process spawning and the POSIX file and symbol helpers the stores and providers share.
+        .target(name: "PyrePOSIX", dependencies: ["PyreCore"]),
         // pyre.yml: its YAML, validation, and errors that name the file, line and field.
         .target(name: "PyreManifest", dependencies: [
             "PyreCore",
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "PyreImages", dependencies: [
-            "PyreCore",
+            "PyreCore", "PyrePOSIX",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PyreLocal", dependencies: [
-            "PyreCore", "PyreImages", "PyreLogs",
+            "PyreCore", "PyrePOSIX", "PyreImages", "PyreLogs",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PyreDeploy", dependencies: [
@@ -48,7 +50,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .target(name: "PyreEvents", dependencies: [
-            "PyreCore",
+            "PyreCore", "PyrePOSIX",
             .product(name: "GRDB", package: "GRDB.swift"),
             // The SQLite C API, which replays read columns with directly.
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -82,7 +84,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .target(name: "PyreLogs", dependencies: [
-            "PyreCore",
+            "PyreCore", "PyrePOSIX",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -98,7 +100,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PyreTesting", dependencies: [
-            "PyreCore", "PyreAWS", .product(name: "Logging", package: "swift-log"),
+            "PyreCore", "PyrePOSIX", "PyreAWS", .product(name: "Logging", package: "swift-log"),
         ]),
         // Starts a namespace-mode server in one process; next to `pyre` so the provider finds it.
         .executableTarget(name: "pyre-sandbox"),
@@ -122,10 +124,10 @@ let package = Package(
         .executableTarget(name: "PyreDNSFuzz", dependencies: ["PyreDNS", "PyreFuzzing"], path: "fuzz/PyreDNSFuzz"),
         // Feeds the syslog parser and framer random and mutated messages (fuzz/README.md).
         .executableTarget(name: "PyreLogsFuzz", dependencies: ["PyreLogs", "PyreFuzzing"], path: "fuzz/PyreLogsFuzz"),
-        .testTarget(name: "PyreCoreTests", dependencies: ["PyreCore", "PyreManifest", "PyreTesting"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PyreCoreTests", dependencies: ["PyreCore", "PyreManifest", "PyrePOSIX", "PyreTesting"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PyreImagesTests", dependencies: ["PyreImages", "PyreTesting"]),
         .testTarget(name: "PyreLocalTests", dependencies: [
-            "PyreLocal", "PyreTesting", "pyre-sandbox", .product(name: "Logging", package: "swift-log"),
+            "PyreLocal", "PyrePOSIX", "PyreTesting", "pyre-sandbox", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "PyreHealthTests", dependencies: [
             "PyreHealth", "PyreCore",

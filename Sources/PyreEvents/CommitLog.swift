@@ -1,6 +1,8 @@
 import Foundation
 import PyreCore
 import Synchronization
+import PyrePOSIX
+
 #if canImport(Glibc)
 import Glibc
 #endif

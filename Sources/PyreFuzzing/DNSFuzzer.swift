@@ -11,14 +11,7 @@ public struct DNSFuzzer {
         public var slowestInput = Duration.zero
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public var input: [UInt8]
-        public var problem: String
-
-        public var description: String {
-            "\(problem); input: " + input.map { String($0, radix: 16) }.joined(separator: " ")
-        }
-    }
+    public typealias Failure = FuzzFailure
 
     private var random: SplitMix64
     private let responder: DNSResponder

@@ -13,14 +13,7 @@ public struct SyslogFuzzer {
         public var slowestInput = Duration.zero
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public var input: [UInt8]
-        public var problem: String
-
-        public var description: String {
-            "\(problem); input: " + input.map { String($0, radix: 16) }.joined(separator: " ")
-        }
-    }
+    public typealias Failure = FuzzFailure
 
     private var generator: SyslogMessageGenerator
     private let receivedAt = Date(timeIntervalSince1970: 1_795_000_000)

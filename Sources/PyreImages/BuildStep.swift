@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import PyreCore
+import PyrePOSIX
 import Synchronization
 
 /// How a build step ended, with the last lines of its output (stdout and stderr merged).

@@ -1,6 +1,7 @@
 import Glibc
 import PyreCore
 import Logging
+import PyrePOSIX
 
 /// Makes this process the child subreaper (`PR_SET_CHILD_SUBREAPER`): processes that
 /// servers leave behind are handed to the agent instead of PID 1, so destroy can reap them

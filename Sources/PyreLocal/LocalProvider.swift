@@ -3,6 +3,7 @@ import Glibc
 import Logging
 import PyreCore
 import PyreImages
+import PyrePOSIX
 import Synchronization
 
 /// Runs servers on this machine, each kept apart by an ``Isolation``: namespaced sandboxes

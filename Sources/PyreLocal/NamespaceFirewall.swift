@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PyreCore
+import PyrePOSIX
 import Synchronization
 
 /// Ports of the agent's services on the system address that servers may reach (DNS, the

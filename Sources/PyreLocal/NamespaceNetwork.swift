@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PyreCore
 import PyreImages
+import PyrePOSIX
 
 /// The network of a system in namespace mode, built with iproute2:
 ///

@@ -2,6 +2,8 @@ import Foundation
 import PyreCore
 import Logging
 import PyreAWS
+import PyrePOSIX
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,7 @@
 import Foundation
 import PyreCore
+import PyrePOSIX
+
 #if canImport(Glibc)
 import Glibc
 #endif

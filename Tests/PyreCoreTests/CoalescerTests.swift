@@ -70,8 +70,12 @@ struct CoalescerTests {
     @Test func gatheringLetsCallersThatStartTogetherShareTheFirstCall() async throws {
         let commits = HeldCommits()
         commits.release()
-        let coalescer = Coalescer<Int, Int>(gathering: .seconds(3), commit: commits.commit)
-        let tasks = await queue([1, 2, 3, 4, 5], on: coalescer)
+        let coalescer = Coalescer<Int, Int>(gathering: .seconds(5), commit: commits.commit)
+        var tasks: [Task<Int, any Error>] = []
+        for request in 1...5 {
+            tasks.append(Task { try await coalescer.submit(request) })
+            await until { coalescer.queuedCount == request || !commits.batches.isEmpty }
+        }
         var answers: [Int] = []
         for task in tasks { answers.append(try await task.value) }
         #expect(answers == [10, 20, 30, 40, 50])
@@ -93,7 +97,7 @@ struct CoalescerTests {
     /// Waits for a state the committer reaches without the test's help; the suite's time limit
     /// turns a state never reached into a failure.
     private func until(_ condition: () -> Bool) async {
-        while !condition() {
+        while !condition() && !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(1))
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import PyreCore
+import PyrePOSIX
 import Testing
 
 @Suite struct ProcessSpawnerTests {

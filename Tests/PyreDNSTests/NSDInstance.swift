@@ -1,73 +1,29 @@
 import Foundation
-import PyreTesting
 import Logging
-import Testing
+import PyreTesting
 @testable import PyreDNS
 
-/// NSD serving a zone on a loopback port from its own temporary directory, in the
-/// foreground, rate limiting off.
+/// NSD (PyreTesting's ``NSDServer``) serving a zone from a temporary directory of its own.
 final class NSDInstance {
-    let port: Int
-    private let process = Process()
+    private let server: NSDServer
     private let directory: TemporaryDirectory
 
-    init(zone: DNSZone, port: Int) throws {
-        self.port = port
+    var port: Int { server.port }
+
+    private init(zone: DNSZone, port: Int) throws {
         directory = try TemporaryDirectory(prefix: "pyre-dns")
-        let dir = directory.path
-        try zone.zoneFileText().write(toFile: "\(dir)/zone.txt", atomically: true, encoding: .utf8)
-        let configuration = """
-            server:
-              ip-address: 127.0.0.1@\(port)
-              username: ""
-              chroot: ""
-              zonesdir: "\(dir)"
-              pidfile: "\(dir)/nsd.pid"
-              xfrdfile: "\(dir)/xfrd.state"
-              xfrdir: "\(dir)"
-              zonelistfile: "\(dir)/zone.list"
-              logfile: "\(dir)/nsd.log"
-              database: ""
-              verbosity: 0
-              server-count: 1
-              rrl-ratelimit: 0
-              hide-version: yes
-              hide-identity: yes
-            remote-control:
-              control-enable: no
-            zone:
-              name: \(zone.apex)
-              zonefile: "\(dir)/zone.txt"
-
-            """
-        try configuration.write(toFile: "\(dir)/nsd.conf", atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: try #require(ExternalTool.path("nsd")))
-        process.arguments = ["-d", "-c", "\(dir)/nsd.conf"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        try waitUntilServing(zone)
-    }
-
-    /// NSD answers the apex SOA once it has loaded the zone.
-    private func waitUntilServing(_ zone: DNSZone) throws {
-        let probe = QueryBuilder(name: zone.apex, type: DNSType.soa).bytes
-        for _ in 0..<40 {
-            guard process.isRunning else { break }
-            if let reply = try? LoopbackClient.udp(probe, port: port, timeoutSeconds: 1),
-               let message = try? DNSMessage(decoding: reply), message.answers.count == 1 {
-                return
-            }
-            Thread.sleep(forTimeInterval: 0.25)
+        do {
+            server = try NSDServer(zoneFile: zone.zoneFileText(), apex: zone.apex, serial: zone.serial, port: port,
+                                   directory: directory.url)
+        } catch {
+            directory.remove()
+            throw error
         }
-        let log = (try? String(contentsOfFile: "\(directory.path)/nsd.log", encoding: .utf8)) ?? ""
-        stop()
-        throw LoopbackClient.Failure(description: "NSD did not start on port \(port): \(log)")
     }
 
     /// A port found free can be taken by another test's client before NSD binds it: retry.
     static func start(_ zone: DNSZone) async throws -> NSDInstance {
-        var lastError: any Error = LoopbackClient.Failure(description: "NSD never started")
+        var lastError: any Error = NSDServer.NSDError("NSD never started")
         for _ in 0..<5 {
             do {
                 return try NSDInstance(zone: zone, port: try await freeLoopbackPort())
@@ -87,11 +43,7 @@ final class NSDInstance {
     }
 
     func stop() {
-        if process.isRunning {
-            // SIGKILL: NSD inherits this process's blocked SIGTERM; its children exit with it.
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        server.stop()
         directory.remove()
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Logging
 import PyreCore
+import PyrePOSIX
 import Testing
 @testable import PyreLocal
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PyreDNS
+import PyreTesting
 
 /// dnsperf against Pyre's DNSServer (in this process) and NSD in the same run: the same zone,
 /// the same query mix (positive, NXDOMAIN, NODATA), over UDP and TCP.
@@ -32,7 +33,8 @@ enum DNSBenchmark {
         logger.logLevel = .warning
         let pyre = DNSServer(zone: zone, logger: logger)
         let pyrePort = try await pyre.start(host: "127.0.0.1", port: 0)
-        let nsd = try BenchmarkNSD(zone: zone, directory: workspace, cores: ProcessInfo.processInfo.activeProcessorCount)
+        let nsd = try NSDServer(zoneFile: zone.zoneFileText(), apex: zone.apex, serial: zone.serial, port: freeLoopbackPort(),
+                                directory: workspace, serverCount: ProcessInfo.processInfo.activeProcessorCount)
 
         let cores = ProcessInfo.processInfo.activeProcessorCount
         print("dns: \(zone.zoneFileText().split(separator: "\n").count - 1) records, query mix 60% positive,"
@@ -197,76 +199,4 @@ func runTool(_ executable: String, _ arguments: [String]) throws -> String {
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return String(decoding: data, as: UTF8.self)
-}
-
-/// NSD on a free loopback port, one server process per core, rate limiting off.
-final class BenchmarkNSD {
-    let port: Int
-    private let process = Process()
-
-    init(zone: DNSZone, directory: URL, cores: Int) throws {
-        port = try freePort()
-        let dir = directory.path
-        try zone.zoneFileText().write(toFile: "\(dir)/zone.txt", atomically: true, encoding: .utf8)
-        try """
-            server:
-              ip-address: 127.0.0.1@\(port)
-              username: ""
-              chroot: ""
-              zonesdir: "\(dir)"
-              pidfile: "\(dir)/nsd.pid"
-              xfrdfile: "\(dir)/xfrd.state"
-              xfrdir: "\(dir)"
-              zonelistfile: "\(dir)/zone.list"
-              logfile: "\(dir)/nsd.log"
-              database: ""
-              verbosity: 0
-              server-count: \(cores)
-              reuseport: yes
-              rrl-ratelimit: 0
-            remote-control:
-              control-enable: no
-            zone:
-              name: \(zone.apex)
-              zonefile: "\(dir)/zone.txt"
-
-            """.write(toFile: "\(dir)/nsd.conf", atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: try tool("nsd"))
-        process.arguments = ["-d", "-c", "\(dir)/nsd.conf"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let dig = try tool("dig")
-        for _ in 0..<40 {
-            let answer = try runTool(dig, ["@127.0.0.1", "-p", "\(port)", "+short", "+time=1", "+tries=1", zone.apex, "SOA"])
-            if answer.contains(" \(zone.serial) ") { return }
-            Thread.sleep(forTimeInterval: 0.25)
-        }
-        stop()
-        throw BenchmarkFailure("NSD did not start; see \(dir)/nsd.log")
-    }
-
-    func stop() {
-        guard process.isRunning else { return }
-        // SIGKILL: NSD inherits this process's blocked SIGTERM; its children exit with it.
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-}
-
-/// A loopback port free for TCP at the moment (NSD also binds UDP on it).
-func freePort() throws -> Int {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-        }
-    }
-    guard bound else { throw BenchmarkFailure("no free loopback port") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }

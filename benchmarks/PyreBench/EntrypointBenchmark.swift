@@ -1,4 +1,5 @@
 import Foundation
+import PyreTesting
 import Logging
 import NIOCore
 import NIOPosix
@@ -37,8 +38,8 @@ enum EntrypointBenchmark {
         defer { try? FileManager.default.removeItem(at: work) }
 
         var backendPorts: [Int] = []
-        for _ in 0..<3 { backendPorts.append(try await freePort()) }
-        let nginxPort = try await freePort()
+        for _ in 0..<3 { backendPorts.append(try freeLoopbackPort()) }
+        let nginxPort = try freeLoopbackPort()
         let backends = try startNginx(named: "backends", in: work, config: backendConfig(ports: backendPorts))
         defer { stop(backends) }
         let stream = try startNginx(named: "stream", in: work, config: streamConfig(port: nginxPort, backends: backendPorts))
@@ -215,15 +216,6 @@ enum EntrypointBenchmark {
     }
 
     // MARK: ports
-
-    /// A loopback port the kernel just handed out and that is free again for nginx to bind.
-    private static func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress!.port!
-        try await channel.close()
-        return port
-    }
 
     private static func waitUntilListening(_ port: Int) async throws {
         for _ in 0..<100 {

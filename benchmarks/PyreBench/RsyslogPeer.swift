@@ -1,4 +1,5 @@
 import Foundation
+import PyreTesting
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,8 +17,8 @@ final class RsyslogPeer {
     init(directory: URL) throws {
         let rsyslogd = try tool("rsyslogd")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        tcpPort = try freePort()
-        udpPort = try freePort()
+        tcpPort = try freeLoopbackPort()
+        udpPort = try freeLoopbackPort()
         output = directory.appendingPathComponent("messages.log")
         let configuration = """
             global(workDirectory="\(directory.path)")

@@ -9,14 +9,7 @@ import Glibc
 import Darwin
 #endif
 
-func option(_ name: String) -> UInt64? {
-    let arguments = CommandLine.arguments
-    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
-    return UInt64(arguments[index + 1])
-}
-
-let count = Int(option("--count") ?? 1_000_000)
-let seed = option("--seed") ?? UInt64(time(nil))
+let options = FuzzOptions()
 let zone = try DNSZone(
     apex: "hello.pyre.", serial: 1, nameServer: "ns.hello.pyre.", hostmaster: "hostmaster.hello.pyre.",
     records: [
@@ -28,17 +21,17 @@ let zone = try DNSZone(
         DNSRecord(name: "mail.hello.pyre.", ttl: 5, data: .mx(preference: 10, exchange: "web.hello.pyre.")),
     ] + (0..<60).map { DNSRecord(name: "big.hello.pyre.", ttl: 5, data: .a("10.1.0.\($0)")) })
 
-print("PyreDNSFuzz: seed \(seed), \(count) inputs")
-var fuzzer = DNSFuzzer(seed: seed, zone: zone)
+print("PyreDNSFuzz: seed \(options.seed), \(options.count) inputs")
+var fuzzer = DNSFuzzer(seed: options.seed, zone: zone)
 let clock = ContinuousClock()
 let start = clock.now
 do {
-    let report = try fuzzer.run(count: count)
+    let report = try fuzzer.run(count: options.count)
     let seconds = (clock.now - start) / .seconds(1)
     print("inputs \(report.inputs), replies \(report.replies), decodable inputs \(report.decodedInputs)")
     print("seconds \((seconds * 10).rounded() / 10), inputs/s \(Int(Double(report.inputs) / seconds)), slowest input \(report.slowestInput)")
     print("no crash, no failed check")
 } catch {
-    print("FAILED (replay with --seed \(seed)): \(error)")
+    print("FAILED (replay with --seed \(options.seed)): \(error)")
     exit(1)
 }

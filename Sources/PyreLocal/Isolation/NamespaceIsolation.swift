@@ -3,6 +3,7 @@ import Glibc
 import Logging
 import PyreCore
 import PyreImages
+import PyrePOSIX
 import Synchronization
 
 /// A server in namespaces of its own: its network (``NamespaceNetwork``: a bridge, veth

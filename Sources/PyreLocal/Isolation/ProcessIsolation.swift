@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import PyreCore
 import PyreImages
+import PyrePOSIX
 
 /// A server as a plain process in a writable scratch copy of its image (`root/` in its
 /// directory), listening on a loopback address of its own, `PREFIX.x.y`. It shares the

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import PyreCore
 
 /// Starts processes with `posix_spawnp`: no fork of the (multi-threaded) agent, a clean
 /// signal state, and only the file descriptors the child is meant to have. Every child
