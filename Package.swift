@@ -176,7 +176,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreTesting", "PyreAWS", "pyre"]),
+        // Scripts/ holds the Python clients the tests run by path.
+        .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreTesting", "PyreAWS", "pyre"],
+                    exclude: ["Scripts"]),
     ],
     swiftLanguageModes: [.v6]
 )
