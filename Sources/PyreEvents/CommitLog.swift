@@ -45,9 +45,10 @@ final class CommitLog: Sendable {
     /// False only in tests of the page-cache path, which file systems without `O_DIRECT` take.
     private let directIO: Bool
 
-    /// Opens (creating) the directory and takes its lock. It does not wait for the lock: a
-    /// store's ``close()`` lets go of it at once, and waiting would block a thread of the
-    /// caller's executor, which the store holding the lock may need to finish its work.
+    /// Opens (creating) the directory and takes its lock. It waits for the lock only briefly
+    /// (``lock(_:)``): a store's ``close()`` lets go of it at once, and a longer wait would
+    /// block a thread of the caller's executor, which the store holding the lock may need to
+    /// finish its work.
     init(directory: URL, directIO: Bool = true) throws {
         self.directory = directory
         self.directIO = directIO
@@ -153,8 +154,9 @@ final class CommitLog: Sendable {
     }
 
     /// Closes the files and lets go of the lock.
-    /// Takes the lock, waiting up to half a second: a child forked by another thread holds a
-    /// copy of the descriptor (and so the lock) until it execs, even one closed just before.
+    /// Takes the lock, trying for up to half a second: a child that another thread is forking
+    /// holds a copy of the descriptor (and so the lock) until it execs, even after the store
+    /// that opened it has closed it. Seen once in a release test run, reopening a closed store.
     private static func lock(_ descriptor: Int32) -> Bool {
         for _ in 0..<50 {
             if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
