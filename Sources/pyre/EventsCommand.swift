@@ -36,13 +36,7 @@ struct Events: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let client: EventsClient
-            do {
-                client = try EventsClient(state: options.state)
-            } catch let error as PyreError {
-                try options.requireManifest()
-                throw CLIFailure(message: error.description, code: 3)
-            }
+            let client = try options.connect(EventsClient.init(state:))
             if follow {
                 try await client.follow(stream, from: from) { Terminal.writeLine(line(for: $0)) }
             } else {

@@ -31,9 +31,12 @@ struct SystemOptions: ParsableArguments {
         StateDirectory(root: stateDirectory.map { URL(fileURLWithPath: $0) } ?? systemURL.appendingPathComponent(".pyre"))
     }
 
-    func client() throws -> ControlClient {
+    func client() throws -> ControlClient { try connect(ControlClient.init(state:)) }
+
+    /// A client of this system's running agent, made by `make`; exit code 3 when none runs.
+    func connect<Client>(_ make: (StateDirectory) throws -> Client) throws -> Client {
         do {
-            return try ControlClient(state: state)
+            return try make(state)
         } catch let error as PyreError {
             try requireManifest()
             throw CLIFailure(message: error.description, code: 3)
