@@ -113,7 +113,7 @@ struct Supervisor: Service {
 public func serverLine(_ server: StatusReport.Server) -> String {
     let id = server.id.padding(toLength: max(18, server.id.count), withPad: " ", startingAt: 0)
     let address = "\(server.address):\(server.port)".padding(toLength: 22, withPad: " ", startingAt: 0)
-    let health = server.health.padding(toLength: 10, withPad: " ", startingAt: 0)
+    let health = server.health.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
     let image = ImageDigest(server.image).short
     return "\(id) gen \(server.generation)  \(address) \(health) \(image)"
 }

@@ -1,6 +1,18 @@
 import Foundation
 import PyreCore
 
+/// A server's health as `status` reports it, spelled in JSON as its raw value.
+public enum ServerHealth: String, Codable, Sendable {
+    /// Its last check passed (or, before the first check of this agent, the journal says so).
+    case healthy
+    /// Its last check failed.
+    case unhealthy
+    /// Not checked healthy yet.
+    case starting
+    /// Its process ended.
+    case exited
+}
+
 /// `GET /v1/status`: the system's services and their servers.
 public struct StatusReport: Codable, Sendable {
     public struct Server: Codable, Sendable {
@@ -9,8 +21,7 @@ public struct StatusReport: Codable, Sendable {
         public var image: String
         public var address: String
         public var port: Int
-        /// `healthy`, `unhealthy`, `starting` or `exited`.
-        public var health: String
+        public var health: ServerHealth
         public var published: Bool
         public var createdAt: Date
 

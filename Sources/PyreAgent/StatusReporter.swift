@@ -39,11 +39,11 @@ struct StatusReporter: Sendable {
     }
 
     /// The last check's verdict, else the journal's (a server the previous agent gated).
-    static func health(of info: ServerInfo, checked: Bool?, record: PyreCore.ServerRecord?) -> String {
+    static func health(of info: ServerInfo, checked: Bool?, record: PyreCore.ServerRecord?) -> ServerHealth {
         switch info.state {
-        case .exited: "exited"
+        case .exited: .exited
         case .running:
-            if let checked { checked ? "healthy" : "unhealthy" } else { record?.healthy == true ? "healthy" : "starting" }
+            if let checked { checked ? .healthy : .unhealthy } else { record?.healthy == true ? .healthy : .starting }
         }
     }
 }

@@ -79,7 +79,7 @@ struct Status: AsyncParsableCommand {
             print("system \(report.system) (\(report.isolation) isolation)"
                   + (report.runningDeployment.map { ", deploy #\($0) running" } ?? ""))
             for service in report.services {
-                let healthy = service.servers.filter { $0.health == "healthy" }.count
+                let healthy = service.servers.filter { $0.health == .healthy }.count
                 var header = "\(service.name): \(healthy)/\(service.count) healthy"
                 if service.crashLooping { header += Terminal.paint("  crash-looping (backing off)", 31) }
                 print(header)

@@ -87,7 +87,7 @@ final class AgentProcess: @unchecked Sendable {
             guard process.isRunning else { throw TestFailure("agent exited:\n\(output)") }
             if let status = try? await status(), status.runningDeployment == nil,
                let web = status.services.first(where: { $0.name == "web" }) {
-                let healthy = web.servers.filter { $0.health == "healthy" && !old.contains($0.id) }
+                let healthy = web.servers.filter { $0.health == .healthy && !old.contains($0.id) }
                 if healthy.count == count && web.servers.count == count { return healthy }
             }
             try await Task.sleep(for: .milliseconds(200))

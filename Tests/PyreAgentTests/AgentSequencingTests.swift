@@ -19,7 +19,7 @@ import Testing
             let web = try #require(status.services.first { $0.name == "web" })
             #expect(web.count == 2)
             #expect(web.servers.count == 2)
-            #expect(web.servers.allSatisfy { $0.health == "healthy" && $0.published })
+            #expect(web.servers.allSatisfy { $0.health == .healthy && $0.published })
             // Servers are told where the agent's services are, by the backend's rule.
             #expect(!backend.environments.isEmpty)
             #expect(backend.environments.allSatisfy { $0["PYRE_FAKE_DNS"]?.hasPrefix("127.0.0.1:") == true })
@@ -32,8 +32,8 @@ import Testing
             let victim = try #require(backend.memory.created.first)
             backend.memory.kill(victim)
             let servers = try await agent.status().services.flatMap(\.servers)
-            #expect(servers.first { $0.id == victim.rawValue }?.health == "exited")
-            #expect(servers.filter { $0.id != victim.rawValue }.allSatisfy { $0.health == "healthy" })
+            #expect(servers.first { $0.id == victim.rawValue }?.health == .exited)
+            #expect(servers.filter { $0.id != victim.rawValue }.allSatisfy { $0.health == .healthy })
         }
     }
 
