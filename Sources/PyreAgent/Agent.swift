@@ -33,7 +33,7 @@ public actor Agent {
     let eventsToken: String
     /// What the servers run on: this machine or a cloud.
     let backend: any SystemBackend
-    let provider: any ServerProvider
+    var provider: any ServerProvider { backend.provider }
     let reconciler: Reconciler
     let images: ImageStore
     let baker: ImageBaker
@@ -83,7 +83,6 @@ public actor Agent {
         let backend = try makeBackend(BackendContext(spec: spec, configuration: configuration, state: state, logs: logs,
                                                      logger: logger))
         self.backend = backend
-        provider = backend.provider
         images = ImageStore(root: state.images)
         baker = ImageBaker(store: images)
         driftChecker = DriftChecker(provider: backend.provider, images: images)
@@ -251,9 +250,7 @@ public actor Agent {
     public func plan() async throws -> Plan {
         let spec = try loadWorkload()
         var digests: [String: ImageDigest] = [:]
-        for recipe in spec.images where spec.services.contains(where: { $0.image == recipe.name }) {
-            digests[recipe.name] = try baker.digest(of: recipe)
-        }
+        for recipe in spec.imagesInUse { digests[recipe.name] = try baker.digest(of: recipe) }
         // Where an image not baked yet will be does not change the plan.
         return try await reconciler.plan(desiredServices(spec, images: digests) { recipe, digest in
             (try? backend.imageLocation(of: recipe, bakedAt: images.image(for: digest)?.root ?? state.images))
@@ -264,7 +261,7 @@ public actor Agent {
     /// Bakes every image the manifest's services use; unchanged images are cached.
     public func bake(_ spec: SystemSpec, progress: @escaping ProgressSink) async throws -> [DesiredService] {
         var baked: [String: BakedImage] = [:]
-        for recipe in spec.images where spec.services.contains(where: { $0.image == recipe.name }) {
+        for recipe in spec.imagesInUse {
             baked[recipe.name] = try await baker.bake(recipe) { event in
                 if let line = ProgressLine(event) { progress(line) }
             }

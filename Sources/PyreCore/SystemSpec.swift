@@ -41,6 +41,8 @@ public struct SystemSpec: Sendable, Equatable {
     }
 
     public func image(named name: String) -> ImageRecipe? { images.first { $0.name == name } }
+    /// The images some service runs, in manifest order: what a deploy bakes.
+    public var imagesInUse: [ImageRecipe] { images.filter { recipe in services.contains { $0.image == recipe.name } } }
     public func service(named name: String) -> ServiceSpec? { services.first { $0.name == name } }
 }
 

@@ -89,7 +89,12 @@ public final class LocalProvider: ServerProvider, Sendable {
                 ServerEnvironment.variables(for: spec, address: isolation.listenAddress(forServerAt: record.info.address))) { $1 }
             let isolation = isolation
             let pid = try await onOwnThread { [record] in
-                try isolation.launch(spec, image: image, record: record, directory: directory, environment: environment)
+                let command = try isolation.launchCommand(for: spec, image: image, record: record, directory: directory)
+                return try ProcessSpawner.spawn(command.arguments, environment: environment,
+                                                workingDirectory: command.workingDirectory.path,
+                                                output: .files(stdout: OutputShipper.file(.stdout, in: directory).path,
+                                                               stderr: OutputShipper.file(.stderr, in: directory).path),
+                                                group: .newSession)
             }
             record.pid = pid
             record.startTime = ProcessTable.status(of: pid)?.startTime ?? 0

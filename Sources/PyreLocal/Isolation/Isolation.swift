@@ -35,12 +35,11 @@ protocol Isolation: Sendable {
     /// and the names of what the isolation creates for it.
     func record(of info: ServerInfo, directory: URL, image: URL) -> ServerRecord
 
-    /// Starts the server's command on its image (blocking: call it off the cooperative pool)
-    /// and returns the pid of its session leader.
-    func launch(_ spec: ServerSpec, image: URL, record: ServerRecord, directory: URL,
-                environment: [String: String]) throws -> pid_t
+    /// Sets up what the server's command needs on its image (blocking: call it off the
+    /// cooperative pool) and returns how to start it; the provider spawns it.
+    func launchCommand(for spec: ServerSpec, image: URL, record: ServerRecord, directory: URL) throws -> LaunchCommand
 
-    /// Removes what ``launch(_:record:directory:environment:)`` set up around the server
+    /// Removes what ``launchCommand(for:image:record:directory:)`` set up around the server
     /// (blocking). `record` is nil when the server's record was never written or is lost.
     func release(_ id: ServerID, record: ServerRecord?) throws
 
@@ -57,6 +56,12 @@ protocol Isolation: Sendable {
 
     /// The longest pause between two polls while waiting for a server's processes to end.
     var stopPollCeiling: Duration { get }
+}
+
+/// A server's command line and the directory it starts in.
+struct LaunchCommand {
+    var arguments: [String]
+    var workingDirectory: URL
 }
 
 extension IsolationMode {

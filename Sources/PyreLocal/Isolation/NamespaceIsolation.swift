@@ -3,7 +3,6 @@ import Glibc
 import Logging
 import PyreCore
 import PyreImages
-import PyrePOSIX
 import Synchronization
 
 /// A server in namespaces of its own: its network (``NamespaceNetwork``: a bridge, veth
@@ -65,16 +64,13 @@ final class NamespaceIsolation: Isolation {
                             hostInterface: network.hostInterfaceName(for: info.id))
     }
 
-    func launch(_ spec: ServerSpec, image: URL, record: ServerRecord, directory: URL,
-                environment: [String: String]) throws -> pid_t {
+    /// The server's network, then `pyre-sandbox` around its command.
+    func launchCommand(for spec: ServerSpec, image: URL, record: ServerRecord, directory: URL) throws -> LaunchCommand {
         try network.setUpServer(spec.id, address: record.info.address)
         let arguments = try network.sandboxCommand(for: spec.id, address: record.info.address, image: image,
                                                    user: spec.user, port: spec.port, hidden: hiddenPaths,
                                                    command: spec.command)
-        return try ProcessSpawner.spawn(arguments, environment: environment, workingDirectory: directory.path,
-                                        output: .files(stdout: OutputShipper.file(.stdout, in: directory).path,
-                                                       stderr: OutputShipper.file(.stderr, in: directory).path),
-                                        group: .newSession)
+        return LaunchCommand(arguments: arguments, workingDirectory: directory)
     }
 
     /// The server's network namespace, veth pair and firewall entry.

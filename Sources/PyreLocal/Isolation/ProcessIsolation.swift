@@ -2,7 +2,6 @@ import Foundation
 import Glibc
 import PyreCore
 import PyreImages
-import PyrePOSIX
 
 /// A server as a plain process in a writable scratch copy of its image (`root/` in its
 /// directory), listening on a loopback address of its own, `PREFIX.x.y`. It shares the
@@ -58,18 +57,15 @@ struct ProcessIsolation: Isolation {
         return ServerRecord(info: info, isolation: mode, pid: 0, startTime: 0)
     }
 
-    func launch(_ spec: ServerSpec, image: URL, record: ServerRecord, directory: URL,
-                environment: [String: String]) throws -> pid_t {
+    /// The image copied into the server's scratch root, where the command runs.
+    func launchCommand(for spec: ServerSpec, image: URL, record: ServerRecord, directory: URL) throws -> LaunchCommand {
         let root = Self.scratchRoot(in: directory)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: image.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw PyreError(.provider, "image directory \(image.path) does not exist; bake the image first")
         }
         try FileTree.copy(image.path, to: root.path, writable: true)
-        return try ProcessSpawner.spawn(spec.command, environment: environment, workingDirectory: root.path,
-                                        output: .files(stdout: OutputShipper.file(.stdout, in: directory).path,
-                                                       stderr: OutputShipper.file(.stderr, in: directory).path),
-                                        group: .newSession)
+        return LaunchCommand(arguments: spec.command, workingDirectory: root)
     }
 
     /// The scratch copy goes with the server's directory.
