@@ -22,7 +22,7 @@ import Testing
             #expect(web.servers.allSatisfy { $0.health == .healthy && $0.published })
             // Servers are told where the agent's services are, by the backend's rule.
             #expect(!backend.environments.isEmpty)
-            #expect(backend.environments.allSatisfy { $0["PYRE_FAKE_DNS"]?.hasPrefix("127.0.0.1:") == true })
+            #expect(backend.environments.allSatisfy { $0["PYRE_FAKE_DNS"]?.hasPrefix(backend.systemAddress + ":") == true })
         }
     }
 
@@ -80,8 +80,8 @@ import Testing
 
     /// When the syslog port is taken, the start fails and undoes the backend's preparation.
     @Test func aStartThatCannotBindUndoesThePreparation() async throws {
-        let holder = try TCPListener(host: "127.0.0.1")
         let backend = FakeBackend()
+        let holder = try TCPListener(host: backend.systemAddress)
         await #expect(throws: PyreError.self) {
             try await withAgent(backend: backend, logsPort: holder.port) { _, _ in
                 Issue.record("the agent started although its syslog port was taken")
@@ -95,8 +95,8 @@ import Testing
     /// are closed again, so their ports are free.
     @Test func aStartThatFailsLateClosesWhatItOpened() async throws {
         let holder = try TCPListener(host: "127.0.0.1")
-        let logsPort = try freeLoopbackPort()
         let backend = FakeBackend()
+        let logsPort = try freeLoopbackPort(on: backend.systemAddress)
         await #expect(throws: PyreError.self) {
             try await withAgent(backend: backend, logsPort: logsPort, manifestExtra: """
                 entrypoints:
@@ -107,7 +107,7 @@ import Testing
         }
         #expect(backend.events == ["prepare", "abandon", "teardown with 0 servers"])
         // The syslog receiver let go of its port.
-        _ = try TCPListener(host: "127.0.0.1", port: logsPort)
+        _ = try TCPListener(host: backend.systemAddress, port: logsPort)
         withExtendedLifetime(holder) {}
     }
 }

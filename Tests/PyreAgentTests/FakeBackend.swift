@@ -21,7 +21,8 @@ func withAgent(backend: FakeBackend = FakeBackend(), logsPort: Int? = nil, manif
           web: { context: ./app, run: [python3, app.py] }
         services:
           web: { image: web, count: 2, port: 8080, drain: 0s, health: { http: /healthz, interval: 50ms } }
-        logs: { port: \(try logsPort ?? freeLoopbackPort()), relp_port: \(try freeLoopbackPort()) }
+        logs: { port: \(try logsPort ?? freeLoopbackPort(on: backend.systemAddress)), \
+        relp_port: \(try freeLoopbackPort(on: backend.systemAddress)) }
         \(manifestExtra)
         """.write(to: directory.appendingPathComponent("pyre.yml"), atomically: true, encoding: .utf8)
     let configuration = AgentConfiguration(systemDirectory: directory, isolation: .process)
@@ -51,7 +52,9 @@ final class FakeBackend: SystemBackend, @unchecked Sendable {
     var provider: any ServerProvider { memory }
     var health: any HealthChecker { FakeHealthChecker(provider: memory) }
     var publisher: (any ServerPublisher)? { nil }
-    var systemAddress: String { "127.0.0.1" }
+    /// A loopback address of its own (127.253/16, outside the local provider's 127.100-249
+    /// prefixes), so a port found free on it is not taken by another test meanwhile.
+    let systemAddress = "127.253.\(UInt8.random(in: 0...255)).\(UInt8.random(in: 1...254))"
     var dnsPort: Int { 0 }
 
     func serverEnvironment(_ services: AgentServiceAddresses) -> [String: String] {
