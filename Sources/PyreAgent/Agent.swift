@@ -4,7 +4,6 @@ import PyreCore
 import PyreManifest
 import PyreDeploy
 import PyreEvents
-import PyreEventsPostgres
 import PyreImages
 import PyreLogs
 
@@ -54,8 +53,8 @@ public actor Agent {
     private var operations: [UUID: Task<Void, Never>] = [:]
 
     /// Opens the state directory (taking its lock) and the stores, replays the agent's
-    /// history and builds its parts; nothing listens and nothing on the host changes until
-    /// ``start()``.
+    /// history and builds its parts; nothing connects, listens or changes on the host until
+    /// its services run (``AgentRunner``).
     public init(configuration: AgentConfiguration, logger: Logger) async throws {
         try await self.init(configuration: configuration, logger: logger, backend: SystemBackends.standard)
     }
@@ -72,7 +71,7 @@ public actor Agent {
         try state.create()
         lock = try AgentLock(file: state.lockFile)
         store = try SQLiteEventStore(path: state.eventsDatabase)
-        applicationEvents = try await Self.openApplicationEvents(spec, state: state, logger: logger)
+        applicationEvents = try ApplicationEvents.make(spec, state: state, logger: logger)
         eventsPort = spec.events.port
         eventsToken = try state.loadOrCreateEventsToken()
         let journal = AgentJournal(store: store)
@@ -108,32 +107,20 @@ public actor Agent {
                                         provider: provider, reconciler: reconciler)
     }
 
-    /// Prepares the backend (locally: the system's network), reconciles the history with what
-    /// the provider runs (orphans of an earlier agent are destroyed), then starts receiving
-    /// syslog and serving DNS and the entry points. A failure at any step undoes the steps
-    /// before it: no server, listener or network of the system is left.
-    public func start() async throws {
-        do {
-            try await backend.prepare()
-            try await reconciler.recover()
-            try await logs.start(host: backend.systemAddress)
-            try await identity.start(published: await reconciler.state.liveServers.filter(\.published).map(\.info))
-        } catch {
-            await identity.stop()
-            await Self.abandon(backend, logs: logs, logger: logger)
-            throw error
-        }
+    /// Reconciles the history with what the provider runs: orphans of an earlier agent, and
+    /// servers an interrupted deploy had not published, are destroyed; the rest are published again.
+    func recover() async throws {
+        try await reconciler.recover()
     }
 
-    /// Undoes a start that failed after the backend was prepared: the servers a recovery may
-    /// have created go, then (locally) the bridge, the guard route and the firewall.
-    private static func abandon(_ backend: any SystemBackend, logs: LogsLayer, logger: Logger) async {
-        await backend.abandonServers()
-        await logs.stop()
-        do {
-            try await backend.teardown()
-        } catch {
-            logger.error("could not remove the network of the failed start: \(describe(error))")
+    /// After a recovery failed: the servers it could not account for must not outlive the agent.
+    func destroyUnrecordedServers() async {
+        for server in (try? await provider.list()) ?? [] {
+            do {
+                try await provider.destroy(server.id)
+            } catch {
+                logger.error("could not destroy \(server.id): \(describe(error))")
+            }
         }
     }
 
@@ -145,30 +132,6 @@ public actor Agent {
 
     /// The events API as servers and the host reach it (`events.ZONE` names the same address).
     public nonisolated var eventsURL: String { "http://\(identity.systemAddress):\(eventsPort)" }
-
-    /// The backend `events: store:` names; the agent must restart to change it.
-    private static func openApplicationEvents(_ spec: SystemSpec, state: StateDirectory, logger: Logger) async throws
-        -> any EventStore {
-        switch spec.events.backend {
-        case .sqlite:
-            return try SQLiteEventStore(path: state.applicationEventsDatabase)
-        case .postgres(let url):
-            return try await PostgresEventStore.open(try postgresConfiguration(url, of: spec), logger: logger)
-        }
-    }
-
-    /// A URL PyreCore's manifest reader let through (it does not know PostgreSQL's URL rules)
-    /// but that is not one: a manifest error at `events.store`'s line.
-    static func postgresConfiguration(_ url: String, of spec: SystemSpec) throws -> PostgresEventStoreConfiguration {
-        do {
-            return try PostgresEventStoreConfiguration(url: url)
-        } catch var error as PyreError {
-            error.code = .manifest
-            error.location = spec.fieldLocations["events.store"]
-            error.field = "events.store"
-            throw error
-        }
-    }
 
     /// Bakes what changed and rolls out the manifest as it is on disk now. Self-healing keeps
     /// what the last *successful* deploy rolled out.
@@ -353,8 +316,8 @@ public actor Agent {
 
     private func finish(_ id: UUID) { operations[id] = nil }
 
-    /// Graceful stop: cancel running operations, destroy the servers, tear down the
-    /// provider's network, keep persistent data.
+    /// Graceful stop: cancels running operations and destroys the servers; persistent data
+    /// stays. The agent's services close after it, in the order of ``AgentServices``.
     public func shutdown(progress: @escaping ProgressSink) async {
         shuttingDown = true
         while let task = operations.values.first {
@@ -367,24 +330,7 @@ public actor Agent {
             logger.error("shutdown: \(describe(error))")
         }
         // Whatever the journal does not know about (a create cut short) goes too.
-        for server in (try? await provider.list()) ?? [] {
-            do {
-                try await provider.destroy(server.id)
-            } catch {
-                logger.error("shutdown: could not destroy \(server.id): \(describe(error))")
-            }
-        }
-        await identity.stop()
-        // After the servers are gone, so their last output is stored.
-        await logs.stop()
-        do {
-            try await backend.teardown()
-        } catch {
-            logger.error("shutdown: \(describe(error))")
-        }
-        if let postgres = applicationEvents as? PostgresEventStore { await postgres.close() }
-        if let sqlite = applicationEvents as? SQLiteEventStore { await sqlite.close() }
-        await store.close()
+        await destroyUnrecordedServers()
         try? FileManager.default.removeItem(at: state.agentFile)
     }
 }

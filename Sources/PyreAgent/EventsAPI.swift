@@ -14,10 +14,14 @@ enum EventsAPI {
     static let readLimit = 1_000
 
     static func application(
-        store: any EventStore, token: String, host: String, port: Int, subscribers: SubscriberRegistry, logger: Logger
+        store: any EventStore, token: String, host: String, port: Int, subscribers: SubscriberRegistry, logger: Logger,
+        onListening: @escaping @Sendable (SocketAddress) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(router: router(store: store, token: token, subscribers: subscribers),
                     configuration: .init(address: .hostname(host, port: port), serverName: "pyre-events"),
+                    onServerRunning: { channel in
+                        if let address = channel.localAddress { await onListening(address) }
+                    },
                     logger: logger)
     }
 

@@ -12,7 +12,7 @@ import Synchronization
 actor IdentityLayer: ServerPublisher {
     private var spec: SystemSpec
     let systemAddress: String
-    /// As asked for until ``start(published:)`` binds it (0 asks for a free port).
+    /// As asked for until ``start()`` binds it (0 asks for a free port).
     private let dnsPort: Mutex<Int>
     private let listServers: @Sendable () async throws -> [ServerInfo]
     private let logger: Logger
@@ -47,9 +47,9 @@ actor IdentityLayer: ServerPublisher {
     /// The entry points open now, by name.
     var openEntrypoints: [EntrypointSpec] { proxies.values.map(\.spec).sorted { $0.name < $1.name } }
 
-    /// Serves DNS on the system address (and `dns.listen`) and opens the entry points.
-    func start(published servers: [ServerInfo]) async throws {
-        for server in servers { published[server.id] = server }
+    /// Serves DNS on the system address (and `dns.listen`) and opens the entry points, with
+    /// no server published yet: recovery publishes those the previous agent left serving.
+    func start() async throws {
         do {
             // Servers have no other nameserver: relay what is outside the zone to the host's.
             let bound = try await dns.start(host: systemAddress, port: dnsPort.withLock { $0 },

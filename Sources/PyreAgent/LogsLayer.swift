@@ -40,8 +40,9 @@ final class LogsLayer: Sendable {
         { [writer] records in _ = try await writer.commit(records) }
     }
 
-    /// Starts the syslog receiver on `host` (the system address).
+    /// Starts the writer and the syslog receiver on `host` (the system address).
     func start(host: String) async throws {
+        writer.start()
         let receiver = SyslogReceiver(
             configuration: .init(host: host, port: port, tls: tls.map {
                 SyslogTLSConfiguration(certificatePath: $0.certificate, keyPath: $0.key, port: $0.port)

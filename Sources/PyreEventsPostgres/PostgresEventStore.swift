@@ -8,30 +8,28 @@ import Synchronization
 /// The event store on a PostgreSQL database, for agents that share one (or want its backups).
 /// Same guarantees and errors as ``SQLiteEventStore``.
 ///
-/// Lifecycle: ``open(_:logger:)`` connects once directly (so a wrong address or password fails
-/// at once with the server's reason), migrates the schema, then starts a connection pool and a
-/// watcher for other processes' appends in background tasks that the store owns.
-/// ``close()`` stops them and closes every connection; call it before dropping the store.
-/// While the database is unreachable later on, operations wait for the pool to reconnect and
-/// fail with `PyreError(.events, …)` if it cannot.
+/// Lifecycle: ``migrate()`` connects once directly (so a wrong address or password fails at
+/// once with the server's reason) and migrates the schema; ``run()`` then runs the connection
+/// pool and a watcher for other processes' appends until it is cancelled (the agent runs it as
+/// a service of its group). ``open(_:logger:)`` does both, running the pool in a task the store
+/// owns until ``close()``. While the database is unreachable later on, operations wait for the
+/// pool to reconnect and fail with `PyreError(.events, …)` if it cannot.
 public final class PostgresEventStore: EventStore {
     public let configuration: PostgresEventStoreConfiguration
     public let appendSignal: AppendSignal
     /// Internal so tests can check the connections' settings.
     let client: PostgresClient
     private let logger: Logger
-    private let background = Mutex<BackgroundTasks?>(nil)
-
-    /// The pool's run loop and the append watcher, which queries through the pool.
-    private struct BackgroundTasks {
-        var pool: Task<Void, Never>
-        var watcher: Task<Void, Never>
-    }
+    /// ``run()`` as ``open(_:logger:)`` started it.
+    private let background = Mutex<Task<Void, Never>?>(nil)
     /// Concurrent appends share one transaction and one commit, as with SQLite.
     private let appendCommitter: Coalescer<PostgresAppend, AppendResult>
 
-    private init(configuration: PostgresEventStoreConfiguration, client: PostgresClient, logger: Logger) {
+    /// Makes the pool; nothing connects until ``migrate()`` and ``run()``.
+    public init(_ configuration: PostgresEventStoreConfiguration, logger: Logger) throws {
+        let connections = try PostgresConnectionSettings(configuration)
         self.configuration = configuration
+        let client = PostgresClient(configuration: connections.client(), backgroundLogger: logger)
         self.client = client
         self.logger = logger
         let appendSignal = AppendSignal()
@@ -52,13 +50,11 @@ public final class PostgresEventStore: EventStore {
         }
     }
 
-    /// Connects, migrates the schema, and starts the store's pool; see the type's lifecycle notes.
-    public static func open(_ configuration: PostgresEventStoreConfiguration, logger: Logger) async throws
-        -> PostgresEventStore {
-        let connections = try PostgresConnectionSettings(configuration)
+    /// Connects once, on a connection of its own, and migrates the schema.
+    public func migrate() async throws {
         do {
             let connection = try await PostgresConnection.connect(
-                configuration: connections.connection(), id: 0, logger: logger)
+                configuration: try PostgresConnectionSettings(configuration).connection(), id: 0, logger: logger)
             do {
                 try await PostgresSchema.migrate(connection, database: configuration.database, logger: logger)
                 try? await connection.close()
@@ -70,28 +66,37 @@ public final class PostgresEventStore: EventStore {
             throw error
         } catch {
             throw PyreError(.events, "cannot open the event store at \(configuration): "
-                + "\(PostgresFailure.describe(error)); \(advice(for: error))")
+                + "\(PostgresFailure.describe(error)); \(Self.advice(for: error))")
         }
-        let client = PostgresClient(configuration: connections.client(), backgroundLogger: logger)
-        let store = PostgresEventStore(configuration: configuration, client: client, logger: logger)
-        let tasks = BackgroundTasks(pool: Task { await client.run() }, watcher: Task { await store.watchPositions() })
-        store.background.withLock { $0 = tasks }
+    }
+
+    /// Runs the pool and the append watcher until cancelled, then closes every connection.
+    public func run() async {
+        let pool = Task { await client.run() }
+        await watchPositions()
+        // The watcher first: a query it started just as the pool shut down could wait forever
+        // for a connection, and the shutdown with it.
+        pool.cancel()
+        await pool.value
+    }
+
+    /// Connects, migrates the schema, and runs the pool until ``close()``.
+    public static func open(_ configuration: PostgresEventStoreConfiguration, logger: Logger) async throws
+        -> PostgresEventStore {
+        let store = try PostgresEventStore(configuration, logger: logger)
+        try await store.migrate()
+        store.background.withLock { $0 = Task { await store.run() } }
         return store
     }
 
-    /// Stops the pool and the listener and waits until every connection is closed.
+    /// Stops what ``open(_:logger:)`` started and waits until every connection is closed.
     public func close() async {
-        let tasks = background.withLock { tasks in
-            defer { tasks = nil }
-            return tasks
+        let task = background.withLock { task in
+            defer { task = nil }
+            return task
         }
-        guard let tasks else { return }
-        // The watcher first: a query it started just as the pool shut down could wait forever
-        // for a connection, and close() (and a test's end) with it.
-        tasks.watcher.cancel()
-        await tasks.watcher.value
-        tasks.pool.cancel()
-        await tasks.pool.value
+        task?.cancel()
+        await task?.value
     }
 
     public func append(to stream: String, _ events: [NewEvent], expected: ExpectedVersion) async throws -> AppendResult {

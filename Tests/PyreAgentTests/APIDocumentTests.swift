@@ -29,7 +29,7 @@ struct APIDocumentTests {
     }
 
     @Test func controlAPIDocumentNamesExactlyTheRoutesServed() async throws {
-        try await withAgent { agent, _ in
+        try await withAgent { agent, _, _ in
             let router = ControlAPI.router(agent: agent, token: "t", subscribers: SubscriberRegistry(), console: { _ in })
             try Self.expectDocumented(router.routes.map(\.description), in: "control-api.yaml")
         }

@@ -9,7 +9,7 @@ import Testing
 /// what it does, and in which order, when it deploys, reports and stops.
 @Suite struct AgentSequencingTests {
     @Test func aDeployCreatesTheServersThatStatusThenShowsHealthyAndPublished() async throws {
-        try await withAgent { agent, backend in
+        try await withAgent { agent, backend, _ in
             let record = try await agent.deploy(progress: { _ in })
             #expect(record.outcome == .completed)
             #expect(backend.memory.created.count == 2)
@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func statusReportsAServerThatDiedAsExited() async throws {
-        try await withAgent { agent, backend in
+        try await withAgent { agent, backend, _ in
             _ = try await agent.deploy(progress: { _ in })
             let victim = try #require(backend.memory.created.first)
             backend.memory.kill(victim)
@@ -38,7 +38,7 @@ import Testing
     }
 
     @Test func shutdownEndsOperationsThenDestroysServersThenTearsDown() async throws {
-        try await withAgent(stop: false) { agent, backend in
+        try await withAgent(stop: false) { agent, backend, running in
             _ = try await agent.deploy(progress: { _ in })
             let started = AsyncStream.makeStream(of: Void.self)
             _ = try await agent.run {
@@ -47,7 +47,8 @@ import Testing
                 backend.note("operation ended (cancelled: \(Task.isCancelled))")
             }
             for await _ in started.stream { break }
-            await agent.shutdown(progress: { _ in })
+            await running.stop()
+            try await running.finished()
 
             let events = backend.events
             let ended = try #require(events.firstIndex(of: "operation ended (cancelled: true)"))
@@ -63,14 +64,15 @@ import Testing
     }
 
     @Test func aDeployRefusesAChangeTheAgentReadsOnlyAtStart() async throws {
-        try await withAgent { agent, backend in
+        try await withAgent { agent, backend, _ in
             let manifest = await agent.configuration.systemDirectory.appendingPathComponent("pyre.yml")
             let original = try String(contentsOf: manifest, encoding: .utf8)
-            try (original + "\ndns: { listen: \"127.0.0.1:5399\" }\nevents: { port: 7999 }\n")
-                .write(to: manifest, atomically: true, encoding: .utf8)
+            let changed = original.split(separator: "\n", omittingEmptySubsequences: false)
+                .map { $0.hasPrefix("events:") ? "events: { port: 7999 }" : String($0) }.joined(separator: "\n")
+            try (changed + "\ndns: { listen: \"127.0.0.1:5399\" }\n").write(to: manifest, atomically: true, encoding: .utf8)
             let error = await #expect(throws: PyreError.self) { try await agent.deploy(progress: { _ in }) }
             #expect(error?.message.hasPrefix("restart the agent to apply: events, dns.listen (") == true, "\(String(describing: error))")
-            #expect(backend.memory.created.isEmpty)
+            #expect(backend.memory.created.count == 2, "the deploy created servers although it was refused")
 
             // Back as it was started, the manifest deploys again.
             try original.write(to: manifest, atomically: true, encoding: .utf8)
@@ -83,11 +85,11 @@ import Testing
         let backend = FakeBackend()
         let holder = try TCPListener(host: backend.systemAddress)
         await #expect(throws: PyreError.self) {
-            try await withAgent(backend: backend, logsPort: holder.port) { _, _ in
+            try await withAgent(backend: backend, logsPort: holder.port) { _, _, _ in
                 Issue.record("the agent started although its syslog port was taken")
             }
         }
-        #expect(backend.events == ["prepare", "abandon", "teardown with 0 servers"])
+        #expect(backend.events == ["prepare", "teardown with 0 servers"])
         withExtendedLifetime(holder) {}
     }
 
@@ -101,11 +103,11 @@ import Testing
             try await withAgent(backend: backend, logsPort: logsPort, manifestExtra: """
                 entrypoints:
                   public: { listen: "127.0.0.1:\(holder.port)", service: web }
-                """) { _, _ in
+                """) { _, _, _ in
                 Issue.record("the agent started although its entry point's port was taken")
             }
         }
-        #expect(backend.events == ["prepare", "abandon", "teardown with 0 servers"])
+        #expect(backend.events == ["prepare", "teardown with 0 servers"])
         // The syslog receiver let go of its port.
         _ = try TCPListener(host: backend.systemAddress, port: logsPort)
         withExtendedLifetime(holder) {}

@@ -15,7 +15,7 @@ struct EventStoreURLTests {
             """
         let spec = try Manifest.parse(yaml, file: "pyre.yml", directory: FileManager.default.temporaryDirectory)
         let error = try #require(throws: PyreError.self) {
-            try Agent.postgresConfiguration("postgres://db.example:5432/pyre", of: spec)
+            try ApplicationEvents.postgresConfiguration("postgres://db.example:5432/pyre", of: spec)
         }
         #expect(error.code == .manifest)
         #expect(error.description.hasPrefix("pyre.yml:5:10: events.store: the event store URL is not a PostgreSQL URL: "

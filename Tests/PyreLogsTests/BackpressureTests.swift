@@ -39,6 +39,7 @@ import Glibc
         defer { directory.remove() }
         let writer = LogWriter(store: try LogStore(configuration: .init(directory: directory.url)), busyBytes: 0,
                                logger: Logger(label: "test"))
+        writer.start()
         defer { writer.stop() }
         // With nothing queued the writer is not busy: resumed at once.
         await withCheckedContinuation { resumed in writer.whenNotBusy { resumed.resume() } }

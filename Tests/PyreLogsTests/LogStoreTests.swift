@@ -165,6 +165,7 @@ import Testing
         defer { directory.remove() }
         let store = try LogStore(configuration: .init(directory: directory.url))
         let writer = LogWriter(store: store, logger: .init(label: "test"))
+        writer.start()
         await withTaskGroup(of: Void.self) { group in
             for sender in 0..<8 {
                 group.addTask {

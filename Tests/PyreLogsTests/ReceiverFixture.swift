@@ -22,6 +22,7 @@ struct ReceiverFixture {
         directory = try TemporaryDirectory(prefix: "pyre-logs")
         store = try LogStore(configuration: .init(directory: directory.url.appendingPathComponent("store")))
         writer = LogWriter(store: store, logger: Logger(label: "test"))
+        writer.start()
         receiver = SyslogReceiver(configuration: .init(host: "127.0.0.1", port: 0, tls: try tls?(directory.url), relpPort: 0),
                                   writer: writer, origin: origin, logger: Logger(label: "test"))
         let addresses = try await receiver.start()

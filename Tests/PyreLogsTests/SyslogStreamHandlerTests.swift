@@ -15,6 +15,7 @@ import Testing
         defer { directory.remove() }
         let store = try LogStore(configuration: .init(directory: directory.url))
         let writer = LogWriter(store: store, logger: Logger(label: "test"))
+        writer.start()
         let sender = try SocketAddress(ipAddress: "10.213.5.7", port: 40_000)
         let inbound = Inbound(configuration: .init(host: "127.0.0.1", port: 0), writer: writer, origin: { address in
             address == "10.213.5.7" ? LogOrigin(service: "web", server: "web-3-ab12", generation: 3) : nil

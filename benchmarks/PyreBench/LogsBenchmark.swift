@@ -72,6 +72,7 @@ enum PyreSink {
         logger.logLevel = .warning
         let store = try LogStore(configuration: .init(directory: directory))
         let writer = LogWriter(store: store, logger: logger)
+        writer.start()
         let receiver = SyslogReceiver(configuration: .init(host: "127.0.0.1", port: 0), writer: writer, logger: logger)
         let addresses = try await receiver.start()
         return (writer, receiver, addresses.udp.port!, addresses.tcp.port!)

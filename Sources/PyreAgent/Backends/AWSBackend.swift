@@ -86,7 +86,6 @@ struct AWSBackend: SystemBackend {
     var startupLines: [String] { ["servers are EC2 instances; their names are in the Route 53 hosted zone \(zone)"] }
 
     /// Instances are adopted by the next start, as after any agent restart.
-    func abandonServers() async {}
     func teardown() async throws {}
 }
 

@@ -54,11 +54,6 @@ struct LocalBackend: SystemBackend {
     var services: [any Service] { local.outputShipper.map { [OutputShipping(shipper: $0)] } ?? [] }
     var startupLines: [String] { [] }
 
-    /// The servers a recovery may have created.
-    func abandonServers() async {
-        for server in (try? await local.list()) ?? [] { try? await local.destroy(server.id) }
-    }
-
     /// The bridge, the guard route and the firewall, in namespace mode.
     func teardown() async throws { try await local.teardown() }
 }

@@ -21,7 +21,7 @@ protocol SystemBackend: Sendable {
     /// listen; empty when servers cannot reach them.
     func serverEnvironment(_ services: AgentServiceAddresses) -> [String: String]
 
-    /// Runs once, before the agent's own services start.
+    /// Runs once, before the agent's listeners start (it may make the address they bind).
     func prepare() async throws
     /// Where this backend's provider finds the image baked from `recipe` into `root`.
     func imageLocation(of recipe: ImageRecipe, bakedAt root: URL) throws -> ImageLocation
@@ -35,8 +35,6 @@ protocol SystemBackend: Sendable {
     /// What `pyre up` says about it, after the agent's own addresses.
     var startupLines: [String] { get }
 
-    /// After a start failed: destroys the servers that must not outlive it.
-    func abandonServers() async
     /// After every server is gone: undoes ``prepare()``.
     func teardown() async throws
 }

@@ -41,6 +41,7 @@ public final class LogWriter: @unchecked Sendable {
     private var notBusy: [@Sendable () -> Void] = []
     private var submittedCount = 0
     private var statistics = Statistics()
+    private var started = false
     private var stopping = false
     private var stopped = false
 
@@ -49,6 +50,14 @@ public final class LogWriter: @unchecked Sendable {
         self.busyBytes = busyBytes
         self.maxBacklogBytes = maxBacklogBytes
         self.logger = logger
+    }
+
+    /// Starts the writer's thread; records handed over before wait for it.
+    public func start() {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !started, !stopping else { return }
+        started = true
         let thread = Thread { [self] in run() }
         thread.name = "pyre-log-writer"
         thread.start()
@@ -134,10 +143,20 @@ public final class LogWriter: @unchecked Sendable {
         return statistics
     }
 
-    /// Commits what is queued, then stops the thread.
+    /// Commits what is queued, then stops the thread. A writer never started refuses what
+    /// was handed to it.
     public func stop() {
         condition.lock()
         stopping = true
+        guard started else {
+            let refused = waiters
+            waiters = []
+            statistics.refused += UInt64(pending.count)
+            pending = []
+            condition.unlock()
+            for waiter in refused { waiter.completion(.failure(PyreError(.logs, "the log writer was stopped before it started"))) }
+            return
+        }
         condition.signal()
         while !stopped { condition.wait() }
         condition.unlock()
