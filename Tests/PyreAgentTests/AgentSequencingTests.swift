@@ -112,4 +112,20 @@ import Testing
         _ = try TCPListener(host: backend.systemAddress, port: logsPort)
         withExtendedLifetime(holder) {}
     }
+
+    /// The events API, the last listener to open before recovery, cannot listen: the listeners
+    /// opened before it close and the preparation is undone; no recovery or deploy runs.
+    @Test func aStartWhoseEventsAPICannotListenUndoesEverything() async throws {
+        let backend = FakeBackend()
+        let holder = try TCPListener(host: backend.systemAddress)
+        let logsPort = try freeLoopbackPort(on: backend.systemAddress)
+        await #expect(throws: (any Error).self) {
+            try await withAgent(backend: backend, logsPort: logsPort, eventsPort: holder.port) { _, _, _ in
+                Issue.record("the agent started although its events API's port was taken")
+            }
+        }
+        #expect(backend.events == ["prepare", "teardown with 0 servers"])
+        _ = try TCPListener(host: backend.systemAddress, port: logsPort)
+        withExtendedLifetime(holder) {}
+    }
 }

@@ -9,7 +9,8 @@ import Synchronization
 /// Runs `body` with an agent for a two-server system on `backend` (`manifestExtra` is added to
 /// its pyre.yml), its services running as `pyre up` runs them and the first deploy done;
 /// shuts the group down after, unless `stop` is false (the body does, through the handle).
-func withAgent(backend: FakeBackend = FakeBackend(), logsPort: Int? = nil, manifestExtra: String = "", stop: Bool = true,
+func withAgent(backend: FakeBackend = FakeBackend(), logsPort: Int? = nil, eventsPort: Int? = nil, manifestExtra: String = "",
+               stop: Bool = true,
                _ body: (Agent, FakeBackend, RunningAgent) async throws -> Void) async throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-agent-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory.appendingPathComponent("app"), withIntermediateDirectories: true)
@@ -23,7 +24,7 @@ func withAgent(backend: FakeBackend = FakeBackend(), logsPort: Int? = nil, manif
           web: { image: web, count: 2, port: 8080, drain: 0s, health: { http: /healthz, interval: 50ms } }
         logs: { port: \(try logsPort ?? freeLoopbackPort(on: backend.systemAddress)), \
         relp_port: \(try freeLoopbackPort(on: backend.systemAddress)) }
-        events: { port: \(try freeLoopbackPort(on: backend.systemAddress)) }
+        events: { port: \(try eventsPort ?? freeLoopbackPort(on: backend.systemAddress)) }
         \(manifestExtra)
         """.write(to: directory.appendingPathComponent("pyre.yml"), atomically: true, encoding: .utf8)
     // No tick during a test: what it checks is what the test did.
