@@ -22,7 +22,7 @@ struct AgentServices {
     init(agent: Agent, console: @escaping ProgressSink, logger: Logger, signals: [UnixSignal] = []) throws {
         let configuration = agent.configuration
         let network = Gate("network"), store = Gate("event store"), syslog = Gate("syslog"), identity = Gate("DNS and entry points")
-        let eventsAPI = Gate("events API"), recovered = Gate("recovery")
+        let eventsAPI = Gate("events API"), recovered = Gate("recovery"), announced = Gate("control API")
         deployed = Gate("first deploy")
         let logFollowers = SubscriberRegistry(), eventFollowers = SubscriberRegistry()
         let control = ControlAPI.application(
@@ -31,6 +31,7 @@ struct AgentServices {
         ) { address in
             await Self.announce(agent, at: "http://\(configuration.controlHost):\(address.port ?? 0)", console: console,
                                 logger: logger)
+            announced.open()
         }
         let events = EventsAPI.application(
             store: agent.applicationEvents, token: agent.eventsToken, host: agent.identity.systemAddress,
@@ -56,7 +57,8 @@ struct AgentServices {
             StreamingService(application: events, subscribers: eventFollowers, after: [network, store]),
             StreamingService(application: control, subscribers: logFollowers, after: [recovered]),
             Supervisor(agent: agent, interval: configuration.watchInterval, console: console,
-                       after: [network, store, syslog, identity, eventsAPI], recovered: recovered, deployed: deployed),
+                       after: [network, store, syslog, identity, eventsAPI], recovered: recovered, announced: announced,
+                       deployed: deployed),
         ]
         group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0, failureTerminationBehavior: .gracefullyShutdownGroup) },

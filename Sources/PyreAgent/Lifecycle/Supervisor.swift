@@ -11,6 +11,8 @@ struct Supervisor: Service {
     let after: [Gate]
     /// Opened after recovery, when the agent may take requests.
     let recovered: Gate
+    /// Opened once the control API has said where everything listens; the deploy's lines follow.
+    let announced: Gate
     /// Opened once the first deploy has ended, whatever its outcome.
     let deployed: Gate
 
@@ -24,6 +26,7 @@ struct Supervisor: Service {
         }
         recovered.open()
         try? await cancelWhenGracefulShutdown {
+            try await announced.wait()
             await deployAtStart()
             while !Task.isCancelled {
                 try await Task.sleep(for: interval)
