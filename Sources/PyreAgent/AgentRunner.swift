@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import PyreAPI
 import PyreCore
 import Hummingbird
 import ServiceLifecycle
@@ -27,16 +28,16 @@ public enum AgentRunner {
             } catch {
                 logger.error("cannot write \(state.agentFile.path): \(error)")
             }
-            console(ProgressLine(.deploy, "agent for \(system) listening on \(url) (state: \(state.root.path))"))
+            console(.notice(message: "agent for \(system) listening on \(url) (state: \(state.root.path))"))
             let hostDNS = await agent.identity.hostDNSAddress.map { " and \($0)" } ?? ""
-            console(ProgressLine(.deploy, "DNS for \(agent.zone) at \(agent.identity.dnsAddress)\(hostDNS) (`pyre dns` shows the zone)"))
+            console(.notice(message: "DNS for \(agent.zone) at \(agent.identity.dnsAddress)\(hostDNS) (`pyre dns` shows the zone)"))
             for entrypoint in await agent.identity.openEntrypoints {
-                console(ProgressLine(.deploy, "entry point \(entrypoint.name) at \(entrypoint.listen) → service \(entrypoint.service)"))
+                console(.notice(message: "entry point \(entrypoint.name) at \(entrypoint.listen) → service \(entrypoint.service)"))
             }
-            for line in agent.backend.startupLines { console(ProgressLine(.deploy, line)) }
-            console(ProgressLine(.deploy, "events API at \(agent.eventsURL) (events.\(agent.zone); `pyre events` reads it)"))
+            for line in agent.backend.startupLines { console(.notice(message: line)) }
+            console(.notice(message: "events API at \(agent.eventsURL) (events.\(agent.zone); `pyre events` reads it)"))
             let tls = agent.logs.tls.map { ", TLS on port \($0.port)" } ?? ""
-            console(ProgressLine(.deploy, "syslog at \(agent.syslogAddress), UDP and TCP\(tls), RELP on port \(agent.logs.relpPort)"
+            console(.notice(message: "syslog at \(agent.syslogAddress), UDP and TCP\(tls), RELP on port \(agent.logs.relpPort)"
                                  + " (logs.\(agent.zone); `pyre logs` reads it)"))
         }
         let subscribers = SubscriberRegistry()
@@ -87,33 +88,24 @@ struct Supervisor: Service {
             } catch is CancellationError {
                 return
             } catch {
-                console(ProgressLine(.error, "\(describe(error))\nfix it and run `pyre deploy`; the agent keeps running", ok: false))
+                console(.startFailed(message: describe(error)))
             }
             while !Task.isCancelled {
                 try await Task.sleep(for: interval)
                 await agent.tick(progress: console)
             }
         }
-        console(ProgressLine(.deploy, "stopping: destroying servers, keeping persistent data"))
+        console(.stopping)
         await agent.shutdown(progress: console)
-        console(ProgressLine(.deploy, "stopped"))
+        console(.stopped)
     }
 
     private func printServers() async throws {
         let status = try await agent.status()
         for service in status.services {
             for server in service.servers {
-                console(ProgressLine(.server, serverLine(server)))
+                console(.serverReady(server))
             }
         }
     }
-}
-
-/// One aligned line per server, as `pyre up` and `pyre status` print it.
-public func serverLine(_ server: StatusReport.Server) -> String {
-    let id = server.id.padding(toLength: max(18, server.id.count), withPad: " ", startingAt: 0)
-    let address = "\(server.address):\(server.port)".padding(toLength: 22, withPad: " ", startingAt: 0)
-    let health = server.health.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
-    let image = ImageDigest(server.image).short
-    return "\(id) gen \(server.generation)  \(address) \(health) \(image)"
 }
