@@ -74,8 +74,6 @@ let package = Package(
             "PyreAPI", "PyreProgress", "PyreCore", "PyreManifest", "PyreImages", "PyreLocal", "PyreDeploy", "PyreHealth", "PyreEvents", "PyreEventsPostgres",
             "PyreDNS", "PyreEntrypoints", "PyreAWS",
             .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
@@ -122,7 +120,7 @@ let package = Package(
         ]),
         // `pyre`: the commands, and `up`, which runs the agent.
         .executableTarget(name: "pyre", dependencies: [
-            "PyreCLI", "PyreAgent", "PyreCore", "PyreLocal", "pyre-sandbox",
+            "PyreCLI", "PyreAgent", "PyreLocal", "pyre-sandbox",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
