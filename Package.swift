@@ -60,12 +60,20 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // What the agent's APIs say and how to reach them: routes, Codable types, typed progress
+        // and its text, the one HTTP client. The CLI needs this, not the agent.
+        .target(name: "PyreAPI", dependencies: [
+            "PyreCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        // The engine's progress (bakes, rollouts) as the API's typed events, for the agent and `pyre bake`.
+        .target(name: "PyreProgress", dependencies: ["PyreAPI", "PyreImages", "PyreDeploy"]),
         .target(name: "PyreAgent", dependencies: [
-            "PyreCore", "PyreManifest", "PyreImages", "PyreLocal", "PyreDeploy", "PyreHealth", "PyreEvents", "PyreEventsPostgres",
+            "PyreAPI", "PyreProgress", "PyreCore", "PyreManifest", "PyreImages", "PyreLocal", "PyreDeploy", "PyreHealth", "PyreEvents", "PyreEventsPostgres",
             "PyreDNS", "PyreEntrypoints", "PyreAWS",
             .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -105,8 +113,15 @@ let package = Package(
         ]),
         // Starts a namespace-mode server in one process; next to `pyre` so the provider finds it.
         .executableTarget(name: "pyre-sandbox"),
+        // The CLI's commands but `up`: clients of the agent's APIs, linked without the agent.
+        .target(name: "PyreCLI", dependencies: [
+            "PyreAPI", "PyreProgress", "PyreCore", "PyreManifest", "PyreImages", "PyreAWS",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // `pyre`: the commands, and `up`, which runs the agent.
         .executableTarget(name: "pyre", dependencies: [
-            "PyreAgent", "PyreCore", "PyreManifest", "PyreImages", "PyreLocal", "pyre-sandbox",
+            "PyreCLI", "PyreAgent", "PyreLocal", "pyre-sandbox",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -172,13 +187,14 @@ let package = Package(
             "PyreAWS", "PyreCore", "PyreTesting", "PyreDeploy",
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PyreAPITests", dependencies: ["PyreAPI", "PyreCore"]),
         .testTarget(name: "PyreAgentTests", dependencies: [
-            "PyreAgent", "PyreTesting", "PyreDeploy", "PyreHealth", "PyreEvents", "PyreLogs",
+            "PyreAgent", "PyreAPI", "PyreTesting", "PyreDeploy", "PyreHealth", "PyreEvents", "PyreLogs",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Scripts/ holds the Python clients the tests run by path.
-        .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreTesting", "PyreAWS", "pyre"],
+        .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreAPI", "PyreTesting", "PyreAWS", "pyre"],
                     exclude: ["Scripts"]),
     ],
     swiftLanguageModes: [.v6]

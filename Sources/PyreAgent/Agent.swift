@@ -1,11 +1,13 @@
 import Foundation
 import Logging
+import PyreAPI
 import PyreCore
 import PyreManifest
 import PyreDeploy
 import PyreEvents
 import PyreImages
 import PyreLogs
+import PyreProgress
 
 /// One system's agent: owns the event store, the provider and the reconciler, and carries
 /// out what the CLI asks. Every operation re-reads `pyre.yml`, so a deploy always deploys
@@ -146,7 +148,7 @@ public actor Agent {
         try await identity.configure(spec)
         await identity.setDeployment(await reconciler.state.nextDeploymentNumber)
         let record = try await reconciler.deploy(wanted, trigger: trigger) { event in
-            progress(ProgressLine(event))
+            progress(ProgressEvent(event))
         }
         if record.outcome == .completed {
             desired = wanted
@@ -193,8 +195,8 @@ public actor Agent {
     private func removeExtraServers(keeping previous: [DesiredService], progress: @escaping ProgressSink) async throws {
         let plan = try await reconciler.plan(previous)
         guard !plan.isEmpty, plan.services.allSatisfy({ $0.create == 0 }) else { return }
-        progress(ProgressLine(.deploy, "removing the failed deploy's servers; the old fleet keeps serving"))
-        _ = try await reconciler.deploy(previous, trigger: .recovery) { event in progress(ProgressLine(event)) }
+        progress(.removingFailedServers)
+        _ = try await reconciler.deploy(previous, trigger: .recovery) { event in progress(ProgressEvent(event)) }
     }
 
     /// Drops baked images that neither a live server nor the declared services use. Runs
@@ -226,7 +228,7 @@ public actor Agent {
         var baked: [String: BakedImage] = [:]
         for recipe in spec.imagesInUse {
             baked[recipe.name] = try await baker.bake(recipe) { event in
-                if let line = ProgressLine(event) { progress(line) }
+                progress(ProgressEvent(event))
             }
         }
         return try desiredServices(spec, images: baked.mapValues(\.digest)) { recipe, _ in
@@ -259,7 +261,7 @@ public actor Agent {
             logger.warning("log retention: \(describe(error))")
         }
         guard let desired, !stopped else { return }
-        await reconciler.tick(desired) { event in progress(ProgressLine(event)) }
+        await reconciler.tick(desired) { event in progress(ProgressEvent(event)) }
     }
 
     /// The system's zone as the DNS server serves it now, in master-file form.
@@ -284,7 +286,7 @@ public actor Agent {
             }
             let drifted = Set(findings.map { ServerID($0.server) })
             let record = try await reconciler.deploy(desired, trigger: .drift, replacing: drifted) { event in
-                progress(ProgressLine(event))
+                progress(ProgressEvent(event))
             }
             replaced = record.outcome == .completed
         }
@@ -295,7 +297,7 @@ public actor Agent {
     /// system empty until the next deploy.
     /// `reason` says why in each server's line: "pyre destroy", "the agent is stopping".
     public func destroyAll(reason: String, progress: @escaping ProgressSink) async throws {
-        let record = try await reconciler.destroyAll(reason: reason) { event in progress(ProgressLine(event)) }
+        let record = try await reconciler.destroyAll(reason: reason) { event in progress(ProgressEvent(event)) }
         stopped = record.outcome == .completed
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import PyreAPI
 import PyreCore
 
 /// The agent's control API on loopback: what the CLI talks to. Every route requires the
@@ -27,39 +28,37 @@ public enum ControlAPI {
                        console: @escaping ProgressSink) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: BearerTokenMiddleware(token: token, hint: "the CLI reads it from STATE/token"))
-        let v1 = router.group("v1")
-        v1.get("status") { _, _ in try jsonResponse(try await agent.status()) }
-        v1.get("history") { _, _ in try jsonResponse(await agent.history()) }
-        LogsAPI.addRoutes(to: v1, store: agent.logs.store, subscribers: subscribers)
-        v1.get("dns") { _, _ in
+        router.on(ControlRoutes.status) { _, _ in try jsonResponse(try await agent.status()) }
+        router.on(ControlRoutes.history) { _, _ in try jsonResponse(await agent.history()) }
+        LogsAPI.addRoute(to: router, store: agent.logs.store, subscribers: subscribers)
+        router.on(ControlRoutes.dns) { _, _ in
             try jsonResponse(DNSReport(address: agent.identity.dnsAddress, listen: await agent.identity.hostDNSAddress,
                                        zone: await agent.zoneText()))
         }
-        v1.post("plan") { _, _ in
+        router.on(ControlRoutes.plan) { _, _ in
             let plan = try await agent.plan()
             return try jsonResponse(PlanReport(changes: !plan.isEmpty, text: plan.render()))
         }
-        v1.post("deploy") { _, _ in
+        router.on(ControlRoutes.deploy) { _, _ in
             try await agent.checkCanDeploy()
             return try await streamed(agent: agent, console: console) { progress in
                 let record = try await agent.deploy(progress: progress)
-                // The engine's own progress already said how it ended; the result line only carries the outcome.
-                return ProgressLine(.result, "", ok: record.outcome == .completed, deployment: record.number)
+                // The engine's own progress already said how it ended; the result only carries the outcome.
+                return .deployResult(deployment: record.number, ok: record.outcome == .completed)
             }
         }
-        v1.post("verify") { request, _ in
+        router.on(ControlRoutes.verify) { request, _ in
             let replace = request.uri.queryParameters.get("replace") == "true"
             return try await streamed(agent: agent, console: console) { progress in
                 let report = try await agent.verify(replace: replace, progress: progress)
-                var message = "\(report.checked) servers checked, \(report.drifted.count) drifted"
-                if replace && !report.drifted.isEmpty { message += report.replaced ? ", replaced" : ", NOT replaced" }
-                return ProgressLine(.result, message, ok: report.drifted.isEmpty || report.replaced)
+                return .verifyResult(checked: report.checked, drifted: report.drifted.count, replace: replace,
+                                     replaced: report.replaced)
             }
         }
-        v1.post("destroy") { _, _ in
+        router.on(ControlRoutes.destroy) { _, _ in
             try await streamed(agent: agent, console: console) { progress in
                 try await agent.destroyAll(reason: "pyre destroy", progress: progress)
-                return ProgressLine(.result, "all servers destroyed; persistent data kept", ok: true)
+                return .destroyResult
             }
         }
         return router
@@ -67,20 +66,20 @@ public enum ControlAPI {
 }
 
 /// Runs `operation` in its own task and streams its progress as JSON lines, ending with the
-/// line it returns (or an error line). The operation finishes even if the client goes away:
+/// result it returns (or `operationFailed`). The operation finishes even if the client goes away:
 /// a deploy is never left half done because a terminal was closed.
 private func streamed(agent: Agent, console: @escaping ProgressSink,
-                      _ operation: @escaping @Sendable (@escaping ProgressSink) async throws -> ProgressLine) async throws -> Response {
-    let (lines, continuation) = AsyncStream<ProgressLine>.makeStream()
+                      _ operation: @escaping @Sendable (@escaping ProgressSink) async throws -> ProgressEvent) async throws -> Response {
+    let (lines, continuation) = AsyncStream<ProgressEvent>.makeStream()
     _ = try await agent.run {
-        let sink: ProgressSink = { line in
-            console(line)
-            continuation.yield(line)
+        let sink: ProgressSink = { event in
+            console(event)
+            continuation.yield(event)
         }
         do {
             sink(try await operation(sink))
         } catch {
-            sink(ProgressLine(.result, describe(error), ok: false))
+            sink(.operationFailed(message: describe(error)))
         }
         continuation.finish()
     }
@@ -104,12 +103,6 @@ func describe(_ error: any Error) -> String {
 func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
     let data = try JSONEncoder.pyre.encode(value)
     return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-}
-
-/// Turns every error into a JSON body with a code and a message that says what to do.
-struct ErrorBody: Codable {
-    var code: String
-    var message: String
 }
 
 /// Rejects requests without `Authorization: Bearer TOKEN` and maps Pyre errors onto statuses.
@@ -139,5 +132,14 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     private func errorResponse(_ status: HTTPResponse.Status, _ body: ErrorBody) -> Response {
         let data = (try? JSONEncoder.pyre.encode(body)) ?? Data()
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension Router {
+    /// Registers `handler` for `route`: the path is written once, in PyreAPI, for the
+    /// router, the client and the test that holds both to the OpenAPI documents.
+    @discardableResult
+    func on(_ route: APIRoute, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator) -> Self {
+        on(RouterPath(route.path), method: HTTPRequest.Method(rawValue: route.method.rawValue)!, use: handler)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PyreAPI
 import PyreCore
 import PyreImages
 
@@ -21,17 +22,13 @@ struct DriftChecker: Sendable {
                 digests[view] = try? await Task.detached(operation: { try treeDigest(of: view) }).value
             }
             guard let actual = digests[view] else { continue }
-            // `image` is the digest status shows (of the image's inputs); what drifts is the
-            // digest of its files, labelled as such so the two are never taken for each other.
+            // `image` is the digest status shows (of the image's inputs); what drifts is the digest of its files.
             if actual != image.contentDigest {
                 findings.append(.init(server: server.id.rawValue, image: server.image.rawValue,
                                       expected: image.contentDigest.rawValue, actual: actual.rawValue))
-                progress(ProgressLine(.verify, "\(server.id): drifted (image \(server.image.short): files hash to "
-                    + "\(actual.short), baked as \(image.contentDigest.short))"))
-            } else {
-                progress(ProgressLine(.verify, "\(server.id): ok (image \(server.image.short): files hash to "
-                    + "\(actual.short), as baked)"))
             }
+            progress(.checked(server: server.id.rawValue, image: server.image.rawValue, files: actual.rawValue,
+                              baked: image.contentDigest.rawValue))
         }
         return (servers.count, findings)
     }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import PyreAPI
 import PyreCore
 import PyreEvents
 
@@ -29,7 +30,7 @@ enum EventsAPI {
     static func router(store: any EventStore, token: String, subscribers: SubscriberRegistry) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: BearerTokenMiddleware(token: token, hint: "servers get it as PYRE_EVENTS_TOKEN; the CLI reads STATE/events-token"))
-        router.post("streams/:stream") { request, context in
+        router.on(EventsRoutes.append) { request, context in
             try await answering {
                 let stream = try context.parameters.require("stream")
                 let expected = try expectedVersion(request.headers[.init("Expected-Version")!])
@@ -37,10 +38,10 @@ enum EventsAPI {
                 let events = try EventsJSON.newEvents(from: try await request.collectBody(upTo: bodyLimit))
                 try asBadRequest { try EventValidation.checkAppend(to: stream, events, expected: expected) }
                 let result = try await store.append(to: stream, events, expected: expected)
-                return json(EventsJSON.object(result), status: .created)
+                return json(EventsJSON.answer(result), status: .created)
             }
         }
-        router.get("streams/:stream") { request, context in
+        router.on(EventsRoutes.readStream) { request, context in
             try await answering {
                 let stream = try context.parameters.require("stream")
                 let query = request.uri.queryParameters
@@ -52,18 +53,18 @@ enum EventsAPI {
                 let from = try integer(query.get("from"), name: "from") ?? (direction == .forward ? 0 : StreamVersion.end)
                 let limit = try readLimit(query.get("limit"))
                 let events = try await store.read(stream: stream, from: from, limit: limit, direction: direction)
-                return json(["events": events.map(EventsJSON.object)])
+                return json(EventsAPITypes.Page(events: events.map(EventsJSON.event)))
             }
         }
-        router.get("all") { request, _ in
+        router.on(EventsRoutes.readAll) { request, _ in
             try await answering {
                 let query = request.uri.queryParameters
                 let from = try integer(query.get("from"), name: "from") ?? 0
                 let events = try await store.readAll(from: from, limit: try readLimit(query.get("limit")))
-                return json(["events": events.map(EventsJSON.object), "lastPosition": try await store.lastPosition() ?? -1])
+                return json(EventsAPITypes.Page(events: events.map(EventsJSON.event), lastPosition: try await store.lastPosition() ?? -1))
             }
         }
-        router.get("subscribe") { request, _ in
+        router.on(EventsRoutes.subscribe) { request, _ in
             try await answering {
                 let query = request.uri.queryParameters
                 let stream = query.get("stream") ?? StreamNames.all
@@ -75,7 +76,7 @@ enum EventsAPI {
                 return ServerSentEvents.response(subscription, registry: subscribers)
             }
         }
-        router.put("snapshots/:stream") { request, context in
+        router.on(EventsRoutes.saveSnapshot) { request, context in
             try await answering {
                 let stream = try context.parameters.require("stream")
                 var request = request
@@ -85,13 +86,13 @@ enum EventsAPI {
                 return Response(status: .noContent)
             }
         }
-        router.get("snapshots/:stream") { _, context in
+        router.on(EventsRoutes.latestSnapshot) { _, context in
             try await answering {
                 let stream = try context.parameters.require("stream")
                 guard let snapshot = try await store.latestSnapshot(of: stream) else {
                     return problem(.notFound, "not_found", "stream '\(stream)' has no snapshot; replay it from version 0")
                 }
-                return json(EventsJSON.object(snapshot))
+                return json(EventsJSON.snapshot(snapshot))
             }
         }
         return router
@@ -106,8 +107,8 @@ enum EventsAPI {
         } catch let error as EventsJSON.BadRequest {
             return problem(.badRequest, "bad_request", error.message)
         } catch let error as WrongExpectedVersion {
-            return json(["code": "wrong_expected_version", "message": error.description,
-                         "actualVersion": error.actual.map { $0 as Any } ?? NSNull()], status: .conflict)
+            return json(EventsAPITypes.VersionConflict(message: error.description, actualVersion: error.actual),
+                        status: .conflict)
         } catch is NIOTooManyBytesError {
             return problem(.contentTooLarge, "too_large", "the body is over \(bodyLimit) bytes; append fewer or smaller events per request")
         } catch let error as PyreError where error.code == .eventIDTaken {
@@ -151,11 +152,11 @@ enum EventsAPI {
         return value
     }
 
-    static func json(_ value: Any, status: HTTPResponse.Status = .ok) -> Response {
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: EventsJSON.encode(value)))
     }
 
     static func problem(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {
-        json(["code": code, "message": message], status: status)
+        json(ErrorBody(code: code, message: message), status: status)
     }
 }

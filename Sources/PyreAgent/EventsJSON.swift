@@ -1,10 +1,11 @@
 import Foundation
 import NIOCore
+import PyreAPI
 import PyreCore
 import PyreEvents
 
-/// The JSON shapes of the events API (docs/events-api.yaml). Event bodies are JSON documents
-/// of the client's own, so they go through JSONSerialization rather than Codable.
+/// The JSON of the events API (docs/events-api.yaml): requests read with JSONSerialization,
+/// whose errors name what is wrong in the client's own documents, answers as `EventsAPITypes`.
 enum EventsJSON {
     /// A client mistake, answered 400 with its message.
     struct BadRequest: Error {
@@ -48,27 +49,25 @@ enum EventsJSON {
         return Snapshot(stream: stream, version: version, data: try serialized(data))
     }
 
-    static func object(_ event: RecordedEvent) -> [String: Any] {
-        [
-            "stream": event.stream, "id": event.id.uuidString.lowercased(), "type": event.type,
-            "version": event.version, "position": event.position,
-            "recordedAt": event.recordedAt.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
-            "data": parsedOrNull(event.data), "metadata": event.metadata.map(parsedOrNull) ?? NSNull(),
-        ]
+    static func event(_ event: RecordedEvent) -> EventsAPITypes.RecordedEvent {
+        EventsAPITypes.RecordedEvent(
+            stream: event.stream, id: event.id.uuidString.lowercased(), type: event.type, version: event.version,
+            position: event.position,
+            recordedAt: event.recordedAt.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
+            data: JSONValue(parsing: event.data), metadata: event.metadata.map(JSONValue.init(parsing:)) ?? .null)
     }
 
-    static func object(_ snapshot: Snapshot) -> [String: Any] {
-        ["stream": snapshot.stream, "version": snapshot.version, "data": parsedOrNull(snapshot.data)]
+    static func snapshot(_ snapshot: Snapshot) -> EventsAPITypes.Snapshot {
+        EventsAPITypes.Snapshot(stream: snapshot.stream, version: snapshot.version, data: JSONValue(parsing: snapshot.data))
     }
 
-    static func object(_ result: AppendResult) -> [String: Any] {
-        ["firstVersion": result.firstVersion, "lastVersion": result.lastVersion,
-         "firstPosition": result.firstPosition, "lastPosition": result.lastPosition]
+    static func answer(_ result: AppendResult) -> EventsAPITypes.AppendAnswer {
+        EventsAPITypes.AppendAnswer(firstVersion: result.firstVersion, lastVersion: result.lastVersion,
+                                    firstPosition: result.firstPosition, lastPosition: result.lastPosition)
     }
 
-    static func encode(_ value: Any) -> ByteBuffer {
-        let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])) ?? Data("null".utf8)
-        return ByteBuffer(bytes: data)
+    static func encode(_ value: some Encodable) -> ByteBuffer {
+        ByteBuffer(bytes: (try? EventsJSONEncoding.encode(value)) ?? Data("null".utf8))
     }
 
     private static func document(_ body: ByteBuffer, what: String) throws -> Any {
@@ -81,9 +80,5 @@ enum EventsJSON {
 
     private static func serialized(_ value: Any) throws -> Data {
         try JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .withoutEscapingSlashes])
-    }
-
-    private static func parsedOrNull(_ data: Data) -> Any {
-        (try? JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed)) ?? NSNull()
     }
 }

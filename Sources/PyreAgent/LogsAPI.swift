@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import NIOPosix
+import PyreAPI
 import PyreCore
 import PyreLogs
 
@@ -9,8 +10,8 @@ import PyreLogs
 /// matches as Server-Sent Events, first the newest `limit`, then each new one as it is
 /// committed. Documented in `docs/control-api.yaml`.
 enum LogsAPI {
-    static func addRoutes(to group: RouterGroup<BasicRequestContext>, store: LogStore, subscribers: SubscriberRegistry) {
-        group.get("logs") { request, _ in
+    static func addRoute(to router: Router<BasicRequestContext>, store: LogStore, subscribers: SubscriberRegistry) {
+        router.on(ControlRoutes.logs) { request, _ in
             let parameters = FormQuery.parameters(request.uri.query)
             let query: LogQuery
             do {
@@ -63,16 +64,5 @@ enum LogsAPI {
     /// few threads every task of the agent shares.
     private static func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await NIOThreadPool.singleton.runIfActive(work)
-    }
-}
-
-/// `GET /v1/logs`'s answer: matching records oldest first, and the newest sequence stored.
-public struct LogsPage: Codable, Sendable {
-    public var records: [LogLine]
-    public var lastSequence: UInt64
-
-    enum CodingKeys: String, CodingKey {
-        case records
-        case lastSequence = "last_sequence"
     }
 }

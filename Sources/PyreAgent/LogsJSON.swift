@@ -1,60 +1,20 @@
 import Foundation
+import PyreAPI
 import PyreCore
 import PyreLogs
 
-/// A log record as the control API returns it (`GET /v1/logs`) and `pyre logs --json` prints it.
-public struct LogLine: Codable, Sendable, Equatable {
-    public var sequence: UInt64
-    public var receivedAt: Date
-    public var timestamp: Date?
-    public var facility: String
-    public var severity: String
-    public var format: String
-    /// `syslog`, `stdout` or `stderr`.
-    public var source: String
-    public var service: String?
-    public var server: String?
-    public var generation: Int?
-    public var hostname: String?
-    public var appName: String?
-    public var procID: String?
-    public var msgID: String?
-    public var structuredData: String?
-    public var message: String
-    public var parseError: String?
-    public var truncated: Bool
-
-    enum CodingKeys: String, CodingKey {
-        case sequence, timestamp, facility, severity, format, source, service, server, generation, hostname, message, truncated
-        case receivedAt = "received_at"
-        case appName = "app_name"
-        case procID = "proc_id"
-        case msgID = "msg_id"
-        case structuredData = "structured_data"
-        case parseError = "parse_error"
-    }
-
+extension LogLine {
+    /// A stored record as the control API returns it.
     init(_ record: LogRecord) {
         let date = { (microseconds: Int64) in Date(timeIntervalSince1970: Double(microseconds) / 1_000_000) }
         let optional = { (text: String) in text.isEmpty ? nil : text }
-        sequence = record.sequence
-        receivedAt = date(record.receivedAt)
-        timestamp = record.timestamp.map(date)
-        facility = record.facility.description
-        severity = record.severity.description
-        format = record.format.rawValue
-        source = record.source.description
-        service = optional(record.service)
-        server = optional(record.server)
-        generation = record.generation
-        hostname = optional(record.hostname)
-        appName = optional(record.appName)
-        procID = optional(record.procID)
-        msgID = optional(record.msgID)
-        structuredData = optional(record.structuredData)
-        message = record.message
-        parseError = record.parseError
-        truncated = record.truncated
+        self.init(
+            sequence: record.sequence, receivedAt: date(record.receivedAt), timestamp: record.timestamp.map(date),
+            facility: record.facility.description, severity: record.severity.description, format: record.format.rawValue,
+            source: record.source.description, service: optional(record.service), server: optional(record.server),
+            generation: record.generation, hostname: optional(record.hostname), appName: optional(record.appName),
+            procID: optional(record.procID), msgID: optional(record.msgID), structuredData: optional(record.structuredData),
+            message: record.message, parseError: record.parseError, truncated: record.truncated)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import PyreAPI
 import PyreCore
 import PyreDeploy
 
@@ -39,7 +40,7 @@ struct StatusReporter: Sendable {
     }
 
     /// The last check's verdict, else the journal's (a server the previous agent gated).
-    static func health(of info: ServerInfo, checked: Bool?, record: PyreCore.ServerRecord?) -> ServerHealth {
+    static func health(of info: ServerInfo, checked: Bool?, record: PyreCore.ServerRecord?) -> PyreAPI.ServerHealth {
         switch info.state {
         case .exited: .exited
         case .running:

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PyreAWS
+import PyreAPI
 import PyreAgent
 import PyreCore
 import PyreTesting

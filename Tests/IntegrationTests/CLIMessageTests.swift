@@ -1,4 +1,5 @@
 import Foundation
+import PyreAPI
 import PyreAgent
 import PyreCore
 import PyreTesting

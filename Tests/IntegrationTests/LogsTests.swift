@@ -1,4 +1,5 @@
 import Foundation
+import PyreAPI
 import PyreAgent
 import PyreCore
 import Testing
@@ -57,8 +58,7 @@ struct LogsTests {
 
     private func page(_ system: TestSystem, after: UInt64?, limit: Int) async throws -> LogsPage {
         let client = try ControlClient(state: system.state)
-        let query = after.map { "after=\($0)&limit=\(limit)" } ?? "limit=\(limit)"
-        return try await client.get("/v1/logs?\(query)", as: LogsPage.self)
+        return try await client.logs((after.map { [("after", "\($0)")] } ?? []) + [("limit", "\(limit)")])
     }
 
     private func split(_ address: String) -> (String, Int)? {

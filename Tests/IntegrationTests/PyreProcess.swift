@@ -1,4 +1,5 @@
 import Foundation
+import PyreAPI
 import PyreAgent
 import PyreCore
 
@@ -96,7 +97,7 @@ final class AgentProcess: @unchecked Sendable {
     }
 
     func status() async throws -> StatusReport {
-        try await ControlClient(state: system.state).get("/v1/status", as: StatusReport.self)
+        try await ControlClient(state: system.state).status()
     }
 
     func signal(_ signal: Int32) {

@@ -1,4 +1,5 @@
 import Foundation
+import PyreAPI
 import PyreAgent
 import PyreCore
 import PyreTesting
@@ -103,7 +104,7 @@ struct RELPDeliveryTests {
         var records: [Stored] = []
         var after: UInt64 = 0
         while true {
-            let page = try await client.get("/v1/logs?after=\(after)&limit=10000", as: LogsPage.self).records
+            let page = try await client.logs([("after", "\(after)"), ("limit", "10000")]).records
             guard let last = page.last else { return records }
             after = last.sequence
             records += page.filter { $0.appName == "relptest" }.compactMap { line in

@@ -1,10 +1,12 @@
 import Foundation
+import PyreAPI
 import PyreEvents
 import Testing
 @testable import PyreAgent
 
 /// The agent's OpenAPI documents are valid OpenAPI (checked by openapi-spec-validator,
-/// which scripts/test installs) and name every route the agent serves.
+/// which scripts/test installs), and the route lists of PyreAPI (which the clients send)
+/// are exactly the routes the routers serve and the routes the documents name.
 struct APIDocumentTests {
     static let docs = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -28,25 +30,33 @@ struct APIDocumentTests {
         #expect(process.terminationStatus == 0, "\(message)")
     }
 
-    @Test func controlAPIDocumentNamesExactlyTheRoutesServed() async throws {
+    @Test func controlRoutesAreExactlyThoseServedAndDocumented() async throws {
         try await withAgent { agent, _, _ in
             let router = ControlAPI.router(agent: agent, token: "t", subscribers: SubscriberRegistry(), console: { _ in })
-            try Self.expectDocumented(router.routes.map(\.description), in: "control-api.yaml")
+            Self.expectSame(served: router.routes.map(\.description), listed: ControlRoutes.all)
+            try Self.expectDocumented(ControlRoutes.all.map(\.description), in: "control-api.yaml")
         }
     }
 
-    @Test func eventsAPIDocumentNamesExactlyTheRoutesServed() async throws {
+    @Test func eventsRoutesAreExactlyThoseServedAndDocumented() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-api-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try SQLiteEventStore(path: directory.appendingPathComponent("events.sqlite"))
         let router = EventsAPI.router(store: store, token: "t", subscribers: SubscriberRegistry())
-        try Self.expectDocumented(router.routes.map(\.description), in: "events-api.yaml")
+        Self.expectSame(served: router.routes.map(\.description), listed: EventsRoutes.all)
+        try Self.expectDocumented(EventsRoutes.all.map(\.description), in: "events-api.yaml")
         await store.close()
     }
 
-    /// `routes` (`GET /v1/status`, as the router lists them) are those `name` documents, no
-    /// more and no fewer.
+    /// The router serves the listed routes, no more and no fewer (`GET /v1/status`).
+    static func expectSame(served: [String], listed: [APIRoute]) {
+        let listed = Set(listed.map(\.description))
+        #expect(Set(served).subtracting(listed).sorted() == [], "served but not in PyreAPI's route list")
+        #expect(listed.subtracting(served).sorted() == [], "in PyreAPI's route list but not served")
+    }
+
+    /// `routes` (`GET /v1/status`) are those `name` documents, no more and no fewer.
     static func expectDocumented(_ routes: [String], in name: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -19,15 +19,7 @@ struct AWSBackend: SystemBackend {
     /// Resolves credentials, region and endpoints as the AWS CLI does; `aws: region:` and
     /// `aws: endpoint:` in pyre.yml win over the environment.
     init(spec: SystemSpec, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        var environment = environment
-        if let region = spec.aws.region { environment["AWS_REGION"] = region }
-        if let endpoint = spec.aws.endpoint { environment["AWS_ENDPOINT_URL"] = endpoint }
-        let configuration: AWSConfiguration
-        do {
-            configuration = try AWSConfiguration.resolve(environment: environment)
-        } catch {
-            throw PyreError(.provider, "provider: aws needs AWS credentials and a region: \(error)")
-        }
+        let configuration = try AWSSystem.configuration(for: spec, environment: environment)
         let client = AWSClient(configuration: configuration, logger: logger)
         region = configuration.region
         zone = spec.zone
@@ -40,24 +32,8 @@ struct AWSBackend: SystemBackend {
     }
 
     /// The AMI pyre.yml names for the image in this region (`pyre bake` makes sure it holds it).
-    func imageLocation(of recipe: ImageRecipe, bakedAt root: URL) throws -> ImageLocation { .ami(try ami(of: recipe)) }
-
-    func ami(of recipe: ImageRecipe) throws -> String {
-        guard let ami = recipe.amis[region] else {
-            throw PyreError(.provider, "image \(recipe.name) has no AMI for region \(region): add "
-                + "ami: { \(region): ami-… } under images.\(recipe.name) in pyre.yml, then run pyre bake")
-        }
-        return ami
-    }
-
-    /// The AMI of each image in `digests` (by image name), in this region.
-    func amis(for spec: SystemSpec, digests: [String: ImageDigest]) throws -> [ImageDigest: String] {
-        var amis: [ImageDigest: String] = [:]
-        for recipe in spec.images {
-            guard let digest = digests[recipe.name] else { continue }
-            amis[digest] = try ami(of: recipe)
-        }
-        return amis
+    func imageLocation(of recipe: ImageRecipe, bakedAt root: URL) throws -> ImageLocation {
+        .ami(try AWSSystem.ami(of: recipe, region: region))
     }
 
     var provider: any ServerProvider { ec2 }
@@ -87,14 +63,4 @@ struct AWSBackend: SystemBackend {
 
     /// Instances are adopted by the next start, as after any agent restart.
     func teardown() async throws {}
-}
-
-/// `pyre bake` for `provider: aws`: records each image's digest on its AMI for the region
-/// (the `pyre:image` tag), which a deploy then insists on. Returns the AMIs by image name.
-public func recordAWSBakes(_ spec: SystemSpec, digests: [String: ImageDigest], logger: Logger,
-                           environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> [String: String] {
-    let aws = try AWSBackend(spec: spec, logger: logger, environment: environment)
-    let amis = try aws.amis(for: spec, digests: digests)
-    try await aws.ec2.recordBakes(amis)
-    return Dictionary(uniqueKeysWithValues: digests.compactMap { name, digest in amis[digest].map { (name, $0) } })
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PyreAPI
 import PyreCore
 import ServiceLifecycle
 

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import PyreAPI
 import PyreCore
 import ServiceLifecycle
 import UnixSignals
@@ -76,16 +77,16 @@ struct AgentServices {
         } catch {
             logger.error("cannot write \(state.agentFile.path): \(error)")
         }
-        console(ProgressLine(.deploy, "agent for \(agent.system) listening on \(url) (state: \(state.root.path))"))
+        console(.notice(message: "agent for \(agent.system) listening on \(url) (state: \(state.root.path))"))
         let hostDNS = await agent.identity.hostDNSAddress.map { " and \($0)" } ?? ""
-        console(ProgressLine(.deploy, "DNS for \(agent.zone) at \(agent.identity.dnsAddress)\(hostDNS) (`pyre dns` shows the zone)"))
+        console(.notice(message: "DNS for \(agent.zone) at \(agent.identity.dnsAddress)\(hostDNS) (`pyre dns` shows the zone)"))
         for entrypoint in await agent.identity.openEntrypoints {
-            console(ProgressLine(.deploy, "entry point \(entrypoint.name) at \(entrypoint.listen) → service \(entrypoint.service)"))
+            console(.notice(message: "entry point \(entrypoint.name) at \(entrypoint.listen) → service \(entrypoint.service)"))
         }
-        for line in agent.backend.startupLines { console(ProgressLine(.deploy, line)) }
-        console(ProgressLine(.deploy, "events API at \(agent.eventsURL) (events.\(agent.zone); `pyre events` reads it)"))
+        for line in agent.backend.startupLines { console(.notice(message: line)) }
+        console(.notice(message: "events API at \(agent.eventsURL) (events.\(agent.zone); `pyre events` reads it)"))
         let tls = agent.logs.tls.map { ", TLS on port \($0.port)" } ?? ""
-        console(ProgressLine(.deploy, "syslog at \(agent.syslogAddress), UDP and TCP\(tls), RELP on port \(agent.logs.relpPort)"
+        console(.notice(message: "syslog at \(agent.syslogAddress), UDP and TCP\(tls), RELP on port \(agent.logs.relpPort)"
                              + " (logs.\(agent.zone); `pyre logs` reads it)"))
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import PyreAPI
 import PyreCore
 import PyreEvents
 import PyreEventsPostgres

@@ -1,3 +1,4 @@
+import PyreAPI
 import ServiceLifecycle
 
 /// Once the parts servers reach are up: recovers what the previous agent left (orphans are
@@ -33,7 +34,7 @@ struct Supervisor: Service {
                 await agent.tick(progress: console)
             }
         }
-        console(ProgressLine(.deploy, "stopping: destroying servers, keeping persistent data"))
+        console(.stopping)
         await agent.shutdown(progress: console)
     }
 
@@ -45,7 +46,7 @@ struct Supervisor: Service {
         } catch is CancellationError {
             return
         } catch {
-            console(ProgressLine(.error, "\(describe(error))\nfix it and run `pyre deploy`; the agent keeps running", ok: false))
+            console(.startFailed(message: describe(error)))
         }
     }
 
@@ -53,7 +54,7 @@ struct Supervisor: Service {
         let status = try await agent.status()
         for service in status.services {
             for server in service.servers {
-                console(ProgressLine(.server, serverLine(server)))
+                console(.serverReady(server))
             }
         }
     }

@@ -15,7 +15,7 @@ public enum ServerHealth: String, Codable, Sendable {
 
 /// `GET /v1/status`: the system's services and their servers.
 public struct StatusReport: Codable, Sendable {
-    public struct Server: Codable, Sendable {
+    public struct Server: Codable, Sendable, Equatable {
         public var id: String
         public var generation: Int
         public var image: String
@@ -24,6 +24,18 @@ public struct StatusReport: Codable, Sendable {
         public var health: ServerHealth
         public var published: Bool
         public var createdAt: Date
+
+        public init(id: String, generation: Int, image: String, address: String, port: Int, health: ServerHealth,
+                    published: Bool, createdAt: Date) {
+            self.id = id
+            self.generation = generation
+            self.image = image
+            self.address = address
+            self.port = port
+            self.health = health
+            self.published = published
+            self.createdAt = createdAt
+        }
 
         enum CodingKeys: String, CodingKey {
             case id, generation, image, address, port, health, published
@@ -38,6 +50,14 @@ public struct StatusReport: Codable, Sendable {
         public var crashLooping: Bool
         public var servers: [Server]
 
+        public init(name: String, count: Int, image: String?, crashLooping: Bool, servers: [Server]) {
+            self.name = name
+            self.count = count
+            self.image = image
+            self.crashLooping = crashLooping
+            self.servers = servers
+        }
+
         enum CodingKeys: String, CodingKey {
             case name, count, image, servers
             case crashLooping = "crash_looping"
@@ -49,6 +69,13 @@ public struct StatusReport: Codable, Sendable {
     public var runningDeployment: Int?
     public var services: [Service]
 
+    public init(system: String, isolation: String, runningDeployment: Int?, services: [Service]) {
+        self.system = system
+        self.isolation = isolation
+        self.runningDeployment = runningDeployment
+        self.services = services
+    }
+
     enum CodingKeys: String, CodingKey {
         case system, isolation, services
         case runningDeployment = "running_deployment"
@@ -59,6 +86,11 @@ public struct StatusReport: Codable, Sendable {
 public struct PlanReport: Codable, Sendable {
     public var changes: Bool
     public var text: String
+
+    public init(changes: Bool, text: String) {
+        self.changes = changes
+        self.text = text
+    }
 }
 
 /// `GET /v1/dns`: the system's zone as its DNS server serves it now.
@@ -69,6 +101,12 @@ public struct DNSReport: Codable, Sendable {
     public var listen: String?
     /// RFC 1035 master-file text.
     public var zone: String
+
+    public init(address: String, listen: String?, zone: String) {
+        self.address = address
+        self.listen = listen
+        self.zone = zone
+    }
 }
 
 /// `POST /v1/verify`: servers whose image view no longer matches their image.
@@ -80,38 +118,34 @@ public struct VerifyReport: Codable, Sendable {
         /// Digests of the image's files: as baked, and as the server sees them now.
         public var expected: String
         public var actual: String
+
+        public init(server: String, image: String, expected: String, actual: String) {
+            self.server = server
+            self.image = image
+            self.expected = expected
+            self.actual = actual
+        }
     }
 
     public var checked: Int
     public var drifted: [Finding]
     /// With `--replace`: whether the drifted servers were replaced successfully.
     public var replaced: Bool
-}
 
-/// Dates in Pyre's JSON: ISO 8601 in UTC with milliseconds, so durations survive the trip.
-private let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-
-extension JSONEncoder {
-    /// The encoding every Pyre JSON output uses.
-    public static var pyre: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(timestampStyle))
-        }
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
+    public init(checked: Int, drifted: [Finding], replaced: Bool) {
+        self.checked = checked
+        self.drifted = drifted
+        self.replaced = replaced
     }
 }
 
-extension JSONDecoder {
-    public static var pyre: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let text = try decoder.singleValueContainer().decode(String.self)
-            if let date = (try? timestampStyle.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)) { return date }
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 date: \(text)"))
-        }
-        return decoder
+/// Every error answer of both APIs: a code and a message that says what to do.
+public struct ErrorBody: Codable, Sendable {
+    public var code: String
+    public var message: String
+
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
     }
 }

@@ -1,41 +1,12 @@
 import ArgumentParser
 import Foundation
 import Logging
-import PyreAgent
+import PyreAPI
+import PyreAWS
 import PyreCore
-import PyreManifest
 import PyreImages
-import PyreLocal
-
-extension IsolationMode: ExpressibleByArgument {}
-
-struct Up: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Run the agent in the foreground: bake, deploy, keep the system as declared. Ctrl-C destroys the servers and keeps persistent data.")
-
-    @OptionGroup var options: SystemOptions
-
-    @Option(help: "namespaces (default when root on Linux) or process.")
-    var isolation: IsolationMode?
-
-    @Option(help: "Namespace mode: the servers' IPv4 subnet (default: 10.213.N.0/24, N from the system name).")
-    var subnet: String?
-
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
-    var logLevel: Logger.Level = .warning
-
-    func run() async throws {
-        try await reportingErrors(logLevel: logLevel) {
-            let configuration = AgentConfiguration(
-                systemDirectory: options.systemURL, stateDirectory: options.state.root,
-                isolation: isolation ?? .automatic(), subnet: subnet)
-            try await AgentRunner.run(configuration: configuration, logger: Logger(label: "pyre"),
-                                      console: Terminal.progress)
-        }
-    }
-}
-
-extension Logger.Level: @retroactive ExpressibleByArgument {}
+import PyreManifest
+import PyreProgress
 
 struct Deploy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,7 +15,7 @@ struct Deploy: AsyncParsableCommand {
     @OptionGroup var options: SystemOptions
 
     func run() async throws {
-        try await reportingErrors { try await streamOperation(try options.client(), "/v1/deploy", operation: "deploy") }
+        try await reportingErrors { try await streamOperation { try await options.client().deploy(onEvent: $0) } }
     }
 }
 
@@ -56,7 +27,7 @@ struct Plan: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let report = try await options.client().post("/v1/plan", as: PlanReport.self)
+            let report = try await options.client().plan()
             print(report.text)
             if report.changes { throw CLIFailure(message: "", code: 2) }
         }
@@ -73,8 +44,7 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let client = try options.client()
-            let report = try await client.get("/v1/status", as: StatusReport.self)
+            let report = try await options.client().status()
             if json { return try printJSON(report) }
             print("system \(report.system) (\(report.isolation) isolation)"
                   + (report.runningDeployment.map { ", deploy #\($0) running" } ?? ""))
@@ -97,7 +67,7 @@ struct DNS: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let report = try await options.client().get("/v1/dns", as: DNSReport.self)
+            let report = try await options.client().dns()
             print("; served at \(report.address) (UDP and TCP)" + (report.listen.map { ", and for the host at \($0)" } ?? ""))
             print(report.zone, terminator: report.zone.hasSuffix("\n") ? "" : "\n")
         }
@@ -114,7 +84,7 @@ struct History: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let deployments = try await options.client().get("/v1/history", as: [DeploymentRecord].self)
+            let deployments = try await options.client().history()
             if json { return try printJSON(deployments) }
             print("#     started (UTC)         trigger   outcome      created destroyed  duration  services")
             for record in deployments {
@@ -153,14 +123,12 @@ struct Bake: AsyncParsableCommand {
             let baker = ImageBaker(store: ImageStore(root: state.images))
             var digests: [String: ImageDigest] = [:]
             for recipe in spec.images {
-                let image = try await baker.bake(recipe) { event in
-                    if let line = ProgressLine(event) { Terminal.progress(line) }
-                }
+                let image = try await baker.bake(recipe) { event in Terminal.progress(ProgressEvent(event)) }
                 digests[recipe.name] = image.digest
                 print("\(recipe.name)  \(image.digest)")
             }
             if spec.provider == .aws {
-                let amis = try await recordAWSBakes(spec, digests: digests, logger: Logger(label: "pyre"))
+                let amis = try await AWSSystem.recordBakes(spec, digests: digests, logger: Logger(label: "pyre"))
                 for (name, ami) in amis.sorted(by: { $0.key < $1.key }) {
                     print("\(name)  \(ami)  tagged pyre:image=\(digests[name]!)")
                 }
@@ -180,7 +148,7 @@ struct Verify: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            try await streamOperation(try options.client(), "/v1/verify" + (replace ? "?replace=true" : ""), operation: "verify")
+            try await streamOperation { try await options.client().verify(replace: replace, onEvent: $0) }
         }
     }
 }
@@ -192,7 +160,7 @@ struct Destroy: AsyncParsableCommand {
     @OptionGroup var options: SystemOptions
 
     func run() async throws {
-        try await reportingErrors { try await streamOperation(try options.client(), "/v1/destroy", operation: "destroy") }
+        try await reportingErrors { try await streamOperation { try await options.client().destroy(onEvent: $0) } }
     }
 }
 

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import PyreAgent
+import PyreAPI
 import PyreCore
 
 struct Events: AsyncParsableCommand {
@@ -45,16 +45,16 @@ struct Events: AsyncParsableCommand {
         }
     }
 
-    private func line(for event: [String: Any]) -> String {
+    private func line(for event: EventsAPITypes.RecordedEvent) -> String {
         if json { return compact(event) }
-        let position = "\(event["position"] ?? "?")".padding(toLength: 8, withPad: " ", startingAt: 0)
-        let place = "\(event["stream"] ?? "?")@\(event["version"] ?? "?")".padding(toLength: 24, withPad: " ", startingAt: 0)
-        let type = "\(event["type"] ?? "?")".padding(toLength: 18, withPad: " ", startingAt: 0)
-        return "\(position) \(Terminal.paint(place, 1)) \(type) \(compact(event["data"] ?? NSNull()))"
+        let position = "\(event.position)".padding(toLength: 8, withPad: " ", startingAt: 0)
+        let place = "\(event.stream)@\(event.version)".padding(toLength: 24, withPad: " ", startingAt: 0)
+        let type = event.type.padding(toLength: 18, withPad: " ", startingAt: 0)
+        return "\(position) \(Terminal.paint(place, 1)) \(type) \(compact(event.data))"
     }
 
-    private func compact(_ value: Any) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+    /// One line of JSON, keys sorted, slashes as they are.
+    private func compact(_ value: some Encodable) -> String {
+        String(decoding: (try? EventsJSONEncoding.encode(value, escapingSlashes: false)) ?? Data(), as: UTF8.self)
     }
 }

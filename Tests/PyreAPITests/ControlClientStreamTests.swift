@@ -1,7 +1,7 @@
 import Foundation
 import PyreCore
 import Testing
-@testable import PyreAgent
+@testable import PyreAPI
 
 #if canImport(Glibc)
 import Glibc
@@ -12,10 +12,10 @@ struct ControlClientStreamTests {
     @Test(arguments: [true, false])
     func anAgentThatStopsMidDeployIsReportedAsStopped(brokenChunk: Bool) async throws {
         // One progress line, then the agent is gone: mid-chunk (killed) or after a clean end.
-        let progress = #"{"kind":"deploy","message":"deploy #2 started"}"# + "\n"
+        let progress = #"{"creating":{"server":"web-2-0a1b"}}"# + "\n"
         var body = "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n"
         body += String(progress.utf8.count, radix: 16) + "\r\n" + progress + "\r\n"
-        body += brokenChunk ? "40\r\n{\"kind\":" : "0\r\n\r\n"
+        body += brokenChunk ? "40\r\n{\"created\":" : "0\r\n\r\n"
         let agent = try OneShotHTTPServer(reply: body)
         let state = StateDirectory(root: FileManager.default.temporaryDirectory.appendingPathComponent("pyre-client-\(UUID().uuidString)"))
         defer { try? FileManager.default.removeItem(at: state.root) }
@@ -23,11 +23,11 @@ struct ControlClientStreamTests {
         _ = try state.loadOrCreateToken()
         try AgentEndpoint(url: "http://127.0.0.1:\(agent.port)", pid: getpid(), system: "s", startedAt: Date()).write(to: state.agentFile)
 
-        var seen: [String] = []
+        var seen: [ProgressEvent] = []
         let error = await #expect(throws: PyreError.self) {
-            _ = try await ControlClient(state: state).stream("/v1/deploy", operation: "deploy") { seen.append($0.message) }
+            _ = try await ControlClient(state: state).deploy { seen.append($0) }
         }
-        #expect(seen == ["deploy #2 started"])
+        #expect(seen == [.creating(server: "web-2-0a1b")])
         let message = try #require(error).message
         #expect(message.hasPrefix("the agent stopped before the deploy finished"), "\(message)")
         #expect(message.contains("resumes or reverts the deploy") && message.contains("`pyre history`"))

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import PyreAgent
+import PyreAPI
 import PyreCore
 
 struct Logs: AsyncParsableCommand {
@@ -55,15 +55,11 @@ struct Logs: AsyncParsableCommand {
             }
             let client = try options.client()
             if let target { try await requireKnown(target, client: client) }
-            let path = "/v1/logs?" + parameters(target: target).map { "\($0.0)=\(escaped($0.1))" }.joined(separator: "&")
+            let query = parameters(target: target)
             if follow {
-                try await client.followLines(path + "&follow=true") { line in
-                    guard line.hasPrefix("data: ") else { return }
-                    let record = try JSONDecoder.pyre.decode(LogLine.self, from: Data(line.dropFirst(6).utf8))
-                    Terminal.writeLine(render(record))
-                }
+                try await client.followLogs(query) { Terminal.writeLine(render($0)) }
             } else {
-                for record in try await client.get(path, as: LogsPage.self).records { Terminal.writeLine(render(record)) }
+                for record in try await client.logs(query).records { Terminal.writeLine(render(record)) }
             }
         }
     }
@@ -71,12 +67,12 @@ struct Logs: AsyncParsableCommand {
     /// Fails when `target` names no declared service, no live server and nothing in the log
     /// store: a typo would otherwise print nothing and look like a quiet system.
     private func requireKnown(_ target: String, client: ControlClient) async throws {
-        let status = try await client.get("/v1/status", as: StatusReport.self)
+        let status = try await client.status()
         let services = status.services.map(\.name)
         let servers = status.services.flatMap { $0.servers.map(\.id) }
         if services.contains(target) || servers.contains(target) { return }
         let kind = Self.looksLikeServerID(target) ? "server" : "service"
-        let stored = try await client.get("/v1/logs?limit=1&\(kind)=\(escaped(target))", as: LogsPage.self)
+        let stored = try await client.logs([("limit", "1"), (kind, target)])
         guard stored.records.isEmpty else { return }
         var message = "system \(status.system) has no \(kind) \"\(target)\" and no logs of one; "
         message += "its services: \(services.isEmpty ? "none" : services.joined(separator: ", "))"
@@ -102,10 +98,6 @@ struct Logs: AsyncParsableCommand {
         let parts = text.split(separator: "-")
         guard parts.count >= 3, let suffix = parts.last, let generation = parts.dropLast().last else { return false }
         return suffix.count == 4 && suffix.allSatisfy(\.isHexDigit) && Int(generation) != nil
-    }
-
-    private func escaped(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
     }
 
     private func render(_ record: LogLine) -> String {

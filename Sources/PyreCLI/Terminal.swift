@@ -1,25 +1,19 @@
 import Foundation
-import PyreAgent
+import PyreAPI
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Prints progress for people: colour only on a terminal and without NO_COLOR.
-enum Terminal {
-    static let colour = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+public enum Terminal {
+    static let renderer = ProgressRenderer(
+        colour: isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
     private static let lock = NSLock()
 
-    static func progress(_ line: ProgressLine) {
-        guard !line.message.isEmpty else { return }
-        let text: String
-        switch line.kind {
-        case .output: text = paint("  │ " + line.message, 2)
-        case .error: text = paint(line.message, 31)
-        case .result: text = paint(line.message, line.ok == true ? 32 : 31)
-        case .server: text = "  " + line.message
-        default: text = line.message
-        }
+    /// Prints `event` as `ProgressRenderer` words it: the CLI's operations and `pyre up`'s console.
+    public static func progress(_ event: ProgressEvent) {
+        guard let text = renderer.render(event) else { return }
         lock.withLock {
             FileHandle.standardOutput.write(Data((text + "\n").utf8))
         }
@@ -45,7 +39,5 @@ enum Terminal {
         FileHandle.standardError.write(Data(text.utf8))
     }
 
-    static func paint(_ text: String, _ code: Int) -> String {
-        colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
-    }
+    static func paint(_ text: String, _ code: Int) -> String { renderer.paint(text, code) }
 }
