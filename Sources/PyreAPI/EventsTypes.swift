@@ -1,4 +1,5 @@
 import Foundation
+import PyreCore
 
 /// The events API's answers (`docs/events-api.yaml`), camelCase on the wire; written with
 /// `EventsJSONEncoding`.
@@ -43,19 +44,7 @@ public enum EventsAPITypes {
     }
 
     /// `POST /streams/{stream}`: where the appended events went.
-    public struct AppendAnswer: Codable, Sendable {
-        public var firstVersion: Int64
-        public var lastVersion: Int64
-        public var firstPosition: Int64
-        public var lastPosition: Int64
-
-        public init(firstVersion: Int64, lastVersion: Int64, firstPosition: Int64, lastPosition: Int64) {
-            self.firstVersion = firstVersion
-            self.lastVersion = lastVersion
-            self.firstPosition = firstPosition
-            self.lastPosition = lastPosition
-        }
-    }
+    public typealias AppendAnswer = AppendResult
 
     /// `GET /snapshots/{stream}`.
     public struct Snapshot: Codable, Sendable {

@@ -38,7 +38,7 @@ enum EventsAPI {
                 let events = try EventsJSON.newEvents(from: try await request.collectBody(upTo: bodyLimit))
                 try asBadRequest { try EventValidation.checkAppend(to: stream, events, expected: expected) }
                 let result = try await store.append(to: stream, events, expected: expected)
-                return json(EventsJSON.answer(result), status: .created)
+                return json(result, status: .created)
             }
         }
         router.on(EventsRoutes.readStream) { request, context in

@@ -61,11 +61,6 @@ enum EventsJSON {
         EventsAPITypes.Snapshot(stream: snapshot.stream, version: snapshot.version, data: JSONValue(parsing: snapshot.data))
     }
 
-    static func answer(_ result: AppendResult) -> EventsAPITypes.AppendAnswer {
-        EventsAPITypes.AppendAnswer(firstVersion: result.firstVersion, lastVersion: result.lastVersion,
-                                    firstPosition: result.firstPosition, lastPosition: result.lastPosition)
-    }
-
     static func encode(_ value: some Encodable) -> ByteBuffer {
         ByteBuffer(bytes: (try? EventsJSONEncoding.encode(value)) ?? Data("null".utf8))
     }

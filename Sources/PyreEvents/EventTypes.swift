@@ -48,21 +48,6 @@ public struct RecordedEvent: Sendable, Equatable {
     }
 }
 
-/// Where an append put its events: the first and last stream version and global position.
-public struct AppendResult: Sendable, Equatable {
-    public var firstVersion: Int64
-    public var lastVersion: Int64
-    public var firstPosition: Int64
-    public var lastPosition: Int64
-
-    public init(firstVersion: Int64, lastVersion: Int64, firstPosition: Int64, lastPosition: Int64) {
-        self.firstVersion = firstVersion
-        self.lastVersion = lastVersion
-        self.firstPosition = firstPosition
-        self.lastPosition = lastPosition
-    }
-}
-
 /// Which way a stream read walks.
 public enum ReadDirection: Sendable {
     /// Ascending versions, starting at the given version.

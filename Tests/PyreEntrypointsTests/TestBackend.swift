@@ -76,17 +76,24 @@ private final class EchoHandler: ChannelInboundHandler {
 /// listener can take the port meanwhile, which a closed port allowed under a full suite.
 func refusingPort() async throws -> Int {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    return Int(UInt16(bigEndian: try bindToLoopback(descriptor, listenBacklog: nil).sin_port))
+}
+
+/// Binds `descriptor` to a free port of 127.0.0.1, listening when given a backlog; returns
+/// the bound address.
+private func bindToLoopback(_ descriptor: Int32, listenBacklog backlog: Int32?) throws -> sockaddr_in {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) { pointer in
         pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddr in
-            bind(descriptor, sockaddr, length) == 0 && getsockname(descriptor, sockaddr, &length) == 0
+            bind(descriptor, sockaddr, length) == 0 && backlog.map { listen(descriptor, $0) == 0 } != false
+                && getsockname(descriptor, sockaddr, &length) == 0
         }
     }
     guard bound else { throw BlackholeListener.Failure(errno: errno) }
-    return Int(UInt16(bigEndian: address.sin_port))
+    return address
 }
 
 /// A loopback listener whose accept queue is full and never drained. Linux then drops further SYNs
@@ -98,17 +105,8 @@ final class BlackholeListener: Sendable {
 
     init() throws {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddr in
-                bind(listener, sockaddr, length) == 0 && listen(listener, 0) == 0
-                    && getsockname(listener, sockaddr, &length) == 0
-            }
-        }
-        guard bound else { throw Failure(errno: errno) }
+        var address = try bindToLoopback(listener, listenBacklog: 0)
+        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
         var descriptors = [listener]
         // A backlog of 0 admits one connection; two more make sure the queue is full.
         for _ in 0..<3 {

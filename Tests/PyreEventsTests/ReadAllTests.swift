@@ -1,4 +1,5 @@
 import Foundation
+import PyreCore
 import PyreEvents
 import Testing
 
