@@ -81,10 +81,7 @@ struct NamespaceNetwork {
     /// Creates the guard route, the firewall (allowing `servers`, those that exist already)
     /// and the bridge; does nothing that is already there.
     func prepare(servers: [FirewallPort]) throws {
-        let others = try run(["-o", "addr", "show", "to", subnet.description]).split(separator: "\n")
-            .compactMap { $0.split(separator: " ").dropFirst().first.map(String.init) }
-            .filter { $0 != bridgeName }
-        if let other = others.first {
+        if let other = try interfacesUsingSubnet().first(where: { $0 != bridgeName }) {
             throw PyreError(.provider, "subnet \(subnet) is already used by interface \(other) (another Pyre system?); "
                 + "give this system its own with `pyre up --subnet 10.213.N.0/24`")
         }
@@ -228,6 +225,22 @@ struct NamespaceNetwork {
     private func ip(_ arguments: [String]) throws { _ = try run(arguments) }
 
     /// Runs `ip` and returns its output; throws with that output when it fails.
+    /// The interfaces with an address in the subnet. A dump that another system's change
+    /// interrupted ("Dump was interrupted and may be inconsistent.") is read again.
+    private func interfacesUsingSubnet() throws -> [String] {
+        var output = ""
+        for _ in 0..<5 {
+            output = try run(["-o", "addr", "show", "to", subnet.description])
+            if !output.contains("Dump was interrupted") { break }
+        }
+        // `7: pyre-hello    inet 10.213.5.1/24 …`: the name follows the index.
+        return output.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count > 1, fields[0].hasSuffix(":"), Int(fields[0].dropLast()) != nil else { return nil }
+            return String(fields[1])
+        }
+    }
+
     private func run(_ arguments: [String]) throws -> String {
         let (status, output) = try ProcessSpawner.run([ip] + arguments)
         logger.trace("ip \(arguments.joined(separator: " ")) -> \(status)")
