@@ -20,6 +20,8 @@ public final class PostgresEventStore: EventStore {
     /// Internal so tests can check the connections' settings.
     let client: PostgresClient
     private let logger: Logger
+    /// How ``migrate()`` connects: once, directly, outside the pool.
+    private let migrationConnection: PostgresConnection.Configuration
     /// ``run()`` as ``open(_:logger:)`` started it.
     private let background = Mutex<Task<Void, Never>?>(nil)
     /// Concurrent appends share one transaction and one commit, as with SQLite.
@@ -29,6 +31,7 @@ public final class PostgresEventStore: EventStore {
     public init(_ configuration: PostgresEventStoreConfiguration, logger: Logger) throws {
         let connections = try PostgresConnectionSettings(configuration)
         self.configuration = configuration
+        migrationConnection = try connections.connection()
         let client = PostgresClient(configuration: connections.client(), backgroundLogger: logger)
         self.client = client
         self.logger = logger
@@ -54,7 +57,7 @@ public final class PostgresEventStore: EventStore {
     public func migrate() async throws {
         do {
             let connection = try await PostgresConnection.connect(
-                configuration: try PostgresConnectionSettings(configuration).connection(), id: 0, logger: logger)
+                configuration: migrationConnection, id: 0, logger: logger)
             do {
                 try await PostgresSchema.migrate(connection, database: configuration.database, logger: logger)
                 try? await connection.close()
