@@ -10,6 +10,10 @@ public enum ProgressEvent: Codable, Sendable, Equatable {
     case bakeFinished(image: String, step: Int, seconds: Double)
     /// An image with the same digest exists already; nothing was run.
     case bakeCached(image: String, digest: String)
+    /// A whole-server image's layer (base, user, context) is being made.
+    case bakeLayerStarted(image: String, layer: String)
+    /// A whole-server image's layer is there: made in `seconds` or found in the cache.
+    case bakeLayerDone(image: String, layer: String, seconds: Double, bytes: Int64, cached: Bool)
 
     /// What the deploy will do, as `pyre plan` prints it.
     case planned(plan: String)
@@ -49,7 +53,7 @@ public enum ProgressEvent: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case bakeStarted = "bake_started", bakeOutput = "bake_output", bakeFinished = "bake_finished"
-        case bakeCached = "bake_cached", planned, creating, created, healthy, gating, published, retiring
+        case bakeCached = "bake_cached", bakeLayerStarted = "bake_layer_started", bakeLayerDone = "bake_layer_done", planned, creating, created, healthy, gating, published, retiring
         case destroyed, failed, deployCompleted = "deploy_completed", deployFailed = "deploy_failed"
         case removingFailedServers = "removing_failed_servers", checked, deployResult = "deploy_result"
         case verifyResult = "verify_result", destroyResult = "destroy_result", operationFailed = "operation_failed"

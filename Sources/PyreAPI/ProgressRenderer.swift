@@ -42,6 +42,12 @@ public struct ProgressRenderer: Sendable {
             (String(format: "bake \(image): step \(step) done in %.1fs", seconds), .plain)
         case let .bakeCached(image, digest):
             ("bake \(image): cached \(ImageDigest(digest).short)", .plain)
+        case let .bakeLayerStarted(image, layer):
+            ("bake \(image): \(layer)…", .plain)
+        case let .bakeLayerDone(image, layer, seconds, bytes, cached):
+            (cached ? "bake \(image): \(layer): cached (\(Self.megabytes(bytes)))"
+                    : String(format: "bake \(image): \(layer): done in %.1fs", seconds) + (bytes > 0 ? " (\(Self.megabytes(bytes)))" : ""),
+             .plain)
         case .planned(let plan):
             (plan, .plain)
         case .creating(let id):
@@ -102,6 +108,10 @@ public struct ProgressRenderer: Sendable {
 
     /// `files` is the digest of the server's view; `image` the digest `status` shows (of the
     /// image's inputs), labelled so the two are never taken for each other.
+    private static func megabytes(_ bytes: Int64) -> String {
+        String(format: "%.1f MB", Double(bytes) / 1_000_000)
+    }
+
     private static func checked(_ id: String, image: String, files: String, baked: String) -> String {
         let short = { ImageDigest($0).short }
         return files == baked

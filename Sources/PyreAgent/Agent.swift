@@ -170,6 +170,7 @@ public actor Agent {
                 + "(read only when the agent starts: stop `pyre up` with Ctrl-C, which destroys the servers and keeps "
                 + "persistent data, and start it again), or undo the change to deploy the rest")
         }
+        try backend.validate(spec)
         return spec
     }
 

@@ -4,7 +4,8 @@ import PyreCore
 import PyreImages
 
 /// `pyre verify`: re-hashes each server's view of its image and compares it with what
-/// was baked.
+/// was baked: a whole-server image's whole root (owners and modes too), a host-OS image's
+/// files.
 struct DriftChecker: Sendable {
     let provider: any ServerProvider
     let images: ImageStore
@@ -19,7 +20,7 @@ struct DriftChecker: Sendable {
             guard let view = server.imageView, let image = images.image(for: server.image) else { continue }
             // Hashing a tree takes a while: off the caller's actor, and a server destroyed meanwhile is skipped.
             if digests[view] == nil {
-                digests[view] = try? await Task.detached(operation: { try treeDigest(of: view) }).value
+                digests[view] = try? await Task.detached(operation: { try image.digestOfFiles(at: view) }).value
             }
             guard let actual = digests[view] else { continue }
             // `image` is the digest status shows (of the image's inputs); what drifts is the digest of its files.

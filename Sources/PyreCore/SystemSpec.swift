@@ -68,10 +68,24 @@ public struct ImageRecipe: Sendable, Equatable, Codable {
     /// Who servers of this image run as (`NAME`, `UID`, with an optional `:GROUP`); nil is
     /// the provider's unprivileged default (nobody in namespace mode).
     public var user: String?
+    /// What a whole-server image is built on; nil is a host-OS image (the app's files on
+    /// the host's operating system).
+    public var base: ImageBase?
+    /// Where the context goes in a whole-server image, and where its servers start.
+    public var workdir: String
+    /// Whether build steps of a whole-server image may use the network.
+    public var buildNetwork: Bool
+    /// The largest each of a whole-server image's servers' /tmp, /var/tmp and /run may grow.
+    public var tmpfsBytes: Int
+    /// `pyre.lock` next to the manifest: the package versions a `debian:` base installs.
+    public var lockFile: URL?
+
+    public var isWholeServer: Bool { base != nil }
 
     public init(name: String, context: URL, build: [String] = [], run: [String],
                 env: [String: String] = [:], buildTimeout: Duration = .seconds(600), amis: [String: String] = [:],
-                user: String? = nil) {
+                user: String? = nil, base: ImageBase? = nil, workdir: String = "/app", buildNetwork: Bool = false,
+                tmpfsBytes: Int = ImageRecipe.defaultTmpfsBytes, lockFile: URL? = nil) {
         self.name = name
         self.context = context
         self.build = build
@@ -80,6 +94,34 @@ public struct ImageRecipe: Sendable, Equatable, Codable {
         self.buildTimeout = buildTimeout
         self.amis = amis
         self.user = user
+        self.base = base
+        self.workdir = workdir
+        self.buildNetwork = buildNetwork
+        self.tmpfsBytes = tmpfsBytes
+        self.lockFile = lockFile
+    }
+
+    /// 64 MiB: room for a server's temporary files, small enough that twenty servers
+    /// filling theirs cannot take a small machine's memory.
+    public static let defaultTmpfsBytes = 64 << 20
+}
+
+/// What a whole-server image is built on.
+public enum ImageBase: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// A Debian suite made with mmdebstrap (minbase) plus `packages`, from `mirror` (nil:
+    /// the machine's configured Debian mirror).
+    case debian(suite: String, packages: [String], mirror: String?)
+    /// A root filesystem in a tar archive (compressed or not).
+    case rootfs(URL)
+    /// An OCI image layout directory (its only image, or the one tagged `latest`).
+    case oci(URL)
+
+    public var description: String {
+        switch self {
+        case .debian(let suite, let packages, _): "debian \(suite)" + (packages.isEmpty ? "" : " + \(packages.joined(separator: ", "))")
+        case .rootfs(let url): "rootfs \(url.lastPathComponent)"
+        case .oci(let url): "oci \(url.lastPathComponent)"
+        }
     }
 }
 

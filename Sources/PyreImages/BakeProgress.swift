@@ -7,4 +7,8 @@ public enum BakeProgress: Sendable {
     case finished(image: String, step: Int, seconds: Double)
     /// An image with the same digest already exists; nothing was run.
     case cached(image: String, digest: ImageDigest)
+    /// A whole-server image's layer (its base, user, context) is being made.
+    case layerStarted(image: String, layer: String)
+    /// A whole-server image's layer is there: made in `seconds`, or found in the cache.
+    case layerDone(image: String, layer: String, seconds: Double, bytes: Int64, cached: Bool)
 }

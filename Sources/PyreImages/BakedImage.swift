@@ -8,17 +8,33 @@ public struct BakedImage: Sendable, Equatable, Codable {
     public var name: String
     /// Digest of the inputs (recipe and context tree); the image's address.
     public var digest: ImageDigest
-    /// Digest of the frozen result tree, as `treeDigest(of: root)`; for drift checks.
+    /// Digest of the result tree, for drift checks: `treeDigest(of: root)` for a host-OS
+    /// image, `rootDigest(of: root)` for a whole-server one.
     public var contentDigest: ImageDigest
-    /// Read-only directory holding the image's files.
+    /// Read-only directory holding the image's files (a whole-server image's root).
     public var root: URL
     public var bakedAt: Date
+    /// A whole-server image's base, as it was described ("debian bookworm + python3"); nil
+    /// for a host-OS image.
+    public var base: String?
+    /// A whole-server image's layers, bottom first (keys in the ``LayerStore``).
+    public var layers: [ImageDigest]
 
-    public init(name: String, digest: ImageDigest, contentDigest: ImageDigest, root: URL, bakedAt: Date) {
+    public init(name: String, digest: ImageDigest, contentDigest: ImageDigest, root: URL, bakedAt: Date,
+                base: String? = nil, layers: [ImageDigest] = []) {
         self.name = name
         self.digest = digest
         self.contentDigest = contentDigest
         self.root = root
         self.bakedAt = bakedAt
+        self.base = base
+        self.layers = layers
+    }
+
+    public var isWholeServer: Bool { base != nil }
+
+    /// How a view of this image's files hashes, to compare with ``contentDigest``.
+    public func digestOfFiles(at view: URL) throws -> ImageDigest {
+        isWholeServer ? try rootDigest(of: view) : try treeDigest(of: view)
     }
 }

@@ -20,7 +20,8 @@ struct BuildStepOutcome: Sendable {
     var lastLines: [String]
 }
 
-/// Runs one build step as `/bin/sh -c STEP` in its own process group.
+/// Runs one build step as `/bin/sh -c STEP` (or any program a bake runs: tar, mmdebstrap,
+/// `pyre-sandbox build`) in its own process group.
 ///
 /// The step leads its own process group, so a timeout or cancellation kills the whole
 /// group: the shell and everything it started. When the shell exits, processes it left
@@ -31,7 +32,14 @@ enum BuildStep {
 
     static func run(_ command: String, in directory: URL, environment: [String: String], timeout: Duration,
                     onLine: @escaping @Sendable (String) -> Void) async throws -> BuildStepOutcome {
-        let (pid, output) = try spawn(command, in: directory, environment: environment)
+        try await run(arguments: ["/bin/sh", "-c", command], in: directory, environment: environment, timeout: timeout,
+                      onLine: onLine)
+    }
+
+    /// Runs `arguments` (a program and its arguments) the same way.
+    static func run(arguments: [String], in directory: URL, environment: [String: String], timeout: Duration,
+                    onLine: @escaping @Sendable (String) -> Void) async throws -> BuildStepOutcome {
+        let (pid, output) = try spawn(arguments, in: directory, environment: environment)
         let group = ProcessGroup(leader: pid)
         let lines = readLines(from: output, onLine: onLine)
         let timer = Task {
@@ -55,10 +63,10 @@ enum BuildStep {
 
     /// Starts the step with stdin from /dev/null and stdout and stderr into one pipe;
     /// returns its pid and the pipe's read end.
-    private static func spawn(_ command: String, in directory: URL,
+    private static func spawn(_ arguments: [String], in directory: URL,
                               environment: [String: String]) throws -> (pid_t, Int32) {
         var pipeEnds: [Int32] = [0, 0]
-        guard pipe(&pipeEnds) == 0 else { throw posixError("cannot create a pipe for", command) }
+        guard pipe(&pipeEnds) == 0 else { throw posixError("cannot create a pipe for", arguments.joined(separator: " ")) }
         let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
         // Other spawns must not inherit our pipe, or the output would never reach EOF.
         _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
@@ -66,7 +74,7 @@ enum BuildStep {
         defer { close(writeEnd) }
 
         do {
-            let pid = try ProcessSpawner.spawn(["/bin/sh", "-c", command], environment: environment,
+            let pid = try ProcessSpawner.spawn(arguments, environment: environment,
                                                workingDirectory: directory.path, output: .descriptor(writeEnd),
                                                group: .newGroup)
             return (pid, readEnd)

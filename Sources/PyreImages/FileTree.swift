@@ -9,7 +9,7 @@ import PyreCore
 
 /// One entry of a directory tree, seen without following symlinks.
 struct TreeEntry {
-    enum Kind { case directory, file, symlink, other }
+    enum Kind { case directory, file, symlink, characterDevice, other }
 
     var kind: Kind
     /// Path relative to the walked root, `/`-separated, never empty.
@@ -17,6 +17,10 @@ struct TreeEntry {
     var absolutePath: String
     /// Permission bits (`st_mode & 0o7777`).
     var mode: mode_t
+    var owner: uid_t
+    var group: gid_t
+    /// The device a character device stands for (0 for an overlay whiteout).
+    var device: dev_t
 }
 
 /// POSIX-level operations on directory trees: walking, hashing, copying, freezing, removing.
@@ -47,16 +51,18 @@ public enum FileTree {
         }
     }
 
-    private static func entry(at path: String, relativePath: String) throws -> TreeEntry {
+    static func entry(at path: String, relativePath: String) throws -> TreeEntry {
         var info = stat()
         guard lstat(path, &info) == 0 else { throw posixError("cannot inspect", path) }
         let kind: TreeEntry.Kind = switch info.st_mode & S_IFMT {
         case S_IFDIR: .directory
         case S_IFREG: .file
         case S_IFLNK: .symlink
+        case S_IFCHR: .characterDevice
         default: .other
         }
-        return TreeEntry(kind: kind, relativePath: relativePath, absolutePath: path, mode: info.st_mode & 0o7777)
+        return TreeEntry(kind: kind, relativePath: relativePath, absolutePath: path, mode: info.st_mode & 0o7777,
+                         owner: info.st_uid, group: info.st_gid, device: info.st_rdev)
     }
 
     /// Appends the canonical encoding of the tree below `root` to `hasher`: for every entry
@@ -80,7 +86,7 @@ public enum FileTree {
                 hasher.tag("l")
                 hasher.string(entry.relativePath)
                 hasher.bytes(try linkTarget(of: entry.absolutePath))
-            case .other:
+            case .characterDevice, .other:
                 throw unsupported(entry)
             }
         }
@@ -109,7 +115,7 @@ public enum FileTree {
                     buffer.withMemoryRebound(to: CChar.self) { symlink($0.baseAddress!, target) }
                 }
                 guard created == 0 else { throw posixError("cannot create symlink", target) }
-            case .other:
+            case .characterDevice, .other:
                 throw unsupported(entry)
             }
         }
@@ -160,7 +166,7 @@ public enum FileTree {
         guard chmod(path, change(info.st_mode & 0o7777)) == 0 else { throw posixError("cannot chmod", path) }
     }
 
-    private static func contentHash(of path: String) throws -> [UInt8] {
+    static func contentHash(of path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw posixError("cannot open", path) }
         defer { close(fd) }
@@ -176,7 +182,7 @@ public enum FileTree {
         return Array(sha.finalize())
     }
 
-    private static func copyFile(_ source: String, to target: String, mode: mode_t) throws {
+    static func copyFile(_ source: String, to target: String, mode: mode_t) throws {
         let input = open(source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard input >= 0 else { throw posixError("cannot open", source) }
         defer { close(input) }
@@ -200,14 +206,14 @@ public enum FileTree {
         guard fchmod(output, mode) == 0 else { throw posixError("cannot chmod", target) }
     }
 
-    private static func linkTarget(of path: String) throws -> [UInt8] {
+    static func linkTarget(of path: String) throws -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
         let count = buffer.withUnsafeMutableBytes { readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
         guard count >= 0 else { throw posixError("cannot read symlink", path) }
         return Array(buffer[0..<count])
     }
 
-    private static func unsupported(_ entry: TreeEntry) -> PyreError {
+    static func unsupported(_ entry: TreeEntry) -> PyreError {
         PyreError(.bake, "\(entry.absolutePath) is not a file, directory or symlink (a socket, FIFO or device?); images hold only those three, so remove it")
     }
 }

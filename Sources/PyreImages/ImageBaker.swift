@@ -2,7 +2,8 @@ import Foundation
 import Logging
 import PyreCore
 
-/// Bakes image recipes into the image store.
+/// Bakes image recipes into the image store. A whole-server image (`base:`) is baked from
+/// layers by ``WholeServerBaker``; what follows is a host-OS image.
 ///
 /// A bake copies the context into a scratch directory in the store, runs each build
 /// step there with `/bin/sh -c`, freezes the result read-only and renames it to its
@@ -11,11 +12,22 @@ import PyreCore
 /// Note that steps run in the scratch path, not the image's final path.
 public struct ImageBaker: Sendable {
     public let store: ImageStore
+    public let layers: LayerStore
+    /// `pyre bake --update`: resolve `debian:` bases' packages again instead of installing
+    /// the versions in pyre.lock.
+    public let updateLock: Bool
     private let logger: Logger
 
-    public init(store: ImageStore, logger: Logger = Logger(label: "pyre.images")) {
+    public init(store: ImageStore, layers: LayerStore = .machineDefault(), updateLock: Bool = false,
+                logger: Logger = Logger(label: "pyre.images")) {
         self.store = store
+        self.layers = layers
+        self.updateLock = updateLock
         self.logger = logger
+    }
+
+    private var wholeServer: WholeServerBaker {
+        WholeServerBaker(store: store, layers: layers, updateLock: updateLock, logger: logger)
     }
 
     /// Digest of a recipe's inputs, without building: SHA-256 over a canonical,
@@ -25,6 +37,7 @@ public struct ImageBaker: Sendable {
     /// give the same digest on any machine.
     public func digest(of recipe: ImageRecipe) throws -> ImageDigest {
         try checkContext(of: recipe)
+        if recipe.isWholeServer { return try wholeServer.digest(of: recipe) }
         var hasher = CanonicalHasher()
         hasher.string("pyre-image-v1")
         hasher.tag("b")
@@ -49,6 +62,10 @@ public struct ImageBaker: Sendable {
     ///   out, with the last 20 lines of its output.
     public func bake(_ recipe: ImageRecipe,
                      progress: @escaping @Sendable (BakeProgress) -> Void = { _ in }) async throws -> BakedImage {
+        if recipe.isWholeServer {
+            try checkContext(of: recipe)
+            return try await wholeServer.bake(recipe, progress: progress)
+        }
         let digest = try digest(of: recipe)
         if var existing = store.image(for: digest) {
             logger.debug("image is cached", metadata: ["image": "\(recipe.name)", "digest": "\(digest)"])
@@ -90,13 +107,13 @@ public struct ImageBaker: Sendable {
                 progress(.output(image: name, line: line))
             }
             guard outcome.termination == .exited(code: 0) else {
-                throw failure(of: recipe, step: step, command: command, outcome: outcome)
+                throw Self.failure(of: recipe, step: step, command: command, outcome: outcome)
             }
             progress(.finished(image: name, step: step, seconds: (ContinuousClock.now - start).timeInterval))
         }
     }
 
-    private func failure(of recipe: ImageRecipe, step: Int, command: String, outcome: BuildStepOutcome) -> PyreError {
+    static func failure(of recipe: ImageRecipe, step: Int, command: String, outcome: BuildStepOutcome) -> PyreError {
         let how = switch outcome.termination {
         case .exited(let code): "failed with exit code \(code)"
         case .signaled(let signal): "was killed by signal \(signal)"
@@ -130,7 +147,7 @@ public struct ImageBaker: Sendable {
         }
     }
 
-    private func formatted(_ duration: Duration) -> String {
+    private static func formatted(_ duration: Duration) -> String {
         let value = duration.timeInterval
         if value < 1 { return "\(Int((value * 1000).rounded()))ms" }
         return value == value.rounded() ? "\(Int(value))s" : "\(value)s"

@@ -10,7 +10,8 @@ import PyreCore
 ///
 /// Layout under `root` (STATE/volatile/images):
 /// - `<64 hex digits of the digest>/root/`: the image's files, read-only;
-/// - `<hex>/image.json`: metadata (name, digests, bake time), read-only;
+/// - `<hex>/image.json`: metadata (name, digests, bake time, a whole-server image's base
+///   and layers), read-only;
 /// - `.scratch-<uuid>/`: a bake in progress; renamed to `<hex>` in one step when it is
 ///   complete, so an image directory is either absent or whole.
 public struct ImageStore: Sendable {
@@ -32,7 +33,7 @@ public struct ImageStore: Sendable {
         guard FileManager.default.fileExists(atPath: files.path, isDirectory: &isDirectory),
               isDirectory.boolValue else { return nil }
         return BakedImage(name: metadata.name, digest: digest, contentDigest: metadata.contentDigest,
-                          root: files, bakedAt: metadata.bakedAt)
+                          root: files, bakedAt: metadata.bakedAt, base: metadata.base, layers: metadata.layers ?? [])
     }
 
     /// Removes images not in `keep`. Bakes in progress (`.scratch-*`) are left alone.
@@ -75,13 +76,15 @@ public struct ImageStore: Sendable {
     /// Writes the metadata of a finished bake into `scratch`, freezes it and renames it
     /// to the image's address. If another bake of the same digest got there first, its
     /// image wins and `scratch` is removed.
-    func install(scratch: URL, name: String, digest: ImageDigest, contentDigest: ImageDigest) throws -> BakedImage {
+    func install(scratch: URL, name: String, digest: ImageDigest, contentDigest: ImageDigest,
+                 base: String? = nil, layers: [ImageDigest] = []) throws -> BakedImage {
         guard let target = directory(for: digest) else {
             throw PyreError(.bake, "\(digest) is not a sha256 digest; this is a bug in Pyre, please report it")
         }
         // Whole seconds, so the image read back from disk equals the one returned here.
         let bakedAt = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
-        let metadata = ImageMetadata(name: name, digest: digest, contentDigest: contentDigest, bakedAt: bakedAt)
+        let metadata = ImageMetadata(name: name, digest: digest, contentDigest: contentDigest, bakedAt: bakedAt,
+                                     base: base, layers: layers.isEmpty ? nil : layers)
         let metadataURL = scratch.appending(path: Self.metadataFile)
         do {
             try Self.encoder.encode(metadata).write(to: metadataURL)
@@ -102,7 +105,7 @@ public struct ImageStore: Sendable {
         try FileTree.setMode(of: target.path) { $0 & ~0o222 }
         return BakedImage(name: name, digest: digest, contentDigest: contentDigest,
                           root: target.appending(path: Self.filesDirectory, directoryHint: .isDirectory),
-                          bakedAt: bakedAt)
+                          bakedAt: bakedAt, base: base, layers: layers)
     }
 
     private static var encoder: JSONEncoder {
@@ -126,4 +129,7 @@ private struct ImageMetadata: Codable {
     var digest: ImageDigest
     var contentDigest: ImageDigest
     var bakedAt: Date
+    /// Whole-server images only.
+    var base: String?
+    var layers: [ImageDigest]?
 }

@@ -77,7 +77,7 @@ public final class LocalProvider: ServerProvider, Sendable {
         guard spec.system == configuration.system else {
             throw PyreError(.provider, "server \(spec.id) belongs to system \(spec.system), this provider runs \(configuration.system)")
         }
-        guard case .directory(let image) = spec.imageLocation else {
+        guard let image = spec.imageLocation.directory else {
             throw PyreError(.provider, "server \(spec.id)'s image is \(spec.imageLocation), not a directory on this machine; "
                 + "the local provider runs images baked here")
         }

@@ -172,26 +172,18 @@ struct NamespaceNetwork {
 
     /// The command line that runs `command` in the server's namespaces: `pyre-sandbox`
     /// (Sources/pyre-sandbox) does the namespace and mount work in one process. The command
-    /// runs as `user` (nil: nobody) with no capabilities, but CAP_NET_BIND_SERVICE for a
-    /// `port` below 1024, and does not see `hidden` (the image excepted).
-    func sandboxCommand(for id: ServerID, address: String, image: URL, user: String?, port: Int, hidden: [String],
+    /// runs as the view's user (nil: nobody) with no capabilities, but CAP_NET_BIND_SERVICE
+    /// for a `port` below 1024.
+    func sandboxCommand(for id: ServerID, address: String, view: SandboxView, port: Int,
                         command: [String]) throws -> [String] {
-        let options = (user.map { ["-u", $0] } ?? []) + (port < 1024 ? ["-b"] : []) + hidden.flatMap { ["-h", $0] }
-        return [try Self.sandboxHelper()] + options + [namespaceName(for: id), "\(address)/\(subnet.prefixLength)",
-                                                       bridgeAddress, image.path, id.rawValue] + command
-    }
-
-    /// `pyre-sandbox`: `$PYRE_SANDBOX`, else next to the running executable (SwiftPM builds
-    /// it beside `pyre`, the benchmarks and the test bundle).
-    static func sandboxHelper() throws -> String {
-        if let path = ProcessInfo.processInfo.environment["PYRE_SANDBOX"] { return path }
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let helper = executable.deletingLastPathComponent().appendingPathComponent("pyre-sandbox").path
-        guard FileManager.default.isExecutableFile(atPath: helper) else {
-            throw PyreError(.provider, "namespace isolation needs `pyre-sandbox` next to \(executable.path) "
-                + "(`swift build` builds it) or at $PYRE_SANDBOX; or use --isolation process")
+        let (image, options): (URL, [String]) = switch view {
+        case .hostOS(let image, let user, let hidden):
+            (image, (user.map { ["-u", $0] } ?? []) + hidden.flatMap { ["-h", $0] })
+        case .imageRoot(let root, let user):
+            (root.directory, ["-r", "-w", root.workdir, "-t", String(root.tmpfsBytes), "-u", "\(user.uid):\(user.gid)"])
         }
-        return helper
+        return [try SandboxHelper.path(for: "namespace isolation", otherwise: "or use --isolation process")] + options + (port < 1024 ? ["-b"] : [])
+            + [namespaceName(for: id), "\(address)/\(subnet.prefixLength)", bridgeAddress, image.path, id.rawValue] + command
     }
 
     static func etcDirectory(of namespace: String) -> URL {
@@ -251,3 +243,13 @@ struct NamespaceNetwork {
         return output
     }
 }
+
+/// What a namespace-mode server sees of the filesystem.
+enum SandboxView {
+    /// The host's filesystem read-only around the image, without `hidden` (the image
+    /// excepted); `user` is resolved on the host (nil: nobody).
+    case hostOS(image: URL, user: String?, hidden: [String])
+    /// The image as the root, nothing of the host's; `user` as the image's accounts say.
+    case imageRoot(ImageRoot, user: ImageAccounts.Identity)
+}
+

@@ -62,6 +62,10 @@ public enum Manifest {
         if let store = try top.optional("events").flatMap({ try $0.mapping().optional("store") }) {
             spec.fieldLocations[store.field] = store.location
         }
+        // Whether a whole-server image can run depends on the isolation the agent runs with.
+        for entry in try top.required("images").mapping().entries {
+            if let base = try entry.value.mapping().optional("base") { spec.fieldLocations[base.field] = base.location }
+        }
         return spec
     }
 

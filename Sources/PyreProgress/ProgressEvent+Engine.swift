@@ -18,6 +18,10 @@ extension ProgressEvent {
             self = .bakeFinished(image: image, step: step, seconds: seconds)
         case let .cached(image, digest):
             self = .bakeCached(image: image, digest: digest.rawValue)
+        case let .layerStarted(image, layer):
+            self = .bakeLayerStarted(image: image, layer: layer)
+        case let .layerDone(image, layer, seconds, bytes, cached):
+            self = .bakeLayerDone(image: image, layer: layer, seconds: seconds, bytes: bytes, cached: cached)
         }
     }
 

@@ -36,6 +36,9 @@ struct AWSBackend: SystemBackend {
         .ami(try AWSSystem.ami(of: recipe, region: region))
     }
 
+    /// Each image names its AMI (`ami:`), checked when it is baked.
+    func validate(_ spec: SystemSpec) throws {}
+
     var provider: any ServerProvider { ec2 }
     var health: any HealthChecker { ec2Health }
     var publisher: (any ServerPublisher)? { route53 }

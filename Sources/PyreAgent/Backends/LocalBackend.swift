@@ -22,6 +22,7 @@ struct LocalBackend: SystemBackend {
                                                            logs: context.logs)
         configuration.hiddenPaths.append(context.state.root.path)
         local = try LocalProvider(configuration: configuration, logger: context.logger)
+        try validate(context.spec)
     }
 
     /// Without root, DNS cannot have port 53 (process mode only).
@@ -45,8 +46,21 @@ struct LocalBackend: SystemBackend {
     }
 
     func prepare() async throws { try await local.prepare() }
-    /// The baked tree itself, read-only.
-    func imageLocation(of recipe: ImageRecipe, bakedAt root: URL) throws -> ImageLocation { .directory(root) }
+    /// The baked tree itself, read-only: a host-OS image's working directory, a whole-server
+    /// image's root.
+    func imageLocation(of recipe: ImageRecipe, bakedAt root: URL) throws -> ImageLocation {
+        guard recipe.isWholeServer else { return .directory(root) }
+        return .root(ImageRoot(directory: root, workdir: recipe.workdir, tmpfsBytes: recipe.tmpfsBytes))
+    }
+
+    /// A whole-server image needs a root of its own, which only namespace isolation gives.
+    func validate(_ spec: SystemSpec) throws {
+        guard local.configuration.isolation == .process, let recipe = spec.imagesInUse.first(where: \.isWholeServer) else { return }
+        let field = "images.\(recipe.name).base"
+        throw PyreError(.manifest, "image '\(recipe.name)' is a whole-server image (it has `base:`), and process isolation cannot "
+            + "give a server a root of its own: run as root with --isolation namespaces, or remove `base:` to run the app on "
+            + "the host's OS", location: spec.fieldLocations[field], field: field)
+    }
     func prepareDeploy(_ spec: SystemSpec, services: [DesiredService]) async throws {}
     func tick() async {}
 

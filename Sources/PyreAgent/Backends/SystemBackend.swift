@@ -26,6 +26,8 @@ protocol SystemBackend: Sendable {
     func prepare() async throws
     /// Where this backend's provider finds the image baked from `recipe` into `root`.
     func imageLocation(of recipe: ImageRecipe, bakedAt root: URL) throws -> ImageLocation
+    /// Refuses, before anything is baked, a manifest this backend cannot run.
+    func validate(_ spec: SystemSpec) throws
 
     /// Runs before each rollout of `services`.
     func prepareDeploy(_ spec: SystemSpec, services: [DesiredService]) async throws

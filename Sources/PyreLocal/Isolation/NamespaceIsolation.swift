@@ -7,10 +7,11 @@ import Synchronization
 
 /// A server in namespaces of its own: its network (``NamespaceNetwork``: a bridge, veth
 /// pairs, the firewall) and, through `pyre-sandbox`, mount, PID, UTS and IPC namespaces:
-/// the image mounted read-only as the working directory, a private `/tmp` and `/dev`, the
-/// rest of the host read-only with ``LocalProviderConfiguration/hiddenPaths`` hidden, the
-/// hostname set to the server id, the command run as an unprivileged user with no
-/// capabilities. The server binds `0.0.0.0`; the host reaches it at its veth address.
+/// a whole-server image as its read-only root (nothing of the host's filesystem in view),
+/// or a host-OS image mounted read-only as the working directory with the rest of the host
+/// read-only and ``LocalProviderConfiguration/hiddenPaths`` hidden; either way a private
+/// `/tmp` and `/dev`, the hostname set to the server id, the command run as an unprivileged
+/// user with no capabilities. The server binds `0.0.0.0`; the host reaches it at its veth address.
 final class NamespaceIsolation: Isolation {
     let network: NamespaceNetwork
     private let hiddenPaths: [String]
@@ -67,9 +68,13 @@ final class NamespaceIsolation: Isolation {
     /// The server's network, then `pyre-sandbox` around its command.
     func launchCommand(for spec: ServerSpec, image: URL, record: ServerRecord, directory: URL) throws -> LaunchCommand {
         try network.setUpServer(spec.id, address: record.info.address)
-        let arguments = try network.sandboxCommand(for: spec.id, address: record.info.address, image: image,
-                                                   user: spec.user, port: spec.port, hidden: hiddenPaths,
-                                                   command: spec.command)
+        let view: SandboxView = if case .root(let root) = spec.imageLocation {
+            .imageRoot(root, user: try ImageAccounts(root: root.directory).identity(of: spec.user))
+        } else {
+            .hostOS(image: image, user: spec.user, hidden: hiddenPaths)
+        }
+        let arguments = try network.sandboxCommand(for: spec.id, address: record.info.address, view: view,
+                                                   port: spec.port, command: spec.command)
         return LaunchCommand(arguments: arguments, workingDirectory: directory)
     }
 

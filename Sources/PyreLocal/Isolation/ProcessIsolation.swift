@@ -59,6 +59,10 @@ struct ProcessIsolation: Isolation {
 
     /// The image copied into the server's scratch root, where the command runs.
     func launchCommand(for spec: ServerSpec, image: URL, record: ServerRecord, directory: URL) throws -> LaunchCommand {
+        if case .root = spec.imageLocation {
+            throw PyreError(.provider, "server \(spec.id)'s image is a whole-server image (it has `base:`), which needs a root "
+                + "of its own: run as root with --isolation namespaces, or remove `base:` to run the app on the host's OS")
+        }
         let root = Self.scratchRoot(in: directory)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: image.path, isDirectory: &isDirectory), isDirectory.boolValue else {

@@ -1,0 +1,147 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import PyreCore
+
+/// One layer of a whole-server image: a directory tree in the overlay format (an overlay
+/// upper directory: files, whiteouts, opaque directories), addressed by the digest of what
+/// it was made from.
+public struct Layer: Sendable, Equatable {
+    public var key: ImageDigest
+    /// What made it, as progress and `pyre image ls` say it ("debian bookworm + python3").
+    public var description: String
+    public var bytes: Int64
+    public var createdAt: Date
+    public var tree: URL
+}
+
+/// Contents of `layer.json`; the tree's location follows from where the layer is.
+private struct LayerMetadata: Codable {
+    var key: ImageDigest
+    var description: String
+    var bytes: Int64
+    var createdAt: Date
+}
+
+/// The machine's cache of layers, shared by every image and system baked here: a base is
+/// fetched once, and images link their files from it (counted once on disk).
+///
+/// Layout: `<64 hex digits of the key>/tree/` and `<hex>/layer.json`; `.scratch-<uuid>/`
+/// is a layer being made, renamed into place in one step when whole.
+public struct LayerStore: Sendable {
+    public let root: URL
+
+    public init(root: URL) {
+        self.root = root
+    }
+
+    /// `$PYRE_LAYER_CACHE`, else /var/cache/pyre/layers for root, else
+    /// ~/.cache/pyre/layers.
+    public static func machineDefault() -> LayerStore {
+        let environment = ProcessInfo.processInfo.environment
+        if let path = environment["PYRE_LAYER_CACHE"], !path.isEmpty { return LayerStore(root: URL(fileURLWithPath: path)) }
+        if getuid() == 0 { return LayerStore(root: URL(fileURLWithPath: "/var/cache/pyre/layers")) }
+        let home = environment["HOME"].map { URL(fileURLWithPath: $0) } ?? FileManager.default.homeDirectoryForCurrentUser
+        return LayerStore(root: home.appending(path: ".cache/pyre/layers"))
+    }
+
+    public func layer(for key: ImageDigest) -> Layer? {
+        guard let directory = directory(for: key),
+              let data = try? Data(contentsOf: directory.appending(path: Self.metadataFile)),
+              let metadata = try? Self.decoder.decode(LayerMetadata.self, from: data), metadata.key == key else { return nil }
+        let tree = directory.appending(path: Self.treeDirectory, directoryHint: .isDirectory)
+        guard FileManager.default.fileExists(atPath: tree.path) else { return nil }
+        return Layer(key: key, description: metadata.description, bytes: metadata.bytes, createdAt: metadata.createdAt, tree: tree)
+    }
+
+    /// Every complete layer, oldest first.
+    public func all() -> [Layer] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        return names.compactMap { layer(for: ImageDigest("sha256:" + $0)) }.sorted { $0.createdAt < $1.createdAt }
+    }
+
+    /// Removes a layer (renamed away first, so a half-removed layer is never found).
+    public func remove(_ key: ImageDigest) throws {
+        guard let directory = directory(for: key), FileManager.default.fileExists(atPath: directory.path) else { return }
+        let trash = root.appending(path: ".trash-\(UUID().uuidString)").path
+        guard rename(directory.path, trash) == 0 else { throw posixError("cannot remove layer", directory.path) }
+        try FileTree.remove(trash)
+    }
+
+    // MARK: - Used by the baker
+
+    static let metadataFile = "layer.json"
+    static let treeDirectory = "tree"
+
+    func directory(for key: ImageDigest) -> URL? {
+        key.hex.map { root.appending(path: $0, directoryHint: .isDirectory) }
+    }
+
+    /// A new scratch directory holding an empty `tree/`, on the store's file system.
+    func makeScratch() throws -> URL {
+        do {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        } catch {
+            throw PyreError(.bake, "cannot create the layer cache \(root.path): \(error.localizedDescription); "
+                + "set PYRE_LAYER_CACHE to a writable directory")
+        }
+        let scratch = root.appending(path: ".scratch-\(UUID().uuidString)", directoryHint: .isDirectory)
+        guard mkdir(scratch.path, 0o700) == 0 else { throw posixError("cannot create", scratch.path) }
+        guard mkdir(scratch.appending(path: Self.treeDirectory).path, 0o755) == 0 else {
+            throw posixError("cannot create", scratch.path + "/" + Self.treeDirectory)
+        }
+        return scratch
+    }
+
+    /// Moves a finished scratch (its `tree/`; anything else in it is removed) to the key's
+    /// address. When another bake made the same layer first, that one is kept.
+    func install(scratch: URL, key: ImageDigest, description: String) throws -> Layer {
+        guard let target = directory(for: key) else {
+            throw PyreError(.bake, "\(key) is not a sha256 digest; this is a bug in Pyre, please report it")
+        }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: scratch.path)) ?? [] where name != Self.treeDirectory {
+            try FileTree.remove(scratch.appending(path: name).path)
+        }
+        let tree = scratch.appending(path: Self.treeDirectory, directoryHint: .isDirectory)
+        let createdAt = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        let metadata = LayerMetadata(key: key, description: description, bytes: try Self.bytes(of: tree), createdAt: createdAt)
+        try Self.encoder.encode(metadata).write(to: scratch.appending(path: Self.metadataFile))
+        let layer = Layer(key: key, description: description, bytes: metadata.bytes, createdAt: createdAt,
+                          tree: target.appending(path: Self.treeDirectory, directoryHint: .isDirectory))
+        guard rename(scratch.path, target.path) == 0 else {
+            let reason = errno
+            if (reason == EEXIST || reason == ENOTEMPTY), let existing = self.layer(for: key) {
+                try FileTree.remove(scratch.path)
+                return existing
+            }
+            errno = reason
+            throw posixError("cannot move the layer to", target.path)
+        }
+        return layer
+    }
+
+    /// Bytes of the regular files below `tree`.
+    static func bytes(of tree: URL) throws -> Int64 {
+        var total: Int64 = 0
+        try FileTree.walk(tree.path) { entry in
+            guard entry.kind == .file else { return }
+            var info = stat()
+            if lstat(entry.absolutePath, &info) == 0 { total += Int64(info.st_size) }
+        }
+        return total
+    }
+
+    private static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return encoder
+    }
+
+    private static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}
