@@ -112,6 +112,12 @@ struct Bake: AsyncParsableCommand {
 
     @OptionGroup var options: SystemOptions
 
+    @Flag(help: "Resolve debian: bases' packages again and write the versions to pyre.lock.")
+    var update = false
+
+    @Flag(help: "Then bake each image again from scratch, without the layer cache, and fail if its root differs.")
+    var check = false
+
     @Flag(help: "Also print the image store's log records (info and above).")
     var verbose = false
 
@@ -120,12 +126,13 @@ struct Bake: AsyncParsableCommand {
             let spec = try Manifest.load(directory: options.systemURL)
             let state = options.state
             try state.create()
-            let baker = ImageBaker(store: ImageStore(root: state.images))
+            let baker = ImageBaker(store: ImageStore(root: state.images), updateLock: update)
             var digests: [String: ImageDigest] = [:]
             for recipe in spec.images {
                 let image = try await baker.bake(recipe) { event in Terminal.progress(ProgressEvent(event)) }
                 digests[recipe.name] = image.digest
-                print("\(recipe.name)  \(image.digest)")
+                print("\(recipe.name)  \(image.digest)" + (image.isWholeServer ? "  root \(image.contentDigest)" : "  host OS"))
+                if check { try await BakeCheck(state: state).run(recipe, against: image) }
             }
             if spec.provider == .aws {
                 let amis = try await AWSSystem.recordBakes(spec, digests: digests, logger: Logger(label: "pyre"))

@@ -140,9 +140,13 @@ struct WholeServerBaker {
             return cached
         }
         let start = ContinuousClock.now
+        // A step reports itself (its command, output and time).
+        let isStep = if case .step = planned.kind { true } else { false }
         let isFetch = if case .base(.debian, _) = planned.kind { true } else { false }
-        progress(.layerStarted(image: recipe.name, layer: planned.description
-            + (isFetch ? " (fetched from the Debian mirror once, then cached)" : "")))
+        if !isStep {
+            progress(.layerStarted(image: recipe.name, layer: planned.description
+                + (isFetch ? " (fetched from the Debian mirror once, then cached)" : "")))
+        }
         let scratch = try layers.makeScratch()
         let tree = scratch.appending(path: LayerStore.treeDirectory, directoryHint: .isDirectory)
         var key = planned.key
@@ -158,8 +162,10 @@ struct WholeServerBaker {
                 try await runStep(number, command, recipe: recipe, below: below, scratch: scratch, progress: progress)
             }
             let layer = try layers.install(scratch: scratch, key: key, description: planned.description)
-            progress(.layerDone(image: recipe.name, layer: planned.description,
-                                seconds: (ContinuousClock.now - start).timeInterval, bytes: layer.bytes, cached: false))
+            if !isStep {
+                progress(.layerDone(image: recipe.name, layer: planned.description,
+                                    seconds: (ContinuousClock.now - start).timeInterval, bytes: layer.bytes, cached: false))
+            }
             return layer
         } catch {
             try? FileTree.remove(scratch.path)
@@ -257,7 +263,7 @@ struct WholeServerBaker {
             let contentDigest = try RootListing(of: root).digest
             let image = try store.install(scratch: scratch, name: recipe.name, digest: digest, contentDigest: contentDigest,
                                           base: recipe.base?.description, layers: made.map(\.key))
-            progress(.layerDone(image: recipe.name, layer: "root \(contentDigest.short)",
+            progress(.layerDone(image: recipe.name, layer: "root \(contentDigest.short) from \(made.count) layers",
                                 seconds: (ContinuousClock.now - start).timeInterval, bytes: 0, cached: false))
             logger.info("baked whole-server image", metadata: ["image": "\(recipe.name)", "digest": "\(digest)",
                                                                "root": "\(contentDigest)"])
