@@ -141,7 +141,7 @@ let package = Package(
         // Feeds the syslog parser and framer random and mutated messages (fuzz/README.md).
         .executableTarget(name: "PyreLogsFuzz", dependencies: ["PyreLogs", "PyreFuzzing"], path: "fuzz/PyreLogsFuzz"),
         .testTarget(name: "PyreCoreTests", dependencies: ["PyreCore", "PyreManifest", "PyrePOSIX", "PyreTesting"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "PyreImagesTests", dependencies: ["PyreImages", "PyreTesting"]),
+        .testTarget(name: "PyreImagesTests", dependencies: ["PyreImages", "PyreTesting", "pyre-sandbox"]),
         .testTarget(name: "PyreLocalTests", dependencies: [
             "PyreLocal", "PyrePOSIX", "PyreTesting", "pyre-sandbox", .product(name: "Logging", package: "swift-log"),
         ]),

@@ -31,7 +31,7 @@ enum LayerMerge {
                 try FileTree.remove(target)
                 try linkOrCopy(entry, to: target)
             case .characterDevice, .other:
-                throw FileTree.unsupported(entry)
+                throw RootListing.specialFile(entry.relativePath)
             }
         }
     }

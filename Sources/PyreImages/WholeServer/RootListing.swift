@@ -29,11 +29,16 @@ public struct RootListing: Sendable, Equatable {
             case .file: summary = "f \(metadata) \(Self.hex(try FileTree.contentHash(of: entry.absolutePath)))"
             case .symlink: summary = "l \(entry.owner):\(entry.group) \(Self.hex(Array(SHA256.hash(data: try FileTree.linkTarget(of: entry.absolutePath)))))"
             case .characterDevice, .other:
-                throw PyreError(.bake, "/\(entry.relativePath) in the image is a device node, FIFO or socket; a whole-server image holds "
-                    + "only files, directories and symlinks (a server's /dev is its own): remove it in the step that made it")
+                throw Self.specialFile(entry.relativePath)
             }
             entries.append(Entry(path: "/" + entry.relativePath, summary: summary))
         }
+    }
+
+    /// The error for a device node, FIFO or socket at `relativePath` of a root.
+    static func specialFile(_ relativePath: String) -> PyreError {
+        PyreError(.bake, "/\(relativePath) in the image is a device node, FIFO or socket; a whole-server image holds only "
+            + "files, directories and symlinks (a server's /dev is its own): remove it from the base or in the step that made it")
     }
 
     public var digest: ImageDigest {

@@ -50,6 +50,9 @@ enum RootNormalisation {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path + "/" + directory)) ?? []
             for name in names where name.hasSuffix("-old") { try FileTree.remove(root.path + "/\(directory)/\(name)") }
         }
+        try FileTree.walk(root.path) { entry in
+            if entry.kind == .characterDevice || entry.kind == .other { throw RootListing.specialFile(entry.relativePath) }
+        }
     }
 
     private static func write(_ contents: String, to path: String) throws {
