@@ -1,6 +1,7 @@
 import Foundation
 import PyreAPI
 import PyreCore
+import PyreImages
 import PyreTesting
 import Testing
 
@@ -97,5 +98,72 @@ struct WholeServerTests {
         #expect(up.output.contains("pyre.yml:"), "names the file and line: \(up.output)")
         #expect(up.output.contains("whole-server image") && up.output.contains("--isolation namespaces"), "\(up.output)")
         #expect(!FileManager.default.fileExists(atPath: system.directory.appending(path: "layers").path), "nothing was baked")
+    }
+}
+
+/// One real Debian base, made with mmdebstrap from the machine's configured mirror (the
+/// only test that fetches packages; its layers are cached for the rest of the run).
+extension WholeServerTests {
+    /// The layer cache of this test run: one directory per test process, so a Debian base
+    /// is fetched once per run and never reused by the next.
+    static let runLayerCache: URL = {
+        let temporary = FileManager.default.temporaryDirectory
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? [] where name.hasPrefix("pyre-test-layers-") {
+            if let pid = Int32(name.dropFirst("pyre-test-layers-".count)), kill(pid, 0) != 0 {
+                try? FileManager.default.removeItem(at: temporary.appending(path: name))
+            }
+        }
+        return temporary.appending(path: "pyre-test-layers-\(getpid())")
+    }()
+
+    @Test(.enabled(if: ExternalTool.path("mmdebstrap") != nil, "needs mmdebstrap"))
+    func aDebianBaseIsBakedLockedRunAndReproducible() async throws {
+        let system = try TestSystem(name: "wholedeb", service: "count: 1", image: """
+            base: { debian: bookworm, packages: [python3] }
+                user: app
+            """)
+        defer { system.cleanUp() }
+        let environment = ["PYRE_LAYER_CACHE": Self.runLayerCache.path]
+        let bake = try await pyre(["bake", system.directory.path], environment: environment)
+        #expect(bake.status == 0, "\(bake.output)")
+        #expect(bake.output.contains("base debian bookworm + python3 (fetched from the Debian mirror once, then cached)"), "\(bake.output)")
+        let lock = try PackageLock.load(from: system.directory.appending(path: "pyre.lock"))
+        let locked = try #require(lock.images["web"])
+        #expect(locked.installed.contains { $0.hasPrefix("python3=") } && locked.installed.contains { $0.hasPrefix("libc6=") })
+
+        let agent = try AgentProcess(system, isolation: "namespaces", environment: environment)
+        defer { agent.terminate() }
+        let server = try #require(try await agent.waitForHealthy(count: 1).first)
+        #expect(try await fetch(server) == "\(server.id) v1")
+        // Look from inside the server: its mount namespace, as its user.
+        let pid = try #require(processes(withEnvironment: "PYRE_SERVER", server.id).last)
+        let marker = system.directory.appending(path: "host-marker")
+        try "on the host".write(to: marker, atomically: true, encoding: .utf8)
+        let inside = try await runTool("/usr/bin/nsenter", ["-t", "\(pid)", "-m", "-p", "-S", "1000", "-G", "1000", "/bin/sh", "-c", """
+            grep PRETTY_NAME /etc/os-release
+            test -e \(marker.path) && echo "marker: visible" || echo "marker: hidden"
+            touch /written 2>/dev/null && echo "root: writable" || echo "root: read-only"
+            touch /tmp/written && echo "tmp: writable"
+            """], includeErrors: true)
+        #expect(inside.output.contains("Debian GNU/Linux 12 (bookworm)"), "\(inside.output)")
+        #expect(inside.output.contains("marker: hidden"), "\(inside.output)")
+        #expect(inside.output.contains("root: read-only"), "\(inside.output)")
+        #expect(inside.output.contains("tmp: writable"), "\(inside.output)")
+        let clean = try await pyre(["verify", system.directory.path])
+        #expect(clean.status == 0, "\(clean.output)")
+        try await agent.stop()
+
+        // Baked again from nothing, with the lock: the same root, path for path.
+        let check = try await pyre(["bake", system.directory.path, "--check"], environment: environment)
+        #expect(check.status == 0 && check.output.contains("reproducible: baked again from scratch"), "\(check.output)")
+
+        // A lock pinning versions the mirror no longer has says what to do.
+        var stale = lock
+        stale.images["web"]!.installed = locked.installed.map { $0.hasPrefix("python3=") ? "python3=0.0-gone" : $0 }
+        try stale.write(to: system.directory.appending(path: "pyre.lock"))
+        let gone = try await pyre(["bake", system.directory.path], environment: environment)
+        #expect(gone.status != 0)
+        #expect(gone.output.contains("pyre.lock pins package versions the Debian mirror no longer has")
+                && gone.output.contains("pyre bake --update"), "\(gone.output)")
     }
 }
