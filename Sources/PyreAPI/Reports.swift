@@ -48,19 +48,23 @@ public struct StatusReport: Codable, Sendable {
         public var count: Int
         public var image: String?
         public var crashLooping: Bool
+        /// The declared image is a host-OS one (no `base:`): its servers run on the host's
+        /// operating system.
+        public var onHostOS: Bool
         public var servers: [Server]
 
-        public init(name: String, count: Int, image: String?, crashLooping: Bool, servers: [Server]) {
+        public init(name: String, count: Int, image: String?, crashLooping: Bool, onHostOS: Bool = false, servers: [Server]) {
             self.name = name
             self.count = count
             self.image = image
             self.crashLooping = crashLooping
+            self.onHostOS = onHostOS
             self.servers = servers
         }
 
         enum CodingKeys: String, CodingKey {
             case name, count, image, servers
-            case crashLooping = "crash_looping"
+            case crashLooping = "crash_looping", onHostOS = "on_host_os"
         }
     }
 

@@ -33,7 +33,8 @@ struct StatusReporter: Sendable {
                                            published: record?.published ?? false, createdAt: info.createdAt)
             }
             return StatusReport.Service(name: name, count: wanted?.spec.count ?? 0, image: wanted?.image.rawValue,
-                                        crashLooping: serviceHealth[name]?.crashLooping ?? false, servers: servers)
+                                        crashLooping: serviceHealth[name]?.crashLooping ?? false,
+                                        onHostOS: wanted?.imageLocation.isHostOS ?? false, servers: servers)
         }
         return StatusReport(system: system, isolation: isolation,
                             runningDeployment: agentState.runningDeployment?.number, services: services)

@@ -50,7 +50,7 @@ struct Status: AsyncParsableCommand {
                   + (report.runningDeployment.map { ", deploy #\($0) running" } ?? ""))
             for service in report.services {
                 let healthy = service.servers.filter { $0.health == .healthy }.count
-                var header = "\(service.name): \(healthy)/\(service.count) healthy"
+                var header = "\(service.name): \(healthy)/\(service.count) healthy" + (service.onHostOS ? " (host OS)" : "")
                 if service.crashLooping { header += Terminal.paint("  crash-looping (backing off)", 31) }
                 print(header)
                 for server in service.servers { print("  " + serverLine(server)) }

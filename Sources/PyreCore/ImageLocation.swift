@@ -20,6 +20,11 @@ public enum ImageLocation: Sendable, Equatable, Codable, CustomStringConvertible
         }
     }
 
+    /// A host-OS image: the server runs on the host's operating system.
+    public var isHostOS: Bool {
+        if case .directory = self { true } else { false }
+    }
+
     public var description: String {
         switch self {
         case .directory(let url): url.path

@@ -10,7 +10,7 @@ import Testing
         let web = plan.services[0]
         #expect(web.create == 3 && web.keep.isEmpty && web.replace.isEmpty && !plan.isEmpty)
         #expect(web.newImage == digest("a") && web.oldImage == nil)
-        #expect(plan.render() == "web: 3 servers\n  create 3")
+        #expect(plan.render() == "web: 3 servers (host OS)\n  create 3")
     }
 
     @Test func nothingToDo() {
@@ -18,7 +18,7 @@ import Testing
         let plan = Planner.plan(desired: [desired(serviceSpec())], observed: servers, now: now)
         #expect(plan.isEmpty)
         #expect(plan.services[0].keep.count == 3)
-        #expect(plan.render() == "web: 3 servers, up to date")
+        #expect(plan.render() == "web: 3 servers (host OS), up to date")
     }
 
     @Test func imageChangeReplacesEveryServer() {
@@ -35,7 +35,7 @@ import Testing
         let servers = [observed(serverInfo("web-1-0001", config: "old"))]
         let plan = Planner.plan(desired: [desired(serviceSpec(count: 1))], observed: servers, now: now)
         #expect(plan.services[0].replace == [.init(id: ServerID("web-1-0001"), reason: .configChanged([]))])
-        #expect(plan.render() == "web: 1 server\n  replace web-1-0001 (config changed)\n  create 1")
+        #expect(plan.render() == "web: 1 server (host OS)\n  replace web-1-0001 (config changed)\n  create 1")
     }
 
     @Test func configChangeNamesThePartsThatChangedWithoutEnvValues() {
@@ -46,7 +46,7 @@ import Testing
         service.configParts = ["run": "python3 app.py", "port": "8081", "zone": "shop.pyre.",
                                "env.GREETING": configHash(["bonjour"]), "env.NEW": configHash(["y"]), "env.SAME": configHash(["s"])]
         let plan = Planner.plan(desired: [service], observed: [observed(info)], now: now)
-        #expect(plan.render() == "web: 1 server\n  replace web-1-0001 (config changed: env GREETING changed, env NEW added, "
+        #expect(plan.render() == "web: 1 server (host OS)\n  replace web-1-0001 (config changed: env GREETING changed, env NEW added, "
             + "env OLD removed, port 8080 → 8081)\n  create 1")
         #expect(!plan.render().contains("bonjour") && !plan.render().contains("hello"))
     }
@@ -94,7 +94,7 @@ import Testing
         let servers = ["web-1-0001", "web-1-0002", "web-1-0003"].map { observed(serverInfo($0)) }
         let plan = Planner.plan(desired: [desired(serviceSpec(count: 5))], observed: servers, now: now)
         #expect(plan.services[0].keep.count == 3 && plan.services[0].create == 2)
-        #expect(plan.render() == "web: 5 servers\n  create 2")
+        #expect(plan.render() == "web: 5 servers (host OS)\n  create 2")
     }
 
     @Test func scaleDownDestroysTheOldestExtras() {
@@ -106,7 +106,7 @@ import Testing
         let plan = Planner.plan(desired: [desired(serviceSpec(count: 2))], observed: servers, now: now)
         #expect(plan.services[0].keep == [ServerID("web-1-0002"), ServerID("web-1-0003")])
         #expect(plan.services[0].destroyExtra == [ServerID("web-1-0001")] && plan.services[0].create == 0)
-        #expect(plan.render() == "web: 2 servers\n  destroy 1 (count 3 → 2)")
+        #expect(plan.render() == "web: 2 servers (host OS)\n  destroy 1 (count 3 → 2)")
     }
 
     @Test func staleServersBeyondCountAreReplacedWithoutNewOnes() {
@@ -123,6 +123,15 @@ import Testing
         #expect(plan.services.map(\.service) == ["web", "worker"])
         let worker = plan.services[1]
         #expect(worker.isRemoval && worker.count == 0 && worker.destroyExtra == [ServerID("worker-1-0001")])
-        #expect(plan.render() == "web: 1 server, up to date\nworker: destroy 1 (service no longer declared)")
+        #expect(plan.render() == "web: 1 server (host OS), up to date\nworker: destroy 1 (service no longer declared)")
+    }
+}
+
+extension PlannerTests {
+    @Test func onlyAHostOSImageIsLabelledSo() {
+        var wholeServer = desired(serviceSpec())
+        wholeServer.imageLocation = .root(ImageRoot(directory: URL(fileURLWithPath: "/images/a"), workdir: "/app", tmpfsBytes: 1 << 20))
+        #expect(Planner.plan(desired: [wholeServer], observed: [], now: now).render() == "web: 3 servers\n  create 3")
+        #expect(Planner.plan(desired: [desired(serviceSpec())], observed: [], now: now).services[0].onHostOS)
     }
 }

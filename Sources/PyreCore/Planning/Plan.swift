@@ -58,6 +58,9 @@ public struct ServicePlan: Sendable, Equatable {
     public var oldImage: ImageDigest?
     /// The image new servers get; nil when the service is no longer declared.
     public var newImage: ImageDigest?
+    /// Whether the new image is a host-OS one (the app's files on the host's operating
+    /// system, not a whole server): the plan says so.
+    public var onHostOS = false
     /// Servers running now (kept, replaced and extra).
     public var currentCount: Int { keep.count + replace.count + destroyExtra.count }
 
@@ -86,7 +89,7 @@ public struct ServicePlan: Sendable, Equatable {
             return "\(service): destroy \(destroyExtra.count) (\(removalReason))"
         }
         let noun = count == 1 ? "server" : "servers"
-        var lines = ["\(service): \(count) \(noun)" + (isEmpty ? ", up to date" : "")]
+        var lines = ["\(service): \(count) \(noun)" + (onHostOS ? " (host OS)" : "") + (isEmpty ? ", up to date" : "")]
         lines += replace.map { "  replace \($0.id) (\($0.reason))" }
         if create > 0 { lines.append("  create \(create)") }
         if !destroyExtra.isEmpty {

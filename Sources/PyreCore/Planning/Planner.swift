@@ -43,13 +43,15 @@ public enum Planner {
         }
         let count = desired.spec.count
         let kept = upToDate.prefix(count)
-        return ServicePlan(
+        var plan = ServicePlan(
             service: desired.spec.name, count: count,
             keep: kept.map(\.info.id).sorted(),
             replace: replace.sorted { $0.id < $1.id },
             create: count - kept.count,
             destroyExtra: upToDate.dropFirst(count).map(\.info.id).sorted(),
             oldImage: mostCommonImage(observed), newImage: desired.image)
+        plan.onHostOS = desired.imageLocation.isHostOS
+        return plan
     }
 
     /// The first reason that applies, most urgent first.
