@@ -104,9 +104,11 @@ struct WholeServerTests {
 /// One real Debian base, made with mmdebstrap from the machine's configured mirror (the
 /// only test that fetches packages; its layers are cached for the rest of the run).
 extension WholeServerTests {
-    /// The layer cache of this test run: one directory per test process, so a Debian base
-    /// is fetched once per run and never reused by the next.
+    /// The layer cache of this test run: `scripts/test`'s (`$PYRE_LAYER_CACHE`, shared with
+    /// its smoke test), else one directory per test process, so a Debian base is fetched
+    /// once per run and never reused by the next.
     static let runLayerCache: URL = {
+        if let path = ProcessInfo.processInfo.environment["PYRE_LAYER_CACHE"], !path.isEmpty { return URL(fileURLWithPath: path) }
         let temporary = FileManager.default.temporaryDirectory
         for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? [] where name.hasPrefix("pyre-test-layers-") {
             if let pid = Int32(name.dropFirst("pyre-test-layers-".count)), kill(pid, 0) != 0 {

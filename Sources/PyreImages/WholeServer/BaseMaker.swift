@@ -37,7 +37,7 @@ struct BaseMaker {
                           advice: "check the package names and that the mirror is reachable (`apt-get update` works)")
         }
         try Self.useCanonicalSources(in: tree, suite: suite)
-        return try await installedPackages(in: tree)
+        return try Self.installedPackages(in: tree)
     }
 
     /// A root filesystem tar (any compression GNU tar reads), owners and modes as stored.
@@ -74,10 +74,11 @@ struct BaseMaker {
             + outcome.lastLines.map { "  | " + $0 }.joined(separator: "\n"))
     }
 
-    private func installedPackages(in tree: URL) async throws -> [String] {
+    /// `name=version` of every package installed in `tree`, sorted.
+    static func installedPackages(in tree: URL) throws -> [String] {
         let (status, output) = try ProcessSpawner.run(["dpkg-query", "--admindir=\(tree.path)/var/lib/dpkg", "-W",
                                                        "-f", "${Package}=${Version}\\n"])
-        guard status == 0 else { throw PyreError(.bake, "image '\(image)': cannot list the base's packages: \(output)") }
+        guard status == 0 else { throw PyreError(.bake, "cannot list the packages of the base at \(tree.path): \(output)") }
         return output.split(separator: "\n").map(String.init).sorted()
     }
 

@@ -69,6 +69,21 @@ public struct LayerStore: Sendable {
         try FileTree.remove(trash)
     }
 
+    /// The locked base an unlocked `debian:` base (its key for a suite and package list)
+    /// resolved to on this machine, so a system without a pyre.lock yet is not fetched again.
+    func resolution(of unlocked: ImageDigest) -> ImageDigest? {
+        guard let hex = unlocked.hex,
+              let text = try? String(contentsOf: root.appending(path: ".resolved/\(hex)"), encoding: .utf8) else { return nil }
+        return ImageDigest(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    func recordResolution(of unlocked: ImageDigest, as locked: ImageDigest) throws {
+        guard let hex = unlocked.hex else { return }
+        let directory = root.appending(path: ".resolved")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try locked.rawValue.write(to: directory.appending(path: hex), atomically: true, encoding: .utf8)
+    }
+
     // MARK: - Used by the baker
 
     static let metadataFile = "layer.json"

@@ -53,6 +53,12 @@ struct WholeServerBaker {
             throw PyreError(.bake, "image '\(recipe.name)' is a whole-server image (it has `base:`): baking one mounts its layers "
                 + "and needs root; run as root, or remove `base:` to bake a host-OS image")
         }
+        if case .base(.debian(let suite, let packages, _), nil) = planned[0].kind, !updateLock,
+           let resolved = layers.resolution(of: planned[0].key), let base = layers.layer(for: resolved) {
+            // Resolved here before, for another system or before the lock was lost: lock that.
+            try writeLock(for: recipe, suite: suite, packages: packages, installed: try BaseMaker.installedPackages(in: base.tree))
+            planned = try plan(recipe, lock: self.lock(for: recipe), locking: true)
+        }
         var made: [Layer] = []
         for index in planned.indices {
             let layer = try await make(planned[index], recipe: recipe, below: made, progress: progress)
@@ -183,10 +189,9 @@ struct WholeServerBaker {
         case let .debian(suite, packages, mirror):
             let installed = try await maker.debian(suite: suite, packages: packages, mirror: mirror, locked: locked, into: tree)
             if locked == nil {
-                var lock = try self.lock(for: recipe)
-                lock.images[recipe.name] = .init(suite: suite, packages: packages.sorted(), installed: installed)
-                if let file = recipe.lockFile { try lock.write(to: file) }
-                key = try plannedBase(base, recipe: recipe, lock: lock, locking: true).key
+                try writeLock(for: recipe, suite: suite, packages: packages, installed: installed)
+                key = try plannedBase(base, recipe: recipe, lock: self.lock(for: recipe), locking: true).key
+                try layers.recordResolution(of: plannedKey, as: key)
             }
         case .rootfs(let archive):
             try await maker.rootfs(archive, into: tree)
@@ -291,6 +296,13 @@ struct WholeServerBaker {
     private func lock(for recipe: ImageRecipe) throws -> PackageLock {
         guard let file = recipe.lockFile else { return PackageLock() }
         return try PackageLock.load(from: file)
+    }
+
+    private func writeLock(for recipe: ImageRecipe, suite: String, packages: [String], installed: [String]) throws {
+        guard let file = recipe.lockFile else { return }
+        var lock = try PackageLock.load(from: file)
+        lock.images[recipe.name] = .init(suite: suite, packages: packages.sorted(), installed: installed)
+        try lock.write(to: file)
     }
 
     private static func fileDigest(_ file: URL, image: String) throws -> [UInt8] {
