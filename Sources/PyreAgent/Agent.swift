@@ -286,12 +286,35 @@ public actor Agent {
                 throw PyreError(.deploy, "cannot replace drifted servers before a deploy has succeeded; run `pyre deploy`")
             }
             let drifted = Set(findings.map { ServerID($0.server) })
+            let setAside = try await bakeAgain(Set(findings.map { ImageDigest($0.image) }), progress: progress)
             let record = try await reconciler.deploy(desired, trigger: .drift, replacing: drifted) { event in
                 progress(ProgressEvent(event))
             }
+            for directory in setAside { try? FileTree.remove(directory.path) }
             replaced = record.outcome == .completed
         }
         return VerifyReport(checked: checked, drifted: findings, replaced: replaced)
+    }
+
+    /// Every server of a whole-server image sees the image's own tree, and its files are
+    /// links into the layer cache: a drifted one is set aside (its servers keep it until
+    /// they are replaced), its layers are dropped and it is baked again from scratch.
+    /// Returns the directories set aside, to remove once the servers are replaced.
+    private func bakeAgain(_ digests: Set<ImageDigest>, progress: @escaping ProgressSink) async throws -> [URL] {
+        let drifted = digests.compactMap { images.image(for: $0) }.filter(\.isWholeServer)
+        guard !drifted.isEmpty else { return [] }
+        let spec = try loadWorkload()
+        var setAside: [URL] = []
+        for image in drifted {
+            guard let recipe = try spec.imagesInUse.first(where: { try baker.digest(of: $0) == image.digest }) else {
+                throw PyreError(.deploy, "image '\(image.name)' drifted, and pyre.yml no longer describes it: run `pyre deploy` "
+                    + "to replace its servers with the image it describes now")
+            }
+            setAside.append(try images.setAside(image.digest))
+            for layer in image.layers { try baker.layers.remove(layer) }
+            _ = try await baker.bake(recipe) { event in progress(ProgressEvent(event)) }
+        }
+        return setAside
     }
 
     /// Destroys every server of the system; persistent data stays. The watcher leaves the

@@ -51,6 +51,15 @@ public struct ImageStore: Sendable {
         }
     }
 
+    /// Moves an image out of its address (to `.drifted-<uuid>`), so it can be baked again
+    /// while servers still use the old tree; returns where it went.
+    public func setAside(_ digest: ImageDigest) throws -> URL {
+        guard let directory = directory(for: digest) else { throw PyreError(.bake, "\(digest) is not a sha256 digest") }
+        let aside = root.appending(path: ".drifted-\(UUID().uuidString)", directoryHint: .isDirectory)
+        guard rename(directory.path, aside.path) == 0 else { throw posixError("cannot move the drifted image", directory.path) }
+        return aside
+    }
+
     // MARK: - Used by ImageBaker
 
     static let metadataFile = "image.json"

@@ -85,6 +85,14 @@ struct WholeServerTests {
         let drifted = try await pyre(["verify", system.directory.path])
         #expect(drifted.status == 1, "\(drifted.output)")
         for server in fleet { #expect(drifted.output.contains("\(server.id): drifted"), "\(drifted.output)") }
+        // Replacing bakes the image again from fresh layers: the new servers are clean.
+        let replace = try await pyre(["verify", system.directory.path, "--replace"], environment: ["PYRE_LAYER_CACHE": layers.path])
+        #expect(replace.status == 0, "\(replace.output)")
+        let after = try await agent.waitForHealthy(count: 2, excluding: Set(fleet.map(\.id)))
+        #expect(try await runTool("/usr/bin/curl", ["--noproxy", "*", "-s", "--max-time", "3",
+                                                    "http://\(after[0].address):\(after[0].port)/index.html"]).output == "ok")
+        let again = try await pyre(["verify", system.directory.path])
+        #expect(again.status == 0, "\(again.output)")
         try await agent.stop()
     }
 
