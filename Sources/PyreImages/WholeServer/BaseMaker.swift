@@ -7,7 +7,7 @@ import PyrePOSIX
 
 /// Makes the base layer of a whole-server image: a Debian suite with mmdebstrap, a root
 /// filesystem tar, or an OCI image layout; then normalises it (``RootNormalisation``).
-struct BaseMaker {
+public struct BaseMaker {
     let image: String
     let progress: @Sendable (BakeProgress) -> Void
     let timeout: Duration
@@ -84,7 +84,7 @@ struct BaseMaker {
 
     /// The machine's apt sources that name `suite` (files mmdebstrap pastes into the base's
     /// sources), the given mirror, or none (mmdebstrap's default, deb.debian.org).
-    static func mirrors(for suite: String, given mirror: String?) -> [String] {
+    public static func mirrors(for suite: String, given mirror: String?) -> [String] {
         if let mirror { return [mirror] }
         let directory = "/etc/apt/sources.list.d"
         let files = ["/etc/apt/sources.list"] + ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
