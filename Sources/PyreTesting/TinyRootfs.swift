@@ -36,5 +36,5 @@ public enum TinyRootfs {
 
     static let busybox = "/usr/bin/busybox"
     static let commands = ["sh", "ls", "cat", "echo", "id", "mkdir", "rm", "touch", "sleep", "httpd", "cp", "test", "[",
-                           "mknod", "grep", "wc", "chmod", "stat", "head"]
+                           "mknod", "grep", "wc", "chmod", "stat", "head", "mount"]
 }

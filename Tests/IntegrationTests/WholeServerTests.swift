@@ -26,6 +26,10 @@ struct WholeServerTests {
           if touch /tmp/written; then echo "tmp: writable"; fi
           echo "uid: $(id -u)"
           echo "built: $(cat /app/built.txt)"
+          echo "processes: $(ls -d /proc/[0-9]* | wc -l)"
+          if ls /proc/1/root/usr >/dev/null 2>&1; then echo "escape: /proc/1/root/usr"; fi
+          if mkdir /tmp/m && mount -t tmpfs none /tmp/m 2>/dev/null; then echo "escape: mount"; fi
+          if cat /proc/1/environ >/dev/null 2>&1; then echo "escape: PID 1's environment"; fi
         } > /tmp/www/probe.txt 2>&1
         exec httpd -f -p 8080 -h /tmp/www
         """
@@ -72,6 +76,9 @@ struct WholeServerTests {
             #expect(probe.contains("tmp: writable"), "\(probe)")
             #expect(probe.contains("uid: 1000"), "the image's own user app: \(probe)")
             #expect(probe.contains("built: yes"), "the build step ran into the image: \(probe)")
+            #expect(!probe.contains("escape:"), "\(probe)")
+            let processes = probe.split(separator: "\n").first { $0.hasPrefix("processes: ") }.flatMap { Int($0.dropFirst(11)) }
+            #expect((processes ?? 99) <= 6, "only the server's own processes are in view: \(probe)")
         }
         let status = try await pyre(["status", system.directory.path])
         #expect(!status.output.contains("host OS"), "\(status.output)")

@@ -37,7 +37,8 @@ enum ImagesBenchmark {
             try FileTree.remove(target.path)
             if round < rounds { try FileTree.remove(layers.path) }
         }
-        report("cold bake (empty cache) vs plain mmdebstrap", pyre, plain, target: "≤ 1.1×", met: median(pyre) <= 1.1 * median(plain))
+        report("cold bake (empty cache)", pyre, plain, names: ("pyre", "plain mmdebstrap"), target: "≤ 1.1×",
+               met: median(pyre) <= 1.1 * median(plain))
         let cache = work.appending(path: "cold-\(rounds)")
         let baker = ImageBaker(store: ImageStore(root: cache.appending(path: "images")), layers: LayerStore(root: cache.appending(path: "layers")))
 
@@ -96,9 +97,10 @@ enum ImagesBenchmark {
         return (ContinuousClock.now - start).timeInterval
     }
 
-    static func report(_ what: String, _ pyre: [Double], _ peer: [Double], target: String, met: Bool) {
-        print(String(format: "  %@: Pyre %.1f s (spread %.1f–%.1f), peer %.1f s (spread %.1f–%.1f), ratio %.2f×; target %@: %@",
-                     what, median(pyre), pyre.min()!, pyre.max()!, median(peer), peer.min()!, peer.max()!,
+    static func report(_ what: String, _ pyre: [Double], _ peer: [Double], names: (String, String) = ("Pyre", "peer"),
+                       target: String, met: Bool) {
+        print(String(format: "  %@: %@ %.2f s (spread %.2f–%.2f), %@ %.2f s (spread %.2f–%.2f), ratio %.2f×; target %@: %@",
+                     what, names.0, median(pyre), pyre.min()!, pyre.max()!, names.1, median(peer), peer.min()!, peer.max()!,
                      median(pyre) / median(peer), target, met ? "met" : "MISSED"))
     }
 
@@ -162,7 +164,7 @@ extension ImagesBenchmark {
         }
         try await provider.teardown()
         print("starting \(servers) servers at once, namespace mode, until all are healthy (\(rounds) rounds, medians)")
-        report("whole-server image vs host-OS image", wholeTimes, hostTimes, target: "≤ 1.2×",
+        report("time to all healthy", wholeTimes, hostTimes, names: ("whole-server", "host-OS"), target: "≤ 1.2×",
                met: median(wholeTimes) <= 1.2 * median(hostTimes))
         print(String(format: "  memory per server (resident, every process of the server): whole-server %.0f kB, host-OS %.0f kB",
                      median(wholeMemory), median(hostMemory)))
