@@ -45,7 +45,8 @@ public struct BaseMaker {
     func rootfs(_ archive: URL, into tree: URL) async throws {
         let outcome = try await run(["tar", "--extract", "--file", archive.path, "--directory", tree.path, "--numeric-owner",
                                      "--same-owner", "--same-permissions", "--no-overwrite-dir",
-                                     "--exclude=./dev/*", "--exclude=dev/*"], what: "tar")
+                                     // Anchored: `usr/share/dev/x` is no device's.
+                                     "--anchored", "--exclude=./dev/*", "--exclude=dev/*"], what: "tar")
         guard outcome.termination == .exited(code: 0) else {
             throw failure("unpacking \(archive.path)", outcome, advice: "give a tar of a root filesystem (`base: { rootfs: ./base.tar }`)")
         }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import PyreCore
 import PyrePOSIX
@@ -5,6 +8,11 @@ import PyrePOSIX
 /// `base: { oci: DIR }`: the root filesystem of the image in an OCI image layout (its only
 /// manifest, or the one named `latest`), its layers applied in order with their whiteouts
 /// (`.wh.NAME` removes NAME below, `.wh..wh..opq` empties the directory below).
+///
+/// Each layer is unpacked into a directory of its own, then moved onto the tree entry by
+/// entry, parents first, never through a symlink: a lower layer's symlink (`x -> /etc`)
+/// cannot send a higher layer's `x/passwd` out of the tree, as extracting the layers one
+/// over the other would (GNU tar follows symlinks already on disk; bakes run as root).
 struct OCIImport {
     let image: String
     let maker: BaseMaker
@@ -12,27 +20,84 @@ struct OCIImport {
     func unpack(_ layout: URL, into tree: URL) async throws {
         for layer in try layers(of: layout) {
             let blob = try Self.blob(layer, in: layout, image: image)
-            let (status, listing) = try ProcessSpawner.run(["tar", "--list", "--file", blob.path])
+            let (status, listing) = try ProcessSpawner.run(["tar", "--list", "--quoting-style=literal", "--file", blob.path])
             guard status == 0 else { throw PyreError(.bake, "image '\(image)': cannot read layer \(layer) of \(layout.path): \(listing)") }
-            for member in listing.split(separator: "\n").map(String.init) {
-                let path = member.hasPrefix("./") ? String(member.dropFirst(2)) : member
-                let name = (path as NSString).lastPathComponent, parent = (path as NSString).deletingLastPathComponent
-                guard name.hasPrefix(".wh."), !parent.split(separator: "/").contains("..") else { continue }
-                let directory = tree.appending(path: parent).path
-                if name == ".wh..wh..opq" {
-                    for child in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-                        try FileTree.remove(directory + "/" + child)
-                    }
-                } else {
-                    try FileTree.remove(directory + "/" + String(name.dropFirst(4)))
-                }
-            }
-            let outcome = try await maker.run(["tar", "--extract", "--file", blob.path, "--directory", tree.path, "--numeric-owner",
-                                               "--same-owner", "--same-permissions", "--exclude=.wh.*",
-                                               "--exclude=./dev/*", "--exclude=dev/*"], what: "tar")
+            let members = Set(listing.split(separator: "\n").map { Self.normalised(String($0)) })
+            let unpacked = tree.deletingLastPathComponent().appending(path: ".oci-layer-\(UUID().uuidString)", directoryHint: .isDirectory)
+            guard mkdir(unpacked.path, 0o700) == 0 else { throw posixError("cannot create", unpacked.path) }
+            defer { try? FileTree.remove(unpacked.path) }
+            let outcome = try await maker.run(["tar", "--extract", "--file", blob.path, "--directory", unpacked.path, "--numeric-owner",
+                                               "--same-owner", "--same-permissions",
+                                               "--anchored", "--exclude=./dev/*", "--exclude=dev/*"], what: "tar")
             guard outcome.termination == .exited(code: 0) else {
                 throw maker.failure("unpacking layer \(layer) of \(layout.path)", outcome, advice: "give an OCI image layout (`skopeo copy ... oci:DIR`)")
             }
+            try Self.apply(unpacked, onto: tree, members: members, layer: layer, image: image)
+        }
+    }
+
+    /// A member name as a path relative to the layer's root: no `./`, no leading or trailing `/`.
+    static func normalised(_ member: String) -> String {
+        var path = Substring(member)
+        while path.hasPrefix("./") { path = path.dropFirst(2) }
+        while path.hasPrefix("/") { path = path.dropFirst() }
+        while path.hasSuffix("/") { path = path.dropLast() }
+        return path == "." ? "" : String(path)
+    }
+
+    /// Moves the unpacked layer onto `tree`. A directory's whiteouts are applied before its
+    /// entries, so a layer may remove a lower path and put a new one there. `members`: the
+    /// layer's member names; a directory tar made only as the parent of a member, where the
+    /// tree holds a symlink or file, is refused rather than followed or replaced.
+    static func apply(_ layer: URL, onto tree: URL, members: Set<String>, layer digest: String, image: String) throws {
+        try applyWhiteouts(in: layer.path, onto: tree.path)
+        try FileTree.walk(layer.path) { entry in
+            let name = (entry.relativePath as NSString).lastPathComponent
+            if name.hasPrefix(".wh.") { return }
+            let target = tree.path + "/" + entry.relativePath
+            switch entry.kind {
+            case .directory:
+                var info = stat()
+                let exists = lstat(target, &info) == 0
+                let isDirectory = exists && info.st_mode & S_IFMT == S_IFDIR
+                let explicit = members.contains(entry.relativePath)
+                if !isDirectory {
+                    if exists && !explicit {
+                        throw PyreError(.bake, "image '\(image)': layer \(digest) of the OCI base has files below /\(entry.relativePath), "
+                            + "which a lower layer made a symlink or file, without replacing it; Pyre does not follow symlinks "
+                            + "while it unpacks a base: flatten the image (`skopeo copy`, `umoci`) or fix the layer")
+                    }
+                    try FileTree.remove(target)
+                    guard mkdir(target, 0o700) == 0 else { throw posixError("cannot create", target) }
+                }
+                if explicit || !isDirectory {
+                    try LayerMerge.setOwnerAndMode(target, owner: entry.owner, group: entry.group, mode: entry.mode)
+                }
+                try applyWhiteouts(in: entry.absolutePath, onto: target)
+            case .file, .symlink:
+                try FileTree.remove(target)
+                guard rename(entry.absolutePath, target) == 0 else { throw posixError("cannot move", entry.absolutePath) }
+            case .characterDevice, .other:
+                throw PyreError(.bake, "image '\(image)': layer \(digest) of the OCI base holds /\(entry.relativePath), a device node, "
+                    + "FIFO or socket; a whole-server image holds only files, directories and symlinks (a server's /dev is its own)")
+            }
+        }
+    }
+
+    /// The whiteouts in the layer's `directory`, applied to the tree's same directory
+    /// (`target`, a directory, not a symlink).
+    private static func applyWhiteouts(in directory: String, onto target: String) throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        if names.contains(".wh..wh..opq") {
+            for child in (try? FileManager.default.contentsOfDirectory(atPath: target)) ?? [] {
+                try FileTree.remove(target + "/" + child)
+            }
+        }
+        // `.wh..wh.*` are markers of the format itself (opaque directories, aufs's link directory).
+        for name in names where name.hasPrefix(".wh.") && !name.hasPrefix(".wh..wh.") {
+            let whited = String(name.dropFirst(4))
+            guard !whited.isEmpty, whited != ".", whited != ".." else { continue }
+            try FileTree.remove(target + "/" + whited)
         }
     }
 
