@@ -19,9 +19,12 @@ public struct BakedImage: Sendable, Equatable, Codable {
     public var base: String?
     /// A whole-server image's layers, bottom first (keys in the ``LayerStore``).
     public var layers: [ImageDigest]
+    /// How a whole-server image's servers run, as its recipe said when it was baked; nil for
+    /// host-OS images and for images baked before Pyre recorded it.
+    public var runtime: ImageRuntime?
 
     public init(name: String, digest: ImageDigest, contentDigest: ImageDigest, root: URL, bakedAt: Date,
-                base: String? = nil, layers: [ImageDigest] = []) {
+                base: String? = nil, layers: [ImageDigest] = [], runtime: ImageRuntime? = nil) {
         self.name = name
         self.digest = digest
         self.contentDigest = contentDigest
@@ -29,6 +32,7 @@ public struct BakedImage: Sendable, Equatable, Codable {
         self.bakedAt = bakedAt
         self.base = base
         self.layers = layers
+        self.runtime = runtime
     }
 
     public var isWholeServer: Bool { base != nil }
@@ -36,5 +40,30 @@ public struct BakedImage: Sendable, Equatable, Codable {
     /// How a view of this image's files hashes, to compare with ``contentDigest``.
     public func digestOfFiles(at view: URL) throws -> ImageDigest {
         isWholeServer ? try rootDigest(of: view) : try treeDigest(of: view)
+    }
+}
+
+/// How the servers of a whole-server image run: what its recipe says besides the files.
+/// Recorded in `image.json`, so an image can be exported (`pyre image export`) by its digest
+/// alone, after its recipe changed.
+public struct ImageRuntime: Sendable, Equatable, Codable {
+    /// The command (argv).
+    public var run: [String]
+    /// Where it starts.
+    public var workdir: String
+    /// The recipe's environment.
+    public var env: [String: String]
+    /// `NAME`, `UID`, with an optional `:GROUP`; nil is nobody.
+    public var user: String?
+
+    public init(run: [String], workdir: String, env: [String: String], user: String?) {
+        self.run = run
+        self.workdir = workdir
+        self.env = env
+        self.user = user
+    }
+
+    public init(_ recipe: ImageRecipe) {
+        self.init(run: recipe.run, workdir: recipe.workdir, env: recipe.env, user: recipe.user)
     }
 }

@@ -33,12 +33,32 @@ public struct ImageStore: Sendable {
         guard FileManager.default.fileExists(atPath: files.path, isDirectory: &isDirectory),
               isDirectory.boolValue else { return nil }
         return BakedImage(name: metadata.name, digest: digest, contentDigest: metadata.contentDigest,
-                          root: files, bakedAt: metadata.bakedAt, base: metadata.base, layers: metadata.layers ?? [])
+                          root: files, bakedAt: metadata.bakedAt, base: metadata.base, layers: metadata.layers ?? [],
+                          runtime: metadata.runtime)
     }
 
-    /// Removes images not in `keep`. Bakes in progress (`.scratch-*`) are left alone.
-    public func prune(keeping keep: Set<ImageDigest>) throws {
+    /// Every complete image, oldest bake first (then by digest).
+    public func all() -> [BakedImage] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        return names.compactMap { name in
+            let digest = ImageDigest("sha256:" + name)
+            return digest.hex == name ? image(for: digest) : nil
+        }.sorted { ($0.bakedAt, $0.digest.rawValue) < ($1.bakedAt, $1.digest.rawValue) }
+    }
+
+    /// The images whose digest starts with `prefix` (hex digits, `sha256:` optional).
+    public func images(matching prefix: String) -> [BakedImage] {
+        let hex = prefix.hasPrefix("sha256:") ? String(prefix.dropFirst(7)) : prefix
+        guard !hex.isEmpty, hex.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return [] }
+        return all().filter { $0.digest.hex?.hasPrefix(hex) == true }
+    }
+
+    /// Removes images not in `keep`; returns their digests. Bakes in progress (`.scratch-*`)
+    /// are left alone.
+    @discardableResult
+    public func prune(keeping keep: Set<ImageDigest>) throws -> [ImageDigest] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        var removed: [ImageDigest] = []
         for name in names {
             let digest = ImageDigest("sha256:" + name)
             guard digest.hex == name, !keep.contains(digest) else { continue }
@@ -48,7 +68,9 @@ public struct ImageStore: Sendable {
                 throw posixError("cannot remove image", root.appending(path: name).path)
             }
             try FileTree.remove(trash)
+            removed.append(digest)
         }
+        return removed
     }
 
     /// Moves an image out of its address (to `.drifted-<uuid>`), so it can be baked again
@@ -86,14 +108,14 @@ public struct ImageStore: Sendable {
     /// to the image's address. If another bake of the same digest got there first, its
     /// image wins and `scratch` is removed.
     func install(scratch: URL, name: String, digest: ImageDigest, contentDigest: ImageDigest,
-                 base: String? = nil, layers: [ImageDigest] = []) throws -> BakedImage {
+                 base: String? = nil, layers: [ImageDigest] = [], runtime: ImageRuntime? = nil) throws -> BakedImage {
         guard let target = directory(for: digest) else {
             throw PyreError(.bake, "\(digest) is not a sha256 digest; this is a bug in Pyre, please report it")
         }
         // Whole seconds, so the image read back from disk equals the one returned here.
         let bakedAt = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let metadata = ImageMetadata(name: name, digest: digest, contentDigest: contentDigest, bakedAt: bakedAt,
-                                     base: base, layers: layers.isEmpty ? nil : layers)
+                                     base: base, layers: layers.isEmpty ? nil : layers, runtime: runtime)
         let metadataURL = scratch.appending(path: Self.metadataFile)
         do {
             try Self.encoder.encode(metadata).write(to: metadataURL)
@@ -114,7 +136,7 @@ public struct ImageStore: Sendable {
         try FileTree.setMode(of: target.path) { $0 & ~0o222 }
         return BakedImage(name: name, digest: digest, contentDigest: contentDigest,
                           root: target.appending(path: Self.filesDirectory, directoryHint: .isDirectory),
-                          bakedAt: bakedAt, base: base, layers: layers)
+                          bakedAt: bakedAt, base: base, layers: layers, runtime: runtime)
     }
 
     private static var encoder: JSONEncoder {
@@ -141,4 +163,6 @@ private struct ImageMetadata: Codable {
     /// Whole-server images only.
     var base: String?
     var layers: [ImageDigest]?
+    /// Whole-server images baked since Pyre records it.
+    var runtime: ImageRuntime?
 }

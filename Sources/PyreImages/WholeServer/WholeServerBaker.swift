@@ -267,7 +267,8 @@ struct WholeServerBaker {
             }
             let contentDigest = try RootListing(of: root).digest
             let image = try store.install(scratch: scratch, name: recipe.name, digest: digest, contentDigest: contentDigest,
-                                          base: recipe.base?.description, layers: made.map(\.key))
+                                          base: recipe.base?.description, layers: made.map(\.key),
+                                          runtime: ImageRuntime(recipe))
             progress(.layerDone(image: recipe.name, layer: "root \(contentDigest.short) from \(made.count) layers",
                                 seconds: (ContinuousClock.now - start).timeInterval, bytes: 0, cached: false))
             logger.info("baked whole-server image", metadata: ["image": "\(recipe.name)", "digest": "\(digest)",
