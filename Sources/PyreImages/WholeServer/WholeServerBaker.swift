@@ -40,7 +40,17 @@ struct WholeServerBaker {
         address(of: recipe, layers: try plan(recipe, lock: lock(for: recipe)))
     }
 
+    /// Holds the layer cache's lock shared throughout (a collection waits for the bake), and
+    /// registers the image store in the cache, so collections run from any system keep the
+    /// layers of its images.
     func bake(_ recipe: ImageRecipe, progress: @escaping @Sendable (BakeProgress) -> Void) async throws -> BakedImage {
+        try await layers.whileUsing {
+            try layers.register(store)
+            return try await bakeHoldingTheCache(recipe, progress: progress)
+        }
+    }
+
+    private func bakeHoldingTheCache(_ recipe: ImageRecipe, progress: @escaping @Sendable (BakeProgress) -> Void) async throws -> BakedImage {
         let lock = try lock(for: recipe)
         var planned = try plan(recipe, lock: lock)
         if let existing = store.image(for: address(of: recipe, layers: planned)), planned.allSatisfy({ layers.layer(for: $0.key) != nil }) {
