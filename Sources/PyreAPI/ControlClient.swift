@@ -39,6 +39,12 @@ public struct ControlClient: Sendable {
         }
     }
 
+    /// Removes the images the system's live servers and last `keep` deployments do not use,
+    /// and the machine's unused layers.
+    public func collectImages(keep: Int) async throws -> ImageGCReport {
+        try await api.json(ControlRoutes.collectImages.request(query: [("keep", String(keep))]), timeout: .seconds(600))
+    }
+
     public func plan() async throws -> PlanReport {
         try await api.json(ControlRoutes.plan.request(), timeout: .seconds(600))
     }

@@ -153,3 +153,60 @@ public struct ErrorBody: Codable, Sendable {
         self.message = message
     }
 }
+
+/// `POST /v1/images/gc`: what `pyre image gc` removed and kept.
+public struct ImageGCReport: Codable, Sendable, Equatable {
+    public struct Layer: Codable, Sendable, Equatable {
+        /// The layer's key (a digest).
+        public var key: String
+        public var description: String
+        public var bytes: Int64
+
+        public init(key: String, description: String, bytes: Int64) {
+            self.key = key
+            self.description = description
+            self.bytes = bytes
+        }
+    }
+
+    /// How many past deployments' images were kept.
+    public var keptDeployments: Int
+    /// Digests of the images kept because live servers, the declared services or those
+    /// deployments use them.
+    public var inUse: [String]
+    public var removedImages: [String]
+    /// Bytes removing the images freed (files the layer cache still links are not freed).
+    public var imageBytesFreed: Int64
+    public var removedLayers: [Layer]
+    public var layerBytesFreed: Int64
+    /// Image stores registered in the layer cache that are gone (their registrations are dropped).
+    public var droppedStores: [String]
+    /// Images left in the system's store, layers left in the machine's cache.
+    public var keptImages: Int
+    public var keptLayers: Int
+
+    public init(keptDeployments: Int, inUse: [String], removedImages: [String], imageBytesFreed: Int64, removedLayers: [Layer],
+                layerBytesFreed: Int64, droppedStores: [String], keptImages: Int, keptLayers: Int) {
+        self.keptDeployments = keptDeployments
+        self.inUse = inUse
+        self.removedImages = removedImages
+        self.imageBytesFreed = imageBytesFreed
+        self.removedLayers = removedLayers
+        self.layerBytesFreed = layerBytesFreed
+        self.droppedStores = droppedStores
+        self.keptImages = keptImages
+        self.keptLayers = keptLayers
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case keptDeployments = "kept_deployments"
+        case inUse = "in_use"
+        case removedImages = "removed_images"
+        case imageBytesFreed = "image_bytes_freed"
+        case removedLayers = "removed_layers"
+        case layerBytesFreed = "layer_bytes_freed"
+        case droppedStores = "dropped_stores"
+        case keptImages = "kept_images"
+        case keptLayers = "kept_layers"
+    }
+}

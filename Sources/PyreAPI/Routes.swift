@@ -58,8 +58,10 @@ public enum ControlRoutes {
     public static let verify = APIRoute(.POST, "/v1/verify")
     /// Streamed, as `deploy`.
     public static let destroy = APIRoute(.POST, "/v1/destroy")
+    /// `pyre image gc` while the agent runs: it knows what its servers and deployments use.
+    public static let collectImages = APIRoute(.POST, "/v1/images/gc")
 
-    public static let all = [status, history, dns, logs, plan, deploy, verify, destroy]
+    public static let all = [status, history, dns, logs, plan, deploy, verify, destroy, collectImages]
 }
 
 /// The events API (`docs/events-api.yaml`), on the system address, for servers and the CLI.

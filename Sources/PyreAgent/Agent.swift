@@ -85,7 +85,7 @@ public actor Agent {
                                                      logger: logger))
         self.backend = backend
         images = ImageStore(root: state.images)
-        baker = ImageBaker(store: images)
+        baker = ImageBaker(store: images, layers: configuration.layerCache.map(LayerStore.init(root:)) ?? .machineDefault())
         driftChecker = DriftChecker(provider: backend.provider, images: images)
         let provider = backend.provider
         let logs = logs
@@ -200,16 +200,38 @@ public actor Agent {
         _ = try await reconciler.deploy(previous, trigger: .recovery) { event in progress(ProgressEvent(event)) }
     }
 
-    /// Drops baked images that neither a live server nor the declared services use. Runs
-    /// while the deploy still holds `deploying`, so no other deploy's fresh image is taken.
+    /// Drops baked images that neither a live server, the declared services nor the last
+    /// `keptDeployments` deployments use. Runs while the deploy still holds `deploying`, so
+    /// no other deploy's fresh image is taken.
     private func pruneImages() async {
-        let live = (try? await provider.list())?.map(\.image) ?? []
-        let keep = Set(live).union(desired?.map(\.image) ?? [])
         do {
-            try images.prune(keeping: keep)
+            try images.prune(keeping: try await imagesToKeep(lastDeployments: configuration.keptDeployments))
         } catch {
-            logger.warning("could not prune old images: \(error)")
+            logger.warning("could not prune old images: \(describe(error))")
         }
+    }
+
+    /// What the provider runs, what the declared services use, and what the journal says
+    /// the live servers and the last `count` deployments ran.
+    private func imagesToKeep(lastDeployments count: Int) async throws -> Set<ImageDigest> {
+        let live = try await provider.list().map(\.image)
+        return Set(live).union(desired?.map(\.image) ?? [])
+            .union(await reconciler.state.imagesToKeep(lastDeployments: count))
+    }
+
+    /// `pyre image gc`: removes this system's images that neither live servers, the declared
+    /// services nor the last `deployments` deployments use, then the layers of the machine's
+    /// cache no image of any system uses. Refused while a deploy runs (its fresh image is in
+    /// no deployment yet).
+    /// Returns what it did and the images it kept for being in use.
+    public func collectImages(keepingDeployments deployments: Int) async throws -> (ImageCollector.Result, Set<ImageDigest>) {
+        try await checkCanDeploy()
+        deploying = true
+        defer { deploying = false }
+        let keep = try await imagesToKeep(lastDeployments: deployments)
+        let collector = ImageCollector(store: images, layers: baker.layers)
+        // Walks and removes trees: off the actor, so status and logs answer meanwhile.
+        return (try await Task.detached { try collector.collect(keeping: keep) }.value, keep)
     }
 
     /// What a deploy would do now, without baking or changing anything.

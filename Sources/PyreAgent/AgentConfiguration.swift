@@ -15,6 +15,13 @@ public struct AgentConfiguration: Sendable {
     public var controlPort: Int
     /// How often the agent checks health, age and liveness of servers.
     public var watchInterval: Duration
+    /// After each deploy the image store keeps, besides the live servers' images, those of
+    /// this many past deployments (``AgentState/imagesToKeep(lastDeployments:)``).
+    public var keptDeployments: Int = AgentConfiguration.defaultKeptDeployments
+    public static let defaultKeptDeployments = 3
+    /// The machine's layer cache for whole-server images; nil is ``LayerStore/machineDefault()``
+    /// (`$PYRE_LAYER_CACHE`, else /var/cache/pyre/layers for root).
+    public var layerCache: URL?
     /// Where `provider: aws` finds credentials, region and endpoints (`AWS_*`), as the AWS CLI does.
     public var environment: [String: String] = ProcessInfo.processInfo.environment
 

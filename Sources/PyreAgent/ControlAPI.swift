@@ -39,6 +39,14 @@ public enum ControlAPI {
             let plan = try await agent.plan()
             return try jsonResponse(PlanReport(changes: !plan.isEmpty, text: plan.render()))
         }
+        router.on(ControlRoutes.collectImages) { request, _ in
+            let text = request.uri.queryParameters.get("keep")
+            guard let keep = text.map({ Int($0) }) ?? AgentConfiguration.defaultKeptDeployments, keep >= 0 else {
+                throw PyreError(.manifest, "keep must be a number of deployments, 0 or more (not '\(text ?? "")')")
+            }
+            let (result, inUse) = try await agent.collectImages(keepingDeployments: keep)
+            return try jsonResponse(ImageGCReport(result, keptDeployments: keep, inUse: inUse))
+        }
         router.on(ControlRoutes.deploy) { _, _ in
             try await agent.checkCanDeploy()
             return try await streamed(agent: agent, console: console) { progress in

@@ -41,6 +41,11 @@ public struct AgentState: Sendable, Equatable {
     public private(set) var deployments: [DeploymentRecord] = []
     /// Highest generation ever used per service: new servers get a higher one.
     public private(set) var lastGeneration: [String: Generation] = [:]
+    /// The images the live servers ran when each completed deployment finished, by number.
+    public private(set) var imagesAfterDeployment: [Int: Set<ImageDigest>] = [:]
+    /// The image of each server not destroyed, kept as the events come so a completion
+    /// need not look at every server ever made.
+    private var liveImages: [ServerID: ImageDigest] = [:]
 
     public init() {}
 
@@ -61,6 +66,25 @@ public struct AgentState: Sendable, Equatable {
 
     public func nextGeneration(of service: String) -> Generation { (lastGeneration[service] ?? 0) + 1 }
 
+    /// The images to keep so the system can go back: those of live servers (as the journal
+    /// knows them), and those the fleet ran after each of the last `deployments` completed
+    /// deployments that changed which images run. Deployments that only replaced servers
+    /// with the same images (healing, phoenix, drift) or left none (`pyre destroy`) do not
+    /// count, so they cannot push a release out of the window.
+    public func imagesToKeep(lastDeployments deployments: Int) -> Set<ImageDigest> {
+        var keep = Set(liveImages.values)
+        var counted = 0
+        var newer: Set<ImageDigest>?
+        for record in self.deployments.reversed() where counted < deployments {
+            guard record.outcome == .completed, let images = imagesAfterDeployment[record.number],
+                  !images.isEmpty, images != newer else { continue }
+            keep.formUnion(images)
+            newer = images
+            counted += 1
+        }
+        return keep
+    }
+
     public mutating func apply(_ event: AgentEvent) {
         switch event {
         case let .deploymentStarted(number, trigger, services, at):
@@ -73,6 +97,7 @@ public struct AgentState: Sendable, Equatable {
                                                 startedAt: at, outcome: .running))
         case let .serverCreated(deployment, info):
             servers[info.id] = ServerRecord(info: info, deployment: deployment)
+            liveImages[info.id] = info.image
             lastGeneration[info.service] = max(lastGeneration[info.service] ?? 0, info.generation)
             updateDeployment(deployment) { $0.created.append(info.id) }
         case let .serverHealthy(_, id, _):
@@ -88,6 +113,7 @@ public struct AgentState: Sendable, Equatable {
         case let .serverDestroyed(id, reason, _):
             guard servers[id]?.destroyed == false else { return }
             servers[id]?.destroyed = true
+            liveImages[id] = nil
             servers[id]?.published = false
             servers[id]?.destroyReason = reason
             if let last = deployments.indices.last, deployments[last].outcome == .running {
@@ -98,6 +124,7 @@ public struct AgentState: Sendable, Equatable {
                 $0.outcome = .completed
                 $0.finishedAt = at
             }
+            imagesAfterDeployment[number] = Set(liveImages.values)
         case let .deploymentFailed(number, reason, at):
             updateDeployment(number) {
                 $0.outcome = .failed

@@ -36,11 +36,16 @@ struct Up: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
     var logLevel: Logger.Level = .warning
 
+    @Option(name: .customLong("keep-deployments"),
+            help: "After each deploy, keep the images of this many past deployments (for going back) besides the live servers'.")
+    var keepDeployments: Int = AgentConfiguration.defaultKeptDeployments
+
     func run() async throws {
         try await reportingErrors(logLevel: logLevel) {
-            let configuration = AgentConfiguration(
+            var configuration = AgentConfiguration(
                 systemDirectory: options.systemURL, stateDirectory: options.state.root,
                 isolation: isolation ?? .automatic(), subnet: subnet)
+            configuration.keptDeployments = keepDeployments
             try await AgentRunner.run(configuration: configuration, logger: Logger(label: "pyre"),
                                       console: Terminal.progress)
         }
