@@ -171,8 +171,8 @@ public struct ImageGCReport: Codable, Sendable, Equatable {
 
     /// How many past deployments' images were kept.
     public var keptDeployments: Int
-    /// Digests of the images kept because live servers, the declared services or those
-    /// deployments use them.
+    /// Digests of the images left in the store: those live servers, the declared services or
+    /// those deployments use.
     public var inUse: [String]
     public var removedImages: [String]
     /// Bytes removing the images freed (files the layer cache still links are not freed).
@@ -181,12 +181,11 @@ public struct ImageGCReport: Codable, Sendable, Equatable {
     public var layerBytesFreed: Int64
     /// Image stores registered in the layer cache that are gone (their registrations are dropped).
     public var droppedStores: [String]
-    /// Images left in the system's store, layers left in the machine's cache.
-    public var keptImages: Int
+    /// Layers left in the machine's cache.
     public var keptLayers: Int
 
     public init(keptDeployments: Int, inUse: [String], removedImages: [String], imageBytesFreed: Int64, removedLayers: [Layer],
-                layerBytesFreed: Int64, droppedStores: [String], keptImages: Int, keptLayers: Int) {
+                layerBytesFreed: Int64, droppedStores: [String], keptLayers: Int) {
         self.keptDeployments = keptDeployments
         self.inUse = inUse
         self.removedImages = removedImages
@@ -194,7 +193,6 @@ public struct ImageGCReport: Codable, Sendable, Equatable {
         self.removedLayers = removedLayers
         self.layerBytesFreed = layerBytesFreed
         self.droppedStores = droppedStores
-        self.keptImages = keptImages
         self.keptLayers = keptLayers
     }
 
@@ -206,7 +204,6 @@ public struct ImageGCReport: Codable, Sendable, Equatable {
         case removedLayers = "removed_layers"
         case layerBytesFreed = "layer_bytes_freed"
         case droppedStores = "dropped_stores"
-        case keptImages = "kept_images"
         case keptLayers = "kept_layers"
     }
 }

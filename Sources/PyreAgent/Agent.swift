@@ -223,15 +223,14 @@ public actor Agent {
     /// services nor the last `deployments` deployments use, then the layers of the machine's
     /// cache no image of any system uses. Refused while a deploy runs (its fresh image is in
     /// no deployment yet).
-    /// Returns what it did and the images it kept for being in use.
-    public func collectImages(keepingDeployments deployments: Int) async throws -> (ImageCollector.Result, Set<ImageDigest>) {
+    public func collectImages(keepingDeployments deployments: Int) async throws -> ImageCollector.Result {
         try await checkCanDeploy()
         deploying = true
         defer { deploying = false }
         let keep = try await imagesToKeep(lastDeployments: deployments)
         let collector = ImageCollector(store: images, layers: baker.layers)
         // Walks and removes trees: off the actor, so status and logs answer meanwhile.
-        return (try await Task.detached { try collector.collect(keeping: keep) }.value, keep)
+        return try await Task.detached { try collector.collect(keeping: keep) }.value
     }
 
     /// What a deploy would do now, without baking or changing anything.

@@ -44,8 +44,7 @@ public enum ControlAPI {
             guard let keep = text.map({ Int($0) }) ?? AgentConfiguration.defaultKeptDeployments, keep >= 0 else {
                 throw PyreError(.manifest, "keep must be a number of deployments, 0 or more (not '\(text ?? "")')")
             }
-            let (result, inUse) = try await agent.collectImages(keepingDeployments: keep)
-            return try jsonResponse(ImageGCReport(result, keptDeployments: keep, inUse: inUse))
+            return try jsonResponse(ImageGCReport(try await agent.collectImages(keepingDeployments: keep), keptDeployments: keep))
         }
         router.on(ControlRoutes.deploy) { _, _ in
             try await agent.checkCanDeploy()

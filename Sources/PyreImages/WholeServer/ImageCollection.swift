@@ -169,8 +169,9 @@ public struct ImageCollector: Sendable {
         public var layerBytesFreed: Int64 = 0
         /// Registered image stores that are gone.
         public var droppedStores: [String] = []
-        /// Images and layers left.
-        public var keptImages = 0
+        /// The images left: those kept.
+        public var keptImages: [ImageDigest] = []
+        /// How many layers are left.
         public var keptLayers = 0
 
         public init() {}
@@ -196,7 +197,7 @@ public struct ImageCollector: Sendable {
             for digest in removable { try freed.add(store.root.appending(path: digest.hex! + "/" + ImageStore.filesDirectory)) }
             result.removedImages = try store.prune(keeping: keep).sorted { $0.rawValue < $1.rawValue }
             result.imageBytesFreed = freed.exclusiveBytes
-            result.keptImages = store.all().count
+            result.keptImages = store.all().map(\.digest).sorted { $0.rawValue < $1.rawValue }
 
             let (counts, dropped) = try layers.imagesUsingLayers(dropMissing: true)
             result.droppedStores = dropped.map(\.path)
