@@ -113,9 +113,10 @@ let package = Package(
         ]),
         // Starts a namespace-mode server in one process; next to `pyre` so the provider finds it.
         .executableTarget(name: "pyre-sandbox"),
-        // The CLI's commands but `up`: clients of the agent's APIs, linked without the agent.
+        // The CLI's commands but `up`: clients of the agent's APIs, linked without the agent. The
+        // events store only for `pyre image gc` without an agent, which reads the agent's journal.
         .target(name: "PyreCLI", dependencies: [
-            "PyreAPI", "PyreProgress", "PyreCore", "PyreManifest", "PyreImages", "PyreAWS",
+            "PyreAPI", "PyreProgress", "PyreCore", "PyreManifest", "PyreImages", "PyreEvents", "PyreAWS",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
