@@ -55,10 +55,11 @@ public struct LayerStore: Sendable {
         return Layer(key: key, description: metadata.description, bytes: metadata.bytes, createdAt: metadata.createdAt, tree: tree)
     }
 
-    /// Every complete layer, oldest first.
+    /// Every complete layer, oldest first (then by key).
     public func all() -> [Layer] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
-        return names.compactMap { layer(for: ImageDigest("sha256:" + $0)) }.sorted { $0.createdAt < $1.createdAt }
+        return names.compactMap { layer(for: ImageDigest("sha256:" + $0)) }
+            .sorted { ($0.createdAt, $0.key.rawValue) < ($1.createdAt, $1.key.rawValue) }
     }
 
     /// Removes a layer (renamed away first, so a half-removed layer is never found).
