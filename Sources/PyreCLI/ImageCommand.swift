@@ -63,6 +63,10 @@ struct ImageExport: AsyncParsableCommand {
             return (found, nil)
         }
         if let recipe = spec.image(named: image) {
+            guard recipe.isWholeServer else {
+                throw CLIFailure(message: "image '\(image)' is a host-OS image (it has no `base:`): its files are only the app's, "
+                    + "which run on the host's operating system, so it is no OCI image; give it a `base:` to export it", code: 1)
+            }
             try options.state.create()
             let baked = try await ImageBaker(store: store).bake(recipe) { event in Terminal.progress(ProgressEvent(event)) }
             return (baked, ImageRuntime(recipe))
