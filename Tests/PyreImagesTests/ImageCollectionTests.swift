@@ -86,11 +86,15 @@ struct ImageCollectionTests {
             // Once the bake is done it runs, and what failed bakes left goes too.
             let leftover = machine.layers.root.appending(path: ".scratch-\(UUID().uuidString)")
             try write("half a layer", to: "tree/file", in: leftover)
+            let unlocked = ImageDigest(sha256: Array(repeating: 7, count: 32))
+            try machine.layers.recordResolution(of: unlocked, as: image.layers[0])
+            #expect(machine.layers.resolution(of: unlocked) == image.layers[0])
             let result = try collector.collect(keeping: [])
             #expect(result.removedImages == [image.digest])
             #expect(Set(result.removedLayers.map(\.key)) == Set(image.layers))
             #expect(machine.layers.all().isEmpty)
             #expect(!FileManager.default.fileExists(atPath: leftover.path))
+            #expect(machine.layers.resolution(of: unlocked) == nil, "it named a layer that is gone")
         }
     }
 

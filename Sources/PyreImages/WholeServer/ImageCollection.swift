@@ -186,7 +186,8 @@ public struct ImageCollector: Sendable {
     }
 
     /// Removes the images of `store` not in `keep`, then the layers no image of any
-    /// registered store uses, and what failed bakes left in the cache. Fails at once while
+    /// registered store uses, the resolutions of unlocked bases to them, and what failed
+    /// bakes left in the cache. Fails at once while
     /// a bake on this machine uses the cache.
     public func collect(keeping keep: Set<ImageDigest>) throws -> Result {
         try layers.exclusively {
@@ -208,6 +209,12 @@ public struct ImageCollector: Sendable {
             result.removedLayers = unused
             result.layerBytesFreed = layerUsage.exclusiveBytes
             result.keptLayers = layers.all().count
+            // Unlocked bases resolved to a layer that is gone resolve again.
+            let resolved = layers.root.appending(path: LayerStore.resolvedDirectory)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: resolved.path)) ?? []
+            where layers.resolution(of: ImageDigest("sha256:" + name)).flatMap(layers.layer(for:)) == nil {
+                try FileTree.remove(resolved.appending(path: name).path)
+            }
             // Left by bakes or removals that did not finish; none runs now.
             for name in (try? FileManager.default.contentsOfDirectory(atPath: layers.root.path)) ?? []
             where name.hasPrefix(".scratch-") || name.hasPrefix(".trash-") {

@@ -74,13 +74,15 @@ public struct LayerStore: Sendable {
     /// resolved to on this machine, so a system without a pyre.lock yet is not fetched again.
     func resolution(of unlocked: ImageDigest) -> ImageDigest? {
         guard let hex = unlocked.hex,
-              let text = try? String(contentsOf: root.appending(path: ".resolved/\(hex)"), encoding: .utf8) else { return nil }
+              let text = try? String(contentsOf: root.appending(path: "\(Self.resolvedDirectory)/\(hex)"), encoding: .utf8) else { return nil }
         return ImageDigest(text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
+    static let resolvedDirectory = ".resolved"
+
     func recordResolution(of unlocked: ImageDigest, as locked: ImageDigest) throws {
         guard let hex = unlocked.hex else { return }
-        let directory = root.appending(path: ".resolved")
+        let directory = root.appending(path: Self.resolvedDirectory)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try locked.rawValue.write(to: directory.appending(path: hex), atomically: true, encoding: .utf8)
     }
