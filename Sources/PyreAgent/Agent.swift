@@ -332,7 +332,7 @@ public actor Agent {
                     + "to replace its servers with the image it describes now")
             }
             setAside.append(try images.setAside(image.digest))
-            for layer in image.layers { try baker.layers.remove(layer) }
+            try baker.layers.remove(layers: image.layers)
             _ = try await baker.bake(recipe) { event in progress(ProgressEvent(event)) }
         }
         return setAside

@@ -325,6 +325,52 @@ let badManifests: [BadManifest] = [
           events: { image: web }
         """, at: 5, 3, field: "services.events",
                 #""events" is reserved for Pyre's own services (events, logs, dns); choose another service name"#),
+    BadManifest("two bases", yaml: """
+        system: shop
+        images:
+          web: { context: ./web, run: app, base: { debian: bookworm, rootfs: ./base.tar } }
+        services:
+          web: { image: web }
+        """, at: 3, 42, field: "images.web.base", "base has debian and rootfs; give only one"),
+    BadManifest("missing rootfs", yaml: """
+        system: shop
+        images:
+          web: { context: ./web, run: app, base: { rootfs: ./nothing.tar } }
+        services:
+          web: { image: web }
+        """, at: 3, 52, field: "images.web.base.rootfs",
+                "./nothing.tar does not exist (looked for $DIR/nothing.tar); give a tar of a root filesystem such as ./base.tar, relative to the manifest's directory"),
+    BadManifest("bad package name", yaml: """
+        system: shop
+        images:
+          web: { context: ./web, run: app, base: { debian: bookworm, packages: [Python3] } }
+        services:
+          web: { image: web }
+        """, at: 3, 72, field: "images.web.base.packages",
+                "'Python3' is not a Debian package name (lowercase letters, digits, + - .)"),
+    BadManifest("workdir without base", yaml: """
+        system: shop
+        images:
+          web: { context: ./web, run: app, workdir: /srv }
+        services:
+          web: { image: web }
+        """, at: 3, 45, field: "images.web.workdir",
+                "workdir applies to whole-server images only; add a base: (e.g. base: { debian: bookworm }) or remove workdir"),
+    BadManifest("workdir not absolute", yaml: """
+        system: shop
+        images:
+          web: { context: ./web, run: app, base: { debian: bookworm }, workdir: srv/../x }
+        services:
+          web: { image: web }
+        """, at: 3, 73, field: "images.web.workdir", "workdir 'srv/../x' must be an absolute path below / such as /app or /srv/web"),
+    BadManifest("tiny tmpfs", yaml: """
+        system: shop
+        images:
+          web: { context: ./web, run: app, base: { debian: bookworm }, tmpfs_size: 10kB }
+        services:
+          web: { image: web }
+        """, at: 3, 76, field: "images.web.tmpfs_size",
+                "tmpfs_size must be a size of at least 1MiB such as 64MiB or 1GiB, got '10kB'"),
     BadManifest("duplicate service", yaml: """
         system: shop
         images:

@@ -17,7 +17,9 @@ import Testing
         let image = try #require(spec.images.first)
         #expect(spec.images.count == 1)
         #expect(image == ImageRecipe(name: "web", context: directory.url.appendingPathComponent("web").standardizedFileURL,
-                                     build: [], run: ["python3", "app.py"], env: [:], buildTimeout: .seconds(600)))
+                                     build: [], run: ["python3", "app.py"], env: [:], buildTimeout: .seconds(600),
+                                     lockFile: directory.url.appendingPathComponent("pyre.lock")))
+        #expect(!image.isWholeServer)
         let service = try #require(spec.services.first)
         #expect(service == ServiceSpec(name: "web", image: "web", count: 1, port: 8080, env: [:],
                                        health: HealthCheckSpec(probe: .tcp, interval: .milliseconds(500), timeout: .seconds(2),

@@ -97,6 +97,12 @@ extension LayerStore {
         return try body()
     }
 
+    /// Removes `keys` from the cache under its exclusive lock (`pyre verify --replace`
+    /// drops a drifted image's layers so they are made again).
+    public func remove(layers keys: [ImageDigest]) throws {
+        try exclusively { for key in keys { try remove(key) } }
+    }
+
     private func openLock() throws -> Int32 {
         do {
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
