@@ -21,6 +21,10 @@ struct TreeEntry {
     var group: gid_t
     /// The device a character device stands for (0 for an overlay whiteout).
     var device: dev_t
+    /// Which file system holds it, and its inode there: a file's identity.
+    var fileSystem: dev_t
+    var inode: ino_t
+    var size: off_t
 }
 
 /// POSIX-level operations on directory trees: walking, hashing, copying, freezing, removing.
@@ -62,7 +66,7 @@ public enum FileTree {
         default: .other
         }
         return TreeEntry(kind: kind, relativePath: relativePath, absolutePath: path, mode: info.st_mode & 0o7777,
-                         owner: info.st_uid, group: info.st_gid, device: info.st_rdev)
+                         owner: info.st_uid, group: info.st_gid, device: info.st_rdev, fileSystem: info.st_dev, inode: info.st_ino, size: info.st_size)
     }
 
     /// Appends the canonical encoding of the tree below `root` to `hasher`: for every entry

@@ -10,8 +10,10 @@ import PyreCore
 /// layers. Files are hard links into the layers, so a base shared by many images is
 /// stored once; directories are the root's own.
 enum LayerMerge {
-    /// Applies `layer` onto `root`, which holds the layers below it merged.
-    static func apply(_ layer: URL, onto root: URL) throws {
+    /// Applies `layer` onto `root`, which holds the layers below it merged; each file linked
+    /// whose hash `contents` has goes into `known`.
+    static func apply(_ layer: URL, onto root: URL, contents: LayerContents? = nil,
+                      known: inout [String: RootListing.KnownFile]) throws {
         var info = stat()
         guard lstat(layer.path, &info) == 0 else { throw posixError("cannot inspect", layer.path) }
         try setOwnerAndMode(root.path, owner: info.st_uid, group: info.st_gid, mode: info.st_mode & 0o7777)
@@ -30,6 +32,9 @@ enum LayerMerge {
             case .file, .symlink:
                 try FileTree.remove(target)
                 try linkOrCopy(entry, to: target)
+                if entry.kind == .file, let hash = contents?.hashes[entry.relativePath] {
+                    known[entry.relativePath] = .init(fileSystem: entry.fileSystem, inode: entry.inode, hash: hash)
+                }
             case .characterDevice, .other:
                 throw RootListing.specialFile(entry.relativePath)
             }

@@ -123,7 +123,9 @@ public struct LayerStore: Sendable {
         }
         let tree = scratch.appending(path: Self.treeDirectory, directoryHint: .isDirectory)
         let createdAt = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
-        let metadata = LayerMetadata(key: key, description: description, bytes: try Self.bytes(of: tree), createdAt: createdAt)
+        let contents = try LayerContents(of: tree)
+        try contents.write(to: scratch.appending(path: LayerContents.file))
+        let metadata = LayerMetadata(key: key, description: description, bytes: contents.bytes, createdAt: createdAt)
         try Self.encoder.encode(metadata).write(to: scratch.appending(path: Self.metadataFile))
         let layer = Layer(key: key, description: description, bytes: metadata.bytes, createdAt: createdAt,
                           tree: target.appending(path: Self.treeDirectory, directoryHint: .isDirectory))
@@ -139,15 +141,14 @@ public struct LayerStore: Sendable {
         return layer
     }
 
-    /// Bytes of the regular files below `tree`.
-    static func bytes(of tree: URL) throws -> Int64 {
-        var total: Int64 = 0
-        try FileTree.walk(tree.path) { entry in
-            guard entry.kind == .file else { return }
-            var info = stat()
-            if lstat(entry.absolutePath, &info) == 0 { total += Int64(info.st_size) }
-        }
-        return total
+    /// The content hashes of a layer's files, as made when it was installed (or now, once,
+    /// for a layer an earlier Pyre made).
+    func contents(of layer: Layer) -> LayerContents? {
+        let file = layer.tree.deletingLastPathComponent().appending(path: LayerContents.file)
+        if let contents = try? LayerContents.read(from: file) { return contents }
+        guard let contents = try? LayerContents(of: layer.tree) else { return nil }
+        try? contents.write(to: file)
+        return contents
     }
 
     private static var encoder: JSONEncoder {

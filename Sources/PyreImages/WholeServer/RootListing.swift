@@ -20,13 +20,33 @@ public struct RootListing: Sendable, Equatable {
 
     public private(set) var entries: [Entry] = []
 
+    /// Reads every file below `root`.
     public init(of root: URL) throws {
+        try self.init(of: root, known: [:])
+    }
+
+    /// A file whose contents' hash is known: it is the file with this identity.
+    struct KnownFile {
+        var fileSystem: dev_t
+        var inode: ino_t
+        var hash: String
+    }
+
+    /// Reads every file below `root`, but those `known` by path whose identity matches
+    /// (files linked from a layer whose hashes were taken when it was made).
+    init(of root: URL, known: [String: KnownFile]) throws {
         try FileTree.walk(root.path) { entry in
             let metadata = "\(String(entry.mode, radix: 8)) \(entry.owner):\(entry.group)"
             let summary: String
             switch entry.kind {
             case .directory: summary = "d \(metadata)"
-            case .file: summary = "f \(metadata) \(Self.hex(try FileTree.contentHash(of: entry.absolutePath)))"
+            case .file:
+                let hash = if let file = known[entry.relativePath], file.inode == entry.inode, file.fileSystem == entry.fileSystem {
+                    file.hash
+                } else {
+                    Self.hex(try FileTree.contentHash(of: entry.absolutePath))
+                }
+                summary = "f \(metadata) \(hash)"
             case .symlink: summary = "l \(entry.owner):\(entry.group) \(Self.hex(Array(SHA256.hash(data: try FileTree.linkTarget(of: entry.absolutePath)))))"
             case .characterDevice, .other:
                 throw Self.specialFile(entry.relativePath)
@@ -61,7 +81,7 @@ public struct RootListing: Sendable, Equatable {
         return Array(paths.lazy.filter { mine[$0] != theirs[$0] }.prefix(limit))
     }
 
-    private static func hex(_ bytes: [UInt8]) -> String {
+    static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var text = [UInt8]()
         text.reserveCapacity(bytes.count * 2)

@@ -269,13 +269,14 @@ struct WholeServerBaker {
         do {
             let root = scratch.appending(path: ImageStore.filesDirectory, directoryHint: .isDirectory)
             guard mkdir(root.path, 0o755) == 0 else { throw posixError("cannot create", root.path) }
-            for layer in made { try LayerMerge.apply(layer.tree, onto: root) }
+            var known: [String: RootListing.KnownFile] = [:]
+            for layer in made { try LayerMerge.apply(layer.tree, onto: root, contents: layers.contents(of: layer), known: &known) }
             try RootNormalisation.apply(to: root)
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: root.path + recipe.workdir, isDirectory: &isDirectory), isDirectory.boolValue else {
                 throw PyreError(.bake, "image '\(recipe.name)': a build step removed the working directory \(recipe.workdir); keep it")
             }
-            let contentDigest = try RootListing(of: root).digest
+            let contentDigest = try RootListing(of: root, known: known).digest
             let image = try store.install(scratch: scratch, name: recipe.name, digest: digest, contentDigest: contentDigest,
                                           base: recipe.base?.description, layers: made.map(\.key),
                                           runtime: ImageRuntime(recipe))
