@@ -50,6 +50,11 @@ enum RootNormalisation {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path + "/" + directory)) ?? []
             for name in names where name.hasSuffix("-old") { try FileTree.remove(root.path + "/\(directory)/\(name)") }
         }
+    }
+
+    /// Refuses a base holding a device node, FIFO or socket before it becomes a layer. An
+    /// image's merged root needs no such pass: its ``RootListing`` refuses them as it hashes.
+    static func refuseSpecialFiles(in root: URL) throws {
         try FileTree.walk(root.path) { entry in
             if entry.kind == .characterDevice || entry.kind == .other { throw RootListing.specialFile(entry.relativePath) }
         }

@@ -209,6 +209,7 @@ struct WholeServerBaker {
             try await OCIImport(image: recipe.name, maker: maker).unpack(layout, into: tree)
         }
         try RootNormalisation.apply(to: tree)
+        try RootNormalisation.refuseSpecialFiles(in: tree)
         return key
     }
 
