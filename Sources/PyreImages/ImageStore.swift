@@ -62,12 +62,7 @@ public struct ImageStore: Sendable {
         for name in names {
             let digest = ImageDigest("sha256:" + name)
             guard digest.hex == name, !keep.contains(digest) else { continue }
-            // Rename first so a half-deleted image never looks like an image.
-            let trash = root.appending(path: ".trash-\(UUID().uuidString)").path
-            guard rename(root.appending(path: name).path, trash) == 0 else {
-                throw posixError("cannot remove image", root.appending(path: name).path)
-            }
-            try FileTree.remove(trash)
+            try addresses.remove(root.appending(path: name))
             removed.append(digest)
         }
         return removed
@@ -87,22 +82,15 @@ public struct ImageStore: Sendable {
     static let metadataFile = "image.json"
     static let filesDirectory = "root"
 
-    func directory(for digest: ImageDigest) -> URL? {
-        digest.hex.map { root.appending(path: $0, directoryHint: .isDirectory) }
+    private var addresses: AddressedDirectories {
+        AddressedDirectories(root: root, noun: "image", place: "the image store", advice: "check the state directory's permissions")
     }
+
+    func directory(for digest: ImageDigest) -> URL? { addresses.directory(for: digest) }
 
     /// A new, empty directory for one bake, on the store's file system so it can be
     /// renamed into place.
-    func makeScratchDirectory() throws -> URL {
-        do {
-            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        } catch {
-            throw PyreError(.bake, "cannot create the image store \(root.path): \(error.localizedDescription); check the state directory's permissions")
-        }
-        let scratch = root.appending(path: ".scratch-\(UUID().uuidString)", directoryHint: .isDirectory)
-        guard mkdir(scratch.path, 0o755) == 0 else { throw posixError("cannot create", scratch.path) }
-        return scratch
-    }
+    func makeScratchDirectory() throws -> URL { try addresses.makeScratch(mode: 0o755) }
 
     /// Writes the metadata of a finished bake into `scratch`, freezes it and renames it
     /// to the image's address. If another bake of the same digest got there first, its
@@ -123,15 +111,9 @@ public struct ImageStore: Sendable {
             throw PyreError(.bake, "cannot write \(metadataURL.path): \(error.localizedDescription); check free space and permissions")
         }
         try FileTree.setMode(of: metadataURL.path) { _ in 0o444 }
-        guard rename(scratch.path, target.path) == 0 else {
-            let reason = errno
-            if reason == EEXIST || reason == ENOTEMPTY, var existing = image(for: digest) {
-                try FileTree.remove(scratch.path)
-                existing.name = name
-                return existing
-            }
-            errno = reason
-            throw posixError("cannot move the baked image to", target.path)
+        if var existing = try addresses.moveIntoPlace(scratch, to: target, existing: { image(for: digest) }) {
+            existing.name = name
+            return existing
         }
         try FileTree.setMode(of: target.path) { $0 & ~0o222 }
         return BakedImage(name: name, digest: digest, contentDigest: contentDigest,

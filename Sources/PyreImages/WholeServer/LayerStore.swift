@@ -65,9 +65,7 @@ public struct LayerStore: Sendable {
     /// Removes a layer (renamed away first, so a half-removed layer is never found).
     public func remove(_ key: ImageDigest) throws {
         guard let directory = directory(for: key), FileManager.default.fileExists(atPath: directory.path) else { return }
-        let trash = root.appending(path: ".trash-\(UUID().uuidString)").path
-        guard rename(directory.path, trash) == 0 else { throw posixError("cannot remove layer", directory.path) }
-        try FileTree.remove(trash)
+        try addresses.remove(directory)
     }
 
     /// The locked base an unlocked `debian:` base (its key for a suite and package list)
@@ -92,20 +90,15 @@ public struct LayerStore: Sendable {
     static let metadataFile = "layer.json"
     static let treeDirectory = "tree"
 
-    func directory(for key: ImageDigest) -> URL? {
-        key.hex.map { root.appending(path: $0, directoryHint: .isDirectory) }
+    private var addresses: AddressedDirectories {
+        AddressedDirectories(root: root, noun: "layer", place: "the layer cache", advice: "set PYRE_LAYER_CACHE to a writable directory")
     }
+
+    func directory(for key: ImageDigest) -> URL? { addresses.directory(for: key) }
 
     /// A new scratch directory holding an empty `tree/`, on the store's file system.
     func makeScratch() throws -> URL {
-        do {
-            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        } catch {
-            throw PyreError(.bake, "cannot create the layer cache \(root.path): \(error.localizedDescription); "
-                + "set PYRE_LAYER_CACHE to a writable directory")
-        }
-        let scratch = root.appending(path: ".scratch-\(UUID().uuidString)", directoryHint: .isDirectory)
-        guard mkdir(scratch.path, 0o700) == 0 else { throw posixError("cannot create", scratch.path) }
+        let scratch = try addresses.makeScratch(mode: 0o700)
         guard mkdir(scratch.appending(path: Self.treeDirectory).path, 0o755) == 0 else {
             throw posixError("cannot create", scratch.path + "/" + Self.treeDirectory)
         }
@@ -129,16 +122,7 @@ public struct LayerStore: Sendable {
         try Self.encoder.encode(metadata).write(to: scratch.appending(path: Self.metadataFile))
         let layer = Layer(key: key, description: description, bytes: metadata.bytes, createdAt: createdAt,
                           tree: target.appending(path: Self.treeDirectory, directoryHint: .isDirectory))
-        guard rename(scratch.path, target.path) == 0 else {
-            let reason = errno
-            if (reason == EEXIST || reason == ENOTEMPTY), let existing = self.layer(for: key) {
-                try FileTree.remove(scratch.path)
-                return existing
-            }
-            errno = reason
-            throw posixError("cannot move the layer to", target.path)
-        }
-        return layer
+        return try addresses.moveIntoPlace(scratch, to: target, existing: { self.layer(for: key) }) ?? layer
     }
 
     /// The content hashes of a layer's files, as made when it was installed (or now, once,
