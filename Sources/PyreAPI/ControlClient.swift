@@ -45,14 +45,34 @@ public struct ControlClient: Sendable {
         try await api.json(ControlRoutes.collectImages.request(query: [("keep", String(keep))]), timeout: .seconds(600))
     }
 
-    public func plan() async throws -> PlanReport {
-        try await api.json(ControlRoutes.plan.request(), timeout: .seconds(600))
+    /// One deployment as the flight recorder tells it.
+    public func timeline(of deployment: Int) async throws -> TimelineReport {
+        try await api.json(ControlRoutes.timeline.request(String(deployment)), timeout: .seconds(30))
+    }
+
+    /// With `rollback`, what `pyre rollback` (to deployment `to`, or the one before) would do.
+    public func plan(rollback: Bool = false, to: Int? = nil) async throws -> PlanReport {
+        try await api.json(ControlRoutes.plan.request(query: Self.rollbackQuery(rollback, to)), timeout: .seconds(600))
     }
 
     /// Each streamed operation hands its progress to `onEvent` as it arrives and returns its
-    /// result (`ProgressEvent.isResult`).
-    public func deploy(onEvent: (ProgressEvent) -> Void) async throws -> ProgressEvent {
-        try await stream(ControlRoutes.deploy.request(), operation: "deploy", onEvent: onEvent)
+    /// result (`ProgressEvent.isResult`). `canary` is `only` or `skip` to change the canary phase.
+    public func deploy(canary: String? = nil, onEvent: (ProgressEvent) -> Void) async throws -> ProgressEvent {
+        let request = ControlRoutes.deploy.request(query: canary.map { [("canary", $0)] } ?? [])
+        return try await stream(request, operation: "deploy", onEvent: onEvent)
+    }
+
+    public func rollback(to: Int?, onEvent: (ProgressEvent) -> Void) async throws -> ProgressEvent {
+        try await stream(ControlRoutes.rollback.request(query: Self.rollbackQuery(false, to)), operation: "rollback",
+                         onEvent: onEvent)
+    }
+
+    public func promote(onEvent: (ProgressEvent) -> Void) async throws -> ProgressEvent {
+        try await stream(ControlRoutes.promote.request(), operation: "promote", onEvent: onEvent)
+    }
+
+    private static func rollbackQuery(_ rollback: Bool, _ to: Int?) -> [(String, String)] {
+        (rollback ? [("rollback", "true")] : []) + (to.map { [("to", String($0))] } ?? [])
     }
 
     public func verify(replace: Bool, onEvent: (ProgressEvent) -> Void) async throws -> ProgressEvent {

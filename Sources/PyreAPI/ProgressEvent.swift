@@ -27,8 +27,16 @@ public enum ProgressEvent: Codable, Sendable, Equatable {
     case destroyed(server: String, reason: String)
     /// A new server failed its health gate and was destroyed; `output` holds its last lines.
     case failed(server: String, reason: String, output: [String])
+    /// Published new servers (`what`: canaries, fleet) are watched for `seconds`.
+    case watching(service: String, what: String, servers: [String], seconds: Double)
+    /// How a watch ended, with the figures it judged by.
+    case watched(service: String, what: String, passed: Bool, detail: String)
     case deployCompleted(deployment: Int, seconds: Double)
+    /// The canaries passed and the deploy stopped there (`--canary-only`); `pyre promote` carries on.
+    case deployPaused(deployment: Int)
     case deployFailed(deployment: Int, reason: String)
+    /// The failed deployment is being undone by deploying `restoring`'s release again.
+    case rollingBack(deployment: Int, restoring: Int, reason: String)
     /// A failed deploy left new servers next to the complete old fleet; they are being removed.
     case removingFailedServers
 
@@ -55,6 +63,7 @@ public enum ProgressEvent: Codable, Sendable, Equatable {
         case bakeStarted = "bake_started", bakeOutput = "bake_output", bakeFinished = "bake_finished"
         case bakeCached = "bake_cached", bakeLayerStarted = "bake_layer_started", bakeLayerDone = "bake_layer_done", planned, creating, created, healthy, gating, published, retiring
         case destroyed, failed, deployCompleted = "deploy_completed", deployFailed = "deploy_failed"
+        case watching, watched, deployPaused = "deploy_paused", rollingBack = "rolling_back"
         case removingFailedServers = "removing_failed_servers", checked, deployResult = "deploy_result"
         case verifyResult = "verify_result", destroyResult = "destroy_result", operationFailed = "operation_failed"
         case notice, serverReady = "server_ready", startFailed = "start_failed", stopping, stopped

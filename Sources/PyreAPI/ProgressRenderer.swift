@@ -66,6 +66,15 @@ public struct ProgressRenderer: Sendable {
             ("\(id)  destroyed (\(reason))", .server)
         case let .failed(id, reason, output):
             ("\(id)  failed its health gate: \(reason); destroyed" + outputTail(of: id, output), .error)
+        case let .watching(service, what, servers, seconds):
+            (String(format: "watching the %@ of \(service) (\(servers.joined(separator: ", "))) for %.0fs", what, seconds), .plain)
+        case let .watched(service, what, passed, detail):
+            ("\(service): the \(what) \(passed ? "passed" : "failed") the watch: \(detail)", passed ? .plain : .error)
+        case let .deployPaused(deployment):
+            ("deploy #\(deployment) paused: the canaries passed; `pyre promote` carries on, `pyre rollback` takes them away",
+             .plain)
+        case let .rollingBack(deployment, restoring, reason):
+            ("rolling deploy #\(deployment) back to the release of #\(restoring): \(reason)", .error)
         case let .deployCompleted(deployment, seconds):
             (String(format: "deploy #\(deployment) completed in %.1fs", seconds), .plain)
         case let .deployFailed(deployment, reason):

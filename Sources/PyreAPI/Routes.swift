@@ -49,6 +49,8 @@ public struct APIRequest: Sendable, Equatable {
 public enum ControlRoutes {
     public static let status = APIRoute(.GET, "/v1/status")
     public static let history = APIRoute(.GET, "/v1/history")
+    /// One deployment's timeline (`pyre history N`).
+    public static let timeline = APIRoute(.GET, "/v1/history/{deployment}")
     public static let dns = APIRoute(.GET, "/v1/dns")
     public static let logs = APIRoute(.GET, "/v1/logs")
     public static let plan = APIRoute(.POST, "/v1/plan")
@@ -58,10 +60,15 @@ public enum ControlRoutes {
     public static let verify = APIRoute(.POST, "/v1/verify")
     /// Streamed, as `deploy`.
     public static let destroy = APIRoute(.POST, "/v1/destroy")
+    /// Streamed, as `deploy`: deploys an earlier release again.
+    public static let rollback = APIRoute(.POST, "/v1/rollback")
+    /// Streamed, as `deploy`: the rest of a deploy whose canaries passed.
+    public static let promote = APIRoute(.POST, "/v1/promote")
     /// `pyre image gc` while the agent runs: it knows what its servers and deployments use.
     public static let collectImages = APIRoute(.POST, "/v1/images/gc")
 
-    public static let all = [status, history, dns, logs, plan, deploy, verify, destroy, collectImages]
+    public static let all = [status, history, timeline, dns, logs, plan, deploy, verify, destroy, rollback, promote,
+                             collectImages]
 }
 
 /// The events API (`docs/events-api.yaml`), on the system address, for servers and the CLI.

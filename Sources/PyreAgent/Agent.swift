@@ -24,7 +24,7 @@ public actor Agent {
     /// The deploy the previous agent was running when it stopped, if any.
     private let interruptedDeployment: Int?
     /// What of pyre.yml the agent took up when it started; a deploy cannot change it.
-    private let runtime: RuntimeSpec
+    let runtime: RuntimeSpec
     let logger: Logger
     let store: SQLiteEventStore
     /// The applications' event store, served by the events API.
@@ -44,11 +44,11 @@ public actor Agent {
     private let driftChecker: DriftChecker
     private let lock: AgentLock
     /// What the last successful load of the manifest asked for; the watcher keeps it true.
-    private var desired: [DesiredService]?
+    var desired: [DesiredService]?
     /// After `pyre destroy` the watcher must not bring servers back until the next deploy.
-    private var stopped = false
+    var stopped = false
     /// Set by a deploy from its first step to its last (baking included).
-    private var deploying = false
+    var deploying = false
     /// Set once `shutdown` starts: no new operation is accepted.
     private var shuttingDown = false
     /// Operations the control API started (deploy, verify, destroy), by id.
@@ -103,7 +103,7 @@ public actor Agent {
         reconciler = Reconciler(
             configuration: ReconcilerConfiguration(system: spec.name, zone: spec.zone),
             provider: provider, journal: journal, health: ReplayGate(probe: backend.health, store: applicationEvents),
-            publisher: publisher,
+            publisher: publisher, logCensus: logs,
             state: history, logger: logger)
         statusReporter = StatusReporter(system: spec.name, isolation: configuration.isolation.rawValue,
                                         provider: provider, reconciler: reconciler)
@@ -135,43 +135,88 @@ public actor Agent {
     /// The events API as servers and the host reach it (`events.ZONE` names the same address).
     public nonisolated var eventsURL: String { "http://\(identity.systemAddress):\(eventsPort)" }
 
-    /// Bakes what changed and rolls out the manifest as it is on disk now. Self-healing keeps
-    /// what the last *successful* deploy rolled out.
-    public func deploy(trigger: DeployTrigger = .manual, progress: @escaping ProgressSink) async throws -> DeploymentRecord {
+    /// Bakes what changed and rolls out the manifest as it is on disk now, judged by its
+    /// canaries and watches; a release that fails them is rolled back (``rollBack(_:to:progress:)``).
+    /// Self-healing keeps what the last *successful* deploy rolled out. A recovery after the
+    /// agent stopped in the middle of a rollback finishes that rollback instead.
+    public func deploy(trigger: DeployTrigger = .manual, options: RolloutOptions = RolloutOptions(),
+                       progress: @escaping ProgressSink) async throws -> DeploymentRecord {
         // Claimed before the first suspension: two requests arriving together cannot both bake.
         try await checkCanDeploy()
         deploying = true
         defer { deploying = false }
-        let spec = try loadWorkload()
-        let wanted = try await bake(spec, progress: progress)
-        try await backend.prepareDeploy(spec, services: wanted)
-        try await identity.configure(spec)
-        await identity.setDeployment(await reconciler.state.nextDeploymentNumber)
-        let record = try await reconciler.deploy(wanted, trigger: trigger) { event in
-            progress(ProgressEvent(event))
+        if trigger == .recovery, let unfinished = await reconciler.state.unfinishedRollback {
+            progress(.notice(message: "finishing the rollback to deployment #\(unfinished.number) that the agent's stop "
+                + "cut short; `pyre deploy` deploys pyre.yml again"))
+            return try await restore(unfinished, rollingBack: nil, progress: progress)
         }
-        if record.outcome == .completed {
+        let (spec, text) = try loadWorkloadAndText()
+        let wanted = try await bake(spec, progress: progress)
+        var images: [String: ImageDigest] = [:]
+        for (service, desired) in zip(spec.services, wanted) { images[service.image] = desired.image }
+        return try await rollOutAndSettle(wanted, of: spec, trigger: trigger,
+                                          release: Release(manifest: text, images: images), options: options,
+                                          progress: progress)
+    }
+
+    /// Rolls a new release out, then: keeps it when it completed; rolls back to the release
+    /// before it when the release itself failed (a canary, a watch) and every service allows
+    /// it; otherwise takes away what a failed blue/green rollout left beside the old fleet.
+    func rollOutAndSettle(_ wanted: [DesiredService], of spec: SystemSpec, trigger: DeployTrigger, release: Release,
+                          options: RolloutOptions, progress: @escaping ProgressSink) async throws -> DeploymentRecord {
+        let current = await reconciler.state.currentRelease
+        let record = try await roll(out: wanted, of: spec, trigger: trigger, release: release, options: options,
+                                    progress: progress)
+        switch record.outcome {
+        case .completed:
             desired = wanted
             stopped = false
             await pruneImages()
-        } else if let previous = desired {
-            try await removeExtraServers(keeping: previous, progress: progress)
+        case .failed where record.releaseFailed && spec.services.allSatisfy(\.strategy.autoRollback) && current != nil:
+            return await rollBack(record, to: current!, progress: progress)
+        case .paused:
+            break
+        default:
+            if let previous = desired { try await removeExtraServers(keeping: previous, progress: progress) }
         }
         return record
+    }
+
+    /// Points the backend and the identity layer at `spec` and rolls `wanted` out.
+    func roll(out wanted: [DesiredService], of spec: SystemSpec, trigger: DeployTrigger, release: Release,
+              options: RolloutOptions, rollingBack: Int? = nil, progress: @escaping ProgressSink) async throws
+        -> DeploymentRecord {
+        try await backend.prepareDeploy(spec, services: wanted)
+        try await identity.configure(spec)
+        await identity.setDeployment(await reconciler.state.nextDeploymentNumber)
+        return try await reconciler.deploy(wanted, trigger: trigger, release: release, options: options,
+                                           rollingBack: rollingBack) { event in
+            progress(ProgressEvent(event))
+        }
     }
 
     /// pyre.yml as it is on disk now, refused when it changes what the agent took up at
     /// start: that would be silently ignored until the next `pyre up`.
     private func loadWorkload() throws -> SystemSpec {
-        let spec = try Manifest.load(directory: configuration.systemDirectory)
+        try loadWorkloadAndText().spec
+    }
+
+    /// As ``loadWorkload()``, with the text a release records.
+    private func loadWorkloadAndText() throws -> (spec: SystemSpec, text: String) {
+        let (spec, text) = try Manifest.read(file: configuration.systemDirectory.appendingPathComponent(Manifest.fileName))
+        try checkRuntimeUnchanged(spec)
+        try backend.validate(spec)
+        return (spec, text)
+    }
+
+    /// Refuses a manifest that changes what the agent took up when it started.
+    func checkRuntimeUnchanged(_ spec: SystemSpec) throws {
         let changed = spec.runtime.changedSections(from: runtime)
         guard changed.isEmpty else {
             throw PyreError(.manifest, "restart the agent to apply: \(changed.joined(separator: ", ")) "
                 + "(read only when the agent starts: stop `pyre up` with Ctrl-C, which destroys the servers and keeps "
                 + "persistent data, and start it again), or undo the change to deploy the rest")
         }
-        try backend.validate(spec)
-        return spec
     }
 
     /// Fails fast, before a possibly long bake, when a deploy runs already or the agent is
@@ -203,7 +248,7 @@ public actor Agent {
     /// Drops baked images that neither a live server, the declared services nor the last
     /// `keptDeployments` deployments use. Runs while the deploy still holds `deploying`, so
     /// no other deploy's fresh image is taken.
-    private func pruneImages() async {
+    func pruneImages() async {
         do {
             try images.prune(keeping: try await imagesToKeep(lastDeployments: configuration.keptDeployments))
         } catch {
@@ -260,7 +305,7 @@ public actor Agent {
 
     /// What each service of `spec` asks for, with its image's digest and location, and its
     /// servers told where the agent's services are as the backend says they reach them.
-    private func desiredServices(_ spec: SystemSpec, images digests: [String: ImageDigest],
+    func desiredServices(_ spec: SystemSpec, images digests: [String: ImageDigest],
                                  location: (ImageRecipe, ImageDigest) throws -> ImageLocation) throws -> [DesiredService] {
         let reach = backend.serverEnvironment(AgentServiceAddresses(
             dns: identity.dnsAddress, eventsURL: eventsURL, eventsToken: eventsToken, syslog: syslogAddress, relp: relpAddress))

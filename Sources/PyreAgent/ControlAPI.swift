@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import PyreAPI
 import PyreCore
+import PyreDeploy
 
 /// The agent's control API on loopback: what the CLI talks to. Every route requires the
 /// bearer token from `STATE/token`. Documented in `docs/control-api.yaml`.
@@ -30,14 +31,26 @@ public enum ControlAPI {
         router.add(middleware: BearerTokenMiddleware(token: token, hint: "the CLI reads it from STATE/token"))
         router.on(ControlRoutes.status) { _, _ in try jsonResponse(try await agent.status()) }
         router.on(ControlRoutes.history) { _, _ in try jsonResponse(await agent.history()) }
+        router.on(ControlRoutes.timeline) { _, context in
+            let text = context.parameters.get("deployment") ?? ""
+            guard let number = Int(text) else {
+                throw PyreError(.manifest, "a deployment is a number such as 3 (not '\(text)'); `pyre history` lists them")
+            }
+            return try jsonResponse(try await agent.timeline(of: number))
+        }
         LogsAPI.addRoute(to: router, store: agent.logs.store, subscribers: subscribers)
         router.on(ControlRoutes.dns) { _, _ in
             try jsonResponse(DNSReport(address: agent.identity.dnsAddress, listen: await agent.identity.hostDNSAddress,
                                        zone: await agent.zoneText()))
         }
-        router.on(ControlRoutes.plan) { _, _ in
-            let plan = try await agent.plan()
-            return try jsonResponse(PlanReport(changes: !plan.isEmpty, text: plan.render()))
+        router.on(ControlRoutes.plan) { request, _ in
+            guard request.uri.queryParameters.get("rollback") == "true" else {
+                let plan = try await agent.plan()
+                return try jsonResponse(PlanReport(changes: !plan.isEmpty, text: plan.render()))
+            }
+            let (target, plan) = try await agent.rollbackPlan(to: try deploymentNumber(request, "to"))
+            return try jsonResponse(PlanReport(changes: !plan.isEmpty,
+                                               text: "rollback to the release of deployment #\(target):\n" + plan.render()))
         }
         router.on(ControlRoutes.collectImages) { request, _ in
             let text = request.uri.queryParameters.get("keep")
@@ -46,11 +59,32 @@ public enum ControlAPI {
             }
             return try jsonResponse(ImageGCReport(try await agent.collectImages(keepingDeployments: keep), keptDeployments: keep))
         }
-        router.on(ControlRoutes.deploy) { _, _ in
+        router.on(ControlRoutes.deploy) { request, _ in
+            let options = switch request.uri.queryParameters.get("canary") {
+            case "only": RolloutOptions(canary: .only)
+            case "skip": RolloutOptions(canary: .skip)
+            case nil: RolloutOptions()
+            case let other?: throw PyreError(.manifest, "canary must be only or skip (not '\(other)')")
+            }
             try await agent.checkCanDeploy()
             return try await streamed(agent: agent, console: console) { progress in
-                let record = try await agent.deploy(progress: progress)
+                let record = try await agent.deploy(options: options, progress: progress)
                 // The engine's own progress already said how it ended; the result only carries the outcome.
+                return .deployResult(deployment: record.number, ok: record.outcome == .completed || record.outcome == .paused)
+            }
+        }
+        router.on(ControlRoutes.rollback) { request, _ in
+            let target = try deploymentNumber(request, "to")
+            try await agent.checkCanDeploy()
+            return try await streamed(agent: agent, console: console) { progress in
+                let record = try await agent.rollback(to: target, progress: progress)
+                return .deployResult(deployment: record.number, ok: record.outcome == .completed)
+            }
+        }
+        router.on(ControlRoutes.promote) { _, _ in
+            try await agent.checkCanDeploy()
+            return try await streamed(agent: agent, console: console) { progress in
+                let record = try await agent.promote(progress: progress)
                 return .deployResult(deployment: record.number, ok: record.outcome == .completed)
             }
         }
@@ -70,6 +104,15 @@ public enum ControlAPI {
         }
         return router
     }
+}
+
+/// The query parameter `name` as a deployment number; nil when absent.
+private func deploymentNumber(_ request: Request, _ name: String) throws -> Int? {
+    guard let text = request.uri.queryParameters.get(name) else { return nil }
+    guard let number = Int(text), number > 0 else {
+        throw PyreError(.manifest, "\(name) must be a deployment number such as 3 (not '\(text)'); `pyre history` lists them")
+    }
+    return number
 }
 
 /// Runs `operation` in its own task and streams its progress as JSON lines, ending with the

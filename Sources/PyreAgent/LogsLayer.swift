@@ -81,3 +81,29 @@ private final class OriginTable: Sendable {
     func lookup(_ address: String) -> LogOrigin? { table.withLock { $0[address] } }
     func replace(with origins: [String: LogOrigin]) { table.withLock { $0 = origins } }
 }
+
+/// A release's error gate counts what the central store holds, stdout, stderr and syslog alike.
+extension LogsLayer: LogCensus {
+    func census(service: String, servers: Set<ServerID>, since: Date) async -> ErrorCensus {
+        let from = LogRecord.microseconds(since)
+        func count(_ server: String?, errorsOnly: Bool) -> Int {
+            let query = LogQuery(since: from, service: service, server: server, severity: errorsOnly ? .err : nil)
+            do {
+                return try store.count(query)
+            } catch {
+                logger.warning("error gate: could not count log records: \(error)")
+                return 0
+            }
+        }
+        var records = 0
+        var errors = 0
+        for id in servers {
+            records += count(id.rawValue, errorsOnly: false)
+            errors += count(id.rawValue, errorsOnly: true)
+        }
+        let allRecords = count(nil, errorsOnly: false)
+        let allErrors = count(nil, errorsOnly: true)
+        return ErrorCensus(records: records, errors: errors, otherRecords: allRecords - records,
+                           otherErrors: allErrors - errors)
+    }
+}

@@ -14,8 +14,21 @@ struct Deploy: AsyncParsableCommand {
 
     @OptionGroup var options: SystemOptions
 
+    @Flag(help: "Stop once the canaries passed their watch; `pyre promote` carries on.")
+    var canaryOnly = false
+
+    @Flag(help: "Skip the canary phase: the whole new fleet at once (the fleet watch still runs).")
+    var noCanary = false
+
+    func validate() throws {
+        if canaryOnly && noCanary { throw ValidationError("--canary-only and --no-canary contradict each other; pick one") }
+    }
+
     func run() async throws {
-        try await reportingErrors { try await streamOperation { try await options.client().deploy(onEvent: $0) } }
+        let canary = canaryOnly ? "only" : noCanary ? "skip" : nil
+        try await reportingErrors {
+            try await streamOperation { try await options.client().deploy(canary: canary, onEvent: $0) }
+        }
     }
 }
 
@@ -25,9 +38,19 @@ struct Plan: AsyncParsableCommand {
 
     @OptionGroup var options: SystemOptions
 
+    @Flag(help: "Show what `pyre rollback` would do instead.")
+    var rollback = false
+
+    @Option(help: "With --rollback: the deployment whose release to restore.")
+    var to: Int?
+
+    func validate() throws {
+        if to != nil && !rollback { throw ValidationError("--to goes with --rollback") }
+    }
+
     func run() async throws {
         try await reportingErrors {
-            let report = try await options.client().plan()
+            let report = try await options.client().plan(rollback: rollback, to: to)
             print(report.text)
             if report.changes { throw CLIFailure(message: "", code: 2) }
         }
@@ -75,15 +98,31 @@ struct DNS: AsyncParsableCommand {
 }
 
 struct History: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List deployments, newest last.")
+    static let configuration = CommandConfiguration(
+        abstract: "List deployments, newest last; with a number, that deployment's timeline.")
 
     @OptionGroup var options: SystemOptions
+
+    @Argument(help: "A deployment number: its timeline (the flight recorder).")
+    var deployment: Int?
 
     @Flag(help: "Print JSON.")
     var json = false
 
     func run() async throws {
+        // `pyre history 3` in a system's directory: the lone positional is the deployment.
+        var options = options
+        var deployment = deployment
+        if deployment == nil, let number = Int(options.directory),
+           !FileManager.default.fileExists(atPath: options.directory) {
+            deployment = number
+            options.directory = "."
+        }
         try await reportingErrors {
+            if let deployment {
+                let timeline = try await options.client().timeline(of: deployment)
+                return try json ? printJSON(timeline) : print(TimelineText.render(timeline), terminator: "")
+            }
             let deployments = try await options.client().history()
             if json { return try printJSON(deployments) }
             print("#     started (UTC)         trigger   outcome      created destroyed  duration  services")
@@ -100,7 +139,7 @@ struct History: AsyncParsableCommand {
                     duration.padding(toLength: 10, withPad: " ", startingAt: 0),
                     record.services.joined(separator: ","),
                 ]
-                print(columns.joined() + (record.reason.map { "  (\($0))" } ?? ""))
+                print(columns.joined() + (TimelineText.note(on: record).map { "  (\($0))" } ?? ""))
             }
         }
     }

@@ -9,7 +9,7 @@ import PyreManifest
 /// which runs the agent.
 public enum PyreCommands {
     public static let all: [any ParsableCommand.Type] = [
-        Deploy.self, Plan.self, Status.self, History.self, DNS.self, Events.self, Logs.self, Bake.self, Verify.self,
+        Deploy.self, Plan.self, Rollback.self, Promote.self, Status.self, History.self, DNS.self, Events.self, Logs.self, Bake.self, Verify.self,
         Destroy.self, ImageCommand.self,
     ]
 }

@@ -12,6 +12,11 @@ public enum DeployTrigger: String, Sendable, Codable, Equatable {
     case recovery
     /// `pyre verify --replace` found drifted servers.
     case drift
+    /// A release went back to an earlier one: automatically after a failed canary or watch,
+    /// or by `pyre rollback`.
+    case rollback
+    /// `pyre promote` carried on with a release whose canaries passed.
+    case promote
 }
 
 /// One step of the agent's own history. The agent's state is a fold of these
@@ -28,6 +33,14 @@ public enum AgentEvent: Sendable, Equatable, Codable {
     case serverDestroyed(id: ServerID, reason: String, at: Date)
     case deploymentCompleted(deployment: Int, at: Date)
     case deploymentFailed(deployment: Int, reason: String, at: Date)
+    /// What the deployment rolls out, recorded right after it starts.
+    case releaseRecorded(deployment: Int, release: Release)
+    /// A gate, watch or rollback decision with its figures.
+    case decision(deployment: Int, DeployDecision)
+    /// The canaries passed (`pyre deploy --canary-only`); `pyre promote` carries on.
+    case deploymentPaused(deployment: Int, at: Date)
+    /// The failed deployment is undone by deployment `by`, which restores `restoring`'s release.
+    case deploymentRolledBack(deployment: Int, by: Int, restoring: Int, at: Date)
 
     /// The event type name stored alongside the data (`DeploymentStarted`, …).
     public var typeName: String {
@@ -42,6 +55,10 @@ public enum AgentEvent: Sendable, Equatable, Codable {
         case .serverDestroyed: "ServerDestroyed"
         case .deploymentCompleted: "DeploymentCompleted"
         case .deploymentFailed: "DeploymentFailed"
+        case .releaseRecorded: "ReleaseRecorded"
+        case .decision: "DeployDecision"
+        case .deploymentPaused: "DeploymentPaused"
+        case .deploymentRolledBack: "DeploymentRolledBack"
         }
     }
 }

@@ -20,6 +20,10 @@ public struct DeploymentRecord: Sendable, Equatable, Codable {
         case running, completed, failed
         /// The agent stopped while it ran; the next start converged instead.
         case interrupted
+        /// Its canaries passed and it waits for `pyre promote`.
+        case paused
+        /// It failed and a rollback (``DeploymentRecord/rolledBackBy``) undid it.
+        case rolledBack = "rolled back"
     }
 
     public var number: Int
@@ -31,6 +35,13 @@ public struct DeploymentRecord: Sendable, Equatable, Codable {
     public var reason: String?
     public var created: [ServerID] = []
     public var destroyed: [ServerID] = []
+    /// A rollback: the deployment whose release it deploys again.
+    public var restores: Int?
+    /// The rollback that undid this failed deployment.
+    public var rolledBackBy: Int?
+    /// The release itself failed (a canary or fleet watch, or a crash loop right after it),
+    /// not only a step of its rollout: rolling back is the answer.
+    public var releaseFailed = false
 
     public var duration: TimeInterval? { finishedAt.map { $0.timeIntervalSince(startedAt) } }
 }
@@ -43,6 +54,8 @@ public struct AgentState: Sendable, Equatable {
     public private(set) var lastGeneration: [String: Generation] = [:]
     /// The images the live servers ran when each completed deployment finished, by number.
     public private(set) var imagesAfterDeployment: [Int: Set<ImageDigest>] = [:]
+    /// What each deployment that recorded one rolled out, by number.
+    public private(set) var releases: [Int: Release] = [:]
     /// The image of each server not destroyed, kept as the events come so a completion
     /// need not look at every server ever made.
     private var liveImages: [ServerID: ImageDigest] = [:]
@@ -65,6 +78,41 @@ public struct AgentState: Sendable, Equatable {
     public var nextDeploymentNumber: Int { (deployments.last?.number ?? 0) + 1 }
 
     public func nextGeneration(of service: String) -> Generation { (lastGeneration[service] ?? 0) + 1 }
+
+    /// The release the system runs: that of the last completed deployment that recorded one,
+    /// with its number (a paused deployment's canaries stand beside it).
+    public var currentRelease: (number: Int, release: Release)? {
+        for record in deployments.reversed() where record.outcome == .completed {
+            if let release = releases[record.number] { return (record.number, release) }
+        }
+        return nil
+    }
+
+    /// The release a rollback from the current one deploys: the last completed deployment
+    /// before the current release whose release differs from it.
+    public var previousRelease: (number: Int, release: Release)? {
+        guard let current = currentRelease else { return nil }
+        for record in deployments.reversed() where record.number < current.number && record.outcome == .completed {
+            if let release = releases[record.number], !release.sameContent(as: current.release) {
+                return (record.number, release)
+            }
+        }
+        return nil
+    }
+
+    /// The deployment whose release a rollback must still finish: a rollback the agent's
+    /// stop cut short (or that never started after the failure was recorded).
+    public var unfinishedRollback: (number: Int, release: Release)? {
+        guard let last = deployments.last else { return nil }
+        let rollback: DeploymentRecord?
+        if last.trigger == .rollback, last.outcome == .running || last.outcome == .interrupted {
+            rollback = last
+        } else {
+            rollback = nil
+        }
+        guard let rollback, let release = releases[rollback.number], let origin = release.origin else { return nil }
+        return (origin, release)
+    }
 
     /// The images to keep so the system can go back: those of live servers (as the journal
     /// knows them), and those the fleet ran after each of the last `deployments` completed
@@ -130,6 +178,28 @@ public struct AgentState: Sendable, Equatable {
                 $0.outcome = .failed
                 $0.reason = reason
                 $0.finishedAt = at
+            }
+        case let .releaseRecorded(number, release):
+            var release = release
+            if let origin = release.origin, origin != number {
+                updateDeployment(number) { $0.restores = origin }
+            } else {
+                release.origin = number
+            }
+            releases[number] = release
+        case let .decision(number, decision):
+            if !decision.passed, decision.kind != .gate, decision.kind != .rollback {
+                updateDeployment(number) { $0.releaseFailed = true }
+            }
+        case let .deploymentPaused(number, at):
+            updateDeployment(number) {
+                $0.outcome = .paused
+                $0.finishedAt = at
+            }
+        case let .deploymentRolledBack(number, by, _, _):
+            updateDeployment(number) {
+                $0.outcome = .rolledBack
+                $0.rolledBackBy = by
             }
         }
     }

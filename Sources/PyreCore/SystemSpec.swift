@@ -215,11 +215,27 @@ public enum RolloutQuantity: Sendable, Equatable, CustomStringConvertible {
 public struct RolloutStrategy: Sendable, Equatable {
     public var maxSurge: RolloutQuantity
     public var maxUnavailable: RolloutQuantity
+    /// New servers created, published beside the old fleet and watched before the rest.
+    public var canary: RolloutQuantity
+    /// How long the canaries, and then the whole new fleet, must stay healthy.
+    public var watch: Duration
+    /// A failed canary or watch deploys the previous release again.
+    public var autoRollback: Bool
+    /// The largest share (0…1) of the new servers' log records at severity error or worse
+    /// over a watch, above the old servers' share; nil: log records are not judged.
+    public var maxErrorLogs: Double?
 
-    /// Blue/green by default: a whole new fleet next to the old one, none unavailable.
-    public init(maxSurge: RolloutQuantity = .percent(100), maxUnavailable: RolloutQuantity = .absolute(0)) {
+    /// Blue/green by default: a whole new fleet next to the old one, none unavailable, after
+    /// one canary watched for 10 s; the new fleet is watched as long again.
+    public init(maxSurge: RolloutQuantity = .percent(100), maxUnavailable: RolloutQuantity = .absolute(0),
+                canary: RolloutQuantity = .absolute(1), watch: Duration = .seconds(10), autoRollback: Bool = true,
+                maxErrorLogs: Double? = nil) {
         self.maxSurge = maxSurge
         self.maxUnavailable = maxUnavailable
+        self.canary = canary
+        self.watch = watch
+        self.autoRollback = autoRollback
+        self.maxErrorLogs = maxErrorLogs
     }
 
     /// Surge and unavailability for a service of `count` servers; at least one of them is
@@ -229,6 +245,11 @@ public struct RolloutStrategy: Sendable, Equatable {
         let unavailable = maxUnavailable.resolve(count: count, roundingUp: false)
         if surge == 0 && unavailable == 0 && count > 0 { return (0, 1) }
         return (surge, unavailable)
+    }
+
+    /// Canaries for a service of `count` servers: a percentage rounds up, so 10% of 3 is one.
+    public func canaries(count: Int) -> Int {
+        min(count, canary.resolve(count: count, roundingUp: true))
     }
 }
 

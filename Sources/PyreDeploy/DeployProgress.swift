@@ -15,6 +15,12 @@ public enum DeployProgress: Sendable, Equatable {
     case destroyed(ServerID, reason: String)
     /// A new server failed its health gate; `output` holds its last lines.
     case failed(ServerID, reason: String, output: [String])
+    /// Published new servers are being watched for `seconds`.
+    case watching(service: String, RolloutStateMachine.Watch, servers: [ServerID], seconds: Double)
+    /// How a watch ended, with its figures.
+    case watched(DeployDecision)
     case completed(deployment: Int, seconds: Double)
+    /// The canaries passed and the deploy stopped, as asked; `pyre promote` carries on.
+    case paused(deployment: Int)
     case deployFailed(deployment: Int, reason: String)
 }

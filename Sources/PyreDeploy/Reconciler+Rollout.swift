@@ -4,8 +4,9 @@ import PyreCore
 extension Reconciler {
     /// Deploys the services of `desired` named in `only` (all when nil). `removal` is why the
     /// servers of services not in `desired` go.
-    func deploy(_ desired: [DesiredService], trigger: DeployTrigger, only: Set<String>?,
-                replacing: Set<ServerID> = [], removal: String = ServicePlan.undeclared,
+    func deploy(_ desired: [DesiredService], trigger: DeployTrigger, only: Set<String>?, release: Release? = nil,
+                options: RolloutOptions = .gatesOnly, rollingBack: Int? = nil, replacing: Set<ServerID> = [],
+                removal: String = ServicePlan.undeclared,
                 progress: @escaping @Sendable (DeployProgress) -> Void) async throws -> DeploymentRecord {
         if let active {
             throw PyreError(.deployRunning, "deploy #\(active.number) is running since "
@@ -24,13 +25,22 @@ extension Reconciler {
             plan.services[index].removalReason = removal
         }
         progress(.planned(plan))
-        try await record([.deploymentStarted(deployment: number, trigger: trigger,
-                                             services: plan.services.filter { !$0.isEmpty }.map(\.service), at: Date())])
+        var started: [AgentEvent] = [.deploymentStarted(deployment: number, trigger: trigger,
+                                                        services: plan.services.filter { !$0.isEmpty }.map(\.service),
+                                                        at: Date())]
+        if let release { started.append(.releaseRecorded(deployment: number, release: release)) }
+        if let rollingBack, let origin = release?.origin {
+            started.append(.deploymentRolledBack(deployment: rollingBack, by: number, restoring: origin, at: Date()))
+        }
+        try await record(started)
 
-        var run = prepare(number: number, plan: plan, desired: desired)
+        var run = prepare(number: number, plan: plan, desired: desired, options: options)
         try await rollOut(&run, progress: progress)
 
-        if run.failures.isEmpty {
+        if run.failures.isEmpty, !run.paused.isEmpty {
+            try await record([.deploymentPaused(deployment: number, at: Date())])
+            progress(.paused(deployment: number))
+        } else if run.failures.isEmpty {
             try await record([.deploymentCompleted(deployment: number, at: Date())])
             progress(.completed(deployment: number, seconds: run.elapsedSeconds))
         } else {
@@ -41,13 +51,15 @@ extension Reconciler {
         return state.deployments.last { $0.number == number }!
     }
 
-    private func prepare(number: Int, plan: Plan, desired: [DesiredService]) -> DeploymentRun {
+    private func prepare(number: Int, plan: Plan, desired: [DesiredService], options: RolloutOptions) -> DeploymentRun {
         var run = DeploymentRun(number: number)
         for service in desired { run.desired[service.spec.name] = service }
         for servicePlan in plan.services {
             let name = servicePlan.service
             let spec = run.desired[name]?.spec
-            run.machines[name] = RolloutStateMachine(plan: servicePlan, strategy: spec?.strategy ?? RolloutStrategy())
+            let strategy = spec?.strategy ?? RolloutStrategy()
+            run.machines[name] = RolloutStateMachine(plan: servicePlan, strategy: strategy,
+                                                     phases: options.phases(strategy, count: servicePlan.count))
             run.generations[name] = state.nextGeneration(of: name)
             run.drains[name] = spec?.drain ?? configuration.removedServiceDrain
             run.unfinished.insert(name)
@@ -146,6 +158,18 @@ extension Reconciler {
                                        retiring: Removal(service: service, ids: retire, drain: run.drains[service]))))
         case let .destroyNow(ids):
             startRemoval(Removal(service: service, ids: ids, drain: nil), &run)
+        case let .withdraw(ids):
+            for id in ids { run.destroyReasons[id] = "a canary of a release that failed its watch" }
+            startRemoval(Removal(service: service, ids: ids, drain: run.drains[service] ?? .zero), &run)
+        case let .watch(ids, kind):
+            let spec = run.desired[service]!.spec
+            progress(.watching(service: service, kind, servers: ids, seconds: spec.strategy.watch.timeInterval))
+            run.jobs.append(.watch(WatchJob(service: service, kind: kind, servers: ids.map { state.servers[$0]!.info },
+                                            check: spec.health, duration: spec.strategy.watch,
+                                            maxErrorLogs: spec.strategy.maxErrorLogs)))
+        case .pause:
+            run.paused.insert(service)
+            run.unfinished.remove(service)
         case .wait:
             break
         case .complete:
@@ -201,14 +225,19 @@ extension Reconciler {
                 }
             }
             for failure in failures { feed(service, .createFailed(reason: failure), &run, progress) }
-        case let .gatePassed(service, id, seconds):
+        case let .gatePassed(service, id, seconds, detail):
             guard !run.removing.contains(id) else { return }
+            emit(.decision(deployment: run.number, DeployDecision(kind: .gate, service: service, servers: [id],
+                                                                  passed: true, detail: detail, at: now)), &run)
             emit(.serverHealthy(deployment: run.number, id: id, at: now), &run)
             healthTracks[id] = ServerHealth(id: id, lastResult: .pass, checkedAt: now)
             progress(.healthy(id, seconds: seconds))
             feed(service, .gatePassed(id), &run, progress)
-        case let .gateFailed(service, id, reason, output):
+        case let .gateFailed(service, id, reason, output, detail):
             guard !run.removing.contains(id) else { return }
+            emit(.decision(deployment: run.number, DeployDecision(kind: .gate, service: service, servers: [id],
+                                                                  passed: false, detail: "\(reason); \(detail)",
+                                                                  culprits: [id], at: now)), &run)
             emit(.serverFailed(deployment: run.number, id: id, reason: reason, output: output, at: now), &run)
             progress(.failed(id, reason: reason, output: output))
             run.destroyReasons[id] = "failed its health gate: \(reason)"
@@ -245,6 +274,12 @@ extension Reconciler {
                 }
                 feed(removal.service, .destroyed(id), &run, progress)
             }
+        case let .watched(job, decision):
+            emit(.decision(deployment: run.number, decision), &run)
+            progress(.watched(decision))
+            let what = job.kind == .canaries ? "the canaries" : "the new fleet"
+            feed(job.service, decision.passed ? .watchPassed
+                : .watchFailed(reason: "\(what) failed the watch: \(decision.detail)"), &run, progress)
         }
     }
 }

@@ -27,12 +27,12 @@ public actor Reconciler {
     /// - Parameter state: the agent's state replayed from its journal.
     public init(configuration: ReconcilerConfiguration, provider: any ServerProvider, journal: any EventJournal,
                 health: any HealthChecker, publisher: any ServerPublisher = NoopPublisher(),
-                state: AgentState, logger: Logger) {
+                logCensus: (any LogCensus)? = nil, state: AgentState, logger: Logger) {
         self.configuration = configuration
         self.provider = provider
         self.journal = journal
         self.publisher = publisher
-        self.worker = RolloutWorker(provider: provider, health: health, publisher: publisher,
+        self.worker = RolloutWorker(provider: provider, health: health, publisher: publisher, logCensus: logCensus,
                                     outputLines: configuration.failureOutputLines,
                                     gateProgressInterval: configuration.gateProgressInterval)
         self.state = state
@@ -49,10 +49,14 @@ public actor Reconciler {
     /// record; a deploy whose new servers failed their gate returns with outcome `.failed`.
     /// Throws `deployRunning` while another deploy runs, and when the journal cannot record.
     /// Servers in `replacing` (drifted ones, from `pyre verify --replace`) are replaced even
-    /// when otherwise up to date.
-    public func deploy(_ desired: [DesiredService], trigger: DeployTrigger, replacing: Set<ServerID> = [],
+    /// when otherwise up to date. `release`, when given, is recorded as what the deployment
+    /// rolls out (see ``AgentState/releases``); `rollingBack` names the failed deployment this
+    /// one undoes.
+    public func deploy(_ desired: [DesiredService], trigger: DeployTrigger, release: Release? = nil,
+                       options: RolloutOptions = .gatesOnly, rollingBack: Int? = nil, replacing: Set<ServerID> = [],
                        progress: @escaping @Sendable (DeployProgress) -> Void) async throws -> DeploymentRecord {
-        try await deploy(desired, trigger: trigger, only: nil, replacing: replacing, progress: progress)
+        try await deploy(desired, trigger: trigger, only: nil, release: release, options: options,
+                         rollingBack: rollingBack, replacing: replacing, progress: progress)
     }
 
     /// Destroys every server, as a deploy of nothing; `reason` (such as "pyre destroy") says

@@ -1,5 +1,35 @@
 import PyreCore
 
+/// How a deploy treats the strategy's canaries and watches.
+public struct RolloutOptions: Sendable, Equatable {
+    public enum Canary: Sendable, Equatable {
+        /// As the strategy says.
+        case asConfigured
+        /// Stop once the canaries passed (`pyre deploy --canary-only`).
+        case only
+        /// No canary phase (`pyre deploy --no-canary`, `pyre promote`).
+        case skip
+    }
+
+    public var canary: Canary
+    /// Watch the canaries and the new fleet as the strategy says; off for deploys that do
+    /// not change the release (healing, phoenix, drift) and for rollbacks.
+    public var watch: Bool
+
+    public init(canary: Canary = .asConfigured, watch: Bool = true) {
+        self.canary = canary
+        self.watch = watch
+    }
+
+    /// Gates only: what heals, phoenix replacements, recoveries and rollbacks use.
+    public static let gatesOnly = RolloutOptions(canary: .skip, watch: false)
+
+    func phases(_ strategy: RolloutStrategy, count: Int) -> RolloutStateMachine.Phases {
+        RolloutStateMachine.Phases(canaries: canary == .skip ? 0 : strategy.canaries(count: count),
+                                   watch: watch && strategy.watch > .zero, pauseAfterCanaries: canary == .only)
+    }
+}
+
 /// Settings of the ``Reconciler``.
 public struct ReconcilerConfiguration: Sendable {
     /// System name, given to every server.

@@ -21,7 +21,40 @@ import PyreCore
 /// - when a new server fails its gate (or cannot be created), nothing more is created, the new
 ///   servers not yet published (ready ones too) are destroyed, the old fleet stays and the
 ///   rollout fails.
+///
+/// Progressive delivery (``Phases``), when the rollout replaces old servers:
+/// - canaries: first only `canaries` new servers are created (retiring old ones only to make
+///   room under the surge), published beside the old fleet in one change, and watched. A
+///   failed watch withdraws them (unpublish, drain, destroy) and fails the rollout; a passed
+///   one lets the rest proceed under the usual budgets, or pauses the rollout (`--canary-only`).
+/// - fleet watch: once every old server is gone, the published new servers are watched; the
+///   rollout completes only when that passes. A failed one fails it and leaves the new fleet
+///   serving: undoing it is a rollback, a deploy of its own.
 public struct RolloutStateMachine: Sendable {
+    /// What a rollout watches beyond health gates; all off by default.
+    public struct Phases: Sendable, Equatable {
+        /// New servers created and watched before the rest (0: no canary phase).
+        public var canaries: Int
+        /// Watch the canaries and, after cut-over, the new fleet.
+        public var watch: Bool
+        /// Stop once the canaries passed their watch.
+        public var pauseAfterCanaries: Bool
+
+        public init(canaries: Int = 0, watch: Bool = false, pauseAfterCanaries: Bool = false) {
+            self.canaries = canaries
+            self.watch = watch
+            self.pauseAfterCanaries = pauseAfterCanaries
+        }
+    }
+
+    /// What a watch looks at.
+    public enum Watch: String, Sendable, Equatable {
+        /// The canaries, beside the old fleet.
+        case canaries
+        /// The whole new fleet, after the old one is gone.
+        case fleet
+    }
+
     public enum Input: Sendable, Equatable {
         /// Begin; answered by destroying dead servers and the first creates or retirements.
         case started
@@ -37,6 +70,10 @@ public struct RolloutStateMachine: Sendable {
         case swapped
         /// A retired or doomed server is gone.
         case destroyed(ServerID)
+        /// The servers of the last `watch` stayed healthy (and within the error bound).
+        case watchPassed
+        /// One of them died, failed health or logged too many errors.
+        case watchFailed(reason: String)
     }
 
     public enum Action: Sendable, Equatable {
@@ -47,6 +84,15 @@ public struct RolloutStateMachine: Sendable {
         case swap(publish: [ServerID], retire: [ServerID])
         /// Destroy these dead or failed servers without draining; answer each with `destroyed`.
         case destroyNow([ServerID])
+        /// Unpublish, drain and destroy these published new servers of a failed canary; answer
+        /// each with `destroyed`.
+        case withdraw([ServerID])
+        /// Watch these published new servers for the strategy's watch; answer with
+        /// `watchPassed` or `watchFailed`.
+        case watch([ServerID], Watch)
+        /// The canaries passed their watch and the rollout stops here, as asked; the rest is
+        /// another deploy (`pyre promote`).
+        case pause
         /// Nothing to do until the next input.
         case wait
         /// Every server is up to date and every old one is gone.
@@ -58,6 +104,7 @@ public struct RolloutStateMachine: Sendable {
     public let count: Int
     public let surge: Int
     public let unavailable: Int
+    public let phases: Phases
 
     private let kept: Int
     /// Old servers that still serve, in retirement order (extras first).
@@ -71,14 +118,22 @@ public struct RolloutStateMachine: Sendable {
     /// New servers that passed their gate, held for the next swap.
     private var ready: Set<ServerID> = []
     /// New servers published, or in the swap in flight (its change is atomic).
-    private var published = 0
+    private var published: [ServerID] = []
     private var swapInFlight = false
+    private enum Phase { case canaries, watchingCanaries, rolling, watchingFleet }
+    private var phase: Phase
+    /// Canaries not yet asked for.
+    private var canariesLeft: Int
+    private var canaries: [ServerID] = []
+    private var fleetWatched = false
     /// New servers being destroyed because the rollout failed.
     private var doomed: Set<ServerID> = []
     private var failure: String?
     public private(set) var isFinished = false
 
-    public init(plan: ServicePlan, limits: (surge: Int, unavailable: Int)) {
+    /// A rollout that creates no server, or replaces none, has no canary and no watch: there
+    /// is no old release beside which to judge the new one, nor one to go back to.
+    public init(plan: ServicePlan, limits: (surge: Int, unavailable: Int), phases: Phases = Phases()) {
         count = plan.count
         surge = limits.surge
         unavailable = limits.unavailable
@@ -86,20 +141,27 @@ public struct RolloutStateMachine: Sendable {
         oldFleet = plan.destroyExtra + plan.replace.filter { !$0.reason.isDead }.map(\.id)
         dead = Set(plan.replace.filter(\.reason.isDead).map(\.id))
         toCreate = plan.create
+        let replaces = plan.create > 0 && !plan.replace.isEmpty
+        self.phases = replaces ? phases : Phases()
+        canariesLeft = min(self.phases.canaries, plan.create)
+        phase = canariesLeft > 0 ? .canaries : .rolling
     }
 
-    public init(plan: ServicePlan, strategy: RolloutStrategy) {
-        self.init(plan: plan, limits: strategy.limits(count: plan.count))
+    public init(plan: ServicePlan, strategy: RolloutStrategy, phases: Phases = Phases()) {
+        self.init(plan: plan, limits: strategy.limits(count: plan.count), phases: phases)
     }
+
+    /// The servers this rollout watches last or is watching: canaries, then the new fleet.
+    public var watchedServers: [ServerID] { phase == .watchingFleet ? published : canaries }
 
     /// Old, new and starting servers that exist or are being created.
     public var liveCount: Int {
         kept + (oldFleet.count - nextToRetire) + dead.count + retiring.count
-            + requested + starting.count + ready.count + published + doomed.count
+            + requested + starting.count + ready.count + published.count + doomed.count
     }
 
     /// Servers that serve traffic.
-    public var availableCount: Int { kept + (oldFleet.count - nextToRetire) + published }
+    public var availableCount: Int { kept + (oldFleet.count - nextToRetire) + published.count }
 
     /// The floor that retirements respect.
     public var minimumAvailable: Int { max(0, count - unavailable) }
@@ -129,6 +191,35 @@ public struct RolloutStateMachine: Sendable {
             swapInFlight = false
         case let .destroyed(id):
             if retiring.remove(id) == nil, dead.remove(id) == nil { doomed.remove(id) }
+        case .watchPassed:
+            switch phase {
+            case .watchingCanaries:
+                phase = .rolling
+                if phases.pauseAfterCanaries {
+                    isFinished = true
+                    return [.pause]
+                }
+            case .watchingFleet:
+                fleetWatched = true
+                phase = .rolling
+            case .canaries, .rolling:
+                break
+            }
+        case let .watchFailed(reason):
+            switch phase {
+            case .watchingCanaries:
+                // The canaries go; the old fleet they stood beside keeps serving.
+                phase = .rolling
+                if failure == nil { failure = reason }
+                published.removeAll { canaries.contains($0) }
+                doomed.formUnion(canaries)
+                actions.append(.withdraw(canaries))
+            case .watchingFleet:
+                isFinished = true
+                return [.fail(reason: reason)]
+            case .canaries, .rolling:
+                break
+            }
         }
         actions += advance()
         return actions.isEmpty ? [.wait] : actions
@@ -151,28 +242,54 @@ public struct RolloutStateMachine: Sendable {
             isFinished = true
             return [.fail(reason: failure)]
         }
+        if phase == .watchingCanaries || phase == .watchingFleet { return [] }
         var actions: [Action] = []
         if starting.isEmpty, requested == 0, !swapInFlight {
-            let retirable = min(availableCount + ready.count - minimumAvailable, oldFleet.count - nextToRetire)
+            var retirable = min(availableCount + ready.count - minimumAvailable, oldFleet.count - nextToRetire)
+            if phase == .canaries {
+                // Canaries stand beside the old fleet: retire only what makes room for them.
+                retirable = min(retirable, canariesLeft - (count + surge - liveCount))
+            }
             if retirable > 0 || !ready.isEmpty {
                 let publish = ready.sorted()
                 let retire = Array(oldFleet[nextToRetire ..< nextToRetire + max(0, retirable)])
                 ready.removeAll()
-                published += publish.count
+                published += publish
                 nextToRetire += retire.count
                 retiring.formUnion(retire)
                 swapInFlight = true
                 actions.append(.swap(publish: publish, retire: retire))
             }
         }
-        let creatable = min(toCreate, count + surge - liveCount)
+        var creatable = min(toCreate, count + surge - liveCount)
+        if phase == .canaries { creatable = min(creatable, canariesLeft) }
         if creatable > 0 {
             toCreate -= creatable
             requested += creatable
+            if phase == .canaries { canariesLeft -= creatable }
             actions.append(.create(creatable))
         }
-        if toCreate == 0, requested == 0, starting.isEmpty, ready.isEmpty, !swapInFlight,
-           nextToRetire == oldFleet.count, retiring.isEmpty, dead.isEmpty {
+        let settled = requested == 0 && starting.isEmpty && ready.isEmpty && !swapInFlight
+        if phase == .canaries, canariesLeft == 0, settled {
+            canaries = published
+            if phases.watch {
+                phase = .watchingCanaries
+                return actions + [.watch(canaries, .canaries)]
+            }
+            // Unwatched canaries were judged by their gates alone.
+            phase = .rolling
+            if phases.pauseAfterCanaries {
+                isFinished = true
+                return actions + [.pause]
+            }
+            return actions + advance()
+        }
+        if toCreate == 0, settled, nextToRetire == oldFleet.count, retiring.isEmpty, dead.isEmpty {
+            if phases.watch, !fleetWatched, !published.isEmpty {
+                phase = .watchingFleet
+                actions.append(.watch(published, .fleet))
+                return actions
+            }
             isFinished = true
             actions.append(.complete)
         }

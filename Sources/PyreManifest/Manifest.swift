@@ -11,6 +11,11 @@ public enum Manifest {
 
     /// Reads and validates `pyre.yml` (or the given file). `file` in errors is the path as given.
     public static func load(file: URL) throws -> SystemSpec {
+        try read(file: file).spec
+    }
+
+    /// As ``load(file:)``, with the text it parsed (what a release records).
+    public static func read(file: URL) throws -> (spec: SystemSpec, text: String) {
         let path = file.relativePath
         let text: String
         do {
@@ -26,7 +31,7 @@ public enum Manifest {
             }
             throw PyreError(.manifest, "cannot read \(path): \(reason)")
         }
-        return try parse(text, file: path, directory: file.deletingLastPathComponent())
+        return (try parse(text, file: path, directory: file.deletingLastPathComponent()), text)
     }
 
     /// Loads DIR/pyre.yml.

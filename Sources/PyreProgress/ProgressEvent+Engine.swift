@@ -38,7 +38,13 @@ extension ProgressEvent {
         case .retiring(let id): self = .retiring(server: id.rawValue)
         case let .destroyed(id, reason): self = .destroyed(server: id.rawValue, reason: reason)
         case let .failed(id, reason, output): self = .failed(server: id.rawValue, reason: reason, output: output)
+        case let .watching(service, kind, servers, seconds):
+            self = .watching(service: service, what: kind.rawValue, servers: servers.map(\.rawValue), seconds: seconds)
+        case let .watched(decision):
+            self = .watched(service: decision.service, what: decision.kind == .canaryWatch ? "canaries" : "fleet",
+                            passed: decision.passed, detail: decision.detail)
         case let .completed(deployment, seconds): self = .deployCompleted(deployment: deployment, seconds: seconds)
+        case let .paused(deployment): self = .deployPaused(deployment: deployment)
         case let .deployFailed(deployment, reason): self = .deployFailed(deployment: deployment, reason: reason)
         }
     }

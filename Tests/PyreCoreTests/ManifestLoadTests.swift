@@ -86,6 +86,27 @@ import Testing
         #expect(service.health.deadline == .seconds(120))
     }
 
+    @Test func progressiveDeliveryKeys() throws {
+        let directory = try ManifestDirectory()
+        let spec = try directory.parse(minimalManifest + """
+                strategy: { canary: 25%, watch: 30s, auto_rollback: false, max_error_logs: 0.5% }
+
+            """)
+        let strategy = try #require(spec.services.first).strategy
+        #expect(strategy == RolloutStrategy(canary: .percent(25), watch: .seconds(30), autoRollback: false,
+                                            maxErrorLogs: 0.005))
+        #expect(strategy.canaries(count: 3) == 1)
+        #expect(strategy.canaries(count: 0) == 0)
+        #expect(RolloutStrategy(canary: .absolute(5)).canaries(count: 2) == 2)
+    }
+
+    @Test func omittedProgressiveDeliveryKeysTakeTheDefaults() throws {
+        let spec = try ManifestDirectory().parse(minimalManifest)
+        let strategy = try #require(spec.services.first).strategy
+        #expect(strategy.canary == .absolute(1) && strategy.watch == .seconds(10) && strategy.autoRollback)
+        #expect(strategy.maxErrorLogs == nil)
+    }
+
     @Test func stringRunCommandGoesThroughTheShell() throws {
         let directory = try ManifestDirectory()
         let spec = try directory.parse("""

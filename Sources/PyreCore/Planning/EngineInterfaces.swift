@@ -1,3 +1,5 @@
+import Foundation
+
 // Abstractions the deploy engine (PyreDeploy) drives, declared here so that the targets
 // implementing them (event store, DNS, entrypoints) and test fakes need only PyreCore.
 
@@ -57,4 +59,31 @@ extension ServerPublisher {
 public struct NoopPublisher: ServerPublisher {
     public init() {}
     public func update(publishing servers: [ServerInfo], unpublishing leaving: [ServerID]) async {}
+}
+
+/// Log records of one service's servers over a watch, as the central log store has them.
+public struct ErrorCensus: Sendable, Equatable {
+    /// Records of the servers watched, and how many of them were at severity error or worse.
+    public var records: Int
+    public var errors: Int
+    /// The same for the service's other servers (the old fleet beside canaries).
+    public var otherRecords: Int
+    public var otherErrors: Int
+
+    public init(records: Int, errors: Int, otherRecords: Int, otherErrors: Int) {
+        self.records = records
+        self.errors = errors
+        self.otherRecords = otherRecords
+        self.otherErrors = otherErrors
+    }
+
+    public var share: Double { records == 0 ? 0 : Double(errors) / Double(records) }
+    /// Nil when the other servers logged nothing.
+    public var otherShare: Double? { otherRecords == 0 ? nil : Double(otherErrors) / Double(otherRecords) }
+}
+
+/// Counts log records for a release's error gate.
+public protocol LogCensus: Sendable {
+    /// Records `servers` of `service` logged since `since`, against what its other servers logged.
+    func census(service: String, servers: Set<ServerID>, since: Date) async -> ErrorCensus
 }

@@ -106,6 +106,22 @@ public final class LogStore: Sendable {
         return range
     }
 
+    /// How many records match `query`, whatever its limit and order.
+    public func count(_ query: LogQuery) throws -> Int {
+        let filter = try LogRecordFilter(query)
+        var total = 0
+        for segment in segments.withLock({ $0 }) where segment.summary.mayMatch(query) {
+            Self.withRecords(of: segment) { bytes in
+                var offset = 0
+                while let record = LogRecordCodec.frame(in: bytes, at: offset, verify: false) {
+                    if filter.matches(record) { total += 1 }
+                    offset += record.frameSize
+                }
+            }
+        }
+        return total
+    }
+
     /// Records matching `query`, oldest first.
     public func query(_ query: LogQuery) throws -> [LogRecord] {
         let filter = try LogRecordFilter(query)
