@@ -126,6 +126,8 @@ public struct RolloutStateMachine: Sendable {
     private var canariesLeft: Int
     private var canaries: [ServerID] = []
     private var fleetWatched = false
+    /// The canaries passed and the rollout stops once what it started is done.
+    private var pausing = false
     /// New servers being destroyed because the rollout failed.
     private var doomed: Set<ServerID> = []
     private var failure: String?
@@ -143,7 +145,12 @@ public struct RolloutStateMachine: Sendable {
         toCreate = plan.create
         let replaces = plan.create > 0 && !plan.replace.isEmpty
         self.phases = replaces ? phases : Phases()
-        canariesLeft = min(self.phases.canaries, plan.create)
+        // Canaries are withdrawn if they fail: they may take free surge slots, and the place of
+        // old servers only as far as the fleet can lose them, never more than count − unavailable.
+        let serving = kept + oldFleet.count
+        let minimum = max(0, count - limits.unavailable)
+        let affordable = max(0, count + limits.surge - serving) + max(0, serving - minimum)
+        canariesLeft = min(self.phases.canaries, plan.create, affordable)
         phase = canariesLeft > 0 ? .canaries : .rolling
     }
 
@@ -195,10 +202,7 @@ public struct RolloutStateMachine: Sendable {
             switch phase {
             case .watchingCanaries:
                 phase = .rolling
-                if phases.pauseAfterCanaries {
-                    isFinished = true
-                    return [.pause]
-                }
+                pausing = phases.pauseAfterCanaries
             case .watchingFleet:
                 fleetWatched = true
                 phase = .rolling
@@ -243,12 +247,19 @@ public struct RolloutStateMachine: Sendable {
             return [.fail(reason: failure)]
         }
         if phase == .watchingCanaries || phase == .watchingFleet { return [] }
+        if pausing {
+            guard retiring.isEmpty, dead.isEmpty, !swapInFlight else { return [] }
+            isFinished = true
+            return [.pause]
+        }
         var actions: [Action] = []
         if starting.isEmpty, requested == 0, !swapInFlight {
             var retirable = min(availableCount + ready.count - minimumAvailable, oldFleet.count - nextToRetire)
             if phase == .canaries {
-                // Canaries stand beside the old fleet: retire only what makes room for them.
-                retirable = min(retirable, canariesLeft - (count + surge - liveCount))
+                // Canaries stand beside the old fleet: retire only what makes room for them,
+                // counting the room that dead and retiring servers leave once gone.
+                retirable = min(retirable, canariesLeft - (count + surge - liveCount + dead.count + retiring.count),
+                                kept + oldFleet.count - nextToRetire - minimumAvailable)
             }
             if retirable > 0 || !ready.isEmpty {
                 let publish = ready.sorted()
@@ -270,18 +281,19 @@ public struct RolloutStateMachine: Sendable {
             actions.append(.create(creatable))
         }
         let settled = requested == 0 && starting.isEmpty && ready.isEmpty && !swapInFlight
+        if phase == .canaries, actions.isEmpty, settled, retiring.isEmpty, dead.isEmpty {
+            // No room for another canary, and none can be made: those already out will do.
+            canariesLeft = 0
+        }
         if phase == .canaries, canariesLeft == 0, settled {
             canaries = published
-            if phases.watch {
+            if phases.watch, !canaries.isEmpty {
                 phase = .watchingCanaries
                 return actions + [.watch(canaries, .canaries)]
             }
             // Unwatched canaries were judged by their gates alone.
             phase = .rolling
-            if phases.pauseAfterCanaries {
-                isFinished = true
-                return actions + [.pause]
-            }
+            pausing = phases.pauseAfterCanaries
             return actions + advance()
         }
         if toCreate == 0, settled, nextToRetire == oldFleet.count, retiring.isEmpty, dead.isEmpty {

@@ -120,7 +120,7 @@ struct DeployTests {
     func agentKilledMidRolloutConverges(isolation: String) async throws {
         let system = try TestSystem(name: "crash\(isolation.prefix(2))", service: """
         count: 3
-        strategy: { max_surge: 1, max_unavailable: 0 }
+        strategy: { max_surge: 1, max_unavailable: 0, canary: 0, watch: 0s }
         """)
         defer { system.cleanUp() }
         var agent = try AgentProcess(system, isolation: isolation)

@@ -12,6 +12,8 @@ final class TestSystem: @unchecked Sendable {
     var state: StateDirectory { StateDirectory(root: directory.appendingPathComponent(".pyre")) }
 
     /// `service` is the YAML body of service `web` (indented by 4 spaces), without `image:`;
+    /// without a `strategy:` of its own the service has no canary and no watch, so tests not
+    /// about progressive delivery deploy fast;
     /// `extra` is appended at the top level (entrypoints:, dns:); `image` under `images.web`.
     init(name: String, service: String = "count: 3", extra: String = "", image: String = "", version: String = "v1") throws {
         self.name = name
@@ -41,6 +43,7 @@ final class TestSystem: @unchecked Sendable {
             port: 8080
         \(service.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
         \(service.contains("drain:") ? "" : "    drain: 0s")
+        \(service.contains("strategy:") ? "" : "    strategy: { canary: 0, watch: 0s }")
         \(service.contains("health:") ? "" : "    health: { http: /healthz, interval: 100ms, timeout: 1s, deadline: 10s }")
         \(extra)
         """

@@ -156,6 +156,80 @@ private func replacingPlan(old: Int, count: Int) -> ServicePlan {
         #expect(machine.handle(.started) == [.complete])
     }
 
+    @Test func aCanaryIsWatchedBesideTheOldFleetThenTheNewFleetIsWatched() {
+        let phases = RolloutStateMachine.Phases(canaries: 1, watch: true)
+        var machine = RolloutStateMachine(plan: replacingPlan(old: 3, count: 3), strategy: RolloutStrategy(), phases: phases)
+        let canary = ServerID("new-1")
+        #expect(machine.handle(.started) == [.create(1)])
+        #expect(machine.handle(.created(canary)) == [.wait])
+        #expect(machine.handle(.gatePassed(canary)) == [.swap(publish: [canary], retire: [])])
+        #expect(machine.handle(.swapped) == [.watch([canary], .canaries)])
+        #expect(machine.availableCount == 4)
+        // Passed, the canary takes an old server's place; the rest comes as blue/green.
+        #expect(machine.handle(.watchPassed) == [.swap(publish: [], retire: [ServerID("old-1")]), .create(2)])
+        #expect(machine.handle(.swapped) == [.wait])
+        #expect(machine.handle(.destroyed(ServerID("old-1"))) == [.wait])
+        for id in ids("new", 3).dropFirst() { #expect(machine.handle(.created(id)) == [.wait]) }
+        #expect(machine.handle(.gatePassed(ServerID("new-2"))) == [.wait])
+        #expect(machine.handle(.gatePassed(ServerID("new-3")))
+            == [.swap(publish: [ServerID("new-2"), ServerID("new-3")], retire: [ServerID("old-2"), ServerID("old-3")])])
+        #expect(machine.handle(.swapped) == [.wait])
+        #expect(machine.handle(.destroyed(ServerID("old-2"))) == [.wait])
+        #expect(machine.handle(.destroyed(ServerID("old-3"))) == [.watch(ids("new", 3), .fleet)])
+        #expect(!machine.isFinished)
+        #expect(machine.handle(.watchPassed) == [.complete])
+    }
+
+    @Test func aCanaryThatFailsItsWatchIsWithdrawnAndTheOldFleetStays() {
+        let phases = RolloutStateMachine.Phases(canaries: 1, watch: true)
+        var machine = RolloutStateMachine(plan: replacingPlan(old: 3, count: 3), strategy: RolloutStrategy(), phases: phases)
+        let canary = ServerID("new-1")
+        _ = machine.handle(.started)
+        _ = machine.handle(.created(canary))
+        _ = machine.handle(.gatePassed(canary))
+        _ = machine.handle(.swapped)
+        #expect(machine.handle(.watchFailed(reason: "exited")) == [.withdraw([canary])])
+        #expect(machine.availableCount == 3)
+        #expect(machine.handle(.destroyed(canary)) == [.fail(reason: "exited")])
+    }
+
+    @Test func oneAtATimeMakesRoomForItsCanaryAndPausesWhenAsked() {
+        let strategy = RolloutStrategy(maxSurge: .absolute(0), maxUnavailable: .absolute(1))
+        let phases = RolloutStateMachine.Phases(canaries: 1, watch: true, pauseAfterCanaries: true)
+        var machine = RolloutStateMachine(plan: replacingPlan(old: 2, count: 2), strategy: strategy, phases: phases)
+        #expect(machine.handle(.started) == [.swap(publish: [], retire: [ServerID("old-1")])])
+        #expect(machine.handle(.swapped) == [.wait])
+        #expect(machine.handle(.destroyed(ServerID("old-1"))) == [.create(1)])
+        #expect(machine.handle(.created(ServerID("new-1"))) == [.wait])
+        // The canary joins the remaining old server: nothing more is retired with it.
+        #expect(machine.handle(.gatePassed(ServerID("new-1"))) == [.swap(publish: [ServerID("new-1")], retire: [])])
+        #expect(machine.handle(.swapped) == [.watch([ServerID("new-1")], .canaries)])
+        #expect(machine.handle(.watchPassed) == [.pause])
+        #expect(machine.isFinished)
+    }
+
+    @Test func aFleetThatFailsItsWatchFailsTheRolloutAndStaysForTheRollback() {
+        let phases = RolloutStateMachine.Phases(canaries: 0, watch: true)
+        var machine = RolloutStateMachine(plan: replacingPlan(old: 1, count: 1), strategy: RolloutStrategy(), phases: phases)
+        _ = machine.handle(.started)
+        _ = machine.handle(.created(ServerID("new-1")))
+        _ = machine.handle(.gatePassed(ServerID("new-1")))
+        #expect(machine.handle(.swapped) == [.wait])
+        #expect(machine.handle(.destroyed(ServerID("old-1"))) == [.watch([ServerID("new-1")], .fleet)])
+        #expect(machine.handle(.watchFailed(reason: "exited")) == [.fail(reason: "exited")])
+    }
+
+    @Test func aFirstDeployHasNoCanaryAndNoWatch() {
+        let phases = RolloutStateMachine.Phases(canaries: 1, watch: true)
+        var machine = RolloutStateMachine(plan: replacingPlan(old: 0, count: 2), strategy: RolloutStrategy(), phases: phases)
+        #expect(machine.handle(.started) == [.create(2)])
+        _ = machine.handle(.created(ServerID("new-1")))
+        _ = machine.handle(.created(ServerID("new-2")))
+        _ = machine.handle(.gatePassed(ServerID("new-1")))
+        _ = machine.handle(.gatePassed(ServerID("new-2")))
+        #expect(machine.handle(.swapped) == [.complete])
+    }
+
     @Test(arguments: 0 ..< 8)
     func randomRolloutsKeepTheInvariants(seed: UInt64) {
         var random = SplitMix64(seed: seed)
@@ -176,6 +250,7 @@ struct RolloutSimulation {
         /// A swap's change is visible; then its retired servers drain and go.
         case swapped(retired: [ServerID])
         case removal(ServerID)
+        case watch(RolloutStateMachine.Watch)
     }
 
     let plan: ServicePlan
@@ -198,6 +273,13 @@ struct RolloutSimulation {
     var outcome: RolloutStateMachine.Action?
     var failedGate = false
     let initialAvailable: Int
+    let phases: RolloutStateMachine.Phases
+    /// Whether the plan replaces servers, so that canaries and watches apply.
+    var phased: Bool { plan.create > 0 && !plan.replace.isEmpty }
+    var canariesPassed = false
+    var fleetWatched = false
+    /// New servers asked for before the canaries passed their watch.
+    var createdBeforeCanaries = 0
 
     init(random: inout SplitMix64) {
         let count = Int.random(in: 0 ... 6, using: &random)
@@ -216,7 +298,10 @@ struct RolloutSimulation {
         strategy = RolloutStrategy(maxSurge: quantity(&random), maxUnavailable: quantity(&random))
         limits = strategy.limits(count: count)
         badProbability = Bool.random(using: &random) ? 0 : Double.random(in: 0 ... 0.3, using: &random)
-        machine = RolloutStateMachine(plan: plan, strategy: strategy)
+        phases = RolloutStateMachine.Phases(canaries: Int.random(in: 0 ... 3, using: &random),
+                                            watch: Bool.random(using: &random),
+                                            pauseAfterCanaries: Int.random(in: 0 ..< 4, using: &random) == 0)
+        machine = RolloutStateMachine(plan: plan, strategy: strategy, phases: phases)
         servingOld = Set(plan.keep + plan.destroyExtra + ids("stale", stale))
         deadOld = Set(ids("dead", dead))
         initialAvailable = servingOld.count
@@ -235,7 +320,7 @@ struct RolloutSimulation {
         var steps = 0
         while outcome == nil {
             steps += 1
-            #expect(!pending.isEmpty, "rollout stalled: \(plan) \(strategy)")
+            #expect(!pending.isEmpty, "rollout stalled: \(plan) \(strategy) \(phases) \(machine)")
             guard !pending.isEmpty, steps < 10_000 else { return }
             let item = pending.remove(at: Int.random(in: 0 ..< pending.count, using: &random))
             switch item {
@@ -268,6 +353,15 @@ struct RolloutSimulation {
             case let .removal(id):
                 removing.remove(id)
                 apply(machine.handle(.destroyed(id)))
+            case let .watch(kind):
+                if kind == .canaries { canariesPassed = true } else { fleetWatched = true }
+                if Double.random(in: 0 ..< 1, using: &random) < badProbability {
+                    failedGate = true
+                    if kind == .canaries { canariesPassed = false } else { fleetWatched = false }
+                    apply(machine.handle(.watchFailed(reason: "died")))
+                } else {
+                    apply(machine.handle(.watchPassed))
+                }
             }
         }
         checkOutcome()
@@ -278,6 +372,10 @@ struct RolloutSimulation {
             switch action {
             case let .create(n):
                 #expect(n > 0 && outcome == nil && !failedGate)
+                if phased, phases.canaries > 0, !canariesPassed {
+                    createdBeforeCanaries += n
+                    #expect(createdBeforeCanaries <= phases.canaries, "more new servers than canaries before their watch")
+                }
                 pendingCreates += n
                 pending += Array(repeating: .create, count: n)
                 #expect(live <= plan.count + limits.surge, "create above surge: \(plan) \(strategy)")
@@ -289,6 +387,8 @@ struct RolloutSimulation {
                 #expect(Set(publish) == readyNew && publish.count == readyNew.count, "swap left ready servers")
                 publishedNew.formUnion(readyNew)
                 readyNew.removeAll()
+                // Unwatched canaries pass once published.
+                if !phases.watch, !publish.isEmpty { canariesPassed = true }
                 for id in retire {
                     #expect(servingOld.remove(id) != nil && !plan.keep.contains(id), "retired \(id) twice or a kept one")
                     removing.insert(id)
@@ -307,6 +407,30 @@ struct RolloutSimulation {
                     removing.insert(id)
                     pending.append(.removal(id))
                 }
+            case let .withdraw(victims):
+                for id in victims {
+                    #expect(publishedNew.remove(id) != nil, "withdrew \(id), not a published new server")
+                    removing.insert(id)
+                    pending.append(.removal(id))
+                }
+            case let .watch(watched, kind):
+                #expect(phased && phases.watch, "a watch the phases did not ask for")
+                #expect(startingNew.isEmpty && readyNew.isEmpty && pendingCreates == 0 && !swapInFlight)
+                #expect(Set(watched) == publishedNew, "watched \(watched), published \(publishedNew)")
+                if kind == .canaries {
+                    #expect(watched.count <= min(phases.canaries, plan.create) && !watched.isEmpty)
+                    // Beside the old fleet: only what made room for them was retired.
+                    #expect(servingOld.count >= initialAvailable
+                            - max(0, watched.count - (plan.count + limits.surge - initialAvailable)),
+                            "retired more than the canaries needed: \(plan) \(strategy) \(phases)")
+                } else {
+                    #expect(servingOld == Set(plan.keep) && publishedNew.count == plan.create)
+                }
+                pending.append(.watch(kind))
+            case .pause:
+                #expect(outcome == nil && phased && phases.pauseAfterCanaries && phases.canaries > 0)
+                #expect(phases.watch ? canariesPassed : true)
+                outcome = action
             case .wait:
                 break
             case .complete, .fail:
@@ -325,6 +449,9 @@ struct RolloutSimulation {
             #expect(!failedGate)
             #expect(servingOld == Set(plan.keep), "old servers left after completion")
             #expect(publishedNew.count == plan.create && servingOld.count + publishedNew.count == plan.count)
+            #expect(!(phased && phases.watch) || fleetWatched, "completed without the fleet watch")
+        case .pause:
+            #expect(!failedGate)
         case .fail:
             #expect(failedGate)
         default:
