@@ -60,18 +60,43 @@ final class TestSystem: @unchecked Sendable {
     }
 
     /// Answers `/` with its server id and version; `/healthz` fails when the image holds a
-    /// file named UNHEALTHY.
+    /// file named UNHEALTHY. With a file CRASH it exits with status 3 two seconds after it
+    /// first answered `/healthz`, between connections: it stops accepting, finishes those it
+    /// has and exits (a crash in the middle of an answer fails that answer whatever the proxy
+    /// does). With ERROR_PERCENT (say `5`) it logs a line every millisecond, that share of
+    /// them to standard error.
     static let app = """
-    import os
+    import os, sys, threading, time
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     VERSION = open("VERSION").read().strip()
     UNHEALTHY = os.path.exists("UNHEALTHY")
+    CRASH = os.path.exists("CRASH")
+    crash_at = []
+    in_flight = [0]
+    lock = threading.Lock()
+
+    def chatter(percent):
+        every = round(100 / percent) if percent > 0 else 0
+        line = 0
+        while True:
+            line += 1
+            if every and line % every == 0:
+                print(f"line {line}: something failed", file=sys.stderr, flush=True)
+            else:
+                print(f"line {line}: fine", flush=True)
+            time.sleep(0.001)
+
+    if os.path.exists("ERROR_PERCENT"):
+        percent = float(open("ERROR_PERCENT").read())
+        threading.Thread(target=chatter, args=(percent,), daemon=True).start()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             if self.path == "/healthz":
                 status, body = (500, b"sick") if UNHEALTHY else (200, b"ok")
+                if CRASH and not crash_at:
+                    crash_at.append(time.monotonic() + 2)
             else:
                 status, body = 200, f"{os.environ['PYRE_SERVER']} {VERSION}".encode()
             self.send_response(status)
@@ -82,6 +107,24 @@ final class TestSystem: @unchecked Sendable {
         def log_message(self, *args):
             pass
 
-    ThreadingHTTPServer((os.environ["PYRE_ADDRESS"], int(os.environ["PORT"])), Handler).serve_forever()
+    class Server(ThreadingHTTPServer):
+        def process_request(self, request, address):
+            with lock:
+                in_flight[0] += 1
+            super().process_request(request, address)
+
+        def shutdown_request(self, request):
+            super().shutdown_request(request)
+            with lock:
+                in_flight[0] -= 1
+
+    server = Server((os.environ["PYRE_ADDRESS"], int(os.environ["PORT"])), Handler)
+    server.timeout = 0.05
+    while not crash_at or time.monotonic() < crash_at[0]:
+        server.handle_request()
+    server.socket.close()
+    while in_flight[0]:
+        time.sleep(0.001)
+    os._exit(3)
     """
 }
