@@ -52,19 +52,23 @@ public struct StatusReport: Codable, Sendable {
         /// operating system.
         public var onHostOS: Bool
         public var servers: [Server]
+        /// The last of its servers that died and how: "web-2-8f2c killed by signal 9 (SIGKILL)".
+        public var lastDeath: String?
 
-        public init(name: String, count: Int, image: String?, crashLooping: Bool, onHostOS: Bool = false, servers: [Server]) {
+        public init(name: String, count: Int, image: String?, crashLooping: Bool, onHostOS: Bool = false, servers: [Server],
+                    lastDeath: String? = nil) {
             self.name = name
             self.count = count
             self.image = image
             self.crashLooping = crashLooping
             self.onHostOS = onHostOS
             self.servers = servers
+            self.lastDeath = lastDeath
         }
 
         enum CodingKeys: String, CodingKey {
             case name, count, image, servers
-            case crashLooping = "crash_looping", onHostOS = "on_host_os"
+            case crashLooping = "crash_looping", onHostOS = "on_host_os", lastDeath = "last_death"
         }
     }
 

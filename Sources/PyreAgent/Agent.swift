@@ -329,6 +329,7 @@ public actor Agent {
         }
         guard let desired, !stopped else { return }
         await reconciler.tick(desired) { event in progress(ProgressEvent(event)) }
+        await rollBackCrashLoopingRelease(progress: progress)
     }
 
     /// The system's zone as the DNS server serves it now, in master-file form.

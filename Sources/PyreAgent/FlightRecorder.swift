@@ -23,7 +23,9 @@ extension Agent {
                                    detail: "deployment #\(by) deploys the release of #\(restoring) again"))
                 continue
             }
-            guard inside, var step = Self.step(of: event) else { continue }
+            // A decision names its deployment: a crash loop fails a release after it completed.
+            let belongs = if case let .decision(deployment, _) = event { deployment == number } else { inside }
+            guard belongs, var step = Self.step(of: event) else { continue }
             // A release is recorded with its deployment's start.
             if case .releaseRecorded = event, let start = steps.last?.at { step.at = start }
             steps.append(step)

@@ -40,12 +40,24 @@ extension Agent {
                                           options: RolloutOptions(canary: .skip), progress: progress)
     }
 
+    /// Self-healing found the current release crash-looping and failed it: roll it back.
+    func rollBackCrashLoopingRelease(progress: @escaping ProgressSink) async {
+        let state = await reconciler.state
+        guard let current = state.currentRelease, let previous = state.previousRelease,
+              let record = state.deployments.last(where: { $0.number == current.number }), record.releaseFailed,
+              (try? await checkCanDeploy()) != nil else { return }
+        deploying = true
+        defer { deploying = false }
+        _ = await rollBack(record, to: previous, progress: progress)
+    }
+
     /// After `failed` failed its canary or watch: deploys `target` again, and says so in the
     /// history. Returns the failed deployment's record; a rollback that cannot run leaves it
     /// failed and says why.
     func rollBack(_ failed: DeploymentRecord, to target: (number: Int, release: Release),
                   progress: @escaping ProgressSink) async -> DeploymentRecord {
-        progress(.rollingBack(deployment: failed.number, restoring: target.number, reason: failed.reason ?? ""))
+        progress(.rollingBack(deployment: failed.number, restoring: target.number,
+                              reason: failed.reason ?? "its servers keep dying right after it rolled out (a crash loop)"))
         do {
             _ = try await restore(target, rollingBack: failed.number, progress: progress)
         } catch {

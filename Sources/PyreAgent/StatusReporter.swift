@@ -32,9 +32,14 @@ struct StatusReporter: Sendable {
                                            health: Self.health(of: info, checked: healthByServer[info.id], record: record),
                                            published: record?.published ?? false, createdAt: info.createdAt)
             }
+            let death = agentState.lastDeath(of: name).map { record in
+                "\(record.info.id) \(record.destroyReason ?? "")"
+                    + (record.destroyedAt.map { ", replaced at \($0.formatted(.iso8601))" } ?? "")
+            }
             return StatusReport.Service(name: name, count: wanted?.spec.count ?? 0, image: wanted?.image.rawValue,
                                         crashLooping: serviceHealth[name]?.crashLooping ?? false,
-                                        onHostOS: wanted?.imageLocation.isHostOS ?? false, servers: servers)
+                                        onHostOS: wanted?.imageLocation.isHostOS ?? false, servers: servers,
+                                        lastDeath: death)
         }
         return StatusReport(system: system, isolation: isolation,
                             runningDeployment: agentState.runningDeployment?.number, services: services)

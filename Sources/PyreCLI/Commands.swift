@@ -77,6 +77,7 @@ struct Status: AsyncParsableCommand {
                 if service.crashLooping { header += Terminal.paint("  crash-looping (backing off)", 31) }
                 print(header)
                 for server in service.servers { print("  " + serverLine(server)) }
+                if let death = service.lastDeath { print("  last death: \(death)") }
             }
         }
     }

@@ -8,6 +8,7 @@ public struct ServerRecord: Sendable, Equatable {
     public var published = false
     public var destroyed = false
     public var destroyReason: String?
+    public var destroyedAt: Date?
 
     public init(info: ServerInfo, deployment: Int) {
         self.info = info
@@ -78,6 +79,12 @@ public struct AgentState: Sendable, Equatable {
     public var nextDeploymentNumber: Int { (deployments.last?.number ?? 0) + 1 }
 
     public func nextGeneration(of service: String) -> Generation { (lastGeneration[service] ?? 0) + 1 }
+
+    /// The last server of `service` that died (exited, was killed or failed health), and how.
+    public func lastDeath(of service: String) -> ServerRecord? {
+        servers.values.filter { $0.info.service == service && $0.destroyReason.map(ReplaceReason.isDeath) == true }
+            .max { ($0.destroyedAt ?? .distantPast) < ($1.destroyedAt ?? .distantPast) }
+    }
 
     /// The release the system runs: that of the last completed deployment that recorded one,
     /// with its number (a paused deployment's canaries stand beside it).
@@ -158,12 +165,13 @@ public struct AgentState: Sendable, Equatable {
             servers[id]?.published = false
         case .serverDrained:
             break
-        case let .serverDestroyed(id, reason, _):
+        case let .serverDestroyed(id, reason, at):
             guard servers[id]?.destroyed == false else { return }
             servers[id]?.destroyed = true
             liveImages[id] = nil
             servers[id]?.published = false
             servers[id]?.destroyReason = reason
+            servers[id]?.destroyedAt = at
             if let last = deployments.indices.last, deployments[last].outcome == .running {
                 deployments[last].destroyed.append(id)
             }

@@ -18,6 +18,8 @@ struct DeploymentRun {
     var removing: Set<ServerID> = []
     var unfinished: Set<String> = []
     var failures: [String] = []
+    /// New servers that died during a watch.
+    var died: Set<ServerID> = []
     /// Services whose canaries passed and that stopped there, as asked.
     var paused: Set<String> = []
     /// Pending events: journaled together before `jobs` start.

@@ -77,6 +77,9 @@ extension Reconciler {
             }
         }
         guard !due.isEmpty else { return }
+        if try await failReleaseThatCrashLoops(healing, slotDepths: slotDepths, desired: desired, plan: plan, now: now) {
+            return
+        }
 
         let deployment = try await deploy(desired, trigger: healing.isEmpty ? .phoenix : .heal, only: due,
                                           progress: progress)
@@ -87,6 +90,34 @@ extension Reconciler {
         for service in due where healing.contains(service) || deployment.outcome != .completed {
             noteHeal(service, slotDepth: slotDepths[service] ?? 1, at: now)
         }
+    }
+
+    /// A slot that keeps dying soon after a release rolled out is the release's fault: after
+    /// `crashLoopThreshold` failures in a row it is not healed again but recorded as a failed
+    /// release (a `crash loop` decision on the deployment that rolled it out), for the agent to
+    /// roll back. Only when every looping service allows rollback and there is a release to go
+    /// back to; otherwise healing goes on, backing off. Returns whether it failed the release.
+    private func failReleaseThatCrashLoops(_ healing: Set<String>, slotDepths: [String: Int], desired: [DesiredService],
+                                           plan: Plan, now: Date) async throws -> Bool {
+        guard let current = state.currentRelease, state.previousRelease != nil,
+              let release = state.deployments.last(where: { $0.number == current.number }), !release.releaseFailed,
+              let finished = release.finishedAt,
+              now.timeIntervalSince(finished) < configuration.healStreakReset.timeInterval else { return false }
+        let looping = healing.filter { slotDepths[$0, default: 0] >= configuration.crashLoopThreshold }.sorted()
+        guard !looping.isEmpty, looping.allSatisfy({ name in
+            desired.first { $0.spec.name == name }?.spec.strategy.autoRollback == true
+        }) else { return false }
+        let events: [AgentEvent] = looping.map { service in
+            let dead = plan.services.first { $0.service == service }?.replace.filter(\.reason.isDead) ?? []
+            let how = dead.first.map { " (last: \($0.id) \($0.reason))" } ?? ""
+            return .decision(deployment: current.number, DeployDecision(
+                kind: .crashLoop, service: service, servers: dead.map(\.id), passed: false,
+                detail: "a slot of \(service) failed \(slotDepths[service]!) times in a row since deployment "
+                    + "#\(current.number) completed\(how)", culprits: dead.map(\.id), at: now))
+        }
+        logger.warning("crash loop right after a release: failing it", metadata: ["services": "\(looping)"])
+        try await record(events)
+        return true
     }
 
     /// Probes the running, gate-passed servers of declared services, a bounded number at once.

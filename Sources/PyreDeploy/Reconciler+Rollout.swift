@@ -160,7 +160,10 @@ extension Reconciler {
             startRemoval(Removal(service: service, ids: ids, drain: nil), &run)
         case let .withdraw(ids):
             for id in ids { run.destroyReasons[id] = "a canary of a release that failed its watch" }
-            startRemoval(Removal(service: service, ids: ids, drain: run.drains[service] ?? .zero), &run)
+            // A canary that died serves nothing: no drain.
+            let (dead, live) = (ids.filter(run.died.contains), ids.filter { !run.died.contains($0) })
+            if !dead.isEmpty { startRemoval(Removal(service: service, ids: dead, drain: nil), &run) }
+            if !live.isEmpty { startRemoval(Removal(service: service, ids: live, drain: run.drains[service] ?? .zero), &run) }
         case let .watch(ids, kind):
             let spec = run.desired[service]!.spec
             progress(.watching(service: service, kind, servers: ids, seconds: spec.strategy.watch.timeInterval))
@@ -274,7 +277,8 @@ extension Reconciler {
                 }
                 feed(removal.service, .destroyed(id), &run, progress)
             }
-        case let .watched(job, decision):
+        case let .watched(job, decision, died):
+            run.died.formUnion(died)
             emit(.decision(deployment: run.number, decision), &run)
             progress(.watched(decision))
             let what = job.kind == .canaries ? "the canaries" : "the new fleet"

@@ -51,7 +51,8 @@ enum RolloutMessage: Sendable {
     case unpublished(Removal, published: [ServerID])
     case drained(Removal)
     case destroyed(Removal, failures: [ServerID: String])
-    case watched(WatchJob, DeployDecision)
+    /// `died`: watched servers that exited or vanished (a withdrawal need not drain them).
+    case watched(WatchJob, DeployDecision, died: [ServerID])
 }
 
 /// Performs ``RolloutJob``s; holds no state, so any number run at once.
@@ -86,7 +87,8 @@ struct RolloutWorker: Sendable {
         case let .destroy(removal):
             return .destroyed(removal, failures: await destroy(removal.ids))
         case let .watch(job):
-            return .watched(job, await watch(job))
+            let (decision, died) = await watch(job)
+            return .watched(job, decision, died: died)
         }
     }
 
@@ -119,7 +121,7 @@ struct RolloutWorker: Sendable {
         func detail() -> String {
             let seconds = (clock.now - start).timeInterval.formatted(.number.precision(.fractionLength(1)))
             let failed = reasons.map { "\($0.count)× \($0.reason)" }.joined(separator: "; ")
-            return "\(probes) probes in \(seconds) s" + (failed.isEmpty ? ", none failed" : "; failed: \(failed)")
+            return "\(probes) probe\(probes == 1 ? "" : "s") in \(seconds) s" + (failed.isEmpty ? ", none failed" : "; failed: \(failed)")
         }
         func failed(_ reason: String) async -> RolloutMessage {
             .gateFailed(service: service, id: server.id, reason: reason,
@@ -168,7 +170,7 @@ struct RolloutWorker: Sendable {
     /// fails `check.failures` probes in a row, fails the watch at once. Then the error gate,
     /// when the strategy has one: the watched servers' share of error-or-worse log records
     /// must not exceed the bound above the share of the service's other servers.
-    private func watch(_ job: WatchJob) async -> DeployDecision {
+    private func watch(_ job: WatchJob) async -> (DeployDecision, died: [ServerID]) {
         let clock = ContinuousClock()
         let started = clock.now
         let since = Date()
@@ -195,29 +197,29 @@ struct RolloutWorker: Sendable {
                 case nil:
                     inARow[id] = 0
                 case let .died(how)?:
-                    return decision(false, "\(id) \(how) during the watch", culprits: [id])
+                    return (decision(false, "\(id) \(how) during the watch", culprits: [id]), [id])
                 case let .unhealthy(reason)?:
                     failedProbes += 1
                     inARow[id, default: 0] += 1
                     if inARow[id]! >= job.check.failures {
-                        return decision(false, "\(id) failed \(inARow[id]!) health checks in a row (last: \(reason))",
-                                        culprits: [id])
+                        return (decision(false, "\(id) failed \(inARow[id]!) health checks in a row (last: \(reason))",
+                                         culprits: [id]), [])
                     }
                 }
             }
-            if Task.isCancelled { return decision(false, "the deploy was cancelled") }
+            if Task.isCancelled { return (decision(false, "the deploy was cancelled"), []) }
             try? await Task.sleep(for: job.check.interval)
         } while clock.now - started < job.duration
         let health = "\(job.servers.count) server(s) healthy: \(probes) probes, \(failedProbes) failed"
-        guard let bound = job.maxErrorLogs, let logCensus else { return decision(true, health) }
+        guard let bound = job.maxErrorLogs, let logCensus else { return (decision(true, health), []) }
         let census = await logCensus.census(service: job.service, servers: Set(ids), since: since)
         let limit = bound + (census.otherShare ?? 0)
         let figures = "error share \(percent(census.share)) (\(census.errors) of \(census.records) records)"
             + (census.otherShare.map { " against \(percent($0)) on the other servers" } ?? "")
             + ", bound \(percent(bound))"
         let passed = census.share <= limit
-        return decision(passed, "\(health); \(figures)" + (passed ? "" : ": too many errors"),
-                        culprits: passed ? [] : ids)
+        return (decision(passed, "\(health); \(figures)" + (passed ? "" : ": too many errors"),
+                         culprits: passed ? [] : ids), [])
     }
 
     private enum WatchProblem {

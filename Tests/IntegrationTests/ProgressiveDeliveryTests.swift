@@ -183,6 +183,81 @@ extension DeployTests {
         try await agent.stop()
     }
 
+    /// Without a watch the crasher completes its deploy; self-healing then finds its slot
+    /// dying again and again, fails the release instead of healing it a fourth time, and the
+    /// release before it comes back. Status says how the last server died.
+    @Test func crashLoopRightAfterAReleaseRollsItBack() async throws {
+        let system = try TestSystem(name: "healstop", service: """
+            count: 1
+            strategy: { canary: 0, watch: 0s }
+            """)
+        defer { system.cleanUp() }
+        let agent = try AgentProcess(system, isolation: "process")
+        defer { agent.terminate() }
+        try await agent.waitForHealthy(count: 1)
+        try "".write(to: system.appDirectory.appendingPathComponent("CRASH"), atomically: true, encoding: .utf8)
+        try system.setVersion("v2")
+        #expect(try await pyre(["deploy", system.directory.path]).status == 0, "without a watch the crasher completes")
+        let deadline = ContinuousClock.now + .seconds(90)
+        var records: [DeploymentRecord] = []
+        while ContinuousClock.now < deadline {
+            records = try await history(system)
+            if records.first(where: { $0.number == 2 })?.outcome == .rolledBack, records.last?.outcome == .completed,
+               records.last?.trigger == .rollback { break }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        let release = try #require(records.first { $0.number == 2 })
+        #expect(release.outcome == .rolledBack && release.releaseFailed, "\(records)")
+        let heals = records.filter { $0.trigger == .heal }
+        #expect((1 ... 3).contains(heals.count), "healing stopped after a few tries: \(records)")
+        #expect(records.last.map { $0.trigger == .rollback && $0.restores == 1 && $0.outcome == .completed } == true)
+        for server in try await agent.waitForHealthy(count: 1) { #expect(try await fetch(server) == "\(server.id) v1") }
+        let status = try await pyre(["status", system.directory.path])
+        #expect(status.output.contains("last death: web-") && status.output.contains("exited with status 3"), "\(status.output)")
+        let timeline = try await pyre(["history", system.directory.path, "2"])
+        #expect(timeline.output.contains("crash loop failed"), "\(timeline.output)")
+        let heal = try await pyre(["history", system.directory.path, String(heals[0].number)])
+        #expect(heal.output.contains("destroyed: exited with status 3"), "a heal says what it replaced and why: \(heal.output)")
+        try await agent.stop()
+    }
+
+    /// SIGKILL while the canary is watched: the next agent keeps the published canary, and
+    /// its recovery deploy judges the release again with a canary and watch of its own.
+    @Test func agentKilledDuringACanaryWatchConverges() async throws {
+        let system = try TestSystem(name: "cwkill", service: """
+            count: 2
+            strategy: { canary: 1, watch: 4s }
+            """)
+        defer { system.cleanUp() }
+        var agent = try AgentProcess(system, isolation: "process")
+        defer { agent.terminate() }
+        let first = try await agent.waitForHealthy(count: 2)
+        try system.setVersion("v2")
+        let deploy = Task { try await pyre(["deploy", system.directory.path]) }
+        let deadline = ContinuousClock.now + .seconds(30)
+        var watching = false
+        while !watching, ContinuousClock.now < deadline {
+            watching = (try? await agent.status())?.services.first?.servers
+                .contains { $0.generation == 2 && $0.published } == true
+            if !watching { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(watching, "the agent was killed during the canary watch")
+        agent.signal(SIGKILL)
+        _ = try? await deploy.value
+
+        agent = try AgentProcess(system, isolation: "process")
+        let restarted = agent
+        defer { restarted.terminate() }
+        let converged = try await agent.waitForHealthy(count: 2, excluding: Set(first.map(\.id)))
+        for server in converged { #expect(try await fetch(server) == "\(server.id) v2") }
+        let records = try await history(system)
+        #expect(records.first { $0.number == 2 }?.outcome == .interrupted, "\(records)")
+        #expect(records.last.map { $0.trigger == .recovery && $0.outcome == .completed } == true, "\(records)")
+        let running = processes(withEnvironment: "PYRE_SYSTEM", system.name).compactMap { serverID(ofProcess: $0) }
+        #expect(Set(running) == Set(converged.map(\.id)), "one fleet: \(running)")
+        try await agent.stop()
+    }
+
     /// SIGKILL in the middle of a rollback: the next agent finishes it.
     @Test func rollbackCutShortByTheAgentsDeathIsFinished() async throws {
         let system = try TestSystem(name: "rbkill", service: """

@@ -24,10 +24,32 @@ public enum ReplaceReason: Sendable, Equatable, CustomStringConvertible {
         case let .configChanged(changes):
             changes.isEmpty ? "config changed" : "config changed: " + changes.map(\.description).joined(separator: ", ")
         case let .tooOld(maxAge): "older than max_age (\(maxAgeText(maxAge)))"
-        case let .exited(status): "exited with status \(status)"
+        case let .exited(status): Self.death(status)
         case .failingHealth: "failing health"
         case .drifted: "drifted from its image"
         }
+    }
+}
+
+extension ReplaceReason {
+    /// How a server's process ended, as its exit status says: 128 + N is signal N.
+    static func death(_ status: Int32) -> String {
+        switch status {
+        case -1: "exited (its status is unknown: it was not this agent's child)"
+        case 129 ... 159:
+            "killed by signal \(status - 128)" + (signalNames[Int(status - 128)].map { " (\($0))" } ?? "")
+        default: "exited with status \(status)"
+        }
+    }
+
+    private static let signalNames: [Int: String] = [
+        1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL",
+        11: "SIGSEGV", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM",
+    ]
+
+    /// Whether a destroy reason says the server died (exited, was killed, failed health).
+    public static func isDeath(_ reason: String) -> Bool {
+        reason.hasPrefix("exited") || reason.hasPrefix("killed by signal") || reason == "failing health"
     }
 }
 
