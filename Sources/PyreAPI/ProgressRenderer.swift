@@ -67,7 +67,8 @@ public struct ProgressRenderer: Sendable {
         case let .failed(id, reason, output):
             ("\(id)  failed its health gate: \(reason); destroyed" + outputTail(of: id, output), .error)
         case let .watching(service, what, servers, seconds):
-            (String(format: "watching the %@ of \(service) (\(servers.joined(separator: ", "))) for %.0fs", what, seconds), .plain)
+            ("watching the \(what) of \(service) (\(servers.joined(separator: ", "))) for " + String(format: "%.0fs", seconds),
+             .plain)
         case let .watched(service, what, passed, detail):
             ("\(service): the \(what) \(passed ? "passed" : "failed") the watch: \(detail)", passed ? .plain : .error)
         case let .deployPaused(deployment):

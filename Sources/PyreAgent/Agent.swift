@@ -153,7 +153,7 @@ public actor Agent {
         let (spec, text) = try loadWorkloadAndText()
         let wanted = try await bake(spec, progress: progress)
         var images: [String: ImageDigest] = [:]
-        for (service, desired) in zip(spec.services, wanted) { images[service.image] = desired.image }
+        for (service, baked) in zip(spec.services, wanted) { images[service.image] = baked.image }
         return try await rollOutAndSettle(wanted, of: spec, trigger: trigger,
                                           release: Release(manifest: text, images: images), options: options,
                                           progress: progress)

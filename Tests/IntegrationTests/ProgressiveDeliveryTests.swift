@@ -198,14 +198,12 @@ extension DeployTests {
         try "".write(to: system.appDirectory.appendingPathComponent("CRASH"), atomically: true, encoding: .utf8)
         try system.setVersion("v2")
         #expect(try await pyre(["deploy", system.directory.path]).status == 0, "without a watch the crasher completes")
-        let deadline = ContinuousClock.now + .seconds(90)
-        var records: [DeploymentRecord] = []
-        while ContinuousClock.now < deadline {
-            records = try await history(system)
-            if records.first(where: { $0.number == 2 })?.outcome == .rolledBack, records.last?.outcome == .completed,
-               records.last?.trigger == .rollback { break }
-            try await Task.sleep(for: .milliseconds(500))
+        _ = await eventually(within: .seconds(90)) {
+            let records = (try? await history(system)) ?? []
+            return records.first { $0.number == 2 }?.outcome == .rolledBack
+                && records.last.map { $0.trigger == .rollback && $0.outcome == .completed } == true
         }
+        let records = try await history(system)
         let release = try #require(records.first { $0.number == 2 })
         #expect(release.outcome == .rolledBack && release.releaseFailed, "\(records)")
         let heals = records.filter { $0.trigger == .heal }
@@ -234,12 +232,8 @@ extension DeployTests {
         let first = try await agent.waitForHealthy(count: 2)
         try system.setVersion("v2")
         let deploy = Task { try await pyre(["deploy", system.directory.path]) }
-        let deadline = ContinuousClock.now + .seconds(30)
-        var watching = false
-        while !watching, ContinuousClock.now < deadline {
-            watching = (try? await agent.status())?.services.first?.servers
-                .contains { $0.generation == 2 && $0.published } == true
-            if !watching { try await Task.sleep(for: .milliseconds(50)) }
+        let watching = await eventually(within: .seconds(30)) {
+            (try? await agent.status())?.services.first?.servers.contains { $0.generation == 2 && $0.published } == true
         }
         #expect(watching, "the agent was killed during the canary watch")
         agent.signal(SIGKILL)
@@ -272,11 +266,8 @@ extension DeployTests {
         try "".write(to: system.appDirectory.appendingPathComponent("CRASH"), atomically: true, encoding: .utf8)
         try system.setVersion("v2")
         let deploy = Task { try await pyre(["deploy", system.directory.path]) }
-        let deadline = ContinuousClock.now + .seconds(60)
-        var rollingBack = false
-        while !rollingBack, ContinuousClock.now < deadline {
-            rollingBack = (try? await history(system))?.last.map { $0.trigger == .rollback && $0.outcome == .running } == true
-            if !rollingBack { try await Task.sleep(for: .milliseconds(50)) }
+        let rollingBack = await eventually(within: .seconds(60)) {
+            (try? await history(system))?.last.map { $0.trigger == .rollback && $0.outcome == .running } == true
         }
         #expect(rollingBack, "the agent was killed during the rollback")
         agent.signal(SIGKILL)
@@ -295,6 +286,16 @@ extension DeployTests {
         let running = processes(withEnvironment: "PYRE_SYSTEM", system.name).compactMap { serverID(ofProcess: $0) }
         #expect(running.count == 2, "one fleet: \(running)")
         try await agent.stop()
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
+    private func eventually(within timeout: Duration, _ condition: () async -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return false
     }
 
     private func history(_ system: TestSystem) async throws -> [DeploymentRecord] {
