@@ -128,8 +128,9 @@ let package = Package(
         ]),
         .executableTarget(name: "PyreBench", dependencies: [
             "PyreDeploy", "PyreHealth", "PyreLocal", "PyreImages", "PyreTesting", "PyreDNS", "PyreEntrypoints", "PyreEvents",
-            "PyreEventsPostgres", "PyreLogs", "PyreAWS", "pyre-sandbox",
+            "PyreEventsPostgres", "PyreLogs", "PyreAWS", "PyreAgent", "pyre-sandbox",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -192,6 +193,7 @@ let package = Package(
         .testTarget(name: "PyreAgentTests", dependencies: [
             "PyreAgent", "PyreAPI", "PyreTesting", "PyreDeploy", "PyreHealth", "PyreEvents", "PyreLogs",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Scripts/ holds the Python clients the tests run by path.

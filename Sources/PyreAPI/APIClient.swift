@@ -54,27 +54,39 @@ public struct APIClient: Sendable {
         }
     }
 
+    /// The whole answer to `request`, sent on `client`, whose connections stay open for the
+    /// next request (a replay sends one per page).
+    public func body(_ request: APIRequest, on client: HTTPClient, timeout: TimeAmount, upTo limit: Int) async throws -> ByteBuffer {
+        try await send(request, on: client, timeout: timeout) { try await $0.body.collect(upTo: limit) }
+    }
+
+    /// Sends on a client of its own, shut down after the answer is read.
     private func send<T>(_ request: APIRequest, timeout: TimeAmount,
                          _ read: (HTTPClientResponse) async throws -> T) async throws -> T {
-        var http = HTTPClientRequest(url: url + request.path)
-        http.method = HTTPMethod(rawValue: request.method.rawValue)
-        http.headers.add(name: "Authorization", value: "Bearer \(token)")
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
-            let response: HTTPClientResponse
-            do {
-                response = try await client.execute(http, timeout: timeout)
-            } catch {
-                throw PyreError(.agent, "cannot reach \(name) at \(url): \(error); is `pyre up` still running?")
-            }
-            guard response.status == .ok else { throw try await refused(response, path: request.path) }
-            let result = try await read(response)
+            let result = try await send(request, on: client, timeout: timeout, read)
             try await client.shutdown()
             return result
         } catch {
             try? await client.shutdown()
             throw error
         }
+    }
+
+    private func send<T>(_ request: APIRequest, on client: HTTPClient, timeout: TimeAmount,
+                         _ read: (HTTPClientResponse) async throws -> T) async throws -> T {
+        var http = HTTPClientRequest(url: url + request.path)
+        http.method = HTTPMethod(rawValue: request.method.rawValue)
+        http.headers.add(name: "Authorization", value: "Bearer \(token)")
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(http, timeout: timeout)
+        } catch {
+            throw PyreError(.agent, "cannot reach \(name) at \(url): \(error); is `pyre up` still running?")
+        }
+        guard response.status == .ok else { throw try await refused(response, path: request.path) }
+        return try await read(response)
     }
 
     /// The server's `ErrorBody` message, or its body, or what it answered.

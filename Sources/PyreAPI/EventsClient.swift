@@ -1,7 +1,9 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import PyreCore
 
-/// The CLI's side of the events API (`pyre events`).
+/// The events API's client: the CLI's side (`pyre events`), and a Swift service's replay.
 public struct EventsClient: Sendable {
     let api: APIClient
 
@@ -13,6 +15,50 @@ public struct EventsClient: Sendable {
         }
         api = APIClient(url: url, token: try state.readEventsToken(), name: "the events API") { status in
             status == .unauthorized ? .unauthorized : .events
+        }
+    }
+
+    /// A client of the events API at `url` (`PYRE_EVENTS_URL` on a server) with its token.
+    public init(url: String, token: String) {
+        api = APIClient(url: url, token: token, name: "the events API") { status in
+            status == .unauthorized ? .unauthorized : .events
+        }
+    }
+
+    /// Every event of `stream` (or `$all`) from `start` up to the last one when each page
+    /// was read, in pages of `pageSize` handed to `onPage` in order (10,000 by default: the
+    /// agent streams them, and each request costs about as much as 200 events). The next page is asked
+    /// for while `onPage` handles this one (versions and positions have no gaps, so its
+    /// start is known): the agent's work and the client's overlap, and two pages at most are
+    /// held. Returns the number of events replayed.
+    @discardableResult
+    public func replay(_ stream: String, from start: Int64 = 0, pageSize: Int = 10_000,
+                       onPage: ([ReplayedEvent]) async throws -> Void) async throws -> Int {
+        let client = HTTPClient.shared
+        let api = self.api
+        @Sendable func page(_ from: Int64) async throws -> ByteBuffer {
+            let query = [("from", "\(from)"), ("limit", "\(pageSize)")]
+            let request = stream == "$all" ? EventsRoutes.readAll.request(query: query)
+                : EventsRoutes.readStream.request(stream, query: query)
+            return try await api.body(request, on: client, timeout: .seconds(60), upTo: 1 << 30)
+        }
+        var next = Task { try await page(start) }
+        defer { next.cancel() }
+        var from = start
+        var replayed = 0
+        while true {
+            let body = try await next.value
+            from += Int64(pageSize)
+            let following = from
+            next = Task { try await page(following) }
+            let events = try EventsPageReader.events(in: Data(body.readableBytesView))
+            guard let last = events.last else { return replayed }
+            guard (stream == "$all" ? last.position : last.version) == from - Int64(pageSize) + Int64(events.count) - 1 else {
+                throw PyreError(.events, "the events API answered a page of \(stream) that does not follow on; replay again")
+            }
+            try await onPage(events)
+            replayed += events.count
+            if events.count < pageSize { return replayed }
         }
     }
 

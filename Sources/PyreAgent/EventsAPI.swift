@@ -9,10 +9,12 @@ import PyreEvents
 /// The event store's HTTP API, served on the system address (`events.ZONE`) for servers and
 /// the CLI. Every route needs the events bearer token (`STATE/events-token`, given to
 /// servers as `PYRE_EVENTS_TOKEN`). Documented in `docs/events-api.yaml`.
-enum EventsAPI {
+package enum EventsAPI {
     /// Larger appends are refused with 413: events are facts, not files.
     static let bodyLimit = 1 << 20
-    static let readLimit = 1_000
+    /// The default and the most a read may ask for; larger reads are streamed (`EventPages`).
+    static let defaultReadLimit = 1_000
+    static let readLimit = 100_000
 
     static func application(
         store: any EventStore, token: String, host: String, port: Int, subscribers: SubscriberRegistry, logger: Logger,
@@ -24,6 +26,15 @@ enum EventsAPI {
                         if let address = channel.localAddress { await onListening(address) }
                     },
                     logger: logger)
+    }
+
+    /// Serves the API on loopback, on a port the system picks, until cancelled: the
+    /// replay benchmark runs it this way, without the rest of an agent.
+    package static func serveOnLoopback(store: any EventStore, token: String, logger: Logger,
+                                        onPort: @escaping @Sendable (Int) -> Void) async throws {
+        let app = application(store: store, token: token, host: "127.0.0.1", port: 0, subscribers: SubscriberRegistry(),
+                              logger: logger) { address in onPort(address.port ?? 0) }
+        try await app.runService()
     }
 
     /// Every route of the events API.
@@ -52,16 +63,23 @@ enum EventsAPI {
                 }
                 let from = try integer(query.get("from"), name: "from") ?? (direction == .forward ? 0 : StreamVersion.end)
                 let limit = try readLimit(query.get("limit"))
-                let events = try await store.read(stream: stream, from: from, limit: limit, direction: direction)
-                return json(EventsAPITypes.Page(events: events.map(EventsJSON.event)))
+                let step: Int64 = direction == .forward ? 1 : -1
+                return try await EventPages.answer(limit: limit) { after, count in
+                    let start = after.map { $0.version + step } ?? from
+                    guard start >= 0 else { return [] }
+                    return try await store.read(stream: stream, from: start, limit: count, direction: direction)
+                }
             }
         }
         router.on(EventsRoutes.readAll) { request, _ in
             try await answering {
                 let query = request.uri.queryParameters
                 let from = try integer(query.get("from"), name: "from") ?? 0
-                let events = try await store.readAll(from: from, limit: try readLimit(query.get("limit")))
-                return json(EventsAPITypes.Page(events: events.map(EventsJSON.event), lastPosition: try await store.lastPosition() ?? -1))
+                return try await EventPages.answer(limit: try readLimit(query.get("limit")), lastPosition: {
+                    try await store.lastPosition() ?? -1
+                }) { after, count in
+                    try await store.readAll(from: after.map { $0.position + 1 } ?? from, limit: count)
+                }
             }
         }
         router.on(EventsRoutes.subscribe) { request, _ in
@@ -92,7 +110,9 @@ enum EventsAPI {
                 guard let snapshot = try await store.latestSnapshot(of: stream) else {
                     return problem(.notFound, "not_found", "stream '\(stream)' has no snapshot; replay it from version 0")
                 }
-                return json(EventsJSON.snapshot(snapshot))
+                var body = ByteBuffer()
+                EventsWireWriter.write(snapshot, into: &body)
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
             }
         }
         return router
@@ -145,7 +165,7 @@ enum EventsAPI {
     }
 
     private static func readLimit(_ text: String?) throws -> Int {
-        guard let text else { return readLimit }
+        guard let text else { return defaultReadLimit }
         guard let value = Int(text), (1...readLimit).contains(value) else {
             throw EventsJSON.BadRequest("limit must be between 1 and \(readLimit), got '\(text)'")
         }

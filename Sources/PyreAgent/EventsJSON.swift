@@ -5,7 +5,8 @@ import PyreCore
 import PyreEvents
 
 /// The JSON of the events API (docs/events-api.yaml): requests read with JSONSerialization,
-/// whose errors name what is wrong in the client's own documents, answers as `EventsAPITypes`.
+/// whose errors name what is wrong in the client's own documents; small answers as
+/// `EventsAPITypes`, events and snapshots by `EventsWireWriter`.
 enum EventsJSON {
     /// A client mistake, answered 400 with its message.
     struct BadRequest: Error {
@@ -49,18 +50,6 @@ enum EventsJSON {
         return Snapshot(stream: stream, version: version, data: try serialized(data))
     }
 
-    static func event(_ event: RecordedEvent) -> EventsAPITypes.RecordedEvent {
-        EventsAPITypes.RecordedEvent(
-            stream: event.stream, id: event.id.uuidString.lowercased(), type: event.type, version: event.version,
-            position: event.position,
-            recordedAt: event.recordedAt.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
-            data: JSONValue(parsing: event.data), metadata: event.metadata.map(JSONValue.init(parsing:)) ?? .null)
-    }
-
-    static func snapshot(_ snapshot: Snapshot) -> EventsAPITypes.Snapshot {
-        EventsAPITypes.Snapshot(stream: snapshot.stream, version: snapshot.version, data: JSONValue(parsing: snapshot.data))
-    }
-
     static func encode(_ value: some Encodable) -> ByteBuffer {
         ByteBuffer(bytes: (try? EventsJSONEncoding.encode(value)) ?? Data("null".utf8))
     }
@@ -74,6 +63,7 @@ enum EventsJSON {
     }
 
     private static func serialized(_ value: Any) throws -> Data {
-        try JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .withoutEscapingSlashes])
+        // Keys sorted once here, as the answers have always listed them.
+        try JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .withoutEscapingSlashes, .sortedKeys])
     }
 }

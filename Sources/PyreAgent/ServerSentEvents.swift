@@ -20,7 +20,9 @@ enum ServerSentEvents {
     static func response(_ subscription: EventSubscription, registry: SubscriberRegistry) -> Response {
         response(registry: registry) { send in
             for try await event in subscription {
-                let data = String(decoding: EventsJSON.encode(EventsJSON.event(event)).readableBytesView, as: UTF8.self)
+                var buffer = ByteBuffer()
+                EventsWireWriter.write(event, into: &buffer)
+                let data = String(buffer: buffer)
                 await send(frame(id: "\(subscription.cursor(of: event))", event: event.type, data: data))
             }
         }

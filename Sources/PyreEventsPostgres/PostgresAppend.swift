@@ -19,10 +19,14 @@ struct PostgresAppend: Sendable {
         events.reduce(0) { $0 + $1.data.count + ($1.metadata?.count ?? 0) }
     }
 
-    /// Runs `appends` in one transaction, in order, and answers each: with its result, or
-    /// with its own error when its expected version does not hold (it then wrote nothing).
-    /// A database error fails the whole batch: the transaction is rolled back and nothing
-    /// of it is stored.
+    /// Runs `appends` in order and answers each: with its result, or with its own error when
+    /// its expected version does not hold (it then wrote nothing). The common appends go in
+    /// one statement (`pyre_append_batch`, its own transaction), which stops before an append
+    /// it cannot simply write (a retry of stored events, an expected version that does not
+    /// hold); that one goes step by step in a transaction of its own, then the rest in
+    /// another call. So each append is judged against the store as the appends before it left
+    /// it. A database error fails every append not yet answered; none of the failed
+    /// statement's writes is stored.
     ///
     /// Positions come from one counter row, locked first. The lock is held until COMMIT, so
     /// batches run one at a time and commit in position order: a reader of $all can never see
@@ -31,52 +35,60 @@ struct PostgresAppend: Sendable {
     /// inserts, so positions stay gap-free.
     static func runBatch(_ appends: [PostgresAppend], on connection: PostgresConnection,
                          logger: Logger) async throws -> [Result<AppendResult, any Error>] {
-        // A lone append is one statement, so one round trip and its own transaction.
-        if appends.count == 1, let result = try await appends[0].appendInOneCall(on: connection, logger: logger) {
-            return [.success(result)]
-        }
-        return try await PostgresTransaction.run(on: connection, logger: logger) { connection in
-            var results: [Result<AppendResult, any Error>] = []
-            for append in appends {
-                if let result = try await append.appendInOneCall(on: connection, logger: logger) {
-                    results.append(.success(result))
-                    continue
-                }
-                do {
-                    results.append(.success(try await append.appendStepByStep(on: connection, logger: logger)))
-                } catch let error as WrongExpectedVersion {
-                    results.append(.failure(error))
-                } catch let error as PyreError {
-                    // Pyre's own refusals (an id stored elsewhere, say) come before any write.
-                    results.append(.failure(error))
-                }
+        var results: [Result<AppendResult, any Error>] = []
+        while results.count < appends.count {
+            results += try await appendInOneCall(appends[results.count...], on: connection, logger: logger)
+            guard results.count < appends.count else { break }
+            let append = appends[results.count]
+            do {
+                results.append(.success(try await PostgresTransaction.run(on: connection, logger: logger) { connection in
+                    try await append.appendStepByStep(on: connection, logger: logger)
+                }))
+            } catch let error as WrongExpectedVersion {
+                results.append(.failure(error))
+            } catch let error as PyreError {
+                // Pyre's own refusals (an id stored elsewhere, say) come before any write.
+                results.append(.failure(error))
             }
-            return results
         }
+        return results
     }
 
-    /// The common case in one call of `pyre_append` (see PostgresSchema): nil when an id is
-    /// stored already or the expected version does not hold, which ``write`` then sorts out.
-    private func appendInOneCall(on connection: PostgresConnection, logger: Logger) async throws -> AppendResult? {
-        let (kind, version): (Int16, Int64) = switch expected {
-        case .any: (0, 0)
-        case .noStream: (1, 0)
-        case .streamExists: (2, 0)
-        case .exact(let version): (3, version)
+    /// The leading appends of `appends` that `pyre_append_batch` (see PostgresSchema) wrote,
+    /// in one call; it stops at the first it cannot simply write.
+    private static func appendInOneCall(_ appends: ArraySlice<PostgresAppend>, on connection: PostgresConnection,
+                                        logger: Logger) async throws -> [Result<AppendResult, any Error>] {
+        let expectations: [(Int16, Int64)] = appends.map { append in
+            switch append.expected {
+            case .any: (0, 0)
+            case .noStream: (1, 0)
+            case .streamExists: (2, 0)
+            case .exact(let version): (3, version)
+            }
         }
-        let answer = try await PostgresRows.first(connection.query("""
-            SELECT first_version, first_position FROM pyre_append(\(stream), \(kind), \(version), \(events.map(\.id)),
-                \(events.map(\.type)), \(events.map { ByteBuffer(data: $0.data) }), \(events.map { $0.metadata != nil }),
+        let events = appends.flatMap(\.events)
+        let rows = try await connection.query("""
+            SELECT append_index, first_version, first_position FROM pyre_append_batch(
+                \(appends.map(\.stream)), \(expectations.map(\.0)), \(expectations.map(\.1)),
+                \(appends.map { Int32($0.events.count) }), \(events.map(\.id)), \(events.map(\.type)),
+                \(events.map { ByteBuffer(data: $0.data) }), \(events.map { $0.metadata != nil }),
                 \(events.map { ByteBuffer(data: $0.metadata ?? Data()) }))
-            """, logger: logger).decode((Int64, Int64).self))
-        guard let (firstVersion, firstPosition) = answer else { return nil }
-        let count = Int64(events.count)
-        return AppendResult(firstVersion: firstVersion, lastVersion: firstVersion + count - 1,
-                            firstPosition: firstPosition, lastPosition: firstPosition + count - 1)
+            """, logger: logger)
+        var results: [Result<AppendResult, any Error>] = []
+        for try await (index, firstVersion, firstPosition) in rows.decode((Int32, Int64, Int64).self) {
+            guard Int(index) == results.count else {
+                throw PyreError(.events, "the event store's pyre_append_batch answered out of order: the database "
+                    + "was changed outside Pyre")
+            }
+            let count = Int64(appends[appends.startIndex + Int(index)].events.count)
+            results.append(.success(AppendResult(firstVersion: firstVersion, lastVersion: firstVersion + count - 1,
+                                                 firstPosition: firstPosition, lastPosition: firstPosition + count - 1)))
+        }
+        return results
     }
 
-    /// The cases `pyre_append` leaves: a retry of events already stored, or an expected
-    /// version that does not hold. Runs inside the batch's transaction.
+    /// The cases `pyre_append_batch` leaves: a retry of events already stored, or an expected
+    /// version that does not hold. Runs inside a transaction of its own.
     private func appendStepByStep(on connection: PostgresConnection, logger: Logger) async throws -> AppendResult {
         let locked = try await PostgresRows.first(connection.query(
             "SELECT next, clock_timestamp() FROM event_position_counter FOR UPDATE", logger: logger

@@ -86,6 +86,61 @@ enum PostgresSchema {
             $$
             """,
         ]),
+        // A whole batch of appends in one statement, so one round trip and one commit: the
+        // appends of a batch each called `pyre_append` inside BEGIN … COMMIT before, a round
+        // trip apiece. It stops before the first append whose ids are stored already or whose
+        // expected version does not hold, and returns a row for each append it wrote;
+        // PostgresAppend takes that one step by step, then the rest in another call.
+        Migration(version: 4, name: "batch append function", statements: [
+            "DROP FUNCTION pyre_append",
+            """
+            CREATE FUNCTION pyre_append_batch(p_streams text[], p_expected_kinds smallint[], p_expected_versions bigint[],
+                                              p_counts integer[], p_ids uuid[], p_types text[], p_data bytea[],
+                                              p_has_metadata boolean[], p_metadata bytea[])
+            RETURNS TABLE (append_index integer, first_version bigint, first_position bigint)
+            LANGUAGE plpgsql AS $$
+            DECLARE
+                v_next bigint;
+                v_at timestamptz;
+                v_actual bigint;
+                v_first integer := 1;
+                v_last integer;
+                v_kind smallint;
+                v_taken boolean;
+            BEGIN
+                SELECT next, clock_timestamp() INTO v_next, v_at FROM event_position_counter FOR UPDATE;
+                FOR a IN 1 .. cardinality(p_streams) LOOP
+                    v_last := v_first + p_counts[a] - 1;
+                    v_kind := p_expected_kinds[a];
+                    -- One id at a time: PL/pgSQL caches a generic plan, and for `id = ANY(array)`
+                    -- on a table that started empty that plan is a sequential scan.
+                    v_taken := false;
+                    FOR i IN v_first .. v_last LOOP
+                        IF EXISTS (SELECT 1 FROM events WHERE id = p_ids[i]) THEN
+                            v_taken := true;
+                            EXIT;
+                        END IF;
+                    END LOOP;
+                    EXIT WHEN v_taken;
+                    SELECT max(version) INTO v_actual FROM events WHERE stream = p_streams[a];
+                    EXIT WHEN (v_kind = 1 AND v_actual IS NOT NULL) OR (v_kind = 2 AND v_actual IS NULL)
+                        OR (v_kind = 3 AND v_actual IS DISTINCT FROM p_expected_versions[a]);
+                    INSERT INTO events (position, stream, version, id, type, data, metadata, recorded_at)
+                    SELECT v_next + i - v_first, p_streams[a], coalesce(v_actual, -1) + 1 + i - v_first, p_ids[i],
+                           p_types[i], p_data[i], CASE WHEN p_has_metadata[i] THEN p_metadata[i] END, v_at
+                    FROM generate_series(v_first, v_last) AS i;
+                    append_index := a - 1;
+                    first_version := coalesce(v_actual, -1) + 1;
+                    first_position := v_next;
+                    RETURN NEXT;
+                    v_next := v_next + p_counts[a];
+                    v_first := v_last + 1;
+                END LOOP;
+                UPDATE event_position_counter SET next = v_next;
+            END
+            $$
+            """,
+        ]),
     ]
 
     /// Serializes migrations of one database across processes: "pyreevts" in ASCII.

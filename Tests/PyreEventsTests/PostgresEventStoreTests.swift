@@ -116,7 +116,7 @@ struct PostgresEventStoreTests {
         }
         let applied = try await cluster.psql("SELECT version, name FROM pyre_schema_migrations ORDER BY version",
                                              database: database)
-        #expect(applied == "1|events\n2|snapshots\n3|append function\n")
+        #expect(applied == "1|events\n2|snapshots\n3|append function\n4|batch append function\n")
     }
 
     @Test func databaseMigratedByANewerPyreIsRefused() async throws {

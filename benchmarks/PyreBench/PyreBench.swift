@@ -7,14 +7,17 @@ struct PyreBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pyre-bench", abstract: "Pyre's benchmarks; run them all with benchmarks/run.")
 
-    @Argument(help: "engine, aws, local, dns, entrypoint, events, replay, images, images-start (namespace mode), logs, events-sqlite (Pyre's SQLite store only), or one part of logs: logs-tcp (Pyre only), logs-grep, logs-follow")
+    @Argument(help: "engine, aws, local, dns, entrypoint, events, replay, replay-http, images, images-start (namespace mode), logs, events-sqlite (Pyre's SQLite store only), or one part of logs: logs-tcp (Pyre only), logs-grep, logs-follow")
     var benchmark: String
 
     @Option(help: "Number of servers.")
     var servers: Int?
 
-    @Option(help: "Number of events (replay only).")
+    @Option(help: "Number of events (replay and replay-http only).")
     var events: Int?
+
+    @Option(help: "The SQLite store to serve (replay-http-serve, the child replay-http starts).")
+    var store: String?
 
     @Option(help: "Concurrent writers; repeat for several (events only; default 1, 8 and 64).")
     var writers: [Int] = []
@@ -37,12 +40,16 @@ struct PyreBench: AsyncParsableCommand {
         case "events-sqlite":
             try await EventsBenchmark.runSQLiteOnly(writerCounts: writers.isEmpty ? [1, 8, 64] : writers, seconds: 2, rounds: 5)
         case "replay": try await ReplayBenchmark.run(events: events ?? 1_000_000)
+        case "replay-http": try await ReplayHTTPBenchmark.run(events: events ?? 1_000_000)
+        case "replay-http-serve":
+            guard let store else { throw ValidationError("replay-http-serve needs --store PATH") }
+            try await AgentEventsProcess.serve(store: store)
         case "images": try await ImagesBenchmark.run(rounds: 3)
         case "images-start": try await ImagesBenchmark.startup(servers: servers ?? 20, rounds: 3)
         case "logs": try await LogsBenchmark.run(messages: 400_000, rounds: 3)
         case "logs-follow", "logs-grep", "logs-tcp":
             try await LogsBenchmark.run(messages: 400_000, rounds: 1, only: String(benchmark.dropFirst(5)))
-        default: throw ValidationError("unknown benchmark \(benchmark); use engine, aws, local, dns, entrypoint, events, replay, images, images-start or logs")
+        default: throw ValidationError("unknown benchmark \(benchmark); use engine, aws, local, dns, entrypoint, events, replay, replay-http, images, images-start or logs")
         }
     }
 }

@@ -15,21 +15,8 @@ enum ReplayBenchmark {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-replay-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try SQLiteEventStore(path: directory.appendingPathComponent("events.sqlite"))
-        let filling = ContinuousClock.now
-        for batch in 0..<(total / pageSize) {
-            let events = (0..<pageSize).map { index in
-                NewEvent(type: "EntryAdded", data: Data(#"{"name":"guest \#(batch * pageSize + index)","message":"hello"}"#.utf8))
-            }
-            _ = try await store.append(to: "guestbook", events, expected: .any)
-        }
-        // The replays start from a store at rest, as after any pause in appends: the tables
-        // hold every append and the write-ahead log is copied into the database file. They
-        // then measure reading, not the fill's last inserts and checkpoint on the other core.
-        try await store.checkpoint()
-        // Writes back what the fill left dirty, so the kernel's writeback does not share the two
-        // cores with the replay.
-        sync()
-        print("replay: \(total) events stored in \(format((ContinuousClock.now - filling).timeInterval)) s; pages of \(pageSize)")
+        print("replay: pages of \(pageSize)")
+        try await fill(store, events: total, pageSize: pageSize)
         let replays = [
             Replay(name: "stream", page: { start in
                 try await store.read(stream: "guestbook", from: start, limit: pageSize, direction: .forward)
@@ -47,6 +34,25 @@ enum ReplayBenchmark {
             let rate = median(rates[replay.name] ?? [])
             print("  \(replay.name) median: \(Int(rate)) events/s (target >= 1,000,000: \(rate >= 1_000_000 ? "met" : "MISSED"))")
         }
+    }
+
+    /// Appends `total` small events to one stream, then leaves the store at rest, and says how long it took.
+    static func fill(_ store: SQLiteEventStore, events total: Int, pageSize: Int) async throws {
+        let filling = ContinuousClock.now
+        for batch in 0..<(total / pageSize) {
+            let events = (0..<pageSize).map { index in
+                NewEvent(type: "EntryAdded", data: Data(#"{"name":"guest \#(batch * pageSize + index)","message":"hello"}"#.utf8))
+            }
+            _ = try await store.append(to: "guestbook", events, expected: .any)
+        }
+        // The replays start from a store at rest, as after any pause in appends: the tables
+        // hold every append and the write-ahead log is copied into the database file. They
+        // then measure reading, not the fill's last inserts and checkpoint on the other core.
+        try await store.checkpoint()
+        // Writes back what the fill left dirty, so the kernel's writeback does not share the two
+        // cores with the replay.
+        sync()
+        print("  \(total) events stored in \(format((ContinuousClock.now - filling).timeInterval)) s")
     }
 
     /// One way to replay: reading a page from a key, and the key after an event.
@@ -71,7 +77,7 @@ enum ReplayBenchmark {
             for event in events { bytes &+= event.data.count }
             replayed += events.count
             start = next(last)
-            if replayed % (total / 10) == 0 { residentByTenth.append(residentMegabytes()) }
+            if replayed % (total / 10) == 0 { residentByTenth.append(ProcessMemory.anonymousMegabytes()) }
         }
         let seconds = (ContinuousClock.now - began).timeInterval
         let cpu = processorSeconds() - cpuBefore
@@ -91,14 +97,6 @@ enum ReplayBenchmark {
         var time = timespec()
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1_000_000_000
-    }
-
-    /// Anonymous resident memory of this process (RssAnon: the heap, not the mapped database file).
-    private static func residentMegabytes() -> Int {
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("RssAnon:") }
-        let kilobytes = line?.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-        return kilobytes / 1024
     }
 
     private static func format(_ seconds: Double) -> String { String(format: "%.2f", seconds) }

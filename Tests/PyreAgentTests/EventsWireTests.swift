@@ -1,0 +1,121 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import PyreAPI
+import PyreEvents
+import Testing
+@testable import PyreAgent
+
+/// The events API writes events without decoding their stored JSON, in the same bytes the
+/// old Codable round trip wrote, and streams reads longer than one store page.
+struct EventsWireTests {
+    /// What the API wrote before `EventsWireWriter`: the event as `EventsAPITypes`, its
+    /// documents parsed into `JSONValue`, all of it through `EventsJSONEncoding`.
+    static func oldEncoding(_ event: RecordedEvent) throws -> String {
+        let api = EventsAPITypes.RecordedEvent(
+            stream: event.stream, id: event.id.uuidString.lowercased(), type: event.type, version: event.version,
+            position: event.position,
+            recordedAt: event.recordedAt.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
+            data: JSONValue(parsing: event.data), metadata: event.metadata.map(JSONValue.init(parsing:)) ?? .null)
+        return String(decoding: try EventsJSONEncoding.encode(api), as: UTF8.self)
+    }
+
+    static func written(_ event: RecordedEvent) -> String {
+        var buffer = ByteBuffer()
+        EventsWireWriter.write(event, into: &buffer)
+        return String(buffer: buffer)
+    }
+
+    @Test func eventsAreWrittenInTheBytesTheOldEncodingWrote() throws {
+        var generator = SystemRandomNumberGenerator()
+        let names = ["orders", "a/b", "quote\"d", "back\\slash", "tab\there", "ctl\u{1}x", "ünï", "Placed"]
+        for _ in 0..<500 {
+            // Stored as the API stores what clients send: keys sorted (JSONSerialization's order).
+            let document: [String: Any] = ["name": names.randomElement()!, "B": Int.random(in: -1_000...1_000),
+                                           "a/b": [true, NSNull(), "x/y"], "nested": ["k": names.randomElement()!]]
+            let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
+            let event = RecordedEvent(
+                stream: names.randomElement()!, id: UUID(), type: names.randomElement()!, data: data,
+                metadata: Bool.random(using: &generator) ? nil : Data(#"{"by":"me"}"#.utf8),
+                version: Int64.random(in: 0...Int64.max), position: Int64.random(in: 0...1 << 40),
+                recordedAt: Date(timeIntervalSince1970: Double(Int64.random(in: 0...4_102_444_800_000_000)) / 1_000_000))
+            #expect(Self.written(event) == (try Self.oldEncoding(event)))
+        }
+    }
+
+    @Test func timestampsAreTheFormatStylesMilliseconds() {
+        let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        for microseconds in [0, 999, 1_000, 1_764_000_000_123_999, 1_764_000_000_999_999] + (0..<2_000).map({ _ in
+            Int64.random(in: 0...4_102_444_800_000_000)
+        }) {
+            let date = Date(timeIntervalSince1970: Double(microseconds) / 1_000_000)
+            var buffer = ByteBuffer()
+            EventsWireWriter.writeTimestamp(date, into: &buffer)
+            #expect(String(buffer: buffer) == date.formatted(style), "\(microseconds) µs")
+        }
+    }
+
+    @Test func storedLineBreaksBecomeSpacesSoAnEventIsOneLine() throws {
+        let data = Data("{\n  \"a\": [1,\r\n 2]\n}".utf8)
+        let event = RecordedEvent(stream: "s", id: UUID(), type: "T", data: data, metadata: nil, version: 0, position: 0,
+                                  recordedAt: Date())
+        let line = Self.written(event)
+        #expect(!line.contains("\n") && !line.contains("\r"))
+        let parsed = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        #expect((parsed?["data"] as? [String: Any])?["a"] as? [Int] == [1, 2])
+    }
+
+    @Test func readsLongerThanAStorePageAreStreamedWhole() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-wire-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteEventStore(path: directory.appendingPathComponent("events.sqlite"))
+        for batch in 0..<5 {
+            let events = (0..<600).map { NewEvent(type: "N", data: Data(#"{"n":\#(batch * 600 + $0)}"#.utf8)) }
+            _ = try await store.append(to: batch == 4 ? "other" : "counted", events, expected: .any)
+        }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+            group.addTask {
+                try await EventsAPI.serveOnLoopback(store: store, token: "t", logger: Logger(label: "test")) { port in
+                    portContinuation.yield(port)
+                }
+            }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            func get(_ path: String) async throws -> (HTTPClientResponse, [String: Any]) {
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+                request.headers.add(name: "Authorization", value: "Bearer t")
+                let response = try await client.execute(request, timeout: .seconds(30))
+                let body = try await response.body.collect(upTo: 16 << 20)
+                let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+                return (response, object ?? [:])
+            }
+            func numbers(_ page: [String: Any]) -> [Int] {
+                (page["events"] as? [[String: Any]] ?? []).compactMap { ($0["data"] as? [String: Any])?["n"] as? Int }
+            }
+
+            let (long, all) = try await get("/all?from=100&limit=2700")
+            #expect(long.headers["Transfer-Encoding"].first == "chunked")
+            #expect(numbers(all) == Array(100..<2800))
+            #expect(all["lastPosition"] as? Int == 2999)
+            var paged: [Int] = []
+            for start in stride(from: 100, to: 2800, by: 1000) {
+                paged += numbers(try await get("/all?from=\(start)&limit=\(min(1000, 2800 - start))").1)
+            }
+            #expect(paged == numbers(all))
+
+            let (short, first) = try await get("/all?limit=10")
+            #expect(short.headers["Content-Length"].first != nil)
+            #expect(numbers(first) == Array(0..<10))
+            // Backward across pages ends at version 0; the stream holds 2,400 events.
+            let backward = numbers(try await get("/streams/counted?direction=backward&limit=100000").1)
+            #expect(backward == Array((0..<2400).reversed()))
+            #expect(numbers(try await get("/streams/other?from=599").1) == [2999])
+            #expect(try await get("/all?limit=100001").0.status == .badRequest)
+            group.cancelAll()
+        }
+        try await client.shutdown()
+    }
+}
