@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import PyreAPI
+import PyreCore
 import PyreEvents
 import Testing
 @testable import PyreAgent
@@ -114,6 +115,19 @@ struct EventsWireTests {
             #expect(backward == Array((0..<2400).reversed()))
             #expect(numbers(try await get("/streams/other?from=599").1) == [2999])
             #expect(try await get("/all?limit=100001").0.status == .badRequest)
+
+            // The replay client pages through long streamed reads, asking ahead.
+            let events = EventsClient(url: "http://127.0.0.1:\(port)", token: "t")
+            var replayed: [ReplayedEvent] = []
+            let count = try await events.replay("$all", from: 5, pageSize: 1_200) { replayed += $0 }
+            #expect(count == 2995 && replayed.map(\.position) == Array(5..<3000))
+            #expect(replayed.last?.data == Data(#"{"n":2999}"#.utf8) && replayed.last?.stream == "other")
+            var versions: [Int64] = []
+            try await events.replay("counted") { versions += $0.map(\.version) }
+            #expect(versions == Array(0..<2400))
+            await #expect(throws: PyreError.self) {
+                try await EventsClient(url: "http://127.0.0.1:\(port)", token: "wrong").replay("$all") { _ in }
+            }
             group.cancelAll()
         }
         try await client.shutdown()
