@@ -24,10 +24,9 @@ enum EventPages {
         buffer.reserveCapacity(first.count * 256 + 64)
         buffer.writeStaticString(#"{"events":["#)
         write(first, into: &buffer, first: true)
-        let headers: HTTPFields = [.contentType: "application/json"]
         guard first.count == storePage, limit > storePage, let last = first.last else {
             try await finish(&buffer, lastPosition: lastPosition)
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
+            return EventsAPI.json(body: buffer)
         }
         let body = ResponseBody { [buffer] writer in
             var buffer = buffer
@@ -46,7 +45,7 @@ enum EventPages {
             try await writer.write(buffer)
             try await writer.finish(nil)
         }
-        return Response(status: .ok, headers: headers, body: body)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: body)
     }
 
     private static func write(_ events: [RecordedEvent], into buffer: inout ByteBuffer, first: Bool) {

@@ -112,7 +112,7 @@ package enum EventsAPI {
                 }
                 var body = ByteBuffer()
                 EventsWireWriter.write(snapshot, into: &body)
-                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+                return json(body: body)
             }
         }
         return router
@@ -173,7 +173,12 @@ package enum EventsAPI {
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: EventsJSON.encode(value)))
+        json(body: EventsJSON.encode(value), status: status)
+    }
+
+    /// An answer whose JSON is written already.
+    static func json(body: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
     }
 
     static func problem(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {

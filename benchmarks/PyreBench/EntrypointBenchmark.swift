@@ -195,24 +195,13 @@ enum EntrypointBenchmark {
 
     /// User and system time of this process, which runs Pyre's proxy; wrk and nginx are other processes.
     private static func ownCPUSeconds() -> Double {
-        cpuSeconds(of: [getpid()])
+        ProcessUsage.cpuSeconds(of: [getpid()])
     }
 
     /// User and system time of a process's children (nginx's workers).
     private static func childrenCPUSeconds(of pid: Int32) -> Double {
         let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
-        return cpuSeconds(of: children.split(separator: " ").compactMap { Int32($0) })
-    }
-
-    /// From /proc/PID/stat (Linux): utime and stime, fields 14 and 15, in clock ticks.
-    private static func cpuSeconds(of pids: [Int32]) -> Double {
-        let ticks = pids.compactMap { pid -> Int? in
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let end = stat.lastIndex(of: ")") else { return nil }
-            let fields = stat[stat.index(after: end)...].split(separator: " ")  // starts at field 3, the state
-            return Int(fields[11])! + Int(fields[12])!
-        }
-        return Double(ticks.reduce(0, +)) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        return ProcessUsage.cpuSeconds(of: children.split(separator: " ").compactMap { Int32($0) })
     }
 
     // MARK: ports

@@ -70,17 +70,17 @@ enum ReplayBenchmark {
         var bytes = 0
         var residentByTenth: [Int] = []
         let began = ContinuousClock.now
-        let cpuBefore = processorSeconds()
+        let cpuBefore = ProcessUsage.ownCPUSeconds()
         while true {
             let events = try await page(start)
             guard let last = events.last else { break }
             for event in events { bytes &+= event.data.count }
             replayed += events.count
             start = next(last)
-            if replayed % (total / 10) == 0 { residentByTenth.append(ProcessMemory.anonymousMegabytes()) }
+            if replayed % (total / 10) == 0 { residentByTenth.append(ProcessUsage.anonymousMegabytes()) }
         }
         let seconds = (ContinuousClock.now - began).timeInterval
-        let cpu = processorSeconds() - cpuBefore
+        let cpu = ProcessUsage.ownCPUSeconds() - cpuBefore
         guard replayed == total else { throw BenchmarkFailure("replayed \(replayed) of \(total) events") }
         let rate = Double(replayed) / seconds
         let growth = (residentByTenth.last ?? 0) - (residentByTenth.first ?? 0)
@@ -90,13 +90,6 @@ enum ReplayBenchmark {
         print("          anonymous resident memory after each tenth (MB): \(residentByTenth.map(String.init).joined(separator: " "))"
               + " (grew \(growth) MB from the first tenth to the last)")
         return rate
-    }
-
-    /// CPU time this process has used, on all its threads.
-    private static func processorSeconds() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1_000_000_000
     }
 
     private static func format(_ seconds: Double) -> String { String(format: "%.2f", seconds) }

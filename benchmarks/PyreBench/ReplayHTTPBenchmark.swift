@@ -118,7 +118,7 @@ enum ReplayHTTPBenchmark {
             guard let last = events.last else { break }
             replayed += events.count
             start = last.position + 1
-            if replayed % (total / 10) == 0 { memory.append(ProcessMemory.anonymousMegabytes()) }
+            if replayed % (total / 10) == 0 { memory.append(ProcessUsage.anonymousMegabytes()) }
         }
         let seconds = (ContinuousClock.now - began).timeInterval
         await store.close()
@@ -172,23 +172,11 @@ enum ReplayHTTPBenchmark {
 
         init(server: AgentEventsProcess) {
             self.server = server
-            start = (Self.own(), Self.of(server.pid))
+            start = (ProcessUsage.ownCPUSeconds(), ProcessUsage.cpuSeconds(of: [server.pid]))
         }
 
-        func used() -> (client: Double, server: Double) { (Self.own() - start.0, Self.of(server.pid) - start.1) }
-
-        static func own() -> Double {
-            var time = timespec()
-            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
-            return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-        }
-
-        /// utime + stime from /proc/PID/stat, in clock ticks (fields 14 and 15, after the command's parentheses).
-        static func of(_ pid: Int32) -> Double {
-            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-            let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
-            guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-            return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        func used() -> (client: Double, server: Double) {
+            (ProcessUsage.ownCPUSeconds() - start.0, ProcessUsage.cpuSeconds(of: [server.pid]) - start.1)
         }
     }
 
@@ -210,8 +198,8 @@ enum ReplayHTTPBenchmark {
             let before = replayed
             replayed += count
             guard replayed / tenth > before / tenth else { return }
-            client.append(ProcessMemory.anonymousMegabytes())
-            server.append(ProcessMemory.anonymousMegabytes(of: process.pid))
+            client.append(ProcessUsage.anonymousMegabytes())
+            server.append(ProcessUsage.anonymousMegabytes(of: process.pid))
         }
     }
 
