@@ -45,14 +45,22 @@ package final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
 
     private let state = Mutex(State())
     private let limits: Limits
-    private let gathering: Duration
+    private let gather: (@Sendable () async -> Void)?
     private let commit: Commit
 
     /// `gathering`: how long the first call of a drain waits for more requests, for callers
     /// that start together but reach the queue over a few scheduler turns.
-    package init(limits: Limits = .unlimited, gathering: Duration = .zero, commit: @escaping Commit) {
+    package convenience init(limits: Limits = .unlimited, gathering: Duration = .zero, commit: @escaping Commit) {
+        var gather: (@Sendable () async -> Void)?
+        if gathering > .zero { gather = { try? await Task.sleep(for: gathering) } }
+        self.init(limits: limits, gather: gather, commit: commit)
+    }
+
+    /// `gather`: what the first call of a drain waits for before it takes the queue (tests hold it
+    /// open until their callers are queued, instead of racing a timer).
+    package init(limits: Limits = .unlimited, gather: (@Sendable () async -> Void)?, commit: @escaping Commit) {
         self.limits = limits
-        self.gathering = gathering
+        self.gather = gather
         self.commit = commit
     }
 
@@ -99,7 +107,7 @@ package final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
     static var extraTurns: Int { 3 }
 
     private func drain() async {
-        if gathering > .zero { try? await Task.sleep(for: gathering) }
+        await gather?()
         while let batch = nextBatch() {
             let results = await commit(batch.map(\.request))
             precondition(results.count == batch.count, "a call must answer every request of its batch")

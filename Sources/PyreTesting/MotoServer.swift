@@ -3,6 +3,7 @@ import PyreCore
 import Logging
 import PyreAWS
 import PyrePOSIX
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -71,6 +72,27 @@ public struct MotoServer: Sendable {
         ["AWS_ACCESS_KEY_ID": credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": credentials.secretAccessKey,
          "AWS_REGION": region, "AWS_DEFAULT_REGION": region, "AWS_ENDPOINT_URL": endpoint]
     }
+
+    /// The ids of the Amazon AMIs moto ships, in moto's order, asked for once per server. Rendering
+    /// all of them takes moto seconds of CPU under its interpreter lock: a dozen tests asking at once
+    /// on a loaded machine timed out, and their retries put moto minutes behind.
+    public func amazonAMIs() async throws -> [String] {
+        let endpoint = endpoint, configuration = configuration()
+        let listing = Self.amazonAMIListings.withLock { listings in
+            if let listing = listings[endpoint] { return listing }
+            let listing = Task {
+                let client = AWSClient(configuration: configuration, logger: Logger(label: "pyre.moto"))
+                return try await client.query(.ec2, action: "DescribeImages", version: EC2.apiVersion,
+                                              parameters: [("Owner.1", "amazon")])["imagesSet"]?
+                    .all("item").compactMap { $0["imageId"]?.text } ?? []
+            }
+            listings[endpoint] = listing
+            return listing
+        }
+        return try await listing.value
+    }
+
+    private static let amazonAMIListings = Mutex<[String: Task<[String], any Error>]>([:])
 
     /// Settings that reach this server with `credentials` (the IAM user's by default).
     public func configuration(credentials: AWSCredentials? = nil) -> AWSConfiguration {

@@ -19,9 +19,7 @@ struct AWSDeployTests {
         let ec2 = EC2Client(client: client)
         let route53 = Route53Client(client: client)
         // Other suites share moto and tag the first AMIs; these are this test's own.
-        let amis = try await ec2.client.query(.ec2, action: "DescribeImages", version: EC2.apiVersion,
-                                              parameters: [("Owner.1", "amazon")])["imagesSet"]?
-            .all("item").compactMap { $0["imageId"]?.text } ?? []
+        let amis = try await moto.amazonAMIs()
         try #require(amis.count >= 8)
         let (firstAMI, secondAMI) = (amis[6], amis[7])
 

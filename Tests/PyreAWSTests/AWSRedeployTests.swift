@@ -27,7 +27,7 @@ import Testing
         let client = AWSClient(configuration: moto.configuration(), logger: logger)
         let ec2 = EC2Client(client: client)
         let route53 = Route53Client(client: client)
-        let amis = try await EC2ClientTests.amazonAMIs(ec2)
+        let amis = try await MotoServer.shared().amazonAMIs()
         let system = EC2ClientTests.uniqueName("redeploy")
         let zone = "\(system).pyre.test."
         let provider = EC2ServerProvider(ec2: ec2, configuration: .init(system: system))
@@ -75,7 +75,7 @@ import Testing
         let system = EC2ClientTests.uniqueName("phoenix")
         let zone = "\(system).pyre.test."
         let provider = EC2ServerProvider(ec2: ec2, configuration: .init(system: system))
-        let ami = try await EC2ClientTests.someAMI(ec2)
+        let ami = try await EC2ClientTests.someAMI()
         let reconciler = Reconciler(
             configuration: ReconcilerConfiguration(system: system, zone: zone), provider: provider,
             journal: FakeEventJournal(), health: EC2HealthChecker(provider: provider, probe: nil),

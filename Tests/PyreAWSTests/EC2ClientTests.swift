@@ -16,20 +16,14 @@ import Testing
     }
 
     /// The Amazon AMIs moto ships.
-    static func amazonAMIs(_ ec2: EC2Client) async throws -> [String] {
-        let images = try await ec2.client.query(.ec2, action: "DescribeImages", version: EC2.apiVersion,
-                                                parameters: [("Owner.1", "amazon")])
-        return images["imagesSet"]?.all("item").compactMap { $0["imageId"]?.text } ?? []
-    }
-
-    static func someAMI(_ ec2: EC2Client) async throws -> String {
-        try #require(try await amazonAMIs(ec2).first)
+    static func someAMI() async throws -> String {
+        try #require(try await MotoServer.shared().amazonAMIs().first)
     }
 
     @Test func runWithTagsThenFindByTag() async throws {
         let moto = try await MotoServer.shared()
         let ec2 = Self.client(moto)
-        let ami = try await Self.someAMI(ec2)
+        let ami = try await Self.someAMI()
         let system = Self.uniqueName("guestbook")
         let tags = ["pyre:system": system, "pyre:service": "web", "pyre:generation": "3"]
         let started = try await ec2.runInstances(.init(imageID: ami, instanceType: "t3.micro", count: 2,
@@ -48,7 +42,7 @@ import Testing
     @Test func describeFollowsEveryPage() async throws {
         let moto = try await MotoServer.shared()
         let ec2 = Self.client(moto)
-        let ami = try await Self.someAMI(ec2)
+        let ami = try await Self.someAMI()
         let system = Self.uniqueName("paged")
         var ids: Set<String> = []
         // moto pages by reservation: seven calls make seven reservations, so pages of 5 and 2.
@@ -65,7 +59,7 @@ import Testing
     @Test func terminateAndRetag() async throws {
         let moto = try await MotoServer.shared()
         let ec2 = Self.client(moto)
-        let ami = try await Self.someAMI(ec2)
+        let ami = try await Self.someAMI()
         let system = Self.uniqueName("retag")
         let started = try await ec2.runInstances(.init(imageID: ami, instanceType: "t3.micro", count: 2,
                                                        clientToken: system, tags: ["pyre:system": system]))

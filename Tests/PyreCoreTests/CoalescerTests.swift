@@ -66,16 +66,15 @@ struct CoalescerTests {
     }
 
     /// Callers that reach the queue one after another while the coalescer gathers share its
-    /// first call. (The gathering is long so that even a loaded machine queues all five in it.)
+    /// first call. The gathering lasts until the test has queued all five, so no timer races it.
     @Test func gatheringLetsCallersThatStartTogetherShareTheFirstCall() async throws {
         let commits = HeldCommits()
         commits.release()
-        let coalescer = Coalescer<Int, Int>(gathering: .seconds(5), commit: commits.commit)
-        var tasks: [Task<Int, any Error>] = []
-        for request in 1...5 {
-            tasks.append(Task { try await coalescer.submit(request) })
-            await until { coalescer.queuedCount == request || !commits.batches.isEmpty }
-        }
+        let gathering = HeldCommits()  // its one held call is the gathering
+        let coalescer = Coalescer<Int, Int>(gather: { _ = await gathering.commit([]) }, commit: commits.commit)
+        let tasks = await queue(Array(1...5), on: coalescer)
+        #expect(commits.batches.isEmpty)
+        gathering.release()
         var answers: [Int] = []
         for task in tasks { answers.append(try await task.value) }
         #expect(answers == [10, 20, 30, 40, 50])

@@ -40,10 +40,8 @@ enum AWSBenchmark {
     }
 
     /// Two AMIs moto knows.
-    private static func amis(_ client: AWSClient) async throws -> (String, String) {
-        let amis = try await client.query(.ec2, action: "DescribeImages", version: EC2.apiVersion,
-                                          parameters: [("Owner.1", "amazon")])["imagesSet"]?
-            .all("item").compactMap { $0["imageId"]?.text } ?? []
+    private static func amis(_ moto: MotoServer) async throws -> (String, String) {
+        let amis = try await moto.amazonAMIs()
         guard amis.count >= 2 else { throw BenchmarkFailure("moto lists fewer than two AMIs") }
         return (amis[0], amis[1])
     }
@@ -56,7 +54,7 @@ enum AWSBenchmark {
         logger.logLevel = .debug
         let client = AWSClient(configuration: moto.configuration(), logger: logger)
         let ec2 = EC2Client(client: client)
-        let amis = try await amis(client)
+        let amis = try await amis(moto)
         let system = "pyre"
         let (oldImage, newImage) = (ImageDigest("sha256:" + String(repeating: "a", count: 64)),
                                     ImageDigest("sha256:" + String(repeating: "b", count: 64)))
@@ -93,7 +91,7 @@ enum AWSBenchmark {
 
     private static func replaceWithBoto3(servers: Int) async throws -> (Double, Int) {
         let moto = try await MotoServer.startFresh()
-        let amis = try await amis(AWSClient(configuration: moto.configuration(), logger: Logger(label: "bench")))
+        let amis = try await amis(moto)
         let system = "boto"
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("peers/boto3_replace.py")
