@@ -87,10 +87,12 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        // epoll, eventfd and accept4, which Swift's Glibc module does not import.
+        .target(name: "CPyreEpoll"),
         .target(name: "PyreEntrypoints", dependencies: [
+            "CPyreEpoll",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .target(name: "PyreLogs", dependencies: [
             "PyreCore", "PyrePOSIX",
@@ -175,7 +177,6 @@ let package = Package(
             "PyreEntrypoints",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "PyreLogsTests", dependencies: [

@@ -44,7 +44,7 @@ enum EventsWireWriter {
     /// `{"data":…,"stream":…,"version":…}`
     static func write(_ snapshot: Snapshot, into buffer: inout ByteBuffer) {
         var stream = snapshot.stream
-        stream.withUTF8 { stream in
+        _ = stream.withUTF8 { stream in
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 64 + snapshot.data.count + 6 * stream.count) { target in
                 var out = Output(base: target.baseAddress!)
                 out.literal(#"{"data":"#)

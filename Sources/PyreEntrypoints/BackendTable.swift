@@ -1,4 +1,3 @@
-import NIOCore
 import Synchronization
 
 /// The published backends, which client connection goes to which backend, and who waits for a
@@ -8,12 +7,12 @@ final class BackendTable: Sendable {
     /// A published backend with its address parsed once, so connects skip name resolution.
     struct Target: Sendable {
         let backend: EntrypointBackend
-        /// Nil when `host` is a name rather than an IP literal; it is then resolved per connect.
-        let address: SocketAddress?
+        /// Nil when `host` is not an IP literal: a connect to it fails, and the next backend is tried.
+        let address: TCPAddress?
 
         init(_ backend: EntrypointBackend) {
             self.backend = backend
-            self.address = try? SocketAddress(ipAddress: backend.host, port: backend.port)
+            self.address = try? TCPAddress(host: backend.host, port: backend.port, numericOnly: true)
         }
     }
 
@@ -30,7 +29,7 @@ final class BackendTable: Sendable {
         /// Where the next round-robin scan starts.
         var cursor = 0
         /// Every tracked client connection and its backend id, nil while it has none.
-        var connections: [ObjectIdentifier: (channel: any Channel, backend: String?)] = [:]
+        var connections: [ObjectIdentifier: (connection: RelayedConnection, backend: String?)] = [:]
         /// Backend id → the client connections it carries (including one being connected).
         var open: [String: Set<ObjectIdentifier>] = [:]
         var idleWaiters: [String: [Int: CheckedContinuation<Void, Never>]] = [:]
@@ -83,12 +82,12 @@ final class BackendTable: Sendable {
         state.withLock { $0.published = targets }
     }
 
-    func track(_ connection: any Channel) {
+    func track(_ connection: RelayedConnection) {
         state.withLock { $0.connections[ObjectIdentifier(connection)] = (connection, nil) }
     }
 
     /// Moves a tracked connection to a fresh backend (counted from now on, so concurrent picks see it).
-    func assign(_ connection: any Channel, excluding tried: Set<String>) -> Assignment {
+    func assign(_ connection: RelayedConnection, excluding tried: Set<String>) -> Assignment {
         let key = ObjectIdentifier(connection)
         let (assignment, idle) = state.withLock { state -> (Assignment, [CheckedContinuation<Void, Never>]) in
             guard state.connections[key] != nil else { return (.closed, []) }
@@ -103,7 +102,7 @@ final class BackendTable: Sendable {
     }
 
     /// Stops tracking a closed connection.
-    func forget(_ connection: any Channel) {
+    func forget(_ connection: RelayedConnection) {
         let key = ObjectIdentifier(connection)
         let idle = state.withLock { state in
             let idle = state.detach(key)
@@ -117,12 +116,12 @@ final class BackendTable: Sendable {
         state.withLock { $0.open[id]?.count ?? 0 }
     }
 
-    func connections(of id: String) -> [any Channel] {
-        state.withLock { state in (state.open[id] ?? []).compactMap { state.connections[$0]?.channel } }
+    func connections(of id: String) -> [RelayedConnection] {
+        state.withLock { state in (state.open[id] ?? []).compactMap { state.connections[$0]?.connection } }
     }
 
-    func allConnections() -> [any Channel] {
-        state.withLock { $0.connections.values.map(\.channel) }
+    func allConnections() -> [RelayedConnection] {
+        state.withLock { $0.connections.values.map(\.connection) }
     }
 
     /// Returns once no connection to `id` is open, or when the calling task is cancelled.
