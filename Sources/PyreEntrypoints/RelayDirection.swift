@@ -16,7 +16,7 @@ protocol RelaySocketCalls {
 
 struct SystemSocketCalls: RelaySocketCalls {
     func read(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer) -> SocketOutcome {
-        Self.outcome(Glibc.read(descriptor, buffer.baseAddress, buffer.count))
+        Self.outcome(recv(descriptor, buffer.baseAddress, buffer.count, 0))
     }
 
     /// MSG_NOSIGNAL: a peer that closed answers with EPIPE rather than killing the process with SIGPIPE.

@@ -13,8 +13,10 @@ import Synchronization
 final class RelayLoop: @unchecked Sendable {
     static let shared: [RelayLoop] = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map { index in
         let loop = RelayLoop()
-        let thread = Thread { loop.run() }
-        thread.name = "pyre-relay-\(index)"
+        let thread = Thread {
+            Thread.current.name = "pyre-relay-\(index)"  // as top -H and perf show it
+            loop.run()
+        }
         thread.start()
         return loop
     }
@@ -113,18 +115,21 @@ final class RelayLoop: @unchecked Sendable {
         for command in pending { command(self) }
     }
 
+    /// One connection per wakeup, as nginx does without `multi_accept`: EPOLLEXCLUSIVE wakes one
+    /// loop per connection, so a burst of connects is spread over the loops, and a flood of
+    /// connects cannot starve the connections already relayed.
     private func accept(from listener: RelayListener) {
-        // A few per wakeup, so a flood of connects cannot starve the connections already relayed.
-        for _ in 0..<16 {
-            let client = pyre_accept(listener.descriptor)
-            guard client >= 0 else {
-                if errno == EMFILE || errno == ENFILE { pause(listener) }
-                return
+        let client = pyre_accept(listener.descriptor)
+        guard client >= 0 else {
+            switch errno {
+            // Nothing waiting, or a connection that went away before it was taken: nothing to do.
+            case EAGAIN, EWOULDBLOCK, EINTR, ECONNABORTED, EPROTO, EPERM: break
+            default: pause(listener, reason: String(cString: strerror(errno)))
             }
-            TCPSocket.setNoDelay(client)
-            let connection = RelayedConnection(client: client, loop: self, context: listener.context)
-            connection.start()
+            return
         }
+        TCPSocket.setNoDelay(client)
+        RelayedConnection(client: client, loop: self, context: listener.context).start()
     }
 
     // MARK: listeners
@@ -140,10 +145,10 @@ final class RelayLoop: @unchecked Sendable {
         unwatch(listener.descriptor)
     }
 
-    /// Out of descriptors, the listener stays readable and accept keeps failing: rather than spin,
-    /// the loop leaves new connections in the backlog for a while, as connections close.
-    private func pause(_ listener: RelayListener) {
-        listener.context.logger.error("out of file descriptors; new connections wait in the backlog")
+    /// When accept fails for want of resources (descriptors, memory) the listener stays readable:
+    /// rather than spin, the loop leaves new connections in the backlog for a while.
+    private func pause(_ listener: RelayListener, reason: String) {
+        listener.context.logger.error("cannot accept connections (\(reason)); new ones wait in the backlog for 100 ms")
         unwatch(listener.descriptor)
         startTimer(for: listener, deadline: .now + .milliseconds(100)) { [unowned self] in self.add(listener) }
     }

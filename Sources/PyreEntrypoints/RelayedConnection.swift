@@ -1,6 +1,7 @@
 import CPyreEpoll
 import Glibc
 import Logging
+import NIOCore
 
 /// What the connections of one entry point share.
 struct RelayContext: Sendable {
@@ -16,38 +17,50 @@ struct RelayContext: Sendable {
 /// backend table holds it so that drains and stops can ask the loop to reset it.
 final class RelayedConnection: @unchecked Sendable {
     private enum Phase {
-        /// Nothing the client sent is read before a backend is connected, so a failed connect loses nothing.
+        /// Nothing the client sent is read before a backend is connected, so a failed connect loses
+        /// nothing; the client's socket is watched only for a reset meanwhile.
         case connecting(backend: EntrypointBackend, tried: Set<String>)
         case relaying(toServer: RelayDirection, toClient: RelayDirection)
         case closed
     }
 
+    /// One of the two sockets and what epoll reports for it.
+    private struct Socket {
+        var descriptor: Int32
+        /// Nil while it is not watched.
+        var events: UInt32?
+        /// Both its directions are shut (EPOLLHUP): epoll reports that whatever is asked, so it is
+        /// watched again only when something is wanted from it.
+        var hungUp = false
+    }
+
     let loop: RelayLoop
     private let context: RelayContext
-    private let client: Int32
-    private var server: Int32 = -1
-    private var phase: Phase
-    /// What epoll reports for each socket; nil while it is not watched.
-    private var clientEvents: UInt32?
-    private var serverEvents: UInt32?
+    private var client: Socket
+    private var server = Socket(descriptor: -1)
+    private var phase: Phase = .closed
+
+    private static let input = EPOLLIN.rawValue
+    private static let output = EPOLLOUT.rawValue
+    private static let hangUp = EPOLLHUP.rawValue
+    private static let error = EPOLLERR.rawValue
 
     init(client: Int32, loop: RelayLoop, context: RelayContext) {
-        self.client = client
+        self.client = Socket(descriptor: client)
         self.loop = loop
         self.context = context
-        self.phase = .connecting(backend: EntrypointBackend(id: "", host: "", port: 0), tried: [])
     }
 
     func start() {
         context.table.track(self)
+        watch(&client, wanting: 0)
         dial(tried: [])
     }
 
     /// Resets the client connection (it gets a RST) and closes the backend one.
     func reset() {
         guard !isClosed else { return }
-        unwatch(client, &clientEvents)
-        TCPSocket.reset(client)
+        close(&client, resetting: true)
         closeServer()
         finish()
     }
@@ -62,23 +75,24 @@ final class RelayedConnection: @unchecked Sendable {
     private func dial(tried: Set<String>) {
         switch context.table.assign(self, excluding: tried) {
         case .closed:
-            return
+            return  // only after finish(), which closed the sockets
         case .exhausted:
             context.logger.warning(
                 tried.isEmpty ? "no published backend; connection refused" : "no backend accepted; connection refused",
                 metadata: ["tried": "\(tried.sorted())"])
-            TCPSocket.reset(client)
-            finish()
+            refuse()
         case .target(let target):
             let backend = target.backend
             phase = .connecting(backend: backend, tried: tried)
             do {
-                guard let address = target.address else {
-                    throw NotAnAddress(host: backend.host)
-                }
-                server = try TCPSocket.connect(to: address)
-                watch(server, &serverEvents, wanting: EPOLLOUT.rawValue)
+                guard let address = target.address else { throw NotAnAddress(host: backend.host) }
+                server = Socket(descriptor: try TCPSocket.connect(to: address))
+                watch(&server, wanting: Self.output)
                 loop.startTimer(for: self, deadline: .now + context.connectTimeout) { [unowned self] in connectTimedOut() }
+            } catch let error as IOError where error.errnoCode == EMFILE || error.errnoCode == ENFILE {
+                // Another backend would fail the same way.
+                context.logger.error("out of file descriptors; connection refused")
+                refuse()
             } catch {
                 connectFailed(backend, tried: tried, error: "\(error)")
             }
@@ -98,10 +112,9 @@ final class RelayedConnection: @unchecked Sendable {
         dial(tried: tried.union([backend.id]))
     }
 
-    private func connected() {
-        loop.cancelTimer(for: self)
-        phase = .relaying(toServer: RelayDirection(from: client, to: server), toClient: RelayDirection(from: server, to: client))
-        updateEvents()
+    private func refuse() {
+        close(&client, resetting: true)
+        finish()
     }
 
     // MARK: readiness
@@ -111,86 +124,97 @@ final class RelayedConnection: @unchecked Sendable {
         case .closed:
             return
         case .connecting(let backend, let tried):
-            guard descriptor == server else { return }
-            let code = TCPSocket.pendingError(of: server)
-            if code == 0 {
-                connected()
-            } else {
-                loop.cancelTimer(for: self)
+            if descriptor == client.descriptor {
+                // The client gave up (reset) while its backend was being connected.
+                closeServer()
+                close(&client)
+                finish()
+                return
+            }
+            let code = TCPSocket.pendingError(of: server.descriptor)
+            guard code == 0 else {
                 closeServer()
                 connectFailed(backend, tried: tried, error: String(cString: strerror(code)))
+                return
             }
+            loop.cancelTimer(for: self)
+            phase = .relaying(toServer: RelayDirection(from: client.descriptor, to: server.descriptor),
+                              toClient: RelayDirection(from: server.descriptor, to: client.descriptor))
+            updateEvents()
         case .relaying(var toServer, var toClient):
-            let failure = descriptor == client
+            let fromClient = descriptor == client.descriptor
+            let failed = events & Self.error != 0 || (fromClient
                 ? serve(events, reading: &toServer, writing: &toClient)
-                : serve(events, reading: &toClient, writing: &toServer)
-            if failure != nil || (toServer.isFinished && toClient.isFinished) {
-                // A failed side ends both; after a clean close in both directions nothing is left to relay.
+                : serve(events, reading: &toClient, writing: &toServer))
+            if failed {
+                // The response cannot be whole: a client given a plain FIN could take it for complete.
+                let resetClient = !fromClient && !toClient.isFinished
                 closeServer()
-                closeClient()
+                close(&client, resetting: resetClient)
+                finish()
+                return
+            }
+            if toServer.isFinished && toClient.isFinished {
+                closeServer()
+                close(&client)
                 finish()
                 return
             }
             phase = .relaying(toServer: toServer, toClient: toClient)
-            updateEvents()
-            if events & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
-                // A hung-up socket is reported however little is asked of it: with nothing wanted, stop watching it.
-                if descriptor == client && clientEvents == 0 { unwatch(client, &clientEvents) }
-                if descriptor == server && serverEvents == 0 { unwatch(server, &serverEvents) }
+            if events & Self.hangUp != 0 {
+                if fromClient { client.hungUp = true } else { server.hungUp = true }
             }
+            updateEvents()
         }
     }
 
-    /// A socket is ready: the direction that writes to it takes what it kept, and the one that reads it relays.
-    private func serve(_ events: UInt32, reading: inout RelayDirection, writing: inout RelayDirection) -> Int32? {
-        let problem = EPOLLHUP.rawValue | EPOLLERR.rawValue
-        if events & (EPOLLOUT.rawValue | problem) != 0 && writing.wantsWrite, let failure = writing.flush(loop.calls) {
-            return failure
+    /// A socket is ready: the direction that writes to it takes what it kept, and the one that
+    /// reads it relays. True when a call failed, which ends the connection.
+    private func serve(_ events: UInt32, reading: inout RelayDirection, writing: inout RelayDirection) -> Bool {
+        if events & (Self.output | Self.hangUp) != 0 && writing.wantsWrite && writing.flush(loop.calls) != nil {
+            return true
         }
-        if events & (EPOLLIN.rawValue | problem) != 0 && reading.wantsRead {
-            return reading.relay(loop.calls, scratch: loop.scratch)
+        if events & (Self.input | Self.hangUp) != 0 && reading.wantsRead {
+            return reading.relay(loop.calls, scratch: loop.scratch) != nil
         }
-        return nil
+        return false
     }
 
     /// Asks epoll for what the two directions want: a source's readability while nothing it sent
     /// waits, a destination's writability while something does.
     private func updateEvents() {
         guard case .relaying(let toServer, let toClient) = phase else { return }
-        let input = EPOLLIN.rawValue, output = EPOLLOUT.rawValue
-        watch(client, &clientEvents, wanting: (toServer.wantsRead ? input : 0) | (toClient.wantsWrite ? output : 0))
-        watch(server, &serverEvents, wanting: (toClient.wantsRead ? input : 0) | (toServer.wantsWrite ? output : 0))
+        watch(&client, wanting: (toServer.wantsRead ? Self.input : 0) | (toClient.wantsWrite ? Self.output : 0))
+        watch(&server, wanting: (toClient.wantsRead ? Self.input : 0) | (toServer.wantsWrite ? Self.output : 0))
     }
 
-    private func watch(_ descriptor: Int32, _ current: inout UInt32?, wanting wanted: UInt32) {
-        guard current != wanted else { return }
-        if current == nil {
-            loop.watch(descriptor, events: wanted, for: self)
+    private func watch(_ socket: inout Socket, wanting wanted: UInt32) {
+        guard socket.events != wanted else { return }
+        if socket.hungUp && wanted == 0 {
+            if socket.events != nil { loop.unwatch(socket.descriptor) }
+            socket.events = nil
+        } else if socket.events == nil {
+            loop.watch(socket.descriptor, events: wanted, for: self)
+            socket.events = wanted
         } else {
-            loop.change(descriptor, events: wanted)
+            loop.change(socket.descriptor, events: wanted)
+            socket.events = wanted
         }
-        current = wanted
-    }
-
-    private func unwatch(_ descriptor: Int32, _ current: inout UInt32?) {
-        guard current != nil else { return }
-        loop.unwatch(descriptor)
-        current = nil
     }
 
     // MARK: closing
 
+    /// Closing the backend socket ends its connect too.
     private func closeServer() {
-        guard server >= 0 else { return }
         loop.cancelTimer(for: self)
-        unwatch(server, &serverEvents)
-        close(server)
-        server = -1
+        close(&server)
     }
 
-    private func closeClient() {
-        unwatch(client, &clientEvents)
-        close(client)
+    private func close(_ socket: inout Socket, resetting: Bool = false) {
+        guard socket.descriptor >= 0 else { return }
+        if socket.events != nil { loop.unwatch(socket.descriptor) }
+        if resetting { TCPSocket.reset(socket.descriptor) } else { Glibc.close(socket.descriptor) }
+        socket = Socket(descriptor: -1)
     }
 
     private func finish() {

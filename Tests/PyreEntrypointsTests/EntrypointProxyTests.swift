@@ -145,6 +145,40 @@ struct EntrypointProxyTests {
         withExtendedLifetime(hole) {}
     }
 
+    @Test func aClientThatGivesUpDuringTheConnectFreesItsBackend() async throws {
+        let hole = try BlackholeListener()
+        try await confirmConnectsHang(to: hole.port)
+        let (proxy, port) = try await startProxy(connectTimeout: .seconds(60))
+        proxy.setBackends([EntrypointBackend(id: "hole", host: "127.0.0.1", port: hole.port)])
+
+        let client = try await TestClient.connect(to: port)
+        #expect(try await eventually { proxy.connectionCount(of: "hole") == 1 })
+        await client.reset()
+        // Long before the connect would time out.
+        #expect(try await eventually { proxy.connectionCount(of: "hole") == 0 })
+        await proxy.stop()
+        withExtendedLifetime(hole) {}
+    }
+
+    /// While its upload waits for a backend that does not read, the client's socket is asked for
+    /// nothing; its reset must still end the connection.
+    @Test func aClientResetWhileItsUploadWaitsClosesTheBackendConnection() async throws {
+        let sink = try UnreadListener()
+        let (proxy, port) = try await startProxy()
+        proxy.setBackends([EntrypointBackend(id: "sink", host: "127.0.0.1", port: sink.port)])
+
+        let payload = [UInt8](repeating: 7, count: 64 << 20)  // far more than the kernel buffers hold
+        let client = try await TestClient.connect(to: port)
+        let upload = Task { try? await client.send(payload) }
+        #expect(try await eventually { proxy.connectionCount(of: "sink") == 1 })
+        try await Task.sleep(for: .seconds(1))
+        await client.reset()
+        #expect(try await eventually { proxy.connectionCount(of: "sink") == 0 })
+        upload.cancel()
+        await proxy.stop()
+        withExtendedLifetime(sink) {}
+    }
+
     /// The timeout tests rely on the kernel dropping SYNs to a full accept queue; check that first.
     private func confirmConnectsHang(to port: Int) async throws {
         let direct = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connectTimeout(.milliseconds(200))

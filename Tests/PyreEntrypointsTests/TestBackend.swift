@@ -129,3 +129,17 @@ final class BlackholeListener: Sendable {
         let errno: Int32
     }
 }
+
+/// A loopback listener that completes connects (the kernel's accept queue takes them) but never
+/// accepts one, so nothing sent to it is read once the kernel's buffers are full.
+final class UnreadListener: Sendable {
+    let port: Int
+    private let descriptor: Int32
+
+    init() throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        port = Int(UInt16(bigEndian: try bindToLoopback(descriptor, listenBacklog: 16).sin_port))
+    }
+
+    deinit { close(descriptor) }
+}

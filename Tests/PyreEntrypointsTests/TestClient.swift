@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import NIOPosix
 
@@ -36,6 +37,12 @@ struct TestClient: Sendable {
     }
 
     func close() async {
+        try? await channel.close()
+    }
+
+    /// Closes with a RST (SO_LINGER 0), as a client that gives up does.
+    func reset() async {
+        try? await (channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
         try? await channel.close()
     }
 
