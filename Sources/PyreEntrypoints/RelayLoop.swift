@@ -163,10 +163,7 @@ final class RelayLoop: @unchecked Sendable {
     /// Changes which readiness of a watched socket is reported.
     func change(_ descriptor: Int32, events: UInt32) {
         guard let slot = entries[Int(descriptor)] else { return }
-        var event = epoll_event()
-        event.events = events
-        event.data.u64 = UInt64(slot.generation) << 32 | UInt64(UInt32(bitPattern: descriptor))
-        epoll_ctl(epoll, EPOLL_CTL_MOD, descriptor, &event)
+        control(EPOLL_CTL_MOD, descriptor, generation: slot.generation, events: events)
     }
 
     /// Stops watching a socket (before it is closed, or when nothing more is wanted from it).
@@ -181,10 +178,15 @@ final class RelayLoop: @unchecked Sendable {
         if index >= entries.count { entries += Array(repeating: nil, count: index + 1 - entries.count) }
         nextGeneration &+= 1
         entries[index] = (nextGeneration, entry)
+        control(EPOLL_CTL_ADD, descriptor, generation: nextGeneration, events: events)
+    }
+
+    /// The event data is the generation and the descriptor, as ``dispatch(_:)`` reads them.
+    private func control(_ operation: Int32, _ descriptor: Int32, generation: UInt32, events: UInt32) {
         var event = epoll_event()
         event.events = events
-        event.data.u64 = UInt64(nextGeneration) << 32 | UInt64(UInt32(bitPattern: descriptor))
-        epoll_ctl(epoll, EPOLL_CTL_ADD, descriptor, &event)
+        event.data.u64 = UInt64(generation) << 32 | UInt64(UInt32(bitPattern: descriptor))
+        epoll_ctl(epoll, operation, descriptor, &event)
     }
 
     // MARK: connect timeouts

@@ -9,9 +9,10 @@ import PyreEntrypoints
 /// traffic through nginx's `stream` proxy, both in front of the same three backends, in one run.
 ///
 /// The 2 cores are shared by everything at once, as on a real small host: wrk (2 threads), the
-/// proxy under test (Pyre: its relay loops, one per core; nginx: `worker_processes 2`) and the backends (one nginx worker serving a fixed 3-byte reply on three
-/// ports; cheaper per request than either proxy, which does two reads and two writes per request
-/// to its one read and write, so the proxy is the bottleneck). The idle proxy does not run while
+/// proxy under test (Pyre: its relay loops, one per core; nginx: `worker_processes 2`) and the
+/// backends (one nginx worker serving a fixed 3-byte reply on three ports; cheaper per request
+/// than either proxy, which does two reads and two writes per request to its one read and
+/// write, so the proxy is the bottleneck). The idle proxy does not run while
 /// the other is measured. Rounds alternate which proxy goes first, and the verdict uses the median
 /// of the per-round ratios: each ratio compares two runs seconds apart, so load from neighbours on
 /// the shared host cancels out better than in a ratio of means.
