@@ -21,12 +21,13 @@ struct PostgresAppend: Sendable {
 
     /// Runs `appends` in order and answers each: with its result, or with its own error when
     /// its expected version does not hold (it then wrote nothing). The common appends go in
-    /// one statement (`pyre_append_batch`, its own transaction), which stops before an append
-    /// it cannot simply write (a retry of stored events, an expected version that does not
-    /// hold); that one goes step by step in a transaction of its own, then the rest in
-    /// another call. So each append is judged against the store as the appends before it left
-    /// it. A database error fails every append not yet answered; none of the failed
-    /// statement's writes is stored.
+    /// one statement (``PostgresBatchAppend``, its own transaction), which stops before an
+    /// append whose expected version does not hold; that one goes step by step in a
+    /// transaction of its own, then the rest in another statement. A statement refused by a
+    /// unique index (a retry of stored events, or another process's batch committed in
+    /// between) is taken step by step whole. So each append is judged against the store as the
+    /// appends before it left it. A database error fails every append not yet answered; none
+    /// of the failed statement's writes is stored.
     ///
     /// Positions come from one counter row, locked first. The lock is held until COMMIT, so
     /// batches run one at a time and commit in position order: a reader of $all can never see
@@ -36,9 +37,16 @@ struct PostgresAppend: Sendable {
     static func runBatch(_ appends: [PostgresAppend], on connection: PostgresConnection,
                          logger: Logger) async throws -> [Result<AppendResult, any Error>] {
         var results: [Result<AppendResult, any Error>] = []
+        var stepByStep = false
         while results.count < appends.count {
-            results += try await appendInOneCall(appends[results.count...], on: connection, logger: logger)
-            guard results.count < appends.count else { break }
+            if !stepByStep {
+                do {
+                    results += try await appendInOneStatement(appends[results.count...], on: connection, logger: logger)
+                } catch where PostgresFailure.sqlState(of: error) == uniqueViolation {
+                    stepByStep = true
+                }
+                guard results.count < appends.count else { break }
+            }
             let append = appends[results.count]
             do {
                 results.append(.success(try await PostgresTransaction.run(on: connection, logger: logger) { connection in
@@ -54,30 +62,17 @@ struct PostgresAppend: Sendable {
         return results
     }
 
-    /// The leading appends of `appends` that `pyre_append_batch` (see PostgresSchema) wrote,
-    /// in one call; it stops at the first it cannot simply write.
-    private static func appendInOneCall(_ appends: ArraySlice<PostgresAppend>, on connection: PostgresConnection,
-                                        logger: Logger) async throws -> [Result<AppendResult, any Error>] {
-        let expectations: [(Int16, Int64)] = appends.map { append in
-            switch append.expected {
-            case .any: (0, 0)
-            case .noStream: (1, 0)
-            case .streamExists: (2, 0)
-            case .exact(let version): (3, version)
-            }
-        }
-        let events = appends.flatMap(\.events)
-        let rows = try await connection.query("""
-            SELECT append_index, first_version, first_position FROM pyre_append_batch(
-                \(appends.map(\.stream)), \(expectations.map(\.0)), \(expectations.map(\.1)),
-                \(appends.map { Int32($0.events.count) }), \(events.map(\.id)), \(events.map(\.type)),
-                \(events.map { ByteBuffer(data: $0.data) }), \(events.map { $0.metadata != nil }),
-                \(events.map { ByteBuffer(data: $0.metadata ?? Data()) }))
-            """, logger: logger)
+    static let uniqueViolation = "23505"
+
+    /// The leading appends of `appends` that ``PostgresBatchAppend`` wrote; it stops at the
+    /// first whose expected version does not hold.
+    private static func appendInOneStatement(_ appends: ArraySlice<PostgresAppend>, on connection: PostgresConnection,
+                                             logger: Logger) async throws -> [Result<AppendResult, any Error>] {
         var results: [Result<AppendResult, any Error>] = []
-        for try await (index, firstVersion, firstPosition) in rows.decode((Int32, Int64, Int64).self) {
+        for try await (index, firstVersion, firstPosition) in try await connection.execute(
+            PostgresBatchAppend(appends: appends), logger: logger) {
             guard Int(index) == results.count else {
-                throw PyreError(.events, "the event store's pyre_append_batch answered out of order: the database "
+                throw PyreError(.events, "the event store's batch append answered out of order: the database "
                     + "was changed outside Pyre")
             }
             let count = Int64(appends[appends.startIndex + Int(index)].events.count)
@@ -87,8 +82,9 @@ struct PostgresAppend: Sendable {
         return results
     }
 
-    /// The cases `pyre_append_batch` leaves: a retry of events already stored, or an expected
-    /// version that does not hold. Runs inside a transaction of its own.
+    /// The cases the batch statement leaves: a retry of events already stored, an expected
+    /// version that does not hold, appends another process committed while the statement
+    /// read. Runs inside a transaction of its own, reading only after it holds the lock.
     private func appendStepByStep(on connection: PostgresConnection, logger: Logger) async throws -> AppendResult {
         let locked = try await PostgresRows.first(connection.query(
             "SELECT next, clock_timestamp() FROM event_position_counter FOR UPDATE", logger: logger

@@ -2,8 +2,8 @@ import NIOSSL
 import PostgresNIO
 import PyreCore
 
-/// ``PostgresEventStoreConfiguration`` in PostgresNIO's two configuration types: one for the
-/// direct connection that migrates, one for the pool.
+/// ``PostgresEventStoreConfiguration`` in PostgresNIO's configuration types: for the direct
+/// connections (the one that migrates, the one that appends) and for the pool.
 struct PostgresConnectionSettings {
     let configuration: PostgresEventStoreConfiguration
     /// nil when TLS is off.
@@ -58,6 +58,18 @@ struct PostgresConnectionSettings {
         return result
     }
 
+    /// The connection for appends (``PostgresAppendConnection``). Its prepared batch
+    /// statement must keep one generic plan: the server otherwise plans it again for every
+    /// call (about 2 ms here), because a plan made for the batch's actual array sizes always
+    /// looks cheaper than the generic one. The other statements keep custom plans on the
+    /// pool (a generic `LIMIT $n` read of `$all` may choose a whole-table sort).
+    func appendConnection() throws -> PostgresConnection.Configuration {
+        var result = try connection()
+        result.options.additionalStartupParameters.append(("plan_cache_mode", "force_generic_plan"))
+        return result
+    }
+
+    /// The pool for reads, snapshots and the position watcher.
     func client() -> PostgresClient.Configuration {
         var result: PostgresClient.Configuration
         switch configuration.endpoint {

@@ -19,6 +19,8 @@ public final class PostgresEventStore: EventStore {
     public let appendSignal: AppendSignal
     /// Internal so tests can check the connections' settings.
     let client: PostgresClient
+    /// Appends' own connection (see ``PostgresConnectionSettings/appendConnection()``).
+    let appendConnection: PostgresAppendConnection
     private let logger: Logger
     /// How ``migrate()`` connects: once, directly, outside the pool.
     private let migrationConnection: PostgresConnection.Configuration
@@ -32,14 +34,16 @@ public final class PostgresEventStore: EventStore {
         let connections = try PostgresConnectionSettings(configuration)
         self.configuration = configuration
         migrationConnection = try connections.connection()
-        let client = PostgresClient(configuration: connections.client(), backgroundLogger: logger)
-        self.client = client
+        client = PostgresClient(configuration: connections.client(), backgroundLogger: logger)
+        let appendConnection = PostgresAppendConnection(configuration: try connections.appendConnection(), logger: logger)
+        self.appendConnection = appendConnection
         self.logger = logger
         let appendSignal = AppendSignal()
         self.appendSignal = appendSignal
-        appendCommitter = Coalescer(limits: .init(requests: 256, weight: 4 << 20)) { appends in
+        appendCommitter = Coalescer(limits: .init(requests: 256, weight: 4 << 20), gather: nil,
+                                    loneRequestsInline: true) { appends in
             do {
-                let results = try await client.withConnection { connection in
+                let results = try await appendConnection.withConnection { connection in
                     try await PostgresAppend.runBatch(appends, on: connection, logger: logger)
                 }
                 appendSignal.pulse()
@@ -81,6 +85,7 @@ public final class PostgresEventStore: EventStore {
         // for a connection, and the shutdown with it.
         pool.cancel()
         await pool.value
+        await appendConnection.close()
     }
 
     /// Connects, migrates the schema, and runs the pool until ``close()``.

@@ -30,7 +30,7 @@ public struct PostgresEventStoreConfiguration: Sendable, Equatable, CustomString
     public var database: String
     /// Ignored for unix sockets, which never use TLS.
     public var tls: TLSMode
-    /// Connections the store's pool may open.
+    /// Connections the store's read pool may open; appends have one connection of their own.
     public var maximumConnections: Int
 
     public init(endpoint: Endpoint, username: String, password: String?, database: String,

@@ -141,6 +141,11 @@ enum PostgresSchema {
             $$
             """,
         ]),
+        // Batches are one prepared SQL statement now (PostgresBatchAppend), which the server
+        // runs in a quarter to a half of the function's time.
+        Migration(version: 5, name: "batch append statement", statements: [
+            "DROP FUNCTION pyre_append_batch",
+        ]),
     ]
 
     /// Serializes migrations of one database across processes: "pyreevts" in ASCII.

@@ -6,9 +6,11 @@ import Testing
 /// releases it: the test then knows exactly which requests are waiting for the next commit.
 @Suite("Coalescer", .timeLimit(.minutes(1)))
 struct CoalescerTests {
-    @Test func requestsArrivingDuringACommitShareTheNextOneInArrivalOrder() async throws {
+    @Test(arguments: [false, true])
+    func requestsArrivingDuringACommitShareTheNextOneInArrivalOrder(loneRequestsInline: Bool) async throws {
         let commits = HeldCommits()
-        let committer = Coalescer<Int, Int>(limits: .init(requests: 100, weight: 100), commit: commits.commit)
+        let committer = Coalescer<Int, Int>(limits: .init(requests: 100, weight: 100), gather: nil,
+                                            loneRequestsInline: loneRequestsInline, commit: commits.commit)
         let first = Task { try await committer.submit(1, weight: 1) }
         await until { commits.batches == [[1]] }
         let later = await queue([2, -3, 4], on: committer)
@@ -79,6 +81,35 @@ struct CoalescerTests {
         for task in tasks { answers.append(try await task.value) }
         #expect(answers == [10, 20, 30, 40, 50])
         #expect(commits.batches == [[1, 2, 3, 4, 5]])
+    }
+
+    /// With `loneRequestsInline`, a request that finds the coalescer idle is committed in its
+    /// caller's own task; those that queue meanwhile in a drain task, as always.
+    @Test func aLoneRequestIsCommittedInItsCallersTask() async throws {
+        let commits = HeldCommits()
+        let committingTasks = Mutex<[Int]>([])
+        let committer = Coalescer<Int, Int>(gather: nil, loneRequestsInline: true) { requests in
+            committingTasks.withLock { $0.append(Self.currentTask) }
+            return await commits.commit(requests)
+        }
+        let callerTask = Mutex(0)
+        let first = Task {
+            callerTask.withLock { $0 = Self.currentTask }
+            return try await committer.submit(1)
+        }
+        await until { commits.batches == [[1]] }
+        let later = await queue([2, 3], on: committer)
+        commits.release()
+        #expect(try await first.value == 10)
+        for task in later { _ = try await task.value }
+        #expect(commits.batches == [[1], [2, 3]])
+        let tasks = committingTasks.withLock { $0 }
+        #expect(tasks.first == callerTask.withLock { $0 })
+        #expect(tasks.last != callerTask.withLock { $0 })
+    }
+
+    private static var currentTask: Int {
+        withUnsafeCurrentTask { $0?.hashValue ?? 0 }
     }
 
     /// Submits `requests` one at a time, each once the one before is queued, so the queue holds them in order.

@@ -30,7 +30,7 @@ struct PostgresEventStoreTests {
             let storedElsewhere = testEvent(9)
             _ = try await store.append(to: "other", [storedElsewhere], expected: .any)
             let retried = testEvents(3)
-            let results = try await store.client.withConnection { connection in
+            let results = try await store.appendConnection.withConnection { connection in
                 try await PostgresAppend.runBatch([
                     PostgresAppend(stream: "s", events: testEvents(1), expected: .exact(1)),
                     PostgresAppend(stream: "s", events: testEvents(1), expected: .exact(1)),
@@ -54,6 +54,72 @@ struct PostgresEventStoreTests {
             _ = try await store.append(to: "after", testEvents(1), expected: .any)
             #expect(try await store.lastPosition() == 9)
         }
+    }
+
+    /// The batch statement reads versions before it waits for the counter lock. Another
+    /// process appending to the same stream in that wait makes the batch collide, and it is
+    /// then judged again, under the lock, against what that process stored.
+    @Test func aBatchOvertakenWhileWaitingForTheLockIsJudgedAgain() async throws {
+        let cluster = try await PostgresTestCluster.shared()
+        let store = try await open(cluster.url(database: try await cluster.createDatabase()))
+        try await closing([store]) { () async throws in
+            _ = try await store.append(to: "s", testEvents(2), expected: .noStream)
+            try await store.client.withConnection { other in
+                try await other.query("BEGIN", logger: quietLogger)
+                try await other.query("SELECT next FROM event_position_counter FOR UPDATE", logger: quietLogger)
+                try await other.query("""
+                    INSERT INTO events (position, stream, version, id, type, data, recorded_at)
+                    VALUES (2, 's', 2, \(UUID()), 'Other', '\\x7b7d', now())
+                    """, logger: quietLogger)
+                try await other.query("UPDATE event_position_counter SET next = 3", logger: quietLogger)
+                let batch = Task {
+                    try await store.appendConnection.withConnection { connection in
+                        try await PostgresAppend.runBatch([
+                            PostgresAppend(stream: "s", events: testEvents(1), expected: .exact(1)),
+                            PostgresAppend(stream: "s", events: testEvents(1), expected: .any),
+                        ], on: connection, logger: quietLogger)
+                    }
+                }
+                try await waitUntilAStatementWaitsForALock(store)
+                try await other.query("COMMIT", logger: quietLogger)
+                let results = try await batch.value
+                #expect(results[0].failure as? WrongExpectedVersion
+                    == WrongExpectedVersion(stream: "s", expected: .exact(1), actual: 2))
+                #expect(try results[1].get() == AppendResult(firstVersion: 3, lastVersion: 3, firstPosition: 3, lastPosition: 3))
+            }
+            let all = try await store.readAll(from: 0, limit: 100)
+            #expect(all.map(\.version) == [0, 1, 2, 3])
+            #expect(all.map(\.type) == ["Counted", "Counted", "Other", "Counted"])
+        }
+    }
+
+    /// Appends have a connection of their own, outside the pool; when the server ends it, the
+    /// next append opens another.
+    @Test func appendsReconnectAfterTheServerEndsTheirConnection() async throws {
+        let cluster = try await PostgresTestCluster.shared()
+        let database = try await cluster.createDatabase()
+        let store = try await open(cluster.url(database: database))
+        try await closing([store]) { () async throws in
+            _ = try await store.append(to: "s", testEvents(1), expected: .noStream)
+            let ended = try await cluster.psql("""
+                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                WHERE datname = '\(database)' AND query LIKE '%WITH appends AS%'
+                """)
+            #expect(ended == "1\n")
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await store.append(to: "s", testEvents(1), expected: .exact(0)).lastVersion == 1)
+        }
+    }
+
+    private func waitUntilAStatementWaitsForALock(_ store: PostgresEventStore) async throws {
+        for _ in 0..<500 {
+            let waiting = try await PostgresRows.first(store.client.query(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()", logger: quietLogger
+            ).decode(Int.self)) ?? 0
+            if waiting > 0 { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("the batch never waited for the counter lock")
     }
 
     @Test func readerTailingAllNeverSkipsAPositionWhileManyAppendersCommit() async throws {
@@ -116,7 +182,7 @@ struct PostgresEventStoreTests {
         }
         let applied = try await cluster.psql("SELECT version, name FROM pyre_schema_migrations ORDER BY version",
                                              database: database)
-        #expect(applied == "1|events\n2|snapshots\n3|append function\n4|batch append function\n")
+        #expect(applied == "1|events\n2|snapshots\n3|append function\n4|batch append function\n5|batch append statement\n")
     }
 
     @Test func databaseMigratedByANewerPyreIsRefused() async throws {
@@ -185,7 +251,12 @@ struct PostgresEventStoreTests {
             let rows = try await store.client.query("SHOW synchronous_commit", logger: quietLogger)
             var settings: [String] = []
             for try await setting in rows.decode(String.self) { settings.append(setting) }
+            let appending = try await store.appendConnection.withConnection { connection in
+                try await connection.query("SHOW synchronous_commit", logger: quietLogger).decode(String.self)
+                    .reduce(into: []) { $0.append($1) }
+            }
             #expect(settings == ["on"])
+            #expect(appending == ["on"])
         }
     }
 

@@ -51,12 +51,10 @@ struct PyreStoreTarget: AppendTarget {
         }
     }
 
-    static func postgres(_ cluster: PostgresTestCluster, writers: Int, logger: Logger) async throws -> PyreStoreTarget {
+    static func postgres(_ cluster: PostgresTestCluster, logger: Logger) async throws -> PyreStoreTarget {
         let configuration = PostgresEventStoreConfiguration(
             endpoint: .unixSocket(directory: cluster.socketDirectory, port: cluster.port),
-            username: cluster.superuser, password: nil, database: try await cluster.createDatabase(),
-            // One more than the writers: the store polls its position counter on a pooled connection.
-            maximumConnections: writers + 1)
+            username: cluster.superuser, password: nil, database: try await cluster.createDatabase())
         let store = try await PostgresEventStore.open(configuration, logger: logger)
         return PyreStoreTarget(store: store) { await store.close() }
     }

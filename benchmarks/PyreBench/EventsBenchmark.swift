@@ -43,7 +43,7 @@ enum EventsBenchmark {
                 for column in order {
                     let target: any AppendTarget = switch column {
                     case .sqlite: try PyreStoreTarget.sqlite(in: directory)
-                    case .pyrePostgres: try await PyreStoreTarget.postgres(cluster, writers: writers, logger: logger)
+                    case .pyrePostgres: try await PyreStoreTarget.postgres(cluster, logger: logger)
                     case .plainPostgres: try await PlainPostgresTarget.open(cluster, writers: writers, logger: logger)
                     }
                     let (rate, sustained) = try await appendsPerSecond(target, writers: writers, seconds: seconds)
@@ -84,6 +84,34 @@ enum EventsBenchmark {
                 await target.close()
             }
             print("  \(writers) writers: \(rates.map { String(Int($0)) }.joined(separator: ", ")); median \(Int(median(rates)))")
+        }
+    }
+
+    /// Pyre's PostgreSQL store against plain PostgreSQL alone, each round's ratio printed: for
+    /// working on that store without waiting for SQLite. 5 rounds, alternating which goes first.
+    static func runPostgresOnly(writerCounts: [Int], seconds: Double, rounds: Int) async throws {
+        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
+        let cluster = try await PostgresTestCluster.start(in: here)
+        let logger = Logger(label: "pyre-bench-events") { _ in SwiftLogNoOpLogHandler() }
+        print("events-postgres: Pyre's PostgreSQL store and plain PostgreSQL only, appends/s as in `events`; "
+            + "\(rounds) rounds of \(seconds) s")
+        for writers in writerCounts {
+            var ratios: [Double] = []
+            for round in 0..<rounds {
+                var rates: [Double] = [0, 0]
+                for column in round.isMultiple(of: 2) ? [0, 1] : [1, 0] {
+                    let target: any AppendTarget = column == 0
+                        ? try await PyreStoreTarget.postgres(cluster, logger: logger)
+                        : try await PlainPostgresTarget.open(cluster, writers: writers, logger: logger)
+                    rates[column] = try await appendsPerSecond(target, writers: writers, seconds: seconds).acknowledged
+                    await target.close()
+                }
+                ratios.append(rates[0] / rates[1])
+                print(String(format: "  %d writers, round %d: Pyre %.0f/s, plain %.0f/s, %.2fx", writers, round + 1,
+                             rates[0], rates[1], ratios.last ?? 0))
+            }
+            print(String(format: "  %d writers: median %.2fx plain PostgreSQL (spread %.2f-%.2f)", writers, median(ratios),
+                         ratios.min() ?? 0, ratios.max() ?? 0))
         }
     }
 

@@ -7,7 +7,7 @@ struct PyreBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pyre-bench", abstract: "Pyre's benchmarks; run them all with benchmarks/run.")
 
-    @Argument(help: "engine, aws, local, dns, entrypoint, events, replay, replay-http, images, images-start (namespace mode), logs, events-sqlite (Pyre's SQLite store only), or one part of logs: logs-tcp (Pyre only), logs-grep, logs-follow")
+    @Argument(help: "engine, aws, local, dns, entrypoint, events, replay, replay-http, images, images-start (namespace mode), logs, events-sqlite (Pyre's SQLite store only), events-postgres (Pyre's PostgreSQL store and plain PostgreSQL only), or one part of logs: logs-tcp (Pyre only), logs-grep, logs-follow")
     var benchmark: String
 
     @Option(help: "Number of servers.")
@@ -37,6 +37,8 @@ struct PyreBench: AsyncParsableCommand {
         case "dns": try await DNSBenchmark.run(seconds: 5, rounds: 3)
         case "events":
             try await EventsBenchmark.run(writerCounts: writers.isEmpty ? [1, 8, 64] : writers, seconds: 2, rounds: 3)
+        case "events-postgres":
+            try await EventsBenchmark.runPostgresOnly(writerCounts: writers.isEmpty ? [1, 8, 64] : writers, seconds: 2, rounds: 5)
         case "events-sqlite":
             try await EventsBenchmark.runSQLiteOnly(writerCounts: writers.isEmpty ? [1, 8, 64] : writers, seconds: 2, rounds: 5)
         case "replay": try await ReplayBenchmark.run(events: events ?? 1_000_000)
