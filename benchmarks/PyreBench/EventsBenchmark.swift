@@ -46,7 +46,7 @@ enum EventsBenchmark {
                     case .pyrePostgres: try await PyreStoreTarget.postgres(cluster, logger: logger)
                     case .plainPostgres: try await PlainPostgresTarget.open(cluster, writers: writers, logger: logger)
                     }
-                    let (rate, sustained) = try await appendsPerSecond(target, writers: writers, seconds: seconds)
+                    let (rate, sustained, _) = try await appendsPerSecond(target, writers: writers, seconds: seconds)
                     await target.close()
                     rates[column, default: []].append(rate)
                     if column == .sqlite { sqliteSustained[writers, default: []].append(sustained) }
@@ -93,22 +93,31 @@ enum EventsBenchmark {
         let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
         let cluster = try await PostgresTestCluster.start(in: here)
         let logger = Logger(label: "pyre-bench-events") { _ in SwiftLogNoOpLogHandler() }
-        print("events-postgres: Pyre's PostgreSQL store and plain PostgreSQL only, appends/s as in `events`; "
-            + "\(rounds) rounds of \(seconds) s")
+        let server = try String(contentsOf: cluster.directory.appendingPathComponent("data/postmaster.pid"), encoding: .utf8)
+            .split(separator: "\n").first.flatMap { Int32($0) } ?? 0
+        print("events-postgres: Pyre's PostgreSQL store and plain PostgreSQL only, appends/s as in `events`, and CPU "
+            + "per append of this process and of the server; \(rounds) rounds of \(seconds) s")
         for writers in writerCounts {
             var ratios: [Double] = []
             for round in 0..<rounds {
                 var rates: [Double] = [0, 0]
+                var cpu: [(client: Double, server: Double)] = [(0, 0), (0, 0)]
                 for column in round.isMultiple(of: 2) ? [0, 1] : [1, 0] {
                     let target: any AppendTarget = column == 0
                         ? try await PyreStoreTarget.postgres(cluster, logger: logger)
                         : try await PlainPostgresTarget.open(cluster, writers: writers, logger: logger)
-                    rates[column] = try await appendsPerSecond(target, writers: writers, seconds: seconds).acknowledged
+                    let before = (ProcessUsage.ownCPUSeconds(), ProcessUsage.cpuSecondsWithChildren(of: server))
+                    let measured = try await appendsPerSecond(target, writers: writers, seconds: seconds)
+                    let appends = Double(measured.count) / 1e6
+                    cpu[column] = ((ProcessUsage.ownCPUSeconds() - before.0) / appends,
+                                   (ProcessUsage.cpuSecondsWithChildren(of: server) - before.1) / appends)
+                    rates[column] = measured.acknowledged
                     await target.close()
                 }
                 ratios.append(rates[0] / rates[1])
-                print(String(format: "  %d writers, round %d: Pyre %.0f/s, plain %.0f/s, %.2fx", writers, round + 1,
-                             rates[0], rates[1], ratios.last ?? 0))
+                print(String(format: "  %d writers, round %d: Pyre %.0f/s, plain %.0f/s, %.2fx; CPU µs/append: Pyre %.0f + "
+                             + "server %.0f, plain %.0f + server %.0f", writers, round + 1, rates[0], rates[1],
+                             ratios.last ?? 0, cpu[0].client, cpu[0].server, cpu[1].client, cpu[1].server))
             }
             print(String(format: "  %d writers: median %.2fx plain PostgreSQL (spread %.2f-%.2f)", writers, median(ratios),
                          ratios.min() ?? 0, ratios.max() ?? 0))
@@ -126,7 +135,7 @@ enum EventsBenchmark {
     /// creates the streams and opens connections), and counts the appends: per second until
     /// the last acknowledgement, and per second until the target settled.
     private static func appendsPerSecond(_ target: any AppendTarget, writers: Int,
-                                         seconds: Double) async throws -> (acknowledged: Double, sustained: Double) {
+                                         seconds: Double) async throws -> (acknowledged: Double, sustained: Double, count: Int) {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for writer in 0..<writers {
                 group.addTask { try await target.append(writer: writer, number: 0) }
@@ -151,6 +160,7 @@ enum EventsBenchmark {
         }
         let acknowledged = clock.now
         try await target.settle()
-        return (Double(appended) / (acknowledged - start).timeInterval, Double(appended) / (clock.now - start).timeInterval)
+        return (Double(appended) / (acknowledged - start).timeInterval, Double(appended) / (clock.now - start).timeInterval,
+                appended)
     }
 }

@@ -30,4 +30,25 @@ enum ProcessUsage {
         }
         return Double(ticks.reduce(0, +)) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
+
+    /// CPU time of a process and all its children, live or already reaped (Linux): a
+    /// PostgreSQL server's, whose backends come and go with their connections.
+    static func cpuSecondsWithChildren(of pid: Int32) -> Double {
+        let live = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap { entry -> Int32? in
+            guard let child = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let end = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: end)...].split(separator: " ")
+            return Int32(fields[1]) == pid ? child : nil  // field 4, the parent
+        } ?? []
+        return cpuSeconds(of: live + [pid]) + reapedChildrenSeconds(of: pid)
+    }
+
+    /// cutime and cstime (fields 16 and 17): the children a process has waited for.
+    private static func reapedChildrenSeconds(of pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let end = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        let ticks = fields[13...14].compactMap { Int($0) }.reduce(0, +)
+        return Double(ticks) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
 }
