@@ -66,6 +66,7 @@ let package = Package(
             "PyreCore",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         // The engine's progress (bakes, rollouts) as the API's typed events, for the agent and `pyre bake`.

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOFoundationCompat
 import PyreCore
 
 /// The events API's client: the CLI's side (`pyre events`), and a Swift service's replay.
@@ -51,7 +52,8 @@ public struct EventsClient: Sendable {
             from += Int64(pageSize)
             let following = from
             next = Task { try await page(following) }
-            let events = try EventsPageReader.events(in: Data(body.readableBytesView))
+            // The events' documents are slices of the page, which shares the buffer's storage.
+            let events = try EventsPageReader.events(in: body.getData(at: body.readerIndex, length: body.readableBytes, byteTransferStrategy: .noCopy) ?? Data())
             guard let last = events.last else { return replayed }
             guard (stream == "$all" ? last.position : last.version) == from - Int64(pageSize) + Int64(events.count) - 1 else {
                 throw PyreError(.events, "the events API answered a page of \(stream) that does not follow on; replay again")

@@ -32,11 +32,41 @@ public enum EventsPageReader {
             return try scanner.readPage()
         }
     }
+    /// The keys the reader knows, matched on their bytes: a String made of every key took a
+    /// tenth of a replay's time.
+    private enum Key {
+        case events, stream, id, type, version, position, recordedAt, data, metadata, other
+
+        static let names: [(StaticString, Key)] = [
+            ("events", .events), ("stream", .stream), ("id", .id), ("type", .type), ("version", .version),
+            ("position", .position), ("recordedAt", .recordedAt), ("data", .data), ("metadata", .metadata),
+        ]
+
+        init(_ bytes: UnsafeRawBufferPointer) {
+            self = Self.names.first { name, _ in
+                name.utf8CodeUnitCount == bytes.count && memcmp(name.utf8Start, bytes.baseAddress!, bytes.count) == 0
+            }?.1 ?? .other
+        }
+    }
+
+    /// The string fields whose last value is kept: a replay mostly repeats the stream, the type
+    /// and, for events appended together, the time, so equal bytes give back the same String
+    /// rather than a new one.
+    private enum RepeatedField { case stream, type, recordedAt }
+
+    private struct Recent {
+        var range = 0..<0
+        var value = ""
+    }
+
     private struct Scanner {
         let bytes: UnsafeRawBufferPointer
         /// The same bytes, to slice documents from.
         let page: Data
         var index = 0
+        var recentStream = Recent()
+        var recentType = Recent()
+        var recentTime = Recent()
 
         init(bytes: UnsafeRawBufferPointer, page: Data) {
             self.bytes = bytes
@@ -46,7 +76,7 @@ public enum EventsPageReader {
         mutating func readPage() throws -> [ReplayedEvent] {
             var events: [ReplayedEvent] = []
             try object { scanner, key in
-                guard key == "events" else { return try scanner.skipValue() }
+                guard key == .events else { return try scanner.skipValue() }
                 try scanner.array { scanner in events.append(try scanner.event()) }
             }
             try end()
@@ -83,11 +113,11 @@ public enum EventsPageReader {
         }
 
         /// Calls `member` with each key, the scanner placed at its value.
-        mutating func object(_ member: (inout Scanner, String) throws -> Void) throws {
+        mutating func object(_ member: (inout Scanner, Key) throws -> Void) throws {
             try expect(UInt8(ascii: "{"))
             if take(UInt8(ascii: "}")) { return }
             repeat {
-                let key = try string()
+                let key = try self.key()
                 try expect(UInt8(ascii: ":"))
                 try member(&self, key)
             } while take(UInt8(ascii: ","))
@@ -107,15 +137,15 @@ public enum EventsPageReader {
             var seen = 0
             try object { scanner, key in
                 switch key {
-                case "stream": event.stream = try scanner.string()
-                case "id": event.id = try scanner.uuid()
-                case "type": event.type = try scanner.string()
-                case "version": event.version = try scanner.integer()
-                case "position": event.position = try scanner.integer()
-                case "recordedAt": event.recordedAt = try scanner.string()
-                case "data": event.data = try scanner.rawValue()
-                case "metadata": event.metadata = try scanner.isNull() ? nil : try scanner.rawValue()
-                default:
+                case .stream: event.stream = try scanner.string(.stream)
+                case .id: event.id = try scanner.uuid()
+                case .type: event.type = try scanner.string(.type)
+                case .version: event.version = try scanner.integer()
+                case .position: event.position = try scanner.integer()
+                case .recordedAt: event.recordedAt = try scanner.string(.recordedAt)
+                case .data: event.data = try scanner.rawValue()
+                case .metadata: event.metadata = try scanner.isNull() ? nil : try scanner.rawValue()
+                case .events, .other:
                     try scanner.skipValue()
                     return
                 }
@@ -136,31 +166,36 @@ public enum EventsPageReader {
         /// A UUID string, in either case (sscanf, which `UUID(uuidString:)` uses, took a third of a replay).
         mutating func uuid() throws -> UUID {
             try expect(UInt8(ascii: "\""))
+            guard index + 37 <= bytes.count, bytes[index + 36] == UInt8(ascii: "\"") else { throw fail("an id that is not a UUID") }
             var value: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-            try withUnsafeMutableBytes(of: &value) { target in
+            var invalid: UInt8 = 0
+            let text = bytes.baseAddress! + index
+            withUnsafeMutableBytes(of: &value) { target in
+                var at = 0
                 for offset in 0..<16 {
                     if offset == 4 || offset == 6 || offset == 8 || offset == 10 {
-                        guard current == UInt8(ascii: "-") else { throw fail("an id that is not a UUID") }
-                        index += 1
+                        invalid |= text.load(fromByteOffset: at, as: UInt8.self) == UInt8(ascii: "-") ? 0 : 0x10
+                        at += 1
                     }
-                    guard index + 2 <= bytes.count, let high = Self.nibble(bytes[index]), let low = Self.nibble(bytes[index + 1]) else {
-                        throw fail("an id that is not a UUID")
-                    }
+                    let high = Self.nibble(text.load(fromByteOffset: at, as: UInt8.self))
+                    let low = Self.nibble(text.load(fromByteOffset: at + 1, as: UInt8.self))
+                    invalid |= high | low
                     target[offset] = high << 4 | low
-                    index += 2
+                    at += 2
                 }
             }
-            try expect(UInt8(ascii: "\""))
+            guard invalid & 0xF0 == 0 else { throw fail("an id that is not a UUID") }
+            index += 37
             return UUID(uuid: value)
         }
 
-        private static func nibble(_ byte: UInt8) -> UInt8? {
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-            default: nil
-            }
+        /// A hex digit's value, with a high bit set for any other byte. No branches: the digits
+        /// of random ids mispredicted half of them.
+        private static func nibble(_ byte: UInt8) -> UInt8 {
+            let isDigit = byte &- UInt8(ascii: "0") < 10
+            let isLetter = (byte | 0x20) &- UInt8(ascii: "a") < 6
+            let value = (byte & 0x0F) &+ 9 &* (byte >> 6)
+            return value | ((isDigit || isLetter) ? 0 : 0xF0)
         }
 
         mutating func integer() throws -> Int64 {
@@ -179,22 +214,58 @@ public enum EventsPageReader {
             return negative ? -value : value
         }
 
-        /// A string; escapes are undone (rare in names, so the plain case is a copy).
-        mutating func string() throws -> String {
+        /// A string, that field's last value again when the bytes are the same; escapes are
+        /// undone (rare in names, so the plain case is a copy).
+        mutating func string(_ field: RepeatedField) throws -> String {
+            let (content, escaped) = try stringContent()
+            if escaped { return try unescaped(content) }
+            let start = content.baseAddress! - bytes.baseAddress!
+            var recent = switch field {
+            case .stream: recentStream
+            case .type: recentType
+            case .recordedAt: recentTime
+            }
+            if recent.range.count == content.count,
+               memcmp(bytes.baseAddress! + recent.range.lowerBound, content.baseAddress!, content.count) == 0 {
+                return recent.value
+            }
+            recent = Recent(range: start..<(start + content.count), value: String(decoding: content, as: UTF8.self))
+            switch field {
+            case .stream: recentStream = recent
+            case .type: recentType = recent
+            case .recordedAt: recentTime = recent
+            }
+            return recent.value
+        }
+
+        /// A key, matched without making a String of it; an escaped key is one the reader does not know.
+        private mutating func key() throws -> Key {
+            let (content, escaped) = try stringContent()
+            return escaped ? .other : Key(content)
+        }
+
+        /// The bytes between a string's quotes, and whether they hold an escape; memchr finds
+        /// the closing quote, and only a string holding a backslash is walked byte by byte.
+        private mutating func stringContent() throws -> (UnsafeRawBufferPointer, escaped: Bool) {
             try expect(UInt8(ascii: "\""))
             let start = index
-            var escaped = false
-            while let byte = current, byte != UInt8(ascii: "\"") {
-                if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                    index += 1
-                }
-                index += 1
+            let base = bytes.baseAddress!
+            guard let quote = memchr(base + start, Int32(UInt8(ascii: "\"")), bytes.count - start) else {
+                throw fail("a string that does not end")
             }
+            index = UnsafeRawPointer(quote) - base
+            guard memchr(base + start, Int32(UInt8(ascii: "\\")), index - start) != nil else {
+                index += 1
+                return (UnsafeRawBufferPointer(rebasing: bytes[start..<(index - 1)]), false)
+            }
+            index = start
+            while let byte = current, byte != UInt8(ascii: "\"") { index += byte == UInt8(ascii: "\\") ? 2 : 1 }
             guard current != nil else { throw fail("a string that does not end") }
-            let content = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
             index += 1
-            guard escaped else { return String(decoding: content, as: UTF8.self) }
+            return (UnsafeRawBufferPointer(rebasing: bytes[start..<(index - 1)]), true)
+        }
+
+        private func unescaped(_ content: UnsafeRawBufferPointer) throws -> String {
             var quoted = Data([UInt8(ascii: "\"")])
             quoted.append(contentsOf: content)
             quoted.append(UInt8(ascii: "\""))
@@ -214,13 +285,13 @@ public enum EventsPageReader {
             skipSpace()
             guard let byte = current else { throw fail("a missing value") }
             switch byte {
-            case UInt8(ascii: "\""): try skipString()
+            case UInt8(ascii: "\""): _ = try stringContent()
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 var depth = 0
                 repeat {
                     guard let next = current else { throw fail("a value that does not end") }
                     switch next {
-                    case UInt8(ascii: "\""): try skipString()
+                    case UInt8(ascii: "\""): _ = try stringContent()
                     case UInt8(ascii: "{"), UInt8(ascii: "["):
                         depth += 1
                         index += 1
@@ -237,13 +308,6 @@ public enum EventsPageReader {
                     index += 1
                 }
             }
-        }
-
-        private mutating func skipString() throws {
-            index += 1
-            while let byte = current, byte != UInt8(ascii: "\"") { index += byte == UInt8(ascii: "\\") ? 2 : 1 }
-            guard current != nil else { throw fail("a string that does not end") }
-            index += 1
         }
     }
 }

@@ -27,6 +27,21 @@ struct EventsPageReaderTests {
         #expect((events[1].version, events[1].position) == (1, 8))
     }
 
+    /// Strings equal to the last event's are shared, so a field that changes and changes back must still read right.
+    @Test func fieldsThatChangeFromEventToEventAreReadAsTheyAre() throws {
+        func event(_ stream: String, _ type: String, _ time: String) -> String {
+            #"{"stream":"\#(stream)","id":"\#(Self.id)","type":"\#(type)","version":0,"position":0,"recordedAt":"\#(time)","data":1,"metadata":null}"#
+        }
+        let page = #"{"events":["# + [
+            event("ab", "X", "2026-01-02T03:04:05.678Z"), event("cd", "Y", "2026-01-02T03:04:05.678Z"),
+            event("ab", "Y", "2026-01-02T03:04:05.679Z"), event("", "X", ""),
+        ].joined(separator: ",") + "]}"
+        let events = try EventsPageReader.events(in: Data(page.utf8))
+        #expect(events.map(\.stream) == ["ab", "cd", "ab", ""])
+        #expect(events.map(\.type) == ["X", "Y", "Y", "X"])
+        #expect(events.map(\.recordedAt) == ["2026-01-02T03:04:05.678Z", "2026-01-02T03:04:05.678Z", "2026-01-02T03:04:05.679Z", ""])
+    }
+
     @Test func anEmptyPageHasNoEvents() throws {
         #expect(try EventsPageReader.events(in: Data(#"{"events":[],"lastPosition":-1}"#.utf8)).isEmpty)
     }
@@ -37,6 +52,8 @@ struct EventsPageReaderTests {
         #"{"events":[{"data":1,"id":"\#(id)","metadata":null,"position":-1,"recordedAt":"","stream":"s","type":"T","version":0}]}"#,
         #"{"events":[{"data":1,"id":"\#(id)","metadata":null,"position":99999999999999999999,"recordedAt":"","stream":"s","type":"T","version":0}]}"#,
         #"{"events":[{"data":"unterminated"#,
+        #"{"events":[{"data":1,"id":"0b6e1a1c-3f59-4c1e-9a7e-1f0c3b2a4d5g","metadata":null,"position":0,"recordedAt":"","stream":"s","type":"T","version":0}]}"#,
+        #"{"events":[{"data":1,"id":"0b6e1a1c-3f59-4c1e-9a7e+1f0c3b2a4d5e","metadata":null,"position":0,"recordedAt":"","stream":"s","type":"T","version":0}]}"#,
     ])
     func malformedPagesAreRefused(_ page: String) {
         #expect(throws: EventsPageReader.Malformed.self) { try EventsPageReader.events(in: Data(page.utf8)) }
