@@ -4,8 +4,8 @@ import PyreEvents
 
 /// A read of the events API, `{"events":[…]}` (with `"lastPosition"` for `$all`), taken from
 /// the store in pages of `storePage` events and written out as each page arrives. A read of
-/// 100,000 events then holds one page at a time on the agent, and the client starts parsing
-/// while the agent is still reading. Reads that fit in one page are answered with a length;
+/// 100,000 events then holds two pages at a time on the agent (one written, the next read),
+/// and the client starts parsing while the agent is still reading. Reads that fit in one page are answered with a length;
 /// longer ones are chunked.
 enum EventPages {
     static let storePage = 1_000
@@ -30,16 +30,22 @@ enum EventPages {
         }
         let body = ResponseBody { [buffer] writer in
             var buffer = buffer
-            var after = last
             var remaining = limit - first.count
+            // The store reads the next page while this one is written and sent: on two cores
+            // the read and the writing then overlap instead of adding up.
+            var next = Task { [remaining] in try await read(last, min(remaining, storePage)) }
+            defer { next.cancel() }
             while remaining > 0 {
                 try await writer.write(buffer)
                 buffer.clear()
-                let events = try await read(after, min(remaining, storePage))
-                write(events, into: &buffer, first: false)
+                let events = try await next.value
                 remaining -= events.count
-                guard events.count == storePage, let next = events.last else { break }
-                after = next
+                guard events.count == storePage, remaining > 0, let last = events.last else {
+                    write(events, into: &buffer, first: false)
+                    break
+                }
+                next = Task { [remaining] in try await read(last, min(remaining, storePage)) }
+                write(events, into: &buffer, first: false)
             }
             try await finish(&buffer, lastPosition: lastPosition)
             try await writer.write(buffer)
@@ -49,9 +55,10 @@ enum EventPages {
     }
 
     private static func write(_ events: [RecordedEvent], into buffer: inout ByteBuffer, first: Bool) {
+        var recent = EventsWireWriter.RecentTimestamp()
         for (index, event) in events.enumerated() {
             if index > 0 || !first { buffer.writeStaticString(",") }
-            EventsWireWriter.write(event, into: &buffer)
+            EventsWireWriter.write(event, into: &buffer, recent: &recent)
         }
     }
 
