@@ -5,8 +5,8 @@ import PyreEvents
 /// A read of the events API, `{"events":[…]}` (with `"lastPosition"` for `$all`), taken from
 /// the store in pages of `storePage` events and written out as each page arrives. A read of
 /// 100,000 events then holds two pages at a time on the agent (one written, the next read),
-/// and the client starts parsing while the agent is still reading. Reads that fit in one page are answered with a length;
-/// longer ones are chunked.
+/// and the client starts parsing while the agent is still reading. Reads that fit in one page
+/// are answered with a length; longer ones are chunked.
 enum EventPages {
     static let storePage = 1_000
 
@@ -33,18 +33,17 @@ enum EventPages {
             var remaining = limit - first.count
             // The store reads the next page while this one is written and sent: on two cores
             // the read and the writing then overlap instead of adding up.
-            var next = Task { [remaining] in try await read(last, min(remaining, storePage)) }
-            defer { next.cancel() }
-            while remaining > 0 {
+            var next: Task<[RecordedEvent], any Error>? = Task { [remaining] in try await read(last, min(remaining, storePage)) }
+            defer { next?.cancel() }
+            while let reading = next {
                 try await writer.write(buffer)
                 buffer.clear()
-                let events = try await next.value
+                let events = try await reading.value
                 remaining -= events.count
-                guard events.count == storePage, remaining > 0, let last = events.last else {
-                    write(events, into: &buffer, first: false)
-                    break
+                next = nil
+                if events.count == storePage, remaining > 0, let last = events.last {
+                    next = Task { [remaining] in try await read(last, min(remaining, storePage)) }
                 }
-                next = Task { [remaining] in try await read(last, min(remaining, storePage)) }
                 write(events, into: &buffer, first: false)
             }
             try await finish(&buffer, lastPosition: lastPosition)

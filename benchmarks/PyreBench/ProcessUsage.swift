@@ -23,9 +23,7 @@ enum ProcessUsage {
     /// fields 14 and 15, in clock ticks. A process that is gone counts nothing.
     static func cpuSeconds(of pids: [Int32]) -> Double {
         let ticks = pids.compactMap { pid -> Int? in
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let end = stat.lastIndex(of: ")") else { return nil }
-            let fields = stat[stat.index(after: end)...].split(separator: " ")  // starts at field 3, the state
+            guard let fields = statFields(of: pid) else { return nil }
             return Int(fields[11])! + Int(fields[12])!
         }
         return Double(ticks.reduce(0, +)) / Double(sysconf(Int32(_SC_CLK_TCK)))
@@ -35,9 +33,7 @@ enum ProcessUsage {
     /// PostgreSQL server's, whose backends come and go with their connections.
     static func cpuSecondsWithChildren(of pid: Int32) -> Double {
         let live = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap { entry -> Int32? in
-            guard let child = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let end = stat.lastIndex(of: ")") else { return nil }
-            let fields = stat[stat.index(after: end)...].split(separator: " ")
+            guard let child = Int32(entry), let fields = statFields(of: child) else { return nil }
             return Int32(fields[1]) == pid ? child : nil  // field 4, the parent
         } ?? []
         return cpuSeconds(of: live + [pid]) + reapedChildrenSeconds(of: pid)
@@ -45,10 +41,16 @@ enum ProcessUsage {
 
     /// cutime and cstime (fields 16 and 17): the children a process has waited for.
     private static func reapedChildrenSeconds(of pid: Int32) -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let end = stat.lastIndex(of: ")") else { return 0 }
-        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard let fields = statFields(of: pid) else { return 0 }
         let ticks = fields[13...14].compactMap { Int($0) }.reduce(0, +)
         return Double(ticks) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// The fields of /proc/PID/stat after the command name, from field 3 (the state) on; nil
+    /// when the process is gone.
+    private static func statFields(of pid: Int32) -> [Substring]? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let end = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: end)...].split(separator: " ")
     }
 }
