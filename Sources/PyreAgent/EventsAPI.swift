@@ -67,7 +67,8 @@ package enum EventsAPI {
                 return try await EventPages.answer(limit: limit) { after, count in
                     let start = after.map { $0.version + step } ?? from
                     guard start >= 0 else { return [] }
-                    return try await store.read(stream: stream, from: start, limit: count, direction: direction)
+                    return try await store.visitEvents(EventsWirePage.self, stream: stream, from: start, limit: count,
+                                                       direction: direction)
                 }
             }
         }
@@ -78,7 +79,8 @@ package enum EventsAPI {
                 return try await EventPages.answer(limit: try readLimit(query.get("limit")), lastPosition: {
                     try await store.lastPosition() ?? -1
                 }) { after, count in
-                    try await store.readAll(from: after.map { $0.position + 1 } ?? from, limit: count)
+                    try await store.visitEvents(EventsWirePage.self, stream: nil, from: after.map { $0.position + 1 } ?? from,
+                                                limit: count, direction: .forward)
                 }
             }
         }

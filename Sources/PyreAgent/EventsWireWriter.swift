@@ -20,39 +20,33 @@ enum EventsWireWriter {
     /// `{"data":…,"id":…,"metadata":…,"position":…,"recordedAt":…,"stream":…,"type":…,"version":…}`
     static func write(_ event: RecordedEvent, into buffer: inout ByteBuffer) {
         var recent = RecentTimestamp()
-        write(event, into: &buffer, recent: &recent)
+        StoredEventFields.of(event) { write($0, into: &buffer, recent: &recent) }
     }
 
     /// One of a series of events, `recent` carried from one to the next.
-    static func write(_ event: RecordedEvent, into buffer: inout ByteBuffer, recent: inout RecentTimestamp) {
-        var stream = event.stream
-        var type = event.type
-        stream.withUTF8 { stream in
-            type.withUTF8 { type in
-                // Room for the keys and numbers, the documents, and the names escaped at worst.
-                let room = 256 + event.data.count + (event.metadata?.count ?? 0) + 6 * (stream.count + type.count)
-                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { target in
-                    var out = Output(base: target.baseAddress!)
-                    out.literal(#"{"data":"#)
-                    out.document(event.data)
-                    out.literal(#","id":""#)
-                    out.uuid(event.id)
-                    out.literal(#"","metadata":"#)
-                    if let metadata = event.metadata { out.document(metadata) } else { out.literal("null") }
-                    out.literal(#","position":"#)
-                    out.integer(event.position)
-                    out.literal(#","recordedAt":""#)
-                    out.timestamp(event.recordedAt, recent: &recent)
-                    out.literal(#"","stream":"#)
-                    out.string(stream)
-                    out.literal(#","type":"#)
-                    out.string(type)
-                    out.literal(#","version":"#)
-                    out.integer(event.version)
-                    out.literal("}")
-                    return out.count
-                }
-            }
+    static func write(_ event: StoredEventFields, into buffer: inout ByteBuffer, recent: inout RecentTimestamp) {
+        // Room for the keys and numbers, the documents, and the names escaped at worst.
+        let room = 256 + event.data.count + (event.metadata?.count ?? 0) + 6 * (event.stream.count + event.type.count)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { target in
+            var out = Output(base: target.baseAddress!)
+            out.literal(#"{"data":"#)
+            out.document(event.data)
+            out.literal(#","id":""#)
+            out.bytes(event.id)
+            out.literal(#"","metadata":"#)
+            if let metadata = event.metadata { out.document(metadata) } else { out.literal("null") }
+            out.literal(#","position":"#)
+            out.integer(event.position)
+            out.literal(#","recordedAt":""#)
+            out.timestamp(event.recordedAt, recent: &recent)
+            out.literal(#"","stream":"#)
+            out.string(event.stream)
+            out.literal(#","type":"#)
+            out.string(event.type)
+            out.literal(#","version":"#)
+            out.integer(event.version)
+            out.literal("}")
+            return out.count
         }
     }
 
@@ -63,9 +57,9 @@ enum EventsWireWriter {
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 64 + snapshot.data.count + 6 * stream.count) { target in
                 var out = Output(base: target.baseAddress!)
                 out.literal(#"{"data":"#)
-                out.document(snapshot.data)
+                snapshot.data.withUnsafeBytes { out.document($0) }
                 out.literal(#","stream":"#)
-                out.string(stream)
+                out.string(UnsafeRawBufferPointer(stream))
                 out.literal(#","version":"#)
                 out.integer(snapshot.version)
                 out.literal("}")
@@ -113,9 +107,9 @@ enum EventsWireWriter {
 
         /// A stored JSON document on one line: line breaks can only be whitespace between tokens
         /// in valid JSON, and a Server-Sent Events `data:` line must not hold one.
-        mutating func document(_ document: Data) {
+        mutating func document(_ document: UnsafeRawBufferPointer) {
             let start = count
-            document.withUnsafeBytes { bytes(UnsafeRawBufferPointer($0)) }
+            bytes(document)
             let written = UnsafeMutableRawBufferPointer(start: base + start, count: count - start)
             for lineBreak: UInt8 in [0x0A, 0x0D] {
                 var from = 0
@@ -127,10 +121,10 @@ enum EventsWireWriter {
         }
 
         /// A JSON string, escaped as JSONSerialization escapes it.
-        mutating func string(_ text: UnsafeBufferPointer<UInt8>) {
+        mutating func string(_ text: UnsafeRawBufferPointer) {
             byte(UInt8(ascii: "\""))
             if !text.contains(where: needsEscape) {
-                bytes(UnsafeRawBufferPointer(text))
+                bytes(text)
             } else {
                 for value in text {
                     switch value {
@@ -158,25 +152,9 @@ enum EventsWireWriter {
 
         /// Two lowercase hex digits.
         mutating func hex(_ value: UInt8) {
-            byte(Self.hexDigit(value >> 4))
-            byte(Self.hexDigit(value & 0x0F))
-        }
-
-        /// From a table: the branch on random ids' digits mispredicted half the time.
-        private static func hexDigit(_ nibble: UInt8) -> UInt8 {
             let digits: StaticString = "0123456789abcdef"
-            return digits.utf8Start[Int(nibble)]
-        }
-
-        /// Lowercase, as the API has always written ids.
-        mutating func uuid(_ id: UUID) {
-            let bytes = id.uuid
-            withUnsafeBytes(of: bytes) { bytes in
-                for index in 0..<16 {
-                    if index == 4 || index == 6 || index == 8 || index == 10 { byte(UInt8(ascii: "-")) }
-                    hex(bytes[index])
-                }
-            }
+            byte(digits.utf8Start[Int(value >> 4)])
+            byte(digits.utf8Start[Int(value & 0x0F)])
         }
 
         mutating func integer(_ value: Int64) {

@@ -33,71 +33,42 @@ struct RecordedEventDecoder {
     }
 
     /// Steps `statement` (arguments already set) to its end, appending each row's event to `events`.
-    /// The statement is reset afterwards, so it holds no read snapshot open.
     mutating func decodeAll(_ statement: Statement, into events: inout [RecordedEvent]) throws {
-        let sqliteStatement = statement.sqliteStatement
         // Frees what rows before a failure copied; after success, the buffer is already empty.
-        defer {
-            sqlite3_reset(sqliteStatement)
-            _ = payload.take()
-        }
+        defer { _ = payload.take() }
         rows.reserveCapacity(events.capacity - events.count)
-        while true {
-            switch sqlite3_step(sqliteStatement) {
-            case SQLITE_ROW:
-                rows.append(try decode(sqliteStatement))
-            case SQLITE_DONE:
-                let payload = self.payload.take()
-                for row in rows {
-                    var event = row.event
-                    event.data = payload[row.data]
-                    event.metadata = row.metadata.map { payload[$0] }
-                    events.append(event)
-                }
-                rows.removeAll()
-                return
-            case let code:
-                let message = sqlite3_errmsg(sqlite3_db_handle(sqliteStatement)).map { String(cString: $0) }
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: statement.sql)
-            }
+        try SQLiteRows.eachRow(statement) { rows.append(try decode($0)) }
+        let payload = self.payload.take()
+        for row in rows {
+            var event = row.event
+            event.data = payload[row.data]
+            event.metadata = row.metadata.map { payload[$0] }
+            events.append(event)
         }
+        rows.removeAll()
     }
 
     private mutating func decode(_ sqliteStatement: SQLiteStatement) throws -> DecodedRow {
         let position = sqlite3_column_int64(sqliteStatement, 6)
         stream = knownStream ?? Self.text(sqliteStatement, 0, reusing: stream)
         type = Self.text(sqliteStatement, 2, reusing: type)
-        guard let id = UUIDText.parse(utf8: Self.bytes(sqliteStatement, 1, text: true)) else {
-            let text = String(decoding: Self.bytes(sqliteStatement, 1, text: true), as: UTF8.self)
-            throw PyreError(.events, "event at position \(position) has the malformed id '\(text)': "
-                + "the database was changed outside Pyre; restore it from a backup")
-        }
-        let data = payload.append(Self.bytes(sqliteStatement, 3, text: false))
+        let idText = SQLiteRows.bytes(sqliteStatement, 1, text: true)
+        guard let id = UUIDText.parse(utf8: idText) else { throw SQLiteRows.malformedID(idText, position: position) }
+        let data = payload.append(SQLiteRows.bytes(sqliteStatement, 3, text: false))
         let metadata = sqlite3_column_type(sqliteStatement, 4) == SQLITE_NULL
-            ? nil : payload.append(Self.bytes(sqliteStatement, 4, text: false))
+            ? nil : payload.append(SQLiteRows.bytes(sqliteStatement, 4, text: false))
         let microseconds = sqlite3_column_int64(sqliteStatement, 7)
         let event = RecordedEvent(
             stream: stream, id: id, type: type, data: Data(), metadata: nil,
             version: sqlite3_column_int64(sqliteStatement, 5), position: position,
-            recordedAt: Date(timeIntervalSince1970: Double(microseconds) / 1_000_000))
+            recordedAt: SQLiteRows.date(microseconds: microseconds))
         return DecodedRow(event: event, data: data, metadata: metadata)
-    }
-
-    /// The column's bytes, valid until the next step. SQLite returns no pointer for an empty value.
-    private static func bytes(_ statement: SQLiteStatement, _ column: Int32, text: Bool) -> UnsafeBufferPointer<UInt8> {
-        let start = text
-            ? UnsafeRawPointer(sqlite3_column_text(statement, column))
-            : sqlite3_column_blob(statement, column)
-        // Asked after the pointer, as SQLite's documentation prescribes.
-        let count = Int(sqlite3_column_bytes(statement, column))
-        guard let start, count > 0 else { return UnsafeBufferPointer(start: nil, count: 0) }
-        return UnsafeBufferPointer(start: start.assumingMemoryBound(to: UInt8.self), count: count)
     }
 
     /// The column as a String; `previous` itself when the bytes are the same, which saves an
     /// allocation per event for names longer than a small string.
     private static func text(_ statement: SQLiteStatement, _ column: Int32, reusing previous: String) -> String {
-        let utf8 = bytes(statement, column, text: true)
+        let utf8 = SQLiteRows.bytes(statement, column, text: true)
         var previous = previous
         let same = previous.withUTF8 { known in
             known.count == utf8.count && (utf8.isEmpty || memcmp(known.baseAddress!, utf8.baseAddress!, utf8.count) == 0)

@@ -21,7 +21,7 @@ import Glibc
 ///
 /// On opening, what the log holds beyond the tables (a crash came before the applier) is
 /// applied and synced, then the log starts afresh.
-public final class SQLiteEventStore: EventStore {
+public final class SQLiteEventStore: StoredEventReading {
     /// The database file.
     public let path: URL
     /// Internal so tests can check the connection settings.
@@ -173,27 +173,49 @@ public final class SQLiteEventStore: EventStore {
 
     public func read(stream: String, from version: Int64, limit: Int,
                      direction: ReadDirection) async throws -> [RecordedEvent] {
-        try EventValidation.checkStreamName(stream)
-        try EventValidation.checkRead(from: version, limit: limit, what: "stream '\(stream)'")
-        return try await perform("read stream '\(stream)'") {
-            switch direction {
-            case .forward:
-                try await readForward(from: version, limit: limit, stream: stream)
-            case .backward:
-                try await database.read { db in
-                    try SQLiteRows.recordedEvents(db, sql: """
-                        SELECT \(SQLiteRows.columnsOfKnownStream) FROM events WHERE stream = ? AND version <= ?
-                        ORDER BY version DESC LIMIT ?
-                        """, arguments: [stream, version, limit], limit: limit, stream: stream)
-                }
-            }
-        }
+        joined(try await visitReads(stream: stream, from: version, limit: limit, direction: direction) { db, sql, arguments, count in
+            let events = try SQLiteRows.recordedEvents(db, sql: sql, arguments: arguments, limit: count, stream: stream)
+            return (events, events.count)
+        })
     }
 
     public func readAll(from position: Int64, limit: Int) async throws -> [RecordedEvent] {
-        try EventValidation.checkRead(from: position, limit: limit, what: StreamNames.all)
-        return try await perform("read \(StreamNames.all)") {
-            try await readForward(from: position, limit: limit, stream: nil)
+        joined(try await visitReads(stream: nil, from: position, limit: limit, direction: .forward) { db, sql, arguments, count in
+            let events = try SQLiteRows.recordedEvents(db, sql: sql, arguments: arguments, limit: count)
+            return (events, events.count)
+        })
+    }
+
+    public func visitStored<Visitor: StoredEventVisitor>(_ visitor: Visitor.Type, stream: String?, from start: Int64,
+                                                         limit: Int, direction: ReadDirection) async throws -> [Visitor] {
+        try await visitReads(stream: stream, from: start, limit: limit, direction: direction) { db, sql, arguments, _ in
+            try SQLiteRows.visitStored(db, sql: sql, arguments: arguments, stream: stream)
+        }
+    }
+
+    private func joined(_ parts: [[RecordedEvent]]) -> [RecordedEvent] {
+        parts.count == 1 ? parts[0] : Array(parts.joined())
+    }
+
+    /// A read of `stream` (nil: `$all`, forward only) checked and run in parts, each part's rows
+    /// given to `part` with the SQL selecting them.
+    private func visitReads<Part: Sendable>(
+        stream: String?, from start: Int64, limit: Int, direction: ReadDirection,
+        _ part: @escaping @Sendable (Database, String, StatementArguments, Int) throws -> (Part, rows: Int)
+    ) async throws -> [Part] {
+        if let stream { try EventValidation.checkStreamName(stream) }
+        try EventValidation.checkRead(from: start, limit: limit, what: stream.map { "stream '\($0)'" } ?? StreamNames.all)
+        return try await perform("read \(stream.map { "stream '\($0)'" } ?? StreamNames.all)") {
+            switch direction {
+            case .forward:
+                return try await readForward(from: start, limit: limit, stream: stream, part)
+            case .backward:
+                let sql = """
+                    SELECT \(SQLiteRows.columnsOfKnownStream) FROM events WHERE stream = ? AND version <= ?
+                    ORDER BY version DESC LIMIT ?
+                    """
+                return [try await database.read { db in try part(db, sql, [stream, start, limit], limit) }.0]
+            }
         }
     }
 
@@ -256,7 +278,10 @@ public final class SQLiteEventStore: EventStore {
     /// `start ..< start + limit`, and each half reads its own part of that range. The halves
     /// may see different commits; a first half that comes back short already reached the end,
     /// so the second is dropped, and what is returned is always a prefix of the store.
-    private func readForward(from start: Int64, limit: Int, stream: String?) async throws -> [RecordedEvent] {
+    private func readForward<Part: Sendable>(
+        from start: Int64, limit: Int, stream: String?,
+        _ part: @escaping @Sendable (Database, String, StatementArguments, Int) throws -> (Part, rows: Int)
+    ) async throws -> [Part] {
         let sql = stream == nil
             ? "SELECT \(SQLiteRows.columns) FROM events WHERE position BETWEEN ? AND ? ORDER BY position LIMIT ?"
             : "SELECT \(SQLiteRows.columnsOfKnownStream) FROM events WHERE stream = ? AND version BETWEEN ? AND ? "
@@ -265,19 +290,17 @@ public final class SQLiteEventStore: EventStore {
         let (middle, middleOverflow) = start.addingReportingOverflow(Int64(half))
         let end = start.addingReportingOverflow(Int64(limit) - 1)
         let last = end.overflow ? Int64.max : end.partialValue
-        @Sendable func range(_ lower: Int64, _ upper: Int64, _ count: Int) throws -> [RecordedEvent] {
+        @Sendable func range(_ lower: Int64, _ upper: Int64, _ count: Int) throws -> (Part, rows: Int) {
             try database.read { db in
                 let bounds: StatementArguments = [lower, upper, count]
-                return try SQLiteRows.recordedEvents(
-                    db, sql: sql, arguments: stream.map { [$0] + bounds } ?? bounds, limit: count, stream: stream)
+                return try part(db, sql, stream.map { [$0] + bounds } ?? bounds, count)
             }
         }
-        guard limit >= Self.splitReadThreshold, !middleOverflow else { return try range(start, last, limit) }
+        guard limit >= Self.splitReadThreshold, !middleOverflow else { return [try range(start, last, limit).0] }
         async let second = range(middle, last, limit - half)
-        var events = try range(start, middle - 1, half)
-        guard events.count == half else { return events }
-        events.append(contentsOf: try await second)
-        return events
+        let first = try range(start, middle - 1, half)
+        guard first.rows == half else { return [first.0] }
+        return [first.0, try await second.0]
     }
 
     /// Runs a database access once SQLite holds every append acknowledged so far, turning SQLite

@@ -4,22 +4,44 @@ import Foundation
 /// sscanf and printf: parsing ids was the largest single cost of a replay.
 enum UUIDText {
     static func format(_ id: UUID) -> String {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        return withUnsafeBytes(of: id.uuid) { bytes in
-            String(unsafeUninitializedCapacity: 36) { text in
-                var out = 0
-                for (index, byte) in bytes.enumerated() {
-                    if index == 4 || index == 6 || index == 8 || index == 10 {
-                        text[out] = UInt8(ascii: "-")
-                        out += 1
-                    }
-                    text[out] = hex[Int(byte >> 4)]
-                    text[out + 1] = hex[Int(byte & 0x0F)]
-                    out += 2
+        String(unsafeUninitializedCapacity: 36) { text in
+            write(id, into: UnsafeMutableRawPointer(text.baseAddress!))
+            return 36
+        }
+    }
+
+    /// An id's text in 36 bytes of its own, without an allocation.
+    typealias Bytes = (UInt64, UInt64, UInt64, UInt64, UInt32)
+
+    static func bytes(_ id: UUID) -> Bytes {
+        var text: Bytes = (0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &text) { write(id, into: $0.baseAddress!) }
+        return text
+    }
+
+    /// Writes the 36 characters of `id` at `text`.
+    private static func write(_ id: UUID, into text: UnsafeMutableRawPointer) {
+        let digits: StaticString = "0123456789abcdef"
+        withUnsafeBytes(of: id.uuid) { bytes in
+            var out = 0
+            for (index, byte) in bytes.enumerated() {
+                if index == 4 || index == 6 || index == 8 || index == 10 {
+                    text.storeBytes(of: UInt8(ascii: "-"), toByteOffset: out, as: UInt8.self)
+                    out += 1
                 }
-                return out
+                text.storeBytes(of: digits.utf8Start[Int(byte >> 4)], toByteOffset: out, as: UInt8.self)
+                text.storeBytes(of: digits.utf8Start[Int(byte & 0x0F)], toByteOffset: out + 1, as: UInt8.self)
+                out += 2
             }
         }
+    }
+
+    /// Whether `utf8` is an id exactly as ``format(_:)`` writes it (lowercase): such text can be
+    /// copied out as it is.
+    static func isFormatted(utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let groups = groups(utf8) else { return false }
+        return areHexDigits(groups.0, lowercase: true) && areHexDigits(groups.1, lowercase: true)
+            && areHexDigits(groups.2, lowercase: true) && areHexDigits(groups.3, lowercase: true)
     }
 
     /// Nil unless `text` is 36 characters of hex digits (either case) and dashes at 8, 13, 18, 23.
@@ -32,16 +54,8 @@ enum UUIDText {
     /// Eight characters at a time, as bytes of one `UInt64`, without a branch per character:
     /// parsing was a replay's largest cost of its own.
     static func parse(utf8: UnsafeBufferPointer<UInt8>) -> UUID? {
-        let dash = UInt8(ascii: "-")
-        guard utf8.count == 36, let text = utf8.baseAddress,
-              text[8] == dash, text[13] == dash, text[18] == dash, text[23] == dash else { return nil }
-        let raw = UnsafeRawPointer(text)
-        func eight(_ offset: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
-        func four(_ offset: Int) -> UInt64 {
-            UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-        }
-        let groups = (eight(0), four(9) | four(14) << 32, four(19) | four(24) << 32, eight(28))
-        guard areHexDigits(groups.0), areHexDigits(groups.1), areHexDigits(groups.2), areHexDigits(groups.3) else {
+        guard let groups = groups(utf8), areHexDigits(groups.0, lowercase: false), areHexDigits(groups.1, lowercase: false),
+              areHexDigits(groups.2, lowercase: false), areHexDigits(groups.3, lowercase: false) else {
             return nil
         }
         var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -54,13 +68,27 @@ enum UUIDText {
         return UUID(uuid: bytes)
     }
 
+    /// The 32 hex digits as four groups of 8 bytes, nil unless `utf8` is 36 bytes with dashes at
+    /// 8, 13, 18 and 23.
+    private static func groups(_ utf8: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64, UInt64, UInt64)? {
+        let dash = UInt8(ascii: "-")
+        guard utf8.count == 36, let text = utf8.baseAddress,
+              text[8] == dash, text[13] == dash, text[18] == dash, text[23] == dash else { return nil }
+        let raw = UnsafeRawPointer(text)
+        func eight(_ offset: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
+        func four(_ offset: Int) -> UInt64 {
+            UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        }
+        return (eight(0), four(9) | four(14) << 32, four(19) | four(24) << 32, eight(28))
+    }
+
     private static let everyByte: UInt64 = 0x0101_0101_0101_0101
     private static let highBits: UInt64 = 0x8080_8080_8080_8080
     private static let lowHalves: UInt64 = 0x0F0F_0F0F_0F0F_0F0F
     private static let lowercaseBits: UInt64 = 0x2020_2020_2020_2020
 
-    /// Whether each of the 8 bytes is 0-9, a-f or A-F.
-    private static func areHexDigits(_ characters: UInt64) -> Bool {
+    /// Whether each of the 8 bytes is 0-9 or a-f (or A-F, unless `lowercase`).
+    private static func areHexDigits(_ characters: UInt64, lowercase: Bool) -> Bool {
         // For bytes below 0x80, adding 0x80 - low sets a byte's high bit exactly when it is at
         // least `low`, and adding 0x7F - high exactly when it is above `high`; no carry crosses bytes.
         func inRange(_ bytes: UInt64, _ low: UInt64, _ high: UInt64) -> UInt64 {
@@ -68,7 +96,7 @@ enum UUIDText {
         }
         let digits = inRange(characters, 0x30, 0x39)
         // ORing 0x20 lowercases a letter (and maps no non-letter into a...f).
-        let letters = inRange(characters | lowercaseBits, 0x61, 0x66)
+        let letters = inRange(lowercase ? characters : characters | lowercaseBits, 0x61, 0x66)
         return characters & highBits == 0 && digits | letters == highBits
     }
 

@@ -45,6 +45,32 @@ struct EventsWireTests {
         }
     }
 
+    @Test func pagesFromTheStoresFieldsHoldTheBytesOfItsEvents() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-wire-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteEventStore(path: directory.appendingPathComponent("events.sqlite"))
+        let names = ["orders", "a/b", "quote\"d", "ctl\u{1}x", "ünï"]
+        for (index, name) in names.enumerated() {
+            let events = (0..<200).map {
+                NewEvent(type: names[$0 % names.count], data: Data(#"{"n":\#($0),"s":"x\/y\n"}"#.utf8),
+                         metadata: $0 % 2 == 0 ? nil : Data("{\"by\":\n\"me\"}".utf8))
+            }
+            _ = try await store.append(to: name, events, expected: index == 0 ? .noStream : .any)
+        }
+        for (stream, limit) in [(nil, 1_000), (nil, 7), ("quote\"d", 150)] {
+            let events = if let stream {
+                try await store.read(stream: stream, from: 0, limit: limit, direction: .forward)
+            } else {
+                try await store.readAll(from: 0, limit: limit)
+            }
+            let parts = try await store.visitEvents(EventsWirePage.self, stream: stream, from: 0, limit: limit,
+                                                    direction: .forward)
+            #expect(parts.map(\.count).reduce(0, +) == events.count)
+            #expect(parts.last?.last?.position == events.last?.position)
+            #expect(parts.map { String(buffer: $0.bytes) }.joined() == events.map { "," + Self.written($0) }.joined())
+        }
+    }
+
     @Test func timestampsAreTheFormatStylesMilliseconds() {
         let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         for microseconds in [0, 999, 1_000, 1_764_000_000_123_999, 1_764_000_000_999_999] + (0..<2_000).map({ _ in

@@ -11,7 +11,15 @@ struct UUIDTextTests {
             #expect(text == id.uuidString.lowercased())
             #expect(UUIDText.parse(text) == id)
             #expect(UUIDText.parse(text.uppercased()) == id)
+            #expect(withUnsafeBytes(of: UUIDText.bytes(id)) { String(decoding: $0, as: UTF8.self) } == text)
+            #expect(isFormatted(text))
+            #expect(!isFormatted(text.uppercased()) || !text.contains(where: \.isLetter))
         }
+    }
+
+    private func isFormatted(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { UUIDText.isFormatted(utf8: $0) }
     }
 
     @Test(arguments: ["", "not-a-uuid", "0123456789abcdef0123456789abcdef0123",
@@ -24,5 +32,6 @@ struct UUIDTextTests {
                       "01234567-89ab-cdef-0123-4567 9abcdef"])
     func refusesMalformedText(_ text: String) {
         #expect(UUIDText.parse(text) == nil)
+        #expect(!isFormatted(text))
     }
 }
