@@ -5,7 +5,7 @@ import PyreCore
 import PyreEvents
 
 /// One append: the same steps and answers as SQLite's append. Appends are committed in
-/// batches (``runBatch(_:on:logger:)``), as SQLite's group commit does.
+/// batches (``runBatch(_:on:tail:logger:)``), as SQLite's group commit does.
 struct PostgresAppend: Sendable {
     var stream: String
     var events: [NewEvent]
@@ -21,43 +21,46 @@ struct PostgresAppend: Sendable {
 
     /// Runs `appends` in order and answers each: with its result, or with its own error when
     /// its expected version does not hold (it then wrote nothing). The common appends go in
-    /// one statement (``PostgresBatchAppend``, its own transaction), which stops before an
-    /// append whose expected version does not hold; that one goes step by step in a
-    /// transaction of its own, then the rest in another statement. A statement refused by a
-    /// unique index (a retry of stored events, or another process's batch committed in
-    /// between) is taken step by step whole. So each append is judged against the store as the
-    /// appends before it left it. A database error fails every append not yet answered; none
-    /// of the failed statement's writes is stored.
-    ///
-    /// Positions come from one counter row, locked first. The lock is held until COMMIT, so
-    /// batches run one at a time and commit in position order: a reader of $all can never see
-    /// position n+1 while n is still uncommitted, which a sequence (handing out numbers that
-    /// commit in any order) would allow. The counter only moves in the transaction that
-    /// inserts, so positions stay gap-free.
-    static func runBatch(_ appends: [PostgresAppend], on connection: PostgresConnection,
+    /// one statement (``PostgresBatchAppend``, its own transaction), placed by what `tail`
+    /// knows; it stops before an append whose expected version does not hold by `tail`, and
+    /// that one goes step by step in a transaction of its own (which judges it by the store
+    /// itself), then the rest in another statement. A statement refused by a unique index (a
+    /// retry of stored events, or `tail` out of date) is taken step by step whole. So each
+    /// append is judged against the store as the appends before it left it. A database error
+    /// fails every append not yet answered; none of the failed statement's writes is stored.
+    static func runBatch(_ appends: [PostgresAppend], on connection: PostgresConnection, tail: inout PostgresKnownTail,
                          logger: Logger) async throws -> [Result<AppendResult, any Error>] {
         var results: [Result<AppendResult, any Error>] = []
         var stepByStep = false
-        while results.count < appends.count {
-            if !stepByStep {
-                do {
-                    results += try await appendInOneStatement(appends[results.count...], on: connection, logger: logger)
-                } catch where PostgresFailure.sqlState(of: error) == uniqueViolation {
-                    stepByStep = true
+        do {
+            while results.count < appends.count {
+                if !stepByStep {
+                    do {
+                        results += try await appendInOneStatement(appends[results.count...], on: connection, tail: &tail,
+                                                                  logger: logger)
+                    } catch where PostgresFailure.sqlState(of: error) == uniqueViolation {
+                        stepByStep = true
+                    }
+                    guard results.count < appends.count else { break }
                 }
-                guard results.count < appends.count else { break }
+                let append = appends[results.count]
+                // Step by step writes what `tail` did not foresee.
+                tail.forget()
+                do {
+                    results.append(.success(try await PostgresTransaction.run(on: connection, logger: logger) { connection in
+                        try await append.appendStepByStep(on: connection, logger: logger)
+                    }))
+                } catch let error as WrongExpectedVersion {
+                    results.append(.failure(error))
+                } catch let error as PyreError {
+                    // Pyre's own refusals (an id stored elsewhere, say) come before any write.
+                    results.append(.failure(error))
+                }
             }
-            let append = appends[results.count]
-            do {
-                results.append(.success(try await PostgresTransaction.run(on: connection, logger: logger) { connection in
-                    try await append.appendStepByStep(on: connection, logger: logger)
-                }))
-            } catch let error as WrongExpectedVersion {
-                results.append(.failure(error))
-            } catch let error as PyreError {
-                // Pyre's own refusals (an id stored elsewhere, say) come before any write.
-                results.append(.failure(error))
-            }
+        } catch {
+            // The statement may or may not have committed.
+            tail.forget()
+            throw error
         }
         return results
     }
@@ -65,49 +68,56 @@ struct PostgresAppend: Sendable {
     static let uniqueViolation = "23505"
 
     /// The leading appends of `appends` that ``PostgresBatchAppend`` wrote; it stops at the
-    /// first whose expected version does not hold.
+    /// first whose expected version does not hold by `tail`, which it moves past what it wrote.
     private static func appendInOneStatement(_ appends: ArraySlice<PostgresAppend>, on connection: PostgresConnection,
+                                             tail: inout PostgresKnownTail,
                                              logger: Logger) async throws -> [Result<AppendResult, any Error>] {
+        try await tail.learn(appends.map(\.stream), on: connection, logger: logger)
+        guard let firstPosition = tail.nextPosition else { return [] }
+        var after = tail
+        var position = firstPosition
+        var placed: [(append: PostgresAppend, firstVersion: Int64)] = []
         var results: [Result<AppendResult, any Error>] = []
-        for try await (index, firstVersion, firstPosition) in try await connection.execute(
-            PostgresBatchAppend(appends: appends), logger: logger) {
-            guard Int(index) == results.count else {
-                throw PyreError(.events, "the event store's batch append answered out of order: the database "
-                    + "was changed outside Pyre")
-            }
-            let count = Int64(appends[appends.startIndex + Int(index)].events.count)
-            results.append(.success(AppendResult(firstVersion: firstVersion, lastVersion: firstVersion + count - 1,
-                                                 firstPosition: firstPosition, lastPosition: firstPosition + count - 1)))
+        for append in appends {
+            let version = after.versions[append.stream] ?? -1
+            guard append.expected.isSatisfied(by: version < 0 ? nil : version) else { break }
+            let count = Int64(append.events.count)
+            placed.append((append, version + 1))
+            results.append(.success(AppendResult(firstVersion: version + 1, lastVersion: version + count,
+                                                 firstPosition: position, lastPosition: position + count - 1)))
+            after.remember(append.stream, version: version + count)
+            position += count
         }
+        after.nextPosition = position
+        guard !placed.isEmpty else { return [] }
+        for try await _ in try await connection.execute(
+            PostgresBatchAppend(appends: placed, firstPosition: firstPosition), logger: logger) {}
+        tail = after
         return results
     }
 
     /// The cases the batch statement leaves: a retry of events already stored, an expected
-    /// version that does not hold, appends another process committed while the statement
-    /// read. Runs inside a transaction of its own, reading only after it holds the lock.
+    /// version that does not hold, appends another process committed since `tail` was right.
+    /// Runs inside a transaction of its own, reading only after it holds the lock.
     private func appendStepByStep(on connection: PostgresConnection, logger: Logger) async throws -> AppendResult {
-        let locked = try await PostgresRows.first(connection.query(
-            "SELECT next, clock_timestamp() FROM event_position_counter FOR UPDATE", logger: logger
+        try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.appendLockKey))", logger: logger)
+        let next = try await PostgresRows.first(connection.query(
+            "SELECT coalesce(max(position), -1) + 1, clock_timestamp() FROM events", logger: logger
         ).decode((Int64, Date).self))
-        guard let (position, recordedAt) = locked else {
-            throw PyreError(.events, "the event store's position counter row is missing: the database was "
-                + "changed outside Pyre; restore it from a backup")
+        guard let (position, recordedAt) = next else {
+            throw PyreError(.events, "the event store's last position could not be read: the database was changed outside Pyre")
         }
-        let (result, written) = try await write(on: connection, position: position, recordedAt: recordedAt, logger: logger)
-        if written > 0 {
-            try await connection.query("UPDATE event_position_counter SET next = \(position + written)", logger: logger)
-        }
-        return result
+        return try await write(on: connection, position: position, recordedAt: recordedAt, logger: logger)
     }
 
-    /// Checks and inserts this append's events at `position`; returns its answer and how
-    /// many positions it took (none for a retry of an append already stored).
+    /// Checks and inserts this append's events at `position`; a retry of an append already
+    /// stored is answered as it was first.
     private func write(on connection: PostgresConnection, position: Int64, recordedAt: Date,
-                       logger: Logger) async throws -> (AppendResult, Int64) {
+                       logger: Logger) async throws -> AppendResult {
         let stored = try await storedPlaces(connection, logger: logger)
         switch try AppendRetry.outcome(stream: stream, events: events, expected: expected, stored: stored) {
         case .original(let result):
-            return (result, 0)
+            return result
         case .expectationNeverHeld:
             let actual = try await Self.currentVersion(connection, stream: stream, logger: logger)
             throw WrongExpectedVersion(stream: stream, expected: expected, actual: actual)
@@ -127,8 +137,8 @@ struct PostgresAppend: Sendable {
             offset += rows
         }
         let count = Int64(events.count)
-        return (AppendResult(firstVersion: firstVersion, lastVersion: firstVersion + count - 1,
-                             firstPosition: position, lastPosition: position + count - 1), count)
+        return AppendResult(firstVersion: firstVersion, lastVersion: firstVersion + count - 1,
+                            firstPosition: position, lastPosition: position + count - 1)
     }
 
     static func currentVersion(_ connection: PostgresConnection, stream: String, logger: Logger) async throws -> Int64? {

@@ -10,6 +10,8 @@ import Synchronization
 final class PostgresAppendConnection: Sendable {
     private struct State {
         var connection: PostgresConnection?
+        /// What the last batch left known of the store's end.
+        var tail = PostgresKnownTail()
         var nextID = 0
         var closed = false
     }
@@ -23,10 +25,16 @@ final class PostgresAppendConnection: Sendable {
         self.logger = logger
     }
 
-    /// Runs `body` on the connection. Callers take turns (the group committer's one batch at
-    /// a time); a connection found closed afterwards is replaced at the next call.
-    func withConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await body(try await open())
+    /// Runs `body` on the connection with the tail the call before left. Callers take turns
+    /// (the group committer's one batch at a time); a connection found closed afterwards is
+    /// replaced at the next call.
+    func withConnection<Result: Sendable>(
+        _ body: (PostgresConnection, inout PostgresKnownTail) async throws -> Result
+    ) async throws -> Result {
+        let connection = try await open()
+        var tail = state.withLock { $0.tail }
+        defer { state.withLock { [tail] in $0.tail = tail } }
+        return try await body(connection, &tail)
     }
 
     /// Closes the connection; later calls fail.

@@ -43,8 +43,8 @@ public final class PostgresEventStore: EventStore {
         appendCommitter = Coalescer(limits: .init(requests: 256, weight: 4 << 20), gather: nil,
                                     loneRequestsInline: true) { appends in
             do {
-                let results = try await appendConnection.withConnection { connection in
-                    try await PostgresAppend.runBatch(appends, on: connection, logger: logger)
+                let results = try await appendConnection.withConnection { connection, tail in
+                    try await PostgresAppend.runBatch(appends, on: connection, tail: &tail, logger: logger)
                 }
                 appendSignal.pulse()
                 return results
@@ -191,7 +191,7 @@ public final class PostgresEventStore: EventStore {
         }
     }
 
-    /// Pulses ``appendSignal`` when the position counter moves, so subscribers see appends
+    /// Pulses ``appendSignal`` when the last position moves, so subscribers see appends
     /// committed by other processes (other agents on the same database) within
     /// `watchInterval`; local appends pulse it themselves. A poll, not LISTEN/NOTIFY: NOTIFY
     /// takes a database-wide lock at every commit, which halved single-writer appends.
@@ -200,7 +200,7 @@ public final class PostgresEventStore: EventStore {
         while !Task.isCancelled {
             do {
                 let next = try await PostgresRows.first(
-                    client.query("SELECT next FROM event_position_counter", logger: logger).decode(Int64.self))
+                    client.query("SELECT coalesce(max(position), -1) FROM events", logger: logger).decode(Int64.self))
                 if let next, next != last {
                     if last != nil { appendSignal.pulse() }
                     last = next

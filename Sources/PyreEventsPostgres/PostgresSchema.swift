@@ -146,10 +146,17 @@ enum PostgresSchema {
         Migration(version: 5, name: "batch append statement", statements: [
             "DROP FUNCTION pyre_append_batch",
         ]),
+        // Appends take an advisory lock (appendLockKey) and place events by what the store
+        // knows of the end; a counter row's update cost each lone append a fifth of its time.
+        Migration(version: 6, name: "positions without a counter", statements: [
+            "DROP TABLE event_position_counter",
+        ]),
     ]
 
     /// Serializes migrations of one database across processes: "pyreevts" in ASCII.
     static let advisoryLockKey: Int64 = 0x7079_7265_6576_7473
+    /// Serializes appends, held from before an append's first write to its COMMIT: "pyreappd".
+    static let appendLockKey: Int64 = 0x7079_7265_6170_7064
 
     /// Brings the database to the newest schema in one transaction, under an advisory lock so
     /// that two agents starting together do not both migrate; refuses a newer schema.

@@ -20,8 +20,8 @@ struct PostgresEventStoreTests {
         return try result.get()
     }
 
-    /// A batch answers each append on its own, as SQLite's group commit does, and moves the
-    /// counter once for the events it stored.
+    /// A batch answers each append on its own, as SQLite's group commit does, and stores only
+    /// the good ones, at gap-free positions.
     @Test func aBatchAnswersEachAppendAndStoresOnlyTheGoodOnes() async throws {
         let cluster = try await PostgresTestCluster.shared()
         let store = try await open(cluster.url(database: try await cluster.createDatabase()))
@@ -30,7 +30,7 @@ struct PostgresEventStoreTests {
             let storedElsewhere = testEvent(9)
             _ = try await store.append(to: "other", [storedElsewhere], expected: .any)
             let retried = testEvents(3)
-            let results = try await store.appendConnection.withConnection { connection in
+            let results = try await store.appendConnection.withConnection { connection, tail in
                 try await PostgresAppend.runBatch([
                     PostgresAppend(stream: "s", events: testEvents(1), expected: .exact(1)),
                     PostgresAppend(stream: "s", events: testEvents(1), expected: .exact(1)),
@@ -38,7 +38,7 @@ struct PostgresEventStoreTests {
                     PostgresAppend(stream: "r", events: retried, expected: .noStream),
                     PostgresAppend(stream: "r", events: retried, expected: .noStream),
                     PostgresAppend(stream: "s", events: testEvents(2), expected: .exact(2)),
-                ], on: connection, logger: quietLogger)
+                ], on: connection, tail: &tail, logger: quietLogger)
             }
             #expect(try results[0].get() == AppendResult(firstVersion: 2, lastVersion: 2, firstPosition: 3, lastPosition: 3))
             #expect(results[1].failure as? WrongExpectedVersion
@@ -56,9 +56,9 @@ struct PostgresEventStoreTests {
         }
     }
 
-    /// The batch statement reads versions before it waits for the counter lock. Another
-    /// process appending to the same stream in that wait makes the batch collide, and it is
-    /// then judged again, under the lock, against what that process stored.
+    /// The batch statement places events by what the store last knew, and waits for the appends'
+    /// lock. Another process appending to the same stream meanwhile makes the batch collide,
+    /// and it is then judged again, under the lock, against what that process stored.
     @Test func aBatchOvertakenWhileWaitingForTheLockIsJudgedAgain() async throws {
         let cluster = try await PostgresTestCluster.shared()
         let store = try await open(cluster.url(database: try await cluster.createDatabase()))
@@ -66,18 +66,17 @@ struct PostgresEventStoreTests {
             _ = try await store.append(to: "s", testEvents(2), expected: .noStream)
             try await store.client.withConnection { other in
                 try await other.query("BEGIN", logger: quietLogger)
-                try await other.query("SELECT next FROM event_position_counter FOR UPDATE", logger: quietLogger)
+                try await other.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.appendLockKey))", logger: quietLogger)
                 try await other.query("""
                     INSERT INTO events (position, stream, version, id, type, data, recorded_at)
                     VALUES (2, 's', 2, \(UUID()), 'Other', '\\x7b7d', now())
                     """, logger: quietLogger)
-                try await other.query("UPDATE event_position_counter SET next = 3", logger: quietLogger)
                 let batch = Task {
-                    try await store.appendConnection.withConnection { connection in
+                    try await store.appendConnection.withConnection { connection, tail in
                         try await PostgresAppend.runBatch([
                             PostgresAppend(stream: "s", events: testEvents(1), expected: .exact(1)),
                             PostgresAppend(stream: "s", events: testEvents(1), expected: .any),
-                        ], on: connection, logger: quietLogger)
+                        ], on: connection, tail: &tail, logger: quietLogger)
                     }
                 }
                 try await waitUntilAStatementWaitsForALock(store)
@@ -93,6 +92,28 @@ struct PostgresEventStoreTests {
         }
     }
 
+    /// Each store places its appends by what it last knew; appends by the other in between leave
+    /// that out of date, and the store then places them by what is stored, with no gap.
+    @Test func storesTakingTurnsOnOneStreamPlaceEveryAppendAfterTheOther() async throws {
+        let cluster = try await PostgresTestCluster.shared()
+        let url = cluster.url(database: try await cluster.createDatabase())
+        let stores = [try await open(url), try await open(url)]
+        try await closing(stores) { () async throws in
+            for turn in 0..<6 {
+                let result = try await stores[turn % 2].append(to: "shared", testEvents(2), expected: .any)
+                #expect(result == AppendResult(firstVersion: Int64(turn * 2), lastVersion: Int64(turn * 2 + 1),
+                                               firstPosition: Int64(turn * 3), lastPosition: Int64(turn * 3 + 1)))
+                _ = try await stores[turn % 2].append(to: "own-\(turn % 2)", testEvents(1), expected: .any)
+            }
+            await #expect(throws: WrongExpectedVersion.self) {
+                try await stores[0].append(to: "shared", testEvents(1), expected: .exact(10))
+            }
+            #expect(try await stores[1].append(to: "shared", testEvents(1), expected: .exact(11)).lastVersion == 12)
+            let all = try await stores[0].readAll(from: 0, limit: 100)
+            #expect(all.map(\.position) == Array(0..<19))
+        }
+    }
+
     /// Appends have a connection of their own, outside the pool; when the server ends it, the
     /// next append opens another.
     @Test func appendsReconnectAfterTheServerEndsTheirConnection() async throws {
@@ -103,7 +124,7 @@ struct PostgresEventStoreTests {
             _ = try await store.append(to: "s", testEvents(1), expected: .noStream)
             let ended = try await cluster.psql("""
                 SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                WHERE datname = '\(database)' AND query LIKE '%WITH appends AS%'
+                WHERE datname = '\(database)' AND query LIKE '%WITH locked AS%'
                 """)
             #expect(ended == "1\n")
             try await Task.sleep(for: .milliseconds(200))
@@ -119,7 +140,7 @@ struct PostgresEventStoreTests {
             if waiting > 0 { return }
             try await Task.sleep(for: .milliseconds(10))
         }
-        Issue.record("the batch never waited for the counter lock")
+        Issue.record("the batch never waited for the appends' lock")
     }
 
     @Test func readerTailingAllNeverSkipsAPositionWhileManyAppendersCommit() async throws {
@@ -182,7 +203,8 @@ struct PostgresEventStoreTests {
         }
         let applied = try await cluster.psql("SELECT version, name FROM pyre_schema_migrations ORDER BY version",
                                              database: database)
-        #expect(applied == "1|events\n2|snapshots\n3|append function\n4|batch append function\n5|batch append statement\n")
+        #expect(applied == "1|events\n2|snapshots\n3|append function\n4|batch append function\n5|batch append statement\n"
+            + "6|positions without a counter\n")
     }
 
     @Test func databaseMigratedByANewerPyreIsRefused() async throws {
@@ -251,7 +273,7 @@ struct PostgresEventStoreTests {
             let rows = try await store.client.query("SHOW synchronous_commit", logger: quietLogger)
             var settings: [String] = []
             for try await setting in rows.decode(String.self) { settings.append(setting) }
-            let appending = try await store.appendConnection.withConnection { connection in
+            let appending = try await store.appendConnection.withConnection { connection, _ in
                 try await connection.query("SHOW synchronous_commit", logger: quietLogger).decode(String.self)
                     .reduce(into: []) { $0.append($1) }
             }
