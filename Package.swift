@@ -189,6 +189,7 @@ let package = Package(
         ]),
         .testTarget(name: "PyreAWSTests", dependencies: [
             "PyreAWS", "PyreCore", "PyreTesting", "PyreDeploy",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "PyreAPITests", dependencies: ["PyreAPI", "PyreCore"]),

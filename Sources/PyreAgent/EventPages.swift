@@ -19,7 +19,7 @@ enum EventPages {
     /// short, which no client takes for a whole page: the JSON does not close.
     static func answer(limit: Int, lastPosition: (@Sendable () async throws -> Int64)? = nil,
                        read: @escaping Read) async throws -> Response {
-        var page = Page(try await read(nil, min(limit, storePage)), first: true)
+        let page = Page(try await read(nil, min(limit, storePage)), first: true)
         var head = ByteBuffer()
         head.writeStaticString(#"{"events":["#)
         guard page.count == storePage, limit > storePage, let last = page.last else {

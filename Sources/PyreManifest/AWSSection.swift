@@ -3,7 +3,7 @@ import PyreCore
 /// `aws:` — region, endpoint, instance type, network and health of the AWS provider, and
 /// `ami:` of an image — the AMI baked for it in each region.
 enum AWSSection {
-    static let keys = ["region", "endpoint", "instance_type", "subnet", "security_groups", "health"]
+    static let keys = ["region", "endpoint", "instance_type", "subnet", "vpc", "security_groups", "health"]
 
     static func read(_ value: ManifestValue) throws -> AWSSpec {
         let aws = try value.mapping(expecting: "a mapping such as { region: eu-west-1, instance_type: t3.micro }",
@@ -22,6 +22,9 @@ enum AWSSection {
         }
         if let subnet = aws.optional("subnet") {
             spec.subnet = try identifier(subnet, example: "subnet-0abc123", pattern: { $0.hasPrefix("subnet-") })
+        }
+        if let vpc = aws.optional("vpc") {
+            spec.vpc = try identifier(vpc, example: "vpc-0abc123", pattern: { $0.hasPrefix("vpc-") })
         }
         if let groups = aws.optional("security_groups") {
             let list = try groups.stringList(expecting: "a list of security group ids such as [sg-0abc123]") { [$0] }

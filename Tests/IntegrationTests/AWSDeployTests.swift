@@ -47,6 +47,9 @@ struct AWSDeployTests {
         try await ec2.terminateInstances([launched[0].id])
         let first = try await agent.waitForHealthy(count: 3, excluding: [launched[0].id])
         let zone = try #require(try await route53.findHostedZone("\(system.name).pyre."))
+        // Private to the servers' VPC (here the region's default, as no subnet is named).
+        let vpc = try await ec2.systemVPC(vpc: nil, subnet: nil)
+        #expect(try await route53.associatedVPCs(zoneID: zone) == [Route53Client.VPC(id: vpc, region: moto.region)])
         func webAddresses() async throws -> [String] {
             try await route53.listRecordSets(zoneID: zone).first { $0.name == "web.\(system.name).pyre." && $0.type == "A" }?
                 .values.sorted() ?? []

@@ -57,7 +57,7 @@ import Testing
         let good = AWSClient(configuration: moto.configuration(), logger: logger)
         _ = try await good.query(.ec2, action: "DescribeRegions", version: EC2.apiVersion)
         var bad = moto.configuration()
-        bad.credentials.secretAccessKey = "wrong-secret-for-logs"
+        bad.credentials?.secretAccessKey = "wrong-secret-for-logs"
         _ = try? await AWSClient(configuration: bad, logger: logger)
             .query(.ec2, action: "DescribeRegions", version: EC2.apiVersion)
         let text = lines.value.joined(separator: "\n")

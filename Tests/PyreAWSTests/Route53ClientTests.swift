@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PyreCore
 import PyreTesting
 import Testing
 @testable import PyreAWS
@@ -60,6 +61,52 @@ import Testing
         #expect(sets == [new])
     }
 
+    @Test func txtStringsEscapeQuotesBackslashesAndEveryByteOutsidePrintableASCII() {
+        #expect(Route53RecordSet.txtValue(["v=spf1 -all"]) == #""v=spf1 -all""#)
+        #expect(Route53RecordSet.txtValue(["say \"hi\"", #"a\b"#]) == #""say \"hi\"" "a\\b""#)
+        // é is C3 A9 in UTF-8; a tab and DEL are outside printable ASCII too.
+        #expect(Route53RecordSet.txtValue(["café\t\u{7F}~ "]) == #""caf\303\251\011\177~ ""#)
+        #expect(Route53RecordSet.txtValue([""]) == #""""#)
+    }
+
+    /// Static TXT records from pyre.yml reach the zone as Route 53 stores them.
+    @Test func staticTXTRecordsAreStoredEscaped() async throws {
+        let moto = try await MotoServer.shared()
+        let name = Self.uniqueZone()
+        let publisher = Route53Publisher(route53: Self.client(moto), zone: name, ttl: 5, logger: Logger(label: "test"))
+        await publisher.setStaticRecords([StaticDNSRecord(name: "note.\(name).", value: .txt(["née \"x\"", "plain"]))],
+                                         defaultTTL: .seconds(60))
+        let zone = try await publisher.hostedZone()
+        let txt = try await Self.client(moto).listRecordSets(zoneID: zone).filter { $0.type == "TXT" }
+        #expect(txt.map(\.values) == [[#""n\303\251e \"x\"" "plain""#]])
+    }
+
+    /// The system's zone is private to its servers' VPC: created associated with it, found
+    /// again through the VPC, and holding what is published.
+    @Test func thePrivateZoneIsAssociatedWithTheServersVPCAndHoldsTheRecords() async throws {
+        let moto = try await MotoServer.shared()
+        let client = AWSClient(configuration: moto.configuration(), logger: Logger(label: "test"))
+        let vpcID = try await EC2Client(client: client).systemVPC(vpc: nil, subnet: nil)
+        #expect(vpcID.hasPrefix("vpc-"))
+        let vpc = Route53Client.VPC(id: vpcID, region: moto.region)
+        let name = Self.uniqueZone()
+        let publisher = Route53Publisher(route53: Self.client(moto), zone: name, ttl: 5, logger: Logger(label: "test"),
+                                         privateTo: { vpc })
+        let server = ServerInfo(id: ServerID("web-1-ab12"), service: "web", generation: 1,
+                                image: ImageDigest("sha256:" + String(repeating: "1", count: 64)), configHash: "c",
+                                address: "10.0.0.7", port: 8080, createdAt: Date(), state: .running)
+        await publisher.update(publishing: [server], unpublishing: [])
+        let zone = try await publisher.hostedZone()
+        let route53 = Self.client(moto)
+        #expect(try await route53.associatedVPCs(zoneID: zone) == [vpc])
+        #expect(try await route53.findPrivateHostedZone(name, in: vpc) == zone)
+        #expect(try await route53.findPrivateHostedZone(name, in: .init(id: "vpc-0other", region: moto.region)) == nil)
+        #expect(try await route53.ensureHostedZone(name, callerReference: "again-\(name)", privateTo: vpc) == zone)
+        let records = try await route53.listRecordSets(zoneID: zone).filter { $0.type == "A" }
+        #expect(records.map(\.name).sorted() == ["web-1-ab12.\(name).", "web.\(name)."])
+        #expect(await publisher.outOfSync == false)
+    }
+
     @Test func aBadBatchIsARoute53Error() async throws {
         let route53 = Self.client(try await MotoServer.shared())
         let name = Self.uniqueZone()
@@ -78,7 +125,7 @@ import Testing
     @Test func wrongSecretKeyOnAGetIsRejected() async throws {
         let moto = try await MotoServer.shared()
         var wrong = moto.configuration()
-        wrong.credentials.secretAccessKey = "not-the-secret-key"
+        wrong.credentials?.secretAccessKey = "not-the-secret-key"
         let route53 = Route53Client(client: AWSClient(configuration: wrong, logger: Logger(label: "test")))
         let error = await #expect(throws: AWSError.self) {
             try await route53.findHostedZone(Self.uniqueZone())

@@ -14,6 +14,7 @@ import Testing
               endpoint: http://127.0.0.1:5000
               instance_type: c7g.large
               subnet: subnet-0abc123
+              vpc: vpc-0abc123
               security_groups: [sg-0abc123, sg-0def456]
               health: instance
             images:
@@ -27,7 +28,7 @@ import Testing
             """)
         #expect(spec.provider == .aws)
         #expect(spec.aws == AWSSpec(region: "eu-west-1", endpoint: "http://127.0.0.1:5000", instanceType: "c7g.large",
-                                    subnet: "subnet-0abc123", securityGroups: ["sg-0abc123", "sg-0def456"],
+                                    subnet: "subnet-0abc123", vpc: "vpc-0abc123", securityGroups: ["sg-0abc123", "sg-0def456"],
                                     probeServices: false))
         #expect(spec.images[0].amis == ["eu-west-1": "ami-0abc123", "us-gov-east-1": "ami-0def456"])
     }
@@ -48,5 +49,15 @@ import Testing
         }
         #expect(error.message == #""my-image" does not look like ami-0abc123"#)
         #expect(error.location?.line == 6)
+    }
+
+    @Test func aVPCIsNamedAsEC2NamesIt() throws {
+        let directory = try ManifestDirectory()
+        let error = try #require(throws: PyreError.self) {
+            try directory.parse("system: shop\nprovider: aws\naws:\n  vpc: main\n" + minimalManifest
+                .replacingOccurrences(of: "system: shop\n", with: ""))
+        }
+        #expect(error.message == #""main" does not look like vpc-0abc123"#)
+        #expect(error.location?.line == 4)
     }
 }

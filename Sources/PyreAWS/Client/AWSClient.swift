@@ -21,6 +21,8 @@ public struct AWSClient: Sendable {
     var logger: Logger
     var now: @Sendable () -> Date
     var timeout: TimeAmount = .seconds(30)
+    /// What ``AWSConfiguration/credentialSource`` last gave, shared by the client's copies.
+    private let credentialCache = AWSCredentialCache()
 
     public init(configuration: AWSConfiguration, httpClient: HTTPClient = .shared, logger: Logger,
                 retrier: Retrier = Retrier(), now: @escaping @Sendable () -> Date = { Date() }) {
@@ -58,7 +60,7 @@ public struct AWSClient: Sendable {
     public func send(_ service: AWSService, operation: String, method: String, path: String, query: String = "",
                      headers: [SigV4Request.Header] = [], body: [UInt8] = []) async throws -> AWSResponse {
         let endpoint = try Endpoint(configuration.endpoint(for: service), service: service)
-        let signer = SigV4Signer(credentials: configuration.credentials,
+        let signer = SigV4Signer(credentials: try await credentials(),
                                  region: service.signingRegion(configuration.region), service: service.signingName)
         let name = "\(service.displayName) \(operation)"
         return try await retrier.run { attempt in
@@ -72,6 +74,17 @@ public struct AWSClient: Sendable {
             ])
             return response
         }
+    }
+
+    /// The configuration's keys, or what its source gives, fetched again shortly before expiry.
+    func credentials() async throws -> AWSCredentials {
+        if let source = configuration.credentialSource {
+            return try await credentialCache.credentials(from: source, http: http, now: now())
+        }
+        guard let credentials = configuration.credentials else {
+            throw AWSError.configuration("no AWS credentials configured: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        }
+        return credentials
     }
 
     private func execute(_ signed: SigV4Request, endpoint: Endpoint, operation: String) async throws -> AWSResponse {

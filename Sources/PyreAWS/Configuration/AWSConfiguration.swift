@@ -2,7 +2,10 @@ import Foundation
 
 /// Credentials, region and endpoints, found where the AWS CLI and SDKs look, in their order.
 public struct AWSConfiguration: Sendable, Equatable {
-    public var credentials: AWSCredentials
+    /// Keys that do not expire; nil when ``credentialSource`` gives them at the first call.
+    public var credentials: AWSCredentials?
+    /// Where credentials that expire come from (SSO, `credential_process`, instance metadata).
+    public var credentialSource: AWSCredentialSource?
     public var region: String
     /// The profile whose files were read (`AWS_PROFILE`, else `default`).
     public var profile: String
@@ -11,9 +14,10 @@ public struct AWSConfiguration: Sendable, Equatable {
     /// `AWS_ENDPOINT_URL_<SERVICE>`, keyed by ``AWSService/endpointVariableSuffix``.
     public var serviceEndpoints: [String: String]
 
-    public init(credentials: AWSCredentials, region: String, profile: String = "default",
-                endpoint: String? = nil, serviceEndpoints: [String: String] = [:]) {
+    public init(credentials: AWSCredentials?, credentialSource: AWSCredentialSource? = nil, region: String,
+                profile: String = "default", endpoint: String? = nil, serviceEndpoints: [String: String] = [:]) {
         self.credentials = credentials
+        self.credentialSource = credentialSource
         self.region = region
         self.profile = profile
         self.endpoint = endpoint
@@ -25,30 +29,65 @@ public struct AWSConfiguration: Sendable, Equatable {
         serviceEndpoints[service.endpointVariableSuffix] ?? endpoint ?? service.defaultEndpoint(region: region)
     }
 
-    /// Reads, in order: credentials from `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`
-    /// (`AWS_SESSION_TOKEN`), then the profile in the shared credentials file
-    /// (`AWS_SHARED_CREDENTIALS_FILE`, default `~/.aws/credentials`), then in the config file
-    /// (`AWS_CONFIG_FILE`, default `~/.aws/config`, sections `[profile NAME]`); the region
-    /// from `AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's `region`; endpoints from
-    /// `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, then the profile's `endpoint_url`.
+    /// Reads credentials from the first of these that has them, in the order of the SDKs
+    /// (botocore's): `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` (`AWS_SESSION_TOKEN`); the
+    /// profile's SSO settings in the config file; its keys in the shared credentials file
+    /// (`AWS_SHARED_CREDENTIALS_FILE`, default `~/.aws/credentials`); its `credential_process`
+    /// (either file); its keys in the config file (`AWS_CONFIG_FILE`, default `~/.aws/config`,
+    /// sections `[profile NAME]`); the EC2 instance metadata service
+    /// (`AWS_EC2_METADATA_SERVICE_ENDPOINT`, `AWS_METADATA_SERVICE_TIMEOUT`; none with
+    /// `AWS_EC2_METADATA_DISABLED=true`). The
+    /// last three sources are asked at the first call, and again before what they gave expires.
+    /// The region comes from `AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's `region`;
+    /// endpoints from `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, then the profile's `endpoint_url`.
     public static func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AWSConfiguration {
         let home = environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
         let profile = nonEmpty(environment["AWS_PROFILE"]) ?? "default"
         let credentialsPath = expand(nonEmpty(environment["AWS_SHARED_CREDENTIALS_FILE"]) ?? "~/.aws/credentials", home: home)
         let configPath = expand(nonEmpty(environment["AWS_CONFIG_FILE"]) ?? "~/.aws/config", home: home)
-        let fromCredentialsFile = try read(credentialsPath)?.credentialsProfile(profile)
-        let fromConfigFile = try read(configPath)?.configProfile(profile)
+        let credentialsFile = try read(credentialsPath)
+        let configFile = try read(configPath)
+        let fromCredentialsFile = credentialsFile?.credentialsProfile(profile)
+        let fromConfigFile = configFile?.configProfile(profile)
         if nonEmpty(environment["AWS_PROFILE"]) != nil && fromCredentialsFile == nil && fromConfigFile == nil {
             throw AWSError.configuration("the AWS profile '\(profile)' (AWS_PROFILE) is in neither \(credentialsPath) "
                 + "nor \(configPath): add it, or unset AWS_PROFILE")
         }
 
-        let credentials = try environmentCredentials(environment)
-            ?? fileCredentials(fromCredentialsFile, profile: profile, file: credentialsPath)
-            ?? fileCredentials(fromConfigFile, profile: profile, file: configPath)
-        guard let credentials else {
-            throw AWSError.configuration("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-                + "or add aws_access_key_id and aws_secret_access_key to profile '\(profile)' in \(credentialsPath)")
+        var tried = ["AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (not set)"]
+        var credentials = try environmentCredentials(environment)
+        var source: AWSCredentialSource?
+        if credentials == nil, let fromConfigFile, let configFile {
+            source = try AWSSingleSignOn.from(fromConfigFile, named: profile, file: configFile, configPath: configPath,
+                                              home: home, environment: environment).map(AWSCredentialSource.singleSignOn)
+            tried.append("SSO settings of profile '\(profile)' in \(configPath) (none)")
+        }
+        if credentials == nil && source == nil {
+            credentials = try fileCredentials(fromCredentialsFile, profile: profile, file: credentialsPath)
+            tried.append("keys of profile '\(profile)' in \(credentialsPath) (\(fromCredentialsFile == nil ? "no such profile" : "none"))")
+        }
+        if credentials == nil && source == nil,
+           let command = nonEmpty(fromCredentialsFile?["credential_process"]) ?? nonEmpty(fromConfigFile?["credential_process"]) {
+            source = .process(command: command, profile: profile)
+        }
+        tried.append("credential_process of profile '\(profile)' (none)")
+        if credentials == nil && source == nil {
+            credentials = try fileCredentials(fromConfigFile, profile: profile, file: configPath)
+            tried.append("keys of profile '\(profile)' in \(configPath) (\(fromConfigFile == nil ? "no such profile" : "none"))")
+        }
+        if credentials == nil && source == nil {
+            guard nonEmpty(environment["AWS_EC2_METADATA_DISABLED"])?.lowercased() != "true" else {
+                throw AWSError.configuration("no AWS credentials found. Tried, in order: "
+                    + (tried + ["instance metadata (AWS_EC2_METADATA_DISABLED=true)"]).joined(separator: "; ")
+                    + ". Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add aws_access_key_id and "
+                    + "aws_secret_access_key to profile '\(profile)' in \(credentialsPath)")
+            }
+            source = .instanceMetadata(
+                endpoint: nonEmpty(environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"]).map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+                    ?? AWSInstanceMetadata.defaultEndpoint,
+                timeout: nonEmpty(environment["AWS_METADATA_SERVICE_TIMEOUT"]).flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil }
+                    ?? AWSInstanceMetadata.defaultTimeout,
+                tried: tried)
         }
         let region = nonEmpty(environment["AWS_REGION"]) ?? nonEmpty(environment["AWS_DEFAULT_REGION"])
             ?? nonEmpty(fromConfigFile?["region"])
@@ -62,7 +101,7 @@ public struct AWSConfiguration: Sendable, Equatable {
             serviceEndpoints[String(name.dropFirst(prefix.count))] = value
         }
         return AWSConfiguration(
-            credentials: credentials, region: region, profile: profile,
+            credentials: credentials, credentialSource: source, region: region, profile: profile,
             endpoint: nonEmpty(environment["AWS_ENDPOINT_URL"]) ?? nonEmpty(fromConfigFile?["endpoint_url"]),
             serviceEndpoints: serviceEndpoints)
     }

@@ -14,17 +14,36 @@ public struct Route53Client: Sendable {
         self.sleep = sleep
     }
 
-    /// The id (`Z…`, without `/hostedzone/`) of the public zone named `name`, creating it
-    /// when there is none. `callerReference` must be new for every call: Route 53 uses it to
-    /// make the retries of one creation safe, and refuses it ever after.
-    public func ensureHostedZone(_ name: String, callerReference: String) async throws -> String {
+    /// A VPC a private hosted zone is associated with: only that VPC's resolvers answer from it.
+    public struct VPC: Sendable, Equatable {
+        public var id: String
+        public var region: String
+
+        public init(id: String, region: String) {
+            self.id = id
+            self.region = region
+        }
+    }
+
+    /// The id (`Z…`, without `/hostedzone/`) of the zone named `name`, creating it when there
+    /// is none: private to `vpc` when given, else public. `callerReference` must be new for
+    /// every call: Route 53 uses it to make the retries of one creation safe, and refuses it ever after.
+    public func ensureHostedZone(_ name: String, callerReference: String, privateTo vpc: VPC? = nil) async throws -> String {
         let zone = Self.absolute(name)
-        if let id = try await findHostedZone(zone) { return id }
+        func find() async throws -> String? {
+            if let vpc { try await findPrivateHostedZone(zone, in: vpc) } else { try await findHostedZone(zone) }
+        }
+        if let id = try await find() { return id }
+        // In the order of the API's schema.
+        let association = vpc.map {
+            "<VPC><VPCRegion>\(XMLText.escape($0.region))</VPCRegion><VPCId>\(XMLText.escape($0.id))</VPCId></VPC>"
+        } ?? ""
+        let privacy = vpc == nil ? "" : "<HostedZoneConfig><PrivateZone>true</PrivateZone></HostedZoneConfig>"
         let body = """
             <?xml version="1.0" encoding="UTF-8"?>
             <CreateHostedZoneRequest xmlns="https://route53.amazonaws.com/doc/\(Self.version)/">\
-            <Name>\(XMLText.escape(zone))</Name><CallerReference>\(XMLText.escape(callerReference))</CallerReference>\
-            </CreateHostedZoneRequest>
+            <Name>\(XMLText.escape(zone))</Name>\(association)\
+            <CallerReference>\(XMLText.escape(callerReference))</CallerReference>\(privacy)</CreateHostedZoneRequest>
             """
         let created: String
         do {
@@ -35,13 +54,32 @@ public struct Route53Client: Sendable {
             created = Self.bareID(id)
         } catch let error as AWSError where error.code == "HostedZoneAlreadyExists" {
             // A retried creation whose first answer was lost: that first try made the zone.
-            guard let id = try await findHostedZone(zone) else { throw error }
+            guard let id = try await find() else { throw error }
             return id
         }
         // A creation retried after a lost answer can leave two zones of one name where the
         // service does not deduplicate by caller reference (moto); every caller settles on
         // the one listed first, so the system never splits its records across both.
-        return try await findHostedZone(zone) ?? created
+        return try await find() ?? created
+    }
+
+    /// The id of the private zone named `name` associated with `vpc`, or nil.
+    public func findPrivateHostedZone(_ name: String, in vpc: VPC) async throws -> String? {
+        let zone = Self.absolute(name).lowercased()
+        let answer = try await call("ListHostedZonesByVPC", method: "GET", path: "/hostedzonesbyvpc",
+                                    query: "vpcid=\(PercentEncoding.encode(vpc.id))&vpcregion=\(PercentEncoding.encode(vpc.region))")
+        let zones = answer[path: "HostedZoneSummaries"]?.all("HostedZoneSummary") ?? []
+        return zones.first { Self.absolute($0["Name"]?.text ?? "").lowercased() == zone }?["HostedZoneId"]
+            .map { Self.bareID($0.text) }
+    }
+
+    /// The VPCs a private zone is associated with; empty for a public zone.
+    public func associatedVPCs(zoneID: String) async throws -> [VPC] {
+        let answer = try await call("GetHostedZone", method: "GET", path: "/hostedzone/\(zoneID)")
+        return (answer["VPCs"]?.all("VPC") ?? []).compactMap { vpc in
+            guard let id = vpc["VPCId"]?.text, let region = vpc["VPCRegion"]?.text else { return nil }
+            return VPC(id: id, region: region)
+        }
     }
 
     /// The id of the hosted zone named `name`, or nil.

@@ -2,7 +2,8 @@ import Foundation
 import Logging
 import PyreCore
 
-/// The identity layer on Route 53: the system's hosted zone holds, for every published
+/// The identity layer on Route 53: the system's hosted zone (private to the servers' VPC, so
+/// only they resolve it) holds, for every published
 /// server, `SERVICE.ZONE` A (all of a service's servers), `SERVER-ID.ZONE` A and
 /// `_SERVICE._tcp.ZONE` SRV, and the static records of pyre.yml. Each ``update(publishing:unpublishing:)`` is one
 /// ChangeResourceRecordSets batch (updates that arrive while one is in flight share the
@@ -13,6 +14,8 @@ public actor Route53Publisher: ServerPublisher {
     let zone: String
     let ttl: Int
     let logger: Logger
+    /// The VPC the zone is private to, found at first use; nil for a public zone.
+    let vpc: (@Sendable () async throws -> Route53Client.VPC)?
     private var zoneID: String?
     private var published: [ServerID: ServerInfo] = [:]
     /// `dns: records:` of pyre.yml, names outside the system.
@@ -24,17 +27,20 @@ public actor Route53Publisher: ServerPublisher {
     /// The last change failed: ``resync()`` tries again.
     public private(set) var outOfSync = false
 
-    public init(route53: Route53Client, zone: String, ttl: Int, logger: Logger) {
+    public init(route53: Route53Client, zone: String, ttl: Int, logger: Logger,
+                privateTo vpc: (@Sendable () async throws -> Route53Client.VPC)? = nil) {
         self.route53 = route53
         self.zone = Route53Client.absolute(zone).lowercased()
         self.ttl = ttl
         self.logger = logger
+        self.vpc = vpc
     }
 
     /// The hosted zone's id, found or created (the caller reference makes creating safe to retry).
     public func hostedZone() async throws -> String {
         if let zoneID { return zoneID }
-        let id = try await route53.ensureHostedZone(zone, callerReference: "pyre-\(zone)-\(UUID().uuidString)")
+        let id = try await route53.ensureHostedZone(zone, callerReference: "pyre-\(zone)-\(UUID().uuidString)",
+                                                    privateTo: try await vpc?())
         zoneID = id
         return id
     }
@@ -76,9 +82,7 @@ public actor Route53Publisher: ServerPublisher {
             case .a(let address): ("A", address)
             case .aaaa(let address): ("AAAA", address)
             case .cname(let target): ("CNAME", target)
-            case .txt(let strings):
-                ("TXT", strings.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\")
-                    .replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: " "))
+            case .txt(let strings): ("TXT", Route53RecordSet.txtValue(strings))
             case let .srv(priority, weight, port, target): ("SRV", "\(priority) \(weight) \(port) \(target)")
             case let .mx(preference, exchange): ("MX", "\(preference) \(exchange)")
             }

@@ -21,6 +21,27 @@ public struct Route53RecordSet: Sendable, Equatable {
         values = tree["ResourceRecords"]?.all("ResourceRecord").compactMap { $0["Value"]?.text } ?? []
     }
 
+    /// TXT strings as Route 53 takes them: each in quotes, `"` and `\` escaped with a
+    /// backslash, and every byte outside printable ASCII (a control character, each byte of
+    /// UTF-8 beyond ASCII) as `\` and three octal digits; Route 53 refuses them raw.
+    public static func txtValue(_ strings: [String]) -> String {
+        strings.map { string in
+            var out = "\""
+            for byte in string.utf8 {
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                    out += "\\" + String(UnicodeScalar(byte))
+                case 0x20...0x7E:
+                    out.append(Character(UnicodeScalar(byte)))
+                default:
+                    let octal = String(byte, radix: 8)
+                    out += "\\" + String(repeating: "0", count: 3 - octal.count) + octal
+                }
+            }
+            return out + "\""
+        }.joined(separator: " ")
+    }
+
     var xml: String {
         "<ResourceRecordSet><Name>\(XMLText.escape(name))</Name><Type>\(XMLText.escape(type))</Type>"
             + "<TTL>\(ttl)</TTL><ResourceRecords>"

@@ -7,7 +7,7 @@ import ServiceLifecycle
 
 /// `provider: aws`: EC2 instances for servers, EC2 status checks (then the service's own
 /// check, when the agent can reach the instances) for health, and a Route 53 hosted zone
-/// for names. Instances cannot reach this machine's loopback, so the agent's own DNS and
+/// private to the servers' VPC for names. Instances cannot reach this machine's loopback, so the agent's own DNS and
 /// entry points serve this machine only, DNS on a port of its own choosing.
 struct AWSBackend: SystemBackend {
     let ec2: EC2ServerProvider
@@ -27,8 +27,12 @@ struct AWSBackend: SystemBackend {
             system: spec.name, instanceType: spec.aws.instanceType, subnetID: spec.aws.subnet,
             securityGroupIDs: spec.aws.securityGroups))
         ec2Health = EC2HealthChecker(provider: ec2, probe: spec.aws.probeServices ? NetworkHealthChecker() : nil)
+        let ec2Client = EC2Client(client: client)
+        let (vpc, subnet, region) = (spec.aws.vpc, spec.aws.subnet, configuration.region)
         route53 = Route53Publisher(route53: Route53Client(client: client), zone: spec.zone,
-                                     ttl: Int(spec.dns.ttl.components.seconds), logger: logger)
+                                   ttl: Int(spec.dns.ttl.components.seconds), logger: logger, privateTo: {
+            Route53Client.VPC(id: try await ec2Client.systemVPC(vpc: vpc, subnet: subnet), region: region)
+        })
     }
 
     /// The AMI pyre.yml names for the image in this region (`pyre bake` makes sure it holds it).
