@@ -30,7 +30,7 @@ struct DeployTests {
         #expect(try await httpStatus(endpoint.url + "/v1/status") == 401, "the control API needs the token")
         #expect(try await httpStatus(endpoint.url + "/v1/status", token: "wrong") == 401)
         #expect(try await httpStatus(endpoint.url + "/v1/status", token: system.state.readToken()) == 200)
-        let oldPids = first.flatMap { processes(withEnvironment: "PYRE_SERVER", $0.id) }
+        let oldPids = first.flatMap { processes(of: system, server: $0.id) }
         #expect(!oldPids.isEmpty)
 
         try system.setVersion("v2")
@@ -46,7 +46,8 @@ struct DeployTests {
             #expect(try await fetch(server) == "\(server.id) v2")
         }
         for server in first {
-            #expect(processes(withEnvironment: "PYRE_SERVER", server.id).isEmpty, "\(server.id) still runs")
+            let left = processes(of: system, server: server.id)
+            #expect(left.isEmpty, "\(server.id) still runs: \(left.map(describe(process:)))")
         }
         let again = try await pyre(["plan", system.directory.path])
         #expect(again.status == 0, "nothing left to do: \(again.output)")
@@ -109,7 +110,7 @@ struct DeployTests {
         defer { agent.terminate() }
         let fleet = try await agent.waitForHealthy(count: 2)
         let victim = fleet[0]
-        for pid in processes(withEnvironment: "PYRE_SERVER", victim.id) { kill(pid, SIGKILL) }
+        for pid in processes(of: system, server: victim.id) { kill(pid, SIGKILL) }
         let healed = try await agent.waitForHealthy(count: 2, excluding: [victim.id], timeout: .seconds(30))
         #expect(healed.contains { $0.id == fleet[1].id }, "the healthy server stays")
         #expect(!healed.contains { $0.id == victim.id })

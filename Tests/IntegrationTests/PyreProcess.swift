@@ -138,12 +138,33 @@ struct TestFailure: Error, CustomStringConvertible {
 /// Host pids of every process whose environment has `KEY=value` (servers carry PYRE_SERVER
 /// and PYRE_SYSTEM), whatever namespaces they run in.
 func processes(withEnvironment key: String, _ value: String) -> [Int32] {
-    let needle = Array("\(key)=\(value)".utf8)
-    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    return entries.compactMap { Int32($0) }.filter { pid in
+    processes(withEnvironment: [key: value])
+}
+
+/// Host pids of every process whose environment has all of `entries`.
+func processes(withEnvironment entries: [String: String]) -> [Int32] {
+    let needles = entries.map { Array("\($0.key)=\($0.value)".utf8) }
+    let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return pids.compactMap { Int32($0) }.filter { pid in
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
-        return data.split(separator: 0).contains { Array($0) == needle }
+        let variables = data.split(separator: 0).map(Array.init)
+        return needles.allSatisfy(variables.contains)
     }
+}
+
+/// The processes of one server of `system`: server ids are unique within a system only, and
+/// tests running at once may hold servers of the same id.
+func processes(of system: TestSystem, server id: String) -> [Int32] {
+    processes(withEnvironment: ["PYRE_SYSTEM": system.name, "PYRE_SERVER": id])
+}
+
+/// A process's state and command line, for a message about a process that should be gone.
+func describe(process pid: Int32) -> String {
+    let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8))?
+        .split(separator: "\n").first { $0.hasPrefix("State:") } ?? "State: gone"
+    let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
+        .map { String(decoding: $0, as: UTF8.self).replacingOccurrences(of: "\0", with: " ") } ?? ""
+    return "pid \(pid) (\(status.dropFirst(6).trimmingCharacters(in: .whitespaces))): \(command)"
 }
 
 /// GET http://address:port/ with curl: the test talks only to the server's own address.

@@ -155,7 +155,7 @@ extension WholeServerTests {
         let server = try #require(try await agent.waitForHealthy(count: 1).first)
         #expect(try await fetch(server) == "\(server.id) v1")
         // Look from inside the server: its mount namespace, as its user.
-        let pid = try #require(processes(withEnvironment: "PYRE_SERVER", server.id).last)
+        let pid = try #require(processes(of: system, server: server.id).last)
         let marker = system.directory.appending(path: "host-marker")
         try "on the host".write(to: marker, atomically: true, encoding: .utf8)
         let inside = try await runTool("/usr/bin/nsenter", ["-t", "\(pid)", "-m", "-p", "-S", "1000", "-G", "1000", "/bin/sh", "-c", """
