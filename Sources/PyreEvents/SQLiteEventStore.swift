@@ -204,8 +204,9 @@ public final class SQLiteEventStore: StoredEventReading {
         _ part: @escaping @Sendable (Database, String, StatementArguments, Int) throws -> (Part, rows: Int)
     ) async throws -> [Part] {
         if let stream { try EventValidation.checkStreamName(stream) }
-        try EventValidation.checkRead(from: start, limit: limit, what: stream.map { "stream '\($0)'" } ?? StreamNames.all)
-        return try await perform("read \(stream.map { "stream '\($0)'" } ?? StreamNames.all)") {
+        let what = stream.map { "stream '\($0)'" } ?? StreamNames.all
+        try EventValidation.checkRead(from: start, limit: limit, what: what)
+        return try await perform("read \(what)") {
             switch direction {
             case .forward:
                 return try await readForward(from: start, limit: limit, stream: stream, part)

@@ -77,10 +77,7 @@ public struct AWSConfiguration: Sendable, Equatable {
         }
         if credentials == nil && source == nil {
             guard nonEmpty(environment["AWS_EC2_METADATA_DISABLED"])?.lowercased() != "true" else {
-                throw AWSError.configuration("no AWS credentials found. Tried, in order: "
-                    + (tried + ["instance metadata (AWS_EC2_METADATA_DISABLED=true)"]).joined(separator: "; ")
-                    + ". Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add aws_access_key_id and "
-                    + "aws_secret_access_key to profile '\(profile)' in \(credentialsPath)")
+                throw AWSCredentialSource.noCredentials(tried: tried + ["instance metadata (AWS_EC2_METADATA_DISABLED=true)"])
             }
             source = .instanceMetadata(
                 endpoint: nonEmpty(environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"]).map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }

@@ -25,6 +25,13 @@ public enum AWSCredentialSource: Sendable, Equatable {
         }
     }
 
+    /// The error when no source has credentials: every source `tried`, in order, with why it gave none.
+    static func noCredentials(tried: [String]) -> AWSError {
+        .configuration("no AWS credentials found. Tried, in order: " + tried.joined(separator: "; ")
+            + ". Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, add keys, sso_session or credential_process to "
+            + "the profile, or run on an EC2 instance with an IAM role")
+    }
+
     /// `2026-12-04T18:00:00Z`, with or without fractional seconds, as the sources write expirations.
     static func date(_ text: String?) -> Date? {
         guard let text else { return nil }

@@ -32,10 +32,7 @@ struct AWSInstanceMetadata {
             return AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: object["Token"] as? String,
                                   expiration: AWSCredentialSource.date(object["Expiration"] as? String))
         } catch {
-            throw AWSError.configuration("no AWS credentials found. Tried, in order: "
-                + (tried + ["instance metadata at \(endpoint) (\(error))"]).joined(separator: "; ")
-                + ". Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, add keys, sso_session or credential_process to "
-                + "the profile, or run on an EC2 instance with an IAM role")
+            throw AWSCredentialSource.noCredentials(tried: tried + ["instance metadata at \(endpoint) (\(error))"])
         }
     }
 
