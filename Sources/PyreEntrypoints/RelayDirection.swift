@@ -35,11 +35,20 @@ struct SystemSocketCalls: RelaySocketCalls {
     }
 }
 
+/// A socket call that failed, which ends the connection: the errno and the socket it was made on.
+struct RelayFailure: Equatable {
+    var code: Int32
+    var descriptor: Int32
+}
+
 /// One direction of a relayed connection: what `source` sends is written to `destination`.
 ///
 /// Backpressure: what the destination does not take at once is kept, and the source is not read
 /// again until it is written, so a direction holds at most one read. Half-close: the source's FIN
 /// shuts down the destination's output once everything read before it is written.
+///
+/// Holding: a direction made `holding` also keeps a copy of everything it relayed (up to
+/// ``holdLimit``) until ``stopHolding()``, so the bytes can be sent again to another destination.
 struct RelayDirection {
     let source: Int32
     let destination: Int32
@@ -49,10 +58,20 @@ struct RelayDirection {
     private var sourceEnded = false
     /// The destination's output is shut down: nothing more goes this way.
     private(set) var isFinished = false
+    /// Everything read from the source so far, while holding; nil when not (or no longer) holding.
+    private var held: [UInt8]?
+    /// Bytes read from the source so far.
+    private(set) var relayedBytes = 0
 
-    init(from source: Int32, to destination: Int32) {
+    /// The most a holding direction copies; past it the copy is dropped (and the bytes cannot be sent again).
+    static let holdLimit = 64 * 1024
+
+    /// `pending` is written to the destination before anything is read from the source.
+    init(from source: Int32, to destination: Int32, holding: Bool = false, pending: [UInt8] = []) {
         self.source = source
         self.destination = destination
+        unwritten = pending
+        held = holding ? pending : nil
     }
 
     /// The source should be read: it has not ended, and nothing read is still waiting.
@@ -60,23 +79,31 @@ struct RelayDirection {
     /// The destination should be written to when it can take more.
     var wantsWrite: Bool { written < unwritten.count }
 
+    /// Everything relayed so far, when this direction still holds all of it and its source has not
+    /// ended (a FIN cannot be sent again); nil otherwise.
+    var heldBytes: [UInt8]? { sourceEnded ? nil : held }
+
+    mutating func stopHolding() { held = nil }
+
     /// The source is readable: reads once into `scratch` and writes what came to the destination.
-    /// Returns the errno of a failed call, after which the connection is over.
-    mutating func relay(_ calls: some RelaySocketCalls, scratch: UnsafeMutableRawBufferPointer) -> Int32? {
+    /// Returns the failed call, after which the connection is over.
+    mutating func relay(_ calls: some RelaySocketCalls, scratch: UnsafeMutableRawBufferPointer) -> RelayFailure? {
         switch calls.read(source, into: scratch) {
         case .wouldBlock:
             return nil
         case .failed(let code):
-            return code
+            return RelayFailure(code: code, descriptor: source)
         case .moved(0):
             sourceEnded = true
             if !wantsWrite { finish(calls) }
             return nil
         case .moved(let count):
             let chunk = UnsafeRawBufferPointer(rebasing: scratch[..<count])
+            relayedBytes += count
+            if held != nil { hold(chunk) }
             switch calls.write(destination, from: chunk) {
             case .failed(let code):
-                return code
+                return RelayFailure(code: code, descriptor: destination)
             case .wouldBlock:
                 keep(chunk)
             case .moved(let sent) where sent < count:
@@ -89,12 +116,12 @@ struct RelayDirection {
     }
 
     /// The destination is writable again: writes what was kept, then passes on a FIN that waited for it.
-    mutating func flush(_ calls: some RelaySocketCalls) -> Int32? {
+    mutating func flush(_ calls: some RelaySocketCalls) -> RelayFailure? {
         guard wantsWrite else { return nil }
         let outcome = unwritten.withUnsafeBytes { calls.write(destination, from: UnsafeRawBufferPointer(rebasing: $0[written...])) }
         switch outcome {
         case .failed(let code):
-            return code
+            return RelayFailure(code: code, descriptor: destination)
         case .wouldBlock:
             return nil
         case .moved(let sent):
@@ -106,6 +133,10 @@ struct RelayDirection {
             }
             return nil
         }
+    }
+
+    private mutating func hold(_ bytes: UnsafeRawBufferPointer) {
+        if held!.count + bytes.count > Self.holdLimit { held = nil } else { held!.append(contentsOf: bytes) }
     }
 
     private mutating func keep(_ bytes: UnsafeRawBufferPointer) {

@@ -13,14 +13,22 @@ struct RelayContext: Sendable {
 /// One client connection: connected to a backend (trying the others when a connect fails), then
 /// relayed both ways until both directions have ended, or one side fails.
 ///
+/// A backend that resets the connection before sending a byte back is tried again like a failed
+/// connect: the kernel resets a connection it closes with received bytes unread, so the server
+/// never read all the client sent (typically a connection still queued on a listening socket
+/// that closed as its server went down). What the client sent is kept until the first byte comes
+/// back and sent to the next backend. A server that read the request and then closed sends a
+/// FIN, not a reset, and that is passed on: it may have acted on the request.
+///
 /// Lives on the loop that accepted it, and only that loop's thread touches its state; the
 /// backend table holds it so that drains and stops can ask the loop to reset it.
 final class RelayedConnection: @unchecked Sendable {
     private enum Phase {
         /// Nothing the client sent is read before a backend is connected, so a failed connect loses
         /// nothing; the client's socket is watched only for a reset meanwhile.
-        case connecting(backend: EntrypointBackend, tried: Set<String>)
-        case relaying(toServer: RelayDirection, toClient: RelayDirection)
+        /// `replay`: what the client sent a backend that reset the connection, sent again first.
+        case connecting(backend: EntrypointBackend, tried: Set<String>, replay: [UInt8])
+        case relaying(toServer: RelayDirection, toClient: RelayDirection, backend: EntrypointBackend, tried: Set<String>)
         case closed
     }
 
@@ -54,7 +62,7 @@ final class RelayedConnection: @unchecked Sendable {
     func start() {
         context.table.track(self)
         watch(&client, wanting: 0)
-        dial(tried: [])
+        dial(tried: [], replay: [])
     }
 
     /// Resets the client connection (it gets a RST) and closes the backend one.
@@ -72,7 +80,7 @@ final class RelayedConnection: @unchecked Sendable {
 
     // MARK: connecting
 
-    private func dial(tried: Set<String>) {
+    private func dial(tried: Set<String>, replay: [UInt8]) {
         switch context.table.assign(self, excluding: tried) {
         case .closed:
             return  // only after finish(), which closed the sockets
@@ -83,7 +91,7 @@ final class RelayedConnection: @unchecked Sendable {
             refuse()
         case .target(let target):
             let backend = target.backend
-            phase = .connecting(backend: backend, tried: tried)
+            phase = .connecting(backend: backend, tried: tried, replay: replay)
             do {
                 guard let address = target.address else { throw NotAnAddress(host: backend.host) }
                 server = Socket(descriptor: try TCPSocket.connect(to: address))
@@ -94,22 +102,23 @@ final class RelayedConnection: @unchecked Sendable {
                 context.logger.error("out of file descriptors; connection refused")
                 refuse()
             } catch {
-                connectFailed(backend, tried: tried, error: "\(error)")
+                connectFailed(backend, tried: tried, replay: replay, error: "\(error)")
             }
         }
     }
 
     private func connectTimedOut() {
-        guard case .connecting(let backend, let tried) = phase else { return }
+        guard case .connecting(let backend, let tried, let replay) = phase else { return }
         closeServer()
-        connectFailed(backend, tried: tried, error: "connect timed out after \(context.connectTimeout)")
+        connectFailed(backend, tried: tried, replay: replay, error: "connect timed out after \(context.connectTimeout)")
     }
 
-    private func connectFailed(_ backend: EntrypointBackend, tried: Set<String>, error: String) {
-        context.logger.warning("connect to backend failed; trying another",
+    private func connectFailed(_ backend: EntrypointBackend, tried: Set<String>, replay: [UInt8], error: String,
+                               what: String = "connect to backend failed") {
+        context.logger.warning("\(what); trying another",
                                metadata: ["backend": "\(backend.id)", "address": "\(backend.host):\(backend.port)",
                                           "error": "\(error)"])
-        dial(tried: tried.union([backend.id]))
+        dial(tried: tried.union([backend.id]), replay: replay)
     }
 
     private func refuse() {
@@ -123,7 +132,7 @@ final class RelayedConnection: @unchecked Sendable {
         switch phase {
         case .closed:
             return
-        case .connecting(let backend, let tried):
+        case .connecting(let backend, let tried, let replay):
             if descriptor == client.descriptor {
                 // The client gave up (reset) while its backend was being connected.
                 closeServer()
@@ -134,19 +143,30 @@ final class RelayedConnection: @unchecked Sendable {
             let code = TCPSocket.pendingError(of: server.descriptor)
             guard code == 0 else {
                 closeServer()
-                connectFailed(backend, tried: tried, error: String(cString: strerror(code)))
+                connectFailed(backend, tried: tried, replay: replay, error: String(cString: strerror(code)))
                 return
             }
             loop.cancelTimer(for: self)
-            phase = .relaying(toServer: RelayDirection(from: client.descriptor, to: server.descriptor),
-                              toClient: RelayDirection(from: server.descriptor, to: client.descriptor))
+            phase = .relaying(
+                toServer: RelayDirection(from: client.descriptor, to: server.descriptor, holding: true, pending: replay),
+                toClient: RelayDirection(from: server.descriptor, to: client.descriptor), backend: backend, tried: tried)
             updateEvents()
-        case .relaying(var toServer, var toClient):
+        case .relaying(var toServer, var toClient, let backend, let tried):
             let fromClient = descriptor == client.descriptor
-            let failed = events & Self.error != 0 || (fromClient
-                ? serve(events, reading: &toServer, writing: &toClient)
-                : serve(events, reading: &toClient, writing: &toServer))
-            if failed {
+            let failure = events & Self.error != 0
+                ? RelayFailure(code: TCPSocket.pendingError(of: descriptor), descriptor: descriptor)
+                : fromClient ? serve(events, reading: &toServer, writing: &toClient)
+                : serve(events, reading: &toClient, writing: &toServer)
+            if toClient.relayedBytes > 0 { toServer.stopHolding() }
+            if let failure {
+                if failure.descriptor == server.descriptor, [ECONNRESET, EPIPE].contains(failure.code),
+                   toClient.relayedBytes == 0, let replay = toServer.heldBytes {
+                    closeServer()
+                    watch(&client, wanting: 0)  // as while connecting: only a reset is seen
+                    connectFailed(backend, tried: tried, replay: replay, error: String(cString: strerror(failure.code)),
+                                  what: "backend reset the connection before answering")
+                    return
+                }
                 // The response cannot be whole: a client given a plain FIN could take it for complete.
                 let resetClient = !fromClient && !toClient.isFinished
                 closeServer()
@@ -160,7 +180,7 @@ final class RelayedConnection: @unchecked Sendable {
                 finish()
                 return
             }
-            phase = .relaying(toServer: toServer, toClient: toClient)
+            phase = .relaying(toServer: toServer, toClient: toClient, backend: backend, tried: tried)
             if events & Self.hangUp != 0 {
                 if fromClient { client.hungUp = true } else { server.hungUp = true }
             }
@@ -169,21 +189,21 @@ final class RelayedConnection: @unchecked Sendable {
     }
 
     /// A socket is ready: the direction that writes to it takes what it kept, and the one that
-    /// reads it relays. True when a call failed, which ends the connection.
-    private func serve(_ events: UInt32, reading: inout RelayDirection, writing: inout RelayDirection) -> Bool {
-        if events & (Self.output | Self.hangUp) != 0 && writing.wantsWrite && writing.flush(loop.calls) != nil {
-            return true
+    /// reads it relays. Returns the call that failed, which ends the connection.
+    private func serve(_ events: UInt32, reading: inout RelayDirection, writing: inout RelayDirection) -> RelayFailure? {
+        if events & (Self.output | Self.hangUp) != 0 && writing.wantsWrite, let failure = writing.flush(loop.calls) {
+            return failure
         }
         if events & (Self.input | Self.hangUp) != 0 && reading.wantsRead {
-            return reading.relay(loop.calls, scratch: loop.scratch) != nil
+            return reading.relay(loop.calls, scratch: loop.scratch)
         }
-        return false
+        return nil
     }
 
     /// Asks epoll for what the two directions want: a source's readability while nothing it sent
     /// waits, a destination's writability while something does.
     private func updateEvents() {
-        guard case .relaying(let toServer, let toClient) = phase else { return }
+        guard case .relaying(let toServer, let toClient, _, _) = phase else { return }
         watch(&client, wanting: (toServer.wantsRead ? Self.input : 0) | (toClient.wantsWrite ? Self.output : 0))
         watch(&server, wanting: (toClient.wantsRead ? Self.input : 0) | (toServer.wantsWrite ? Self.output : 0))
     }

@@ -180,6 +180,45 @@ struct EntrypointProxyTests {
     }
 
     /// The timeout tests rely on the kernel dropping SYNs to a full accept queue; check that first.
+    /// A connection queued at a server that goes down is reset with the request unread: the
+    /// client gets its answer from the next backend, which receives the request whole.
+    @Test func aBackendResetBeforeAnswerIsRetriedWithWhatTheClientSent() async throws {
+        let queued = try UnreadListener()
+        let live = try await TestBackend.start("live")
+        let (proxy, port) = try await startProxy(.roundRobin)
+        proxy.setBackends([EntrypointBackend(id: "queued", host: "127.0.0.1", port: queued.port), live.backend])
+
+        let client = try await TestClient.connect(to: port)  // round robin offers "queued" first
+        try await client.send("GET / HTTP/1.0\r\n\r\n")
+        #expect(try await eventually { proxy.connectionCount(of: "queued") == 1 })
+        try await Task.sleep(for: .milliseconds(100))  // the request reaches the queued connection
+        queued.close()
+        let expected = "live\nGET / HTTP/1.0\r\n\r\n"
+        #expect(String(decoding: try await client.received(atLeast: expected.utf8.count), as: UTF8.self) == expected)
+        #expect(proxy.connectionCount(of: "queued") == 0)
+        await client.close()
+        await proxy.stop()
+        await live.stop()
+    }
+
+    /// A backend that read the request and closed (a FIN) may have acted on it: its close is
+    /// passed on, and the request goes nowhere else.
+    @Test func aBackendThatReadAndClosedIsNotRetried() async throws {
+        let swallow = try await startSwallowingBackend("swallow")
+        let live = try await TestBackend.start("live")
+        let (proxy, port) = try await startProxy(.roundRobin)
+        proxy.setBackends([swallow.backend, live.backend])
+
+        let client = try await TestClient.connect(to: port)
+        try await client.send("POST /pay HTTP/1.0\r\n\r\n")
+        let (received, _) = try await client.untilEnd()
+        #expect(received.isEmpty, "got \(String(decoding: received, as: UTF8.self))")
+        #expect(proxy.connectionCount(of: "live") == 0)
+        await proxy.stop()
+        await swallow.stop()
+        await live.stop()
+    }
+
     private func confirmConnectsHang(to port: Int) async throws {
         let direct = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connectTimeout(.milliseconds(200))
         do {

@@ -82,10 +82,40 @@ struct RelayDirectionTests {
     @Test func aFailedReadOrWriteEndsTheDirection() {
         let reset = FakeSockets(chunks: [], thenRead: .failed(104))
         var reading = RelayDirection(from: 1, to: 2)
-        #expect(reading.relay(reset, scratch: scratch) == 104)
+        #expect(reading.relay(reset, scratch: scratch) == RelayFailure(code: 104, descriptor: 1))
 
         let broken = FakeSockets(chunks: [Array("x".utf8)], capacities: [-1])
         var writing = RelayDirection(from: 1, to: 2)
-        #expect(writing.relay(broken, scratch: scratch) == 32)
+        #expect(writing.relay(broken, scratch: scratch) == RelayFailure(code: 32, descriptor: 2))
+    }
+
+    @Test func aHoldingDirectionKeepsWhatItRelayedUntilTold() {
+        let sockets = FakeSockets(chunks: [Array("GET ".utf8), Array("/".utf8)])
+        var direction = RelayDirection(from: 1, to: 2, holding: true, pending: Array("re:".utf8))
+        #expect(!direction.wantsRead && direction.wantsWrite)  // the pending bytes go first
+        #expect(direction.flush(sockets) == nil)
+        #expect(direction.relay(sockets, scratch: scratch) == nil)
+        #expect(direction.relay(sockets, scratch: scratch) == nil)
+        #expect(direction.heldBytes == Array("re:GET /".utf8) && direction.relayedBytes == 5)
+        direction.stopHolding()
+        #expect(direction.heldBytes == nil)
+        #expect(sockets.log == ["wrote re:", "read moved(4)", "wrote GET ", "read moved(1)", "wrote /"])
+    }
+
+    @Test func aHeldCopyIsDroppedPastTheLimitOrAfterTheSourceEnds() {
+        let big = [UInt8](repeating: 65, count: 64)
+        let sockets = FakeSockets(chunks: Array(repeating: big, count: RelayDirection.holdLimit / 64 + 1))
+        var direction = RelayDirection(from: 1, to: 2, holding: true)
+        for _ in 0..<(RelayDirection.holdLimit / 64) { _ = direction.relay(sockets, scratch: scratch) }
+        #expect(direction.heldBytes?.count == RelayDirection.holdLimit)
+        _ = direction.relay(sockets, scratch: scratch)
+        #expect(direction.heldBytes == nil)
+
+        let ended = FakeSockets(chunks: [Array("x".utf8)], thenRead: .moved(0))
+        var finishing = RelayDirection(from: 1, to: 2, holding: true)
+        _ = finishing.relay(ended, scratch: scratch)
+        #expect(finishing.heldBytes == Array("x".utf8))
+        _ = finishing.relay(ended, scratch: scratch)
+        #expect(finishing.heldBytes == nil)
     }
 }

@@ -2,6 +2,7 @@ import Glibc
 import NIOCore
 import NIOPosix
 import PyreEntrypoints
+import Synchronization
 
 /// A loopback server that sends "NAME\n" on connect and then echoes. On the client's FIN it
 /// (optionally) reports how many bytes it got, then sends its own FIN.
@@ -131,15 +132,43 @@ final class BlackholeListener: Sendable {
 }
 
 /// A loopback listener that completes connects (the kernel's accept queue takes them) but never
-/// accepts one, so nothing sent to it is read once the kernel's buffers are full.
+/// accepts one, so nothing sent to it is read once the kernel's buffers are full. Closing it
+/// resets the connections in its queue, as a server going down does.
 final class UnreadListener: Sendable {
     let port: Int
-    private let descriptor: Int32
+    private let descriptor: Mutex<Int32>
 
     init() throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         port = Int(UInt16(bigEndian: try bindToLoopback(descriptor, listenBacklog: 16).sin_port))
+        self.descriptor = Mutex(descriptor)
     }
 
-    deinit { close(descriptor) }
+    func close() {
+        descriptor.withLock { descriptor in
+            if descriptor >= 0 { _ = Glibc.close(descriptor) }
+            descriptor = -1
+        }
+    }
+
+    deinit { close() }
+}
+
+/// A loopback server that reads what a connection sends and closes it without a word: a FIN,
+/// as from a server that took a request and went down before answering.
+func startSwallowingBackend(_ name: String) async throws -> TestBackend {
+    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .childChannelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(SwallowHandler()) }
+        }
+        .bind(host: "127.0.0.1", port: 0).get()
+    return TestBackend(name: name, channel: channel)
+}
+
+private final class SwallowHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.close(promise: nil)
+    }
 }
