@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import PyreCore
 
 /// The one HTTP client of the agent's APIs: sends a route's request with the bearer token,
@@ -15,12 +16,28 @@ public struct APIClient: Sendable {
     let name: String
     /// The code of the error a refusal becomes, by its status.
     let refusal: @Sendable (HTTPResponseStatus) -> PyreError.Code
+    /// The CA certificates (PEM) an `https://` server is checked against, instead of the system's.
+    let caPEM: String?
 
-    public init(url: String, token: String, name: String, refusal: @escaping @Sendable (HTTPResponseStatus) -> PyreError.Code) {
+    public init(url: String, token: String, name: String, caPEM: String? = nil,
+                refusal: @escaping @Sendable (HTTPResponseStatus) -> PyreError.Code) {
         self.url = url
         self.token = token
         self.name = name
+        self.caPEM = caPEM
         self.refusal = refusal
+    }
+
+    /// A client of its own, which trusts ``caPEM`` when given; shut it down after use.
+    func makeHTTPClient() throws -> HTTPClient {
+        guard let caPEM else { return HTTPClient(eventLoopGroupProvider: .singleton) }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        do {
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
+        } catch {
+            throw PyreError(.agent, "the CA certificate for \(name) is not PEM: \(error)")
+        }
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
     }
 
     /// The JSON answer to `request`, decoded as Pyre writes JSON.
@@ -63,7 +80,7 @@ public struct APIClient: Sendable {
     /// Sends on a client of its own, shut down after the answer is read.
     private func send<T>(_ request: APIRequest, timeout: TimeAmount,
                          _ read: (HTTPClientResponse) async throws -> T) async throws -> T {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = try makeHTTPClient()
         do {
             let result = try await send(request, on: client, timeout: timeout, read)
             try await client.shutdown()

@@ -8,20 +8,21 @@ import PyreCore
 public struct EventsClient: Sendable {
     let api: APIClient
 
-    /// Finds the running agent's events API through `STATE/agent.json` and `STATE/events-token`.
+    /// Finds the running agent's events API through `STATE/agent.json` and `STATE/events-token`;
+    /// an `https://` one is checked against the agent's own CA when it made one.
     public init(state: StateDirectory) throws {
         let endpoint = try AgentEndpoint.read(from: state.agentFile)
         guard let url = endpoint.events else {
             throw PyreError(.agent, "the running agent has no events API; restart it with this version of pyre")
         }
-        api = APIClient(url: url, token: try state.readEventsToken(), name: "the events API") { status in
-            status == .unauthorized ? .unauthorized : .events
-        }
+        let ca = url.hasPrefix("https://") ? try? String(contentsOf: state.agentCAFile, encoding: .utf8) : nil
+        self.init(url: url, token: try state.readEventsToken(), caPEM: ca)
     }
 
-    /// A client of the events API at `url` (`PYRE_EVENTS_URL` on a server) with its token.
-    public init(url: String, token: String) {
-        api = APIClient(url: url, token: token, name: "the events API") { status in
+    /// A client of the events API at `url` (`PYRE_EVENTS_URL` on a server) with its token,
+    /// checking an `https://` server against `caPEM` (`PYRE_CA`) when given.
+    public init(url: String, token: String, caPEM: String? = nil) {
+        api = APIClient(url: url, token: token, name: "the events API", caPEM: caPEM) { status in
             status == .unauthorized ? .unauthorized : .events
         }
     }
@@ -35,7 +36,22 @@ public struct EventsClient: Sendable {
     @discardableResult
     public func replay(_ stream: String, from start: Int64 = 0, pageSize: Int = 10_000,
                        onPage: ([ReplayedEvent]) async throws -> Void) async throws -> Int {
-        let client = HTTPClient.shared
+        guard api.caPEM != nil else {
+            return try await replay(stream, from: start, pageSize: pageSize, on: HTTPClient.shared, onPage: onPage)
+        }
+        let client = try api.makeHTTPClient()
+        do {
+            let replayed = try await replay(stream, from: start, pageSize: pageSize, on: client, onPage: onPage)
+            try await client.shutdown()
+            return replayed
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    private func replay(_ stream: String, from start: Int64, pageSize: Int, on client: HTTPClient,
+                        onPage: ([ReplayedEvent]) async throws -> Void) async throws -> Int {
         let api = self.api
         @Sendable func page(_ from: Int64) async throws -> ByteBuffer {
             let query = [("from", "\(from)"), ("limit", "\(pageSize)")]

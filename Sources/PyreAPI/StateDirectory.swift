@@ -29,6 +29,11 @@ public struct StateDirectory: Sendable {
     /// Bearer token for the events API, which servers get too; mode 0600.
     public var eventsTokenFile: URL { root.appendingPathComponent("events-token") }
     public var lockFile: URL { root.appendingPathComponent("agent.lock") }
+    /// The agent's own certificate authority and the certificate it serves servers on a network
+    /// with (provider aws); the keys have mode 0600.
+    public var tlsDirectory: URL { persistent.appendingPathComponent("tls") }
+    /// The CA certificate servers are given, and the CLI trusts, for the agent's TLS services.
+    public var agentCAFile: URL { tlsDirectory.appendingPathComponent("ca.pem") }
 
     /// Creates the directories that do not exist yet, for the owner only: the persistent half
     /// holds every event and log line, and namespace-mode servers of other systems see the

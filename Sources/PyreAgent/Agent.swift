@@ -40,6 +40,8 @@ public actor Agent {
     let baker: ImageBaker
     let identity: IdentityLayer
     let logs: LogsLayer
+    /// Where and with what TLS servers across a network reach the agent's services (provider aws).
+    nonisolated let network: NetworkTLS?
     private let statusReporter: StatusReporter
     private let driftChecker: DriftChecker
     private let lock: AgentLock
@@ -80,9 +82,12 @@ public actor Agent {
         let history = AgentState(replaying: try await journal.replay())
         interruptedDeployment = history.runningDeployment?.number
         startTrigger = history.runningDeployment != nil || !history.liveServers.isEmpty ? .recovery : .manual
-        logs = try LogsLayer(spec: spec.logs, directory: state.logs, logger: logger)
+        let network = spec.provider == .aws ? try NetworkTLS.prepare(spec, state: state) : nil
+        self.network = network
+        logs = try LogsLayer(spec: spec.logs, directory: state.logs, network: network,
+                             networkTLSPort: spec.aws.syslogTLSPort, logger: logger)
         let backend = try makeBackend(BackendContext(spec: spec, configuration: configuration, state: state, logs: logs,
-                                                     logger: logger))
+                                                     network: network, logger: logger))
         self.backend = backend
         images = ImageStore(root: state.images)
         baker = ImageBaker(store: images, layers: configuration.layerCache.map(LayerStore.init(root:)) ?? .machineDefault())
@@ -132,8 +137,15 @@ public actor Agent {
     /// `HOST:PORT` of the RELP receiver (`logs.ZONE`), which acknowledges what it stored.
     public nonisolated var relpAddress: String { "\(identity.systemAddress):\(logs.relpPort)" }
 
-    /// The events API as servers and the host reach it (`events.ZONE` names the same address).
-    public nonisolated var eventsURL: String { "http://\(identity.systemAddress):\(eventsPort)" }
+    /// The events API as servers and the host reach it (`events.ZONE` names the same address);
+    /// over TLS for servers across a network.
+    public nonisolated var eventsURL: String {
+        let host = identity.systemAddress.contains(":") ? "[\(identity.systemAddress)]" : identity.systemAddress
+        return "\(network == nil ? "http" : "https")://\(host):\(eventsPort)"
+    }
+
+    /// `HOST:PORT` of syslog over TLS on the system address, if it is served.
+    nonisolated var syslogTLSAddress: String? { logs.tls.map { "\(identity.systemAddress):\($0.port)" } }
 
     /// Bakes what changed and rolls out the manifest as it is on disk now, judged by its
     /// canaries and watches; a release that fails them is rolled back (``rollBack(_:to:progress:)``).
@@ -308,7 +320,8 @@ public actor Agent {
     func desiredServices(_ spec: SystemSpec, images digests: [String: ImageDigest],
                                  location: (ImageRecipe, ImageDigest) throws -> ImageLocation) throws -> [DesiredService] {
         let reach = backend.serverEnvironment(AgentServiceAddresses(
-            dns: identity.dnsAddress, eventsURL: eventsURL, eventsToken: eventsToken, syslog: syslogAddress, relp: relpAddress))
+            dns: identity.dnsAddress, eventsURL: eventsURL, eventsToken: eventsToken, syslog: syslogAddress, relp: relpAddress,
+            syslogTLS: syslogTLSAddress, caPEM: network?.caPEM))
         var locations: [String: ImageLocation] = [:]
         for (name, digest) in digests { locations[name] = try location(spec.image(named: name)!, digest) }
         return spec.services.map { service in

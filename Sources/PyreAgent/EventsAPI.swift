@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import PyreAPI
@@ -16,11 +18,18 @@ package enum EventsAPI {
     static let defaultReadLimit = 1_000
     static let readLimit = 100_000
 
+    /// Over TLS with `tls`'s certificate, for servers across a network.
     static func application(
-        store: any EventStore, token: String, host: String, port: Int, subscribers: SubscriberRegistry, logger: Logger,
+        store: any EventStore, token: String, host: String, port: Int, tls: NetworkTLS? = nil,
+        subscribers: SubscriberRegistry, logger: Logger,
         onListening: @escaping @Sendable (SocketAddress) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
-        Application(router: router(store: store, token: token, subscribers: subscribers),
+    ) throws -> some ApplicationProtocol {
+        let server: HTTPServerBuilder = if let tls {
+            try .tls(.http1(), tlsConfiguration: try tls.serverConfiguration())
+        } else {
+            .http1()
+        }
+        return Application(router: router(store: store, token: token, subscribers: subscribers), server: server,
                     configuration: .init(address: .hostname(host, port: port), serverName: "pyre-events"),
                     onServerRunning: { channel in
                         if let address = channel.localAddress { await onListening(address) }
@@ -32,7 +41,7 @@ package enum EventsAPI {
     /// replay benchmark runs it this way, without the rest of an agent.
     package static func serveOnLoopback(store: any EventStore, token: String, logger: Logger,
                                         onPort: @escaping @Sendable (Int) -> Void) async throws {
-        let app = application(store: store, token: token, host: "127.0.0.1", port: 0, subscribers: SubscriberRegistry(),
+        let app = try application(store: store, token: token, host: "127.0.0.1", port: 0, subscribers: SubscriberRegistry(),
                               logger: logger) { address in onPort(address.port ?? 0) }
         try await app.runService()
     }

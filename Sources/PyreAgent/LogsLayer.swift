@@ -16,17 +16,24 @@ final class LogsLayer: Sendable {
     /// The RELP receiver's port on the system address.
     let relpPort: Int
     let tls: LogsTLSSpec?
+    /// Servers across a network send over TLS to its address; the other listeners stay on loopback.
+    private let network: NetworkTLS?
     private let receiver = Mutex<SyslogReceiver?>(nil)
     private let origins = OriginTable()
     private let logger: Logger
 
-    init(spec: LogsSpec, directory: URL, logger: Logger) throws {
+    /// With `network`, syslog over TLS is served on its address with its certificate, on
+    /// `networkTLSPort` (RFC 5425's 6514 by default).
+    init(spec: LogsSpec, directory: URL, network: NetworkTLS? = nil, networkTLSPort: Int? = nil, logger: Logger) throws {
         store = try LogStore(configuration: LogStoreConfiguration(directory: directory, maxAge: spec.maxAge,
                                                                   maxBytes: spec.maxSize))
         writer = LogWriter(store: store, logger: logger)
         port = spec.port ?? (getuid() == 0 ? 514 : Self.unprivilegedPort)
         relpPort = spec.relpPort ?? (getuid() == 0 ? 2514 : Self.unprivilegedRELPPort)
-        tls = spec.tls
+        tls = network.map {
+            LogsTLSSpec(certificate: $0.certificatePath, key: $0.keyPath, port: networkTLSPort ?? LogsTLSSpec.defaultPort)
+        } ?? spec.tls
+        self.network = network
         self.logger = logger
     }
 
@@ -40,12 +47,15 @@ final class LogsLayer: Sendable {
         { [writer] records in _ = try await writer.commit(records) }
     }
 
-    /// Starts the writer and the syslog receiver on `host` (the system address).
+    /// Starts the writer and the syslog receiver on `host` (the system address); with a network,
+    /// only TLS is served there.
     func start(host: String) async throws {
         writer.start()
+        let plainHost = network == nil ? host : "127.0.0.1"
         let receiver = SyslogReceiver(
-            configuration: .init(host: host, port: port, tls: tls.map {
-                SyslogTLSConfiguration(certificatePath: $0.certificate, keyPath: $0.key, port: $0.port)
+            configuration: .init(host: plainHost, port: port, tls: tls.map {
+                SyslogTLSConfiguration(certificatePath: $0.certificate, keyPath: $0.key, port: $0.port,
+                                       host: network == nil ? nil : host)
             }, relpPort: relpPort), writer: writer,
             origin: { [origins] address in origins.lookup(address) }, logger: logger)
         do {

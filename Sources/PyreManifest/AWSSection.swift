@@ -1,11 +1,13 @@
+import Foundation
 import PyreCore
 
 /// `aws:` — region, endpoint, instance type, network and health of the AWS provider, and
 /// `ami:` of an image — the AMI baked for it in each region.
 enum AWSSection {
-    static let keys = ["region", "endpoint", "instance_type", "subnet", "vpc", "security_groups", "health"]
+    static let keys = ["region", "endpoint", "instance_type", "subnet", "vpc", "security_groups", "health",
+                       "agent_address", "dns_port", "syslog_tls_port", "tls"]
 
-    static func read(_ value: ManifestValue) throws -> AWSSpec {
+    static func read(_ value: ManifestValue, directory: URL) throws -> AWSSpec {
         let aws = try value.mapping(expecting: "a mapping such as { region: eu-west-1, instance_type: t3.micro }",
                                     allowedKeys: keys)
         var spec = AWSSpec()
@@ -42,7 +44,38 @@ enum AWSSection {
                     + "instance address) or instance (EC2 status checks only, for an agent outside the VPC)")
             }
         }
+        if let address = aws.optional("agent_address") {
+            let text = try address.string(expecting: "an IP address in the VPC such as 10.0.0.5")
+            guard LocalAddresses.family(of: text) != nil else {
+                throw address.error("agent_address must be an IP address such as 10.0.0.5, got \"\(text)\"")
+            }
+            guard !["0.0.0.0", "::"].contains(text) else {
+                throw address.error("agent_address is where servers reach the agent, so it must be one address such "
+                    + "as 10.0.0.5, not \(text) (every address)")
+            }
+            let local = LocalAddresses.current()
+            guard local.mayListen(on: text) else {
+                throw address.error("agent_address \(text) is not an address of this machine (it has \(local.listed)); "
+                    + "give the address of its interface in the servers' VPC")
+            }
+            spec.agentAddress = text
+        }
+        if let port = aws.optional("dns_port") { spec.dnsPort = try port.integer(in: 1...65535, name: "dns_port") }
+        if let port = aws.optional("syslog_tls_port") {
+            spec.syslogTLSPort = try port.integer(in: 1...65535, name: "syslog_tls_port")
+        }
+        if let tls = aws.optional("tls") { spec.tls = try readTLS(tls, directory: directory) }
         return spec
+    }
+
+    /// `{ certificate: agent.pem, key: agent-key.pem, ca: ca.pem }`; every file must exist.
+    private static func readTLS(_ value: ManifestValue, directory: URL) throws -> AWSTLSSpec {
+        let tls = try value.mapping(expecting: "a mapping such as { certificate: agent.pem, key: agent-key.pem, ca: ca.pem }",
+                                    allowedKeys: ["certificate", "key", "ca"])
+        func file(_ name: String) throws -> String {
+            try ManifestFiles.existingPEM(tls.required(name), name: name, directory: directory)
+        }
+        return AWSTLSSpec(certificate: try file("certificate"), key: try file("key"), ca: try file("ca"))
     }
 
     /// `ami:` of an image: `{ REGION: ami-… }`.

@@ -29,7 +29,8 @@ struct LocalAddresses {
 
     var listed: String { addresses.sorted().joined(separator: ", ") }
 
-    private static func family(of host: String) -> Int32? {
+    /// AF_INET or AF_INET6 for an address literal; nil for anything else (a hostname).
+    static func family(of host: String) -> Int32? {
         var buffer = [UInt8](repeating: 0, count: 16)
         if inet_pton(AF_INET, host, &buffer) == 1 { return AF_INET }
         if inet_pton(AF_INET6, host, &buffer) == 1 { return AF_INET6 }

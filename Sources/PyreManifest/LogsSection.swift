@@ -34,13 +34,7 @@ enum LogsSection {
         let tls = try value.mapping(expecting: "a mapping such as { certificate: cert.pem, key: key.pem, port: 6514 }",
                                     allowedKeys: ["certificate", "key", "port"])
         func file(_ name: String) throws -> String {
-            let entry = try tls.required(name)
-            let text = try entry.string(expecting: "a path to a PEM file")
-            let path = text.hasPrefix("/") ? text : directory.appendingPathComponent(text).standardizedFileURL.path
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw entry.error("\(name) file \(path) does not exist; give the path of a PEM file (relative to pyre.yml)")
-            }
-            return path
+            try ManifestFiles.existingPEM(tls.required(name), name: name, directory: directory)
         }
         var spec = LogsTLSSpec(certificate: try file("certificate"), key: try file("key"))
         if let port = tls.optional("port") { spec.port = try port.integer(in: 1...65535, name: "port") }
@@ -56,5 +50,18 @@ enum LogsSection {
         guard let unit = units[text.dropFirst(digits.count).trimmingCharacters(in: .whitespaces)] else { return nil }
         let (bytes, overflow) = number.multipliedReportingOverflow(by: unit)
         return overflow ? nil : bytes
+    }
+}
+
+/// Files pyre.yml names.
+enum ManifestFiles {
+    /// The path of an existing PEM file, resolved against the manifest's directory.
+    static func existingPEM(_ entry: ManifestValue, name: String, directory: URL) throws -> String {
+        let text = try entry.string(expecting: "a path to a PEM file")
+        let path = text.hasPrefix("/") ? text : directory.appendingPathComponent(text).standardizedFileURL.path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw entry.error("\(name) file \(path) does not exist; give the path of a PEM file (relative to pyre.yml)")
+        }
+        return path
     }
 }

@@ -51,7 +51,7 @@ public enum Manifest {
 
         let name = try SectionName.read(top.required("system"), kind: "system")
         let provider = try top.optional("provider").map(readProvider) ?? .local
-        let aws = try top.optional("aws").map(AWSSection.read) ?? AWSSpec()
+        let aws = try top.optional("aws").map { try AWSSection.read($0, directory: directory) } ?? AWSSpec()
         let zone = try top.optional("zone").map(readZone)
         let images = try ImageSection.read(top.required("images"), directory: directory)
         let services = try ServiceSection.read(top.required("services"), images: images)

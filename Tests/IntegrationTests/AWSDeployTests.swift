@@ -26,7 +26,10 @@ struct AWSDeployTests {
         let system = try TestSystem(name: "aws\(UUID().uuidString.prefix(6).lowercased())",
                                     extra: """
                                         provider: aws
-                                        aws: { health: instance, instance_type: t3.nano }
+                                        aws: { health: instance, instance_type: t3.nano, agent_address: 127.0.0.1,
+                                               dns_port: \(try freeLoopbackPort()), syslog_tls_port: \(try freeLoopbackPort()) }
+                                        events: { port: \(try freeLoopbackPort()) }
+                                        logs: { port: \(try freeLoopbackPort()), relp_port: \(try freeLoopbackPort()) }
                                         dns: { records: [{ name: db, type: A, value: 192.0.2.10 }, { name: "@", type: MX, value: "10 mail.example.com." }] }
                                         """,
                                     image: "ami: { us-east-1: \(firstAMI) }")
@@ -94,5 +97,85 @@ struct AWSDeployTests {
                                                              "instance-state-name": ["pending", "running"]])
         #expect(left.isEmpty, "stopping the agent terminates its instances")
         #expect(try await webAddresses().isEmpty, "and takes their records away")
+    }
+
+    /// Servers on AWS reach the agent across a network: their user data carries where its events
+    /// API, syslog and DNS are and the agent's own CA; the events API answers over TLS with the
+    /// token and refuses without it, syslog takes records over TLS, and a client without the CA
+    /// gets nothing.
+    @Test func serversReachTheAgentOverTLSOnItsAddress() async throws {
+        let moto = try await MotoServer.shared()
+        let ec2 = EC2Client(client: AWSClient(configuration: moto.configuration(), logger: Logger(label: "test")))
+        let ami = try await moto.amazonAMIs()[5]
+        let (dnsPort, tlsPort, eventsPort) = (try freeLoopbackPort(), try freeLoopbackPort(), try freeLoopbackPort())
+        let system = try TestSystem(name: "awstls\(UUID().uuidString.prefix(6).lowercased())", service: "count: 1",
+                                    extra: """
+                                        provider: aws
+                                        aws: { health: instance, instance_type: t3.nano, agent_address: 127.0.0.1,
+                                               dns_port: \(dnsPort), syslog_tls_port: \(tlsPort) }
+                                        events: { port: \(eventsPort) }
+                                        logs: { port: \(try freeLoopbackPort()), relp_port: \(try freeLoopbackPort()) }
+                                        """,
+                                    image: "ami: { us-east-1: \(ami) }")
+        defer { system.cleanUp() }
+        let environment = moto.environment
+        let bake = try await pyre(["bake", system.directory.path], environment: environment)
+        #expect(bake.status == 0, "\(bake.output)")
+        let agent = try AgentProcess(system, isolation: "process", environment: environment)
+        defer { agent.terminate() }
+        let server = try #require(try await agent.waitForHealthy(count: 1).first)
+
+        let ca = try String(contentsOf: system.state.agentCAFile, encoding: .utf8)
+        #expect(ca.hasPrefix("-----BEGIN CERTIFICATE-----"))
+        let token = try system.state.readEventsToken()
+        let userData = try #require(try await ec2.userData(of: server.id))
+        for line in ["export PYRE_EVENTS_URL='https://127.0.0.1:\(eventsPort)'", "export PYRE_EVENTS_TOKEN='\(token)'",
+                     "export PYRE_LOGS='127.0.0.1:\(tlsPort)'", "export PYRE_DNS='127.0.0.1:\(dnsPort)'",
+                     "export PYRE_CA='\(ca)'", "export PYRE_CA_FILE='/etc/pyre/agent-ca.pem'"] {
+            #expect(userData.contains(line + "\n"), "\(line) in:\n\(userData)")
+        }
+        for mode in try FileManager.default.contentsOfDirectory(atPath: system.state.tlsDirectory.path).map({
+            try FileManager.default.attributesOfItem(atPath: system.state.tlsDirectory.appendingPathComponent($0).path)[.posixPermissions] as? Int
+        }) {
+            #expect(mode == 0o600, "the CA's key and the agent's are the owner's only")
+        }
+
+        // The events API: over TLS, checked against the CA, with the token.
+        let url = "https://127.0.0.1:\(eventsPort)"
+        let events = EventsClient(url: url, token: token, caPEM: ca)
+        _ = try await events.read("$all", from: 0, limit: 1)
+        await #expect(throws: PyreError.self, "a wrong token is refused") {
+            _ = try await EventsClient(url: url, token: "not-the-token", caPEM: ca).read("$all", from: 0, limit: 1)
+        }
+        await #expect(throws: PyreError.self, "a client without the CA does not trust the agent") {
+            _ = try await EventsClient(url: url, token: token).read("$all", from: 0, limit: 1)
+        }
+        let plain = try await runTool("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                                        "http://127.0.0.1:\(eventsPort)/all"], includeErrors: true)
+        #expect(!plain.output.hasPrefix("2"), "plain HTTP gets nothing: \(plain.output)")
+
+        // Syslog over TLS (RFC 5425 octet counting), checked against the CA; without it, refused.
+        let caFile = system.directory.appendingPathComponent("ca.pem")
+        try ca.write(to: caFile, atomically: true, encoding: .utf8)
+        let send = """
+            import socket, ssl, sys
+            context = ssl.create_default_context(cafile=sys.argv[2] if len(sys.argv) > 2 else None)
+            with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5) as raw:
+                with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                    message = b"<14>1 2026-12-04T10:00:00Z host app - - - over-tls-\(system.name)"
+                    tls.sendall(str(len(message)).encode() + b" " + message)
+            """
+        let trusted = try await runTool("/usr/bin/python3", ["-c", send, "\(tlsPort)", caFile.path], includeErrors: true)
+        #expect(trusted.status == 0, "\(trusted.output)")
+        let untrusted = try await runTool("/usr/bin/python3", ["-c", send, "\(tlsPort)"], includeErrors: true)
+        #expect(untrusted.status != 0 && untrusted.output.contains("CERTIFICATE_VERIFY_FAILED"), "\(untrusted.output)")
+        var logged = ""
+        for _ in 0..<50 where !logged.contains("over-tls-\(system.name)") {
+            logged = try await pyre(["logs", system.directory.path, "--grep", "over-tls"], environment: environment).output
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(logged.contains("over-tls-\(system.name)"), "\(logged)")
+
+        try await agent.stop()
     }
 }

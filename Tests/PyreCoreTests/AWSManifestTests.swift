@@ -60,4 +60,36 @@ import Testing
         #expect(error.message == #""main" does not look like vpc-0abc123"#)
         #expect(error.location?.line == 4)
     }
+
+    private func awsError(_ lines: String) throws -> PyreError {
+        let directory = try ManifestDirectory()
+        return try #require(throws: PyreError.self) {
+            try directory.parse("system: shop\nprovider: aws\naws:\n" + lines + minimalManifest
+                .replacingOccurrences(of: "system: shop\n", with: ""))
+        }
+    }
+
+    @Test func theAgentAddressIsOneAddressOfThisMachine() throws {
+        let directory = try ManifestDirectory()
+        let spec = try directory.parse("system: shop\nprovider: aws\naws:\n  agent_address: 127.0.0.1\n  dns_port: 5300\n"
+            + "  syslog_tls_port: 6600\n" + minimalManifest.replacingOccurrences(of: "system: shop\n", with: ""))
+        #expect(spec.aws.agentAddress == "127.0.0.1" && spec.aws.dnsPort == 5300 && spec.aws.syslogTLSPort == 6600)
+
+        let every = try awsError("  agent_address: 0.0.0.0\n")
+        #expect(every.message.contains("not 0.0.0.0 (every address)") && every.location?.line == 4)
+        let name = try awsError("  agent_address: agent.internal\n")
+        #expect(name.message == #"agent_address must be an IP address such as 10.0.0.5, got "agent.internal""#)
+        // TEST-NET-1 (RFC 5737): never an address of this machine.
+        let foreign = try awsError("  agent_address: 192.0.2.1\n")
+        #expect(foreign.message.contains("192.0.2.1 is not an address of this machine"), "\(foreign.message)")
+        let port = try awsError("  dns_port: 70000\n")
+        #expect(port.location?.line == 4)
+    }
+
+    @Test func ownTLSFilesMustExist() throws {
+        let error = try awsError("  tls: { certificate: agent.pem, key: agent-key.pem, ca: ca.pem }\n")
+        #expect(error.message.contains("certificate file") && error.message.contains("agent.pem does not exist"), "\(error.message)")
+        let missingCA = try awsError("  tls: { certificate: agent.pem, key: agent-key.pem }\n")
+        #expect(missingCA.message.contains("ca"), "\(missingCA.message)")
+    }
 }

@@ -117,6 +117,14 @@ public struct EC2Client: Sendable {
         } ?? []
     }
 
+    /// The user data an instance was started with, decoded; nil when it has none.
+    public func userData(of instanceID: String) async throws -> String? {
+        let answer = try await client.query(.ec2, action: "DescribeInstanceAttribute", version: EC2.apiVersion,
+                                            parameters: [("InstanceId", instanceID), ("Attribute", "userData")])
+        guard let encoded = answer["userData"]?["value"]?.text, let data = Data(base64Encoded: encoded) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// Adds or overwrites tags on resources (instances, AMIs).
     public func createTags(_ resourceIDs: [String], tags: [String: String]) async throws {
         guard !resourceIDs.isEmpty, !tags.isEmpty else { return }

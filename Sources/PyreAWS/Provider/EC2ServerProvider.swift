@@ -231,9 +231,16 @@ public struct EC2ServerProvider: ServerProvider {
     /// The server's environment and command as a shell script for cloud-init, which runs it
     /// once at first boot; the AMI holds the image's files under /opt/pyre/image. The
     /// instances of a launch share it, so each learns its id and address from the instance
-    /// metadata service (IMDSv2).
+    /// metadata service (IMDSv2). The agent's CA certificate (`PYRE_CA`) is also written to
+    /// ``caFile``, named by `PYRE_CA_FILE`, for clients that take a file.
     static func userData(_ spec: ServerSpec) -> String {
-        let environment = ServerEnvironment.variables(for: spec, address: nil)
+        var variables = ServerEnvironment.variables(for: spec, address: nil)
+        var caFile = ""
+        if let ca = variables["PYRE_CA"] {
+            variables["PYRE_CA_FILE"] = Self.caFile
+            caFile = "mkdir -p /etc/pyre\nprintf '%s' \(shellQuoted(ca)) > \(Self.caFile)\n"
+        }
+        let environment = variables
             .sorted { $0.key < $1.key }
             .map { "export \($0.key)=\(shellQuoted($0.value))\n" }
             .joined()
@@ -244,9 +251,12 @@ public struct EC2ServerProvider: ServerProvider {
             export PYRE_ADDRESS="$(imds local-ipv4)"
 
             """
-        return "#!/bin/sh\n" + environment + metadata + "cd /opt/pyre/image\nexec "
+        return "#!/bin/sh\n" + environment + caFile + metadata + "cd /opt/pyre/image\nexec "
             + spec.command.map(shellQuoted).joined(separator: " ") + "\n"
     }
+
+    /// Where user data writes the agent's CA certificate on an instance.
+    static let caFile = "/etc/pyre/agent-ca.pem"
 
     static func shellQuoted(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"

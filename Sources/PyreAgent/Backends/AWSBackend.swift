@@ -7,18 +7,27 @@ import ServiceLifecycle
 
 /// `provider: aws`: EC2 instances for servers, EC2 status checks (then the service's own
 /// check, when the agent can reach the instances) for health, and a Route 53 hosted zone
-/// private to the servers' VPC for names. Instances cannot reach this machine's loopback, so the agent's own DNS and
-/// entry points serve this machine only, DNS on a port of its own choosing.
+/// private to the servers' VPC for names. The agent serves its events API (HTTPS), syslog over
+/// TLS and DNS on its address in the VPC (`aws: agent_address`), and servers are told where
+/// through user data, with the CA that checks the agent's certificate.
 struct AWSBackend: SystemBackend {
     let ec2: EC2ServerProvider
     let ec2Health: EC2HealthChecker
     let route53: Route53Publisher
     let region: String
     let zone: String
+    let network: NetworkTLS
+    let dnsPort: Int
+
+    /// Without root, DNS cannot have port 53.
+    static let unprivilegedDNSPort = 5353
 
     /// Resolves credentials, region and endpoints as the AWS CLI does; `aws: region:` and
     /// `aws: endpoint:` in pyre.yml win over the environment.
-    init(spec: SystemSpec, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    init(spec: SystemSpec, network: NetworkTLS, logger: Logger,
+         environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        self.network = network
+        dnsPort = spec.aws.dnsPort ?? (getuid() == 0 ? 53 : Self.unprivilegedDNSPort)
         let configuration = try AWSSystem.configuration(for: spec, environment: environment)
         let client = AWSClient(configuration: configuration, logger: logger)
         region = configuration.region
@@ -40,17 +49,29 @@ struct AWSBackend: SystemBackend {
         .ami(try AWSSystem.ami(of: recipe, region: region))
     }
 
-    /// Each image names its AMI (`ami:`), checked when it is baked.
-    func validate(_ spec: SystemSpec) throws {}
+    /// Each image names its AMI (`ami:`), checked when it is baked. Syslog over TLS is the
+    /// agent's own on AWS.
+    func validate(_ spec: SystemSpec) throws {
+        if spec.logs.tls != nil {
+            throw PyreError(.manifest, "logs: tls: is for provider local; on provider aws the agent serves syslog over TLS "
+                + "itself, with its own CA or the certificate under aws: tls:, on aws: syslog_tls_port: (default 6514)")
+        }
+    }
 
     var provider: any ServerProvider { ec2 }
     var health: any HealthChecker { ec2Health }
     var publisher: (any ServerPublisher)? { route53 }
-    var systemAddress: String { "127.0.0.1" }
-    var dnsPort: Int { 0 }
+    var systemAddress: String { network.address }
 
-    /// The agent's services listen on its loopback, out of the instances' reach.
-    func serverEnvironment(_ services: AgentServiceAddresses) -> [String: String] { [:] }
+    /// The events API over HTTPS with its token, syslog over TLS (RFC 5425), DNS, and the CA
+    /// certificate that checks the first two. RELP and plain syslog stay on the agent's loopback.
+    func serverEnvironment(_ services: AgentServiceAddresses) -> [String: String] {
+        var environment = ["PYRE_DNS": services.dns, "PYRE_EVENTS_URL": services.eventsURL,
+                           "PYRE_EVENTS_TOKEN": services.eventsToken]
+        environment["PYRE_LOGS"] = services.syslogTLS
+        environment["PYRE_CA"] = services.caPEM
+        return environment
+    }
 
     func prepare() async throws {}
 
@@ -66,7 +87,10 @@ struct AWSBackend: SystemBackend {
     func tick() async { await route53.resync() }
 
     var services: [any Service] { [] }
-    var startupLines: [String] { ["servers are EC2 instances; their names are in the Route 53 hosted zone \(zone)"] }
+    var startupLines: [String] {
+        ["servers are EC2 instances; their names are in the Route 53 hosted zone \(zone) (private to the VPC)",
+         "servers reach the agent at \(network.address) over TLS (CA: \(network.certificatePath))"]
+    }
 
     /// Instances are adopted by the next start, as after any agent restart.
     func teardown() async throws {}

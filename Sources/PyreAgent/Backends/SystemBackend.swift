@@ -49,6 +49,10 @@ struct AgentServiceAddresses: Sendable {
     var eventsToken: String
     var syslog: String
     var relp: String
+    /// Syslog over TLS, when served.
+    var syslogTLS: String?
+    /// The CA certificate that checks the agent's TLS services, when they are across a network.
+    var caPEM: String?
 }
 
 /// What a backend is made from: the agent's settings and the parts it made before.
@@ -57,6 +61,8 @@ struct BackendContext: Sendable {
     var configuration: AgentConfiguration
     var state: StateDirectory
     var logs: LogsLayer
+    /// Where and with what TLS servers across a network reach the agent (provider aws).
+    var network: NetworkTLS?
     var logger: Logger
 }
 
@@ -67,7 +73,8 @@ enum SystemBackends {
     static let standard: BackendFactory = { context in
         switch context.spec.provider {
         case .local: try LocalBackend(context)
-        case .aws: try AWSBackend(spec: context.spec, logger: context.logger, environment: context.configuration.environment)
+        case .aws: try AWSBackend(spec: context.spec, network: context.network!, logger: context.logger,
+                                  environment: context.configuration.environment)
         }
     }
 }

@@ -108,7 +108,7 @@ public final class SyslogReceiver: Sendable {
                             try channel.pipeline.syncOperations.addHandler(SyslogStreamHandler(inbound: inbound))
                         }
                     }
-                    .bind(host: configuration.host, port: port).get()
+                    .bind(host: configuration.tls?.host ?? configuration.host, port: port).get()
             } catch {
                 try? await tcp.close()
                 try? await udp.close()
@@ -125,7 +125,7 @@ public final class SyslogReceiver: Sendable {
             }
         }
         channels.withLock { $0 = [tcp, udp] + [tls, relp].compactMap { $0 } }
-        let tlsNote = configuration.tls.map { ", TLS on port \($0.port)" } ?? ""
+        let tlsNote = configuration.tls.map { ", TLS on \($0.host.map { "\($0):" } ?? "port ")\($0.port)" } ?? ""
         let relpNote = relp?.localAddress?.port.map { ", RELP on port \($0)" } ?? ""
         logger.info("syslog receiver on \(configuration.host):\(configuration.port) (UDP and TCP\(tlsNote)\(relpNote))")
         return Addresses(udp: udp.localAddress!, tcp: tcp.localAddress!, tls: tls?.localAddress, relp: relp?.localAddress)

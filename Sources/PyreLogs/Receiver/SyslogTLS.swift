@@ -9,11 +9,15 @@ public struct SyslogTLSConfiguration: Sendable {
     public var keyPath: String
     /// The TLS listener's port (RFC 5425's is 6514); 0 picks a free one.
     public var port: Int
+    /// Where the TLS listener is bound, when not where the others are: senders across a network
+    /// reach it there, while UDP, TCP and RELP stay on the host's own address.
+    public var host: String?
 
-    public init(certificatePath: String, keyPath: String, port: Int) {
+    public init(certificatePath: String, keyPath: String, port: Int, host: String? = nil) {
         self.certificatePath = certificatePath
         self.keyPath = keyPath
         self.port = port
+        self.host = host
     }
 
     /// Loads the files; a missing or malformed one is an error that names it.

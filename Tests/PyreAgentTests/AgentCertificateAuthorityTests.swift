@@ -1,0 +1,53 @@
+import Foundation
+import NIOSSL
+@testable import PyreAgent
+import Testing
+import X509
+
+/// The agent's CA is made once and kept: a restart finds the same one (servers' environment
+/// stays the same), a certificate it issues names the address and the zone's services, and a
+/// damaged CA is an error that says what to do.
+struct AgentCertificateAuthorityTests {
+    private func scratch() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-ca-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    @Test func theCAIsMadeOnceAndKeptWithItsKeyPrivate() throws {
+        let directory = try scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = try AgentCertificateAuthority.loadOrCreate(in: directory, system: "shop")
+        let again = try AgentCertificateAuthority.loadOrCreate(in: directory, system: "shop")
+        #expect(first.certificatePEM == again.certificatePEM)
+        let mode = try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent("ca-key.pem").path)[.posixPermissions]
+        #expect(mode as? Int == 0o600)
+        #expect(try first.certificate.extensions.basicConstraints == .isCertificateAuthority(maxPathLength: 0))
+    }
+
+    @Test func anIssuedCertificateNamesTheAddressAndTheServicesAndLoadsInTLS() throws {
+        let directory = try scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let authority = try AgentCertificateAuthority.loadOrCreate(in: directory, system: "shop")
+        let issued = try authority.issue(address: "10.0.0.5", names: ["events.shop.pyre", "logs.shop.pyre"])
+        let certificate = try Certificate(pemEncoded: issued.certificate)
+        #expect(certificate.issuer == authority.certificate.subject)
+        let names = try #require(try certificate.extensions.subjectAlternativeNames)
+        #expect(names.contains(.ipAddress(.init(contentBytes: [10, 0, 0, 5]))))
+        #expect(names.contains(.dnsName("events.shop.pyre")) && names.contains(.dnsName("logs.shop.pyre")))
+        #expect(try certificate.extensions.extendedKeyUsage?.contains(.serverAuth) == true)
+        _ = try NIOSSLCertificate(bytes: Array(issued.certificate.utf8), format: .pem)
+        _ = try NIOSSLPrivateKey(bytes: Array(issued.key.utf8), format: .pem)
+    }
+
+    @Test func aDamagedCAIsAnErrorThatSaysWhatToDo() throws {
+        let directory = try scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        _ = try AgentCertificateAuthority.loadOrCreate(in: directory, system: "shop")
+        try "garbage".write(to: directory.appendingPathComponent("ca.pem"), atomically: true, encoding: .utf8)
+        let error = try #require(throws: (any Error).self) {
+            try AgentCertificateAuthority.loadOrCreate(in: directory, system: "shop")
+        }
+        #expect("\(error)".contains("move the directory away"), "\(error)")
+    }
+}
