@@ -297,7 +297,7 @@ public actor Agent {
         for recipe in spec.imagesInUse { digests[recipe.name] = try baker.digest(of: recipe) }
         // Where an image not baked yet will be does not change the plan.
         return try await reconciler.plan(desiredServices(spec, images: digests) { recipe, digest in
-            (try? backend.imageLocation(of: recipe, bakedAt: images.image(for: digest)?.root ?? state.images))
+            (try? backend.imageLocation(of: recipe, digest: digest, bakedAt: images.image(for: digest)?.root ?? state.images))
                 ?? .directory(state.images)
         })
     }
@@ -311,7 +311,7 @@ public actor Agent {
             }
         }
         return try desiredServices(spec, images: baked.mapValues(\.digest)) { recipe, _ in
-            try backend.imageLocation(of: recipe, bakedAt: baked[recipe.name]!.root)
+            try backend.imageLocation(of: recipe, digest: baked[recipe.name]!.digest, bakedAt: baked[recipe.name]!.root)
         }
     }
 

@@ -130,7 +130,7 @@ extension Agent {
                     + "(\(digest.short)) is no longer kept (the agent keeps the images of the last "
                     + "\(configuration.keptDeployments) releases); roll back to a newer one, or deploy its pyre.yml again")
             }
-            return try backend.imageLocation(of: recipe, bakedAt: image.root)
+            return try backend.imageLocation(of: recipe, digest: digest, bakedAt: image.root)
         }
         return (spec, services)
     }

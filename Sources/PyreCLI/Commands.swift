@@ -167,19 +167,14 @@ struct Bake: AsyncParsableCommand {
             let state = options.state
             try state.create()
             let baker = ImageBaker(store: ImageStore(root: state.images), updateLock: update)
-            var digests: [String: ImageDigest] = [:]
+            var baked: [BakedImage] = []
             for recipe in spec.images {
                 let image = try await baker.bake(recipe) { event in Terminal.progress(ProgressEvent(event)) }
-                digests[recipe.name] = image.digest
+                baked.append(image)
                 print("\(recipe.name)  \(image.digest)" + (image.isWholeServer ? "  root \(image.contentDigest)" : "  host OS"))
                 if check { try await BakeCheck(state: state).run(recipe, against: image) }
             }
-            if spec.provider == .aws {
-                let amis = try await AWSSystem.recordBakes(spec, digests: digests, logger: Logger(label: "pyre"))
-                for (name, ami) in amis.sorted(by: { $0.key < $1.key }) {
-                    print("\(name)  \(ami)  tagged pyre:image=\(digests[name]!)")
-                }
-            }
+            if spec.provider == .aws { try await AMIBakeCommand.run(spec, images: baked, state: state) }
         }
     }
 }

@@ -96,7 +96,8 @@ public enum ProcessSpawner {
     }
 
     /// Runs a short-lived tool to completion and returns its exit status and combined output.
-    public static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    public static func run(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws -> (status: Int32, output: String) {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else {
             throw PyreError(.provider, "cannot create a pipe: \(String(cString: strerror(errno)))")
@@ -105,7 +106,7 @@ public enum ProcessSpawner {
         for descriptor in fds { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
         let pid: pid_t
         do {
-            pid = try spawn(arguments, environment: ProcessInfo.processInfo.environment, output: .descriptor(fds[1]))
+            pid = try spawn(arguments, environment: environment, output: .descriptor(fds[1]))
         } catch {
             close(fds[0])
             close(fds[1])

@@ -10,8 +10,10 @@ public enum TinyRootfs {
     /// Whether this machine can make one (busybox-static installed).
     public static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: busybox) }
 
-    /// Writes the tar at `archive`, built in a scratch directory beside it.
-    public static func make(at archive: URL) throws {
+    /// Writes the tar at `archive`, built in a scratch directory beside it. `bootable` adds what
+    /// a disk for EC2 needs (``bootFiles``): stand-ins of random bytes, not a kernel that runs,
+    /// for tests of a disk's layout.
+    public static func make(at archive: URL, bootable: Bool = false) throws {
         let tree = archive.deletingLastPathComponent().appending(path: ".tiny-rootfs-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: tree) }
         let manager = FileManager.default
@@ -26,6 +28,16 @@ public enum TinyRootfs {
             .write(to: tree.appending(path: "etc/passwd"), atomically: false, encoding: .utf8)
         try "root:x:0:\nnogroup:x:65534:\n".write(to: tree.appending(path: "etc/group"), atomically: false, encoding: .utf8)
         try "NAME=\"\(osName)\"\n".write(to: tree.appending(path: "etc/os-release"), atomically: false, encoding: .utf8)
+        if bootable {
+            for (path, size) in bootFiles {
+                let file = tree.appending(path: path)
+                try manager.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+                var generator = SystemRandomNumberGenerator()
+                try Data((0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: file)
+            }
+            try manager.createDirectory(at: tree.appending(path: "sbin"), withIntermediateDirectories: true)
+            try manager.createSymbolicLink(atPath: tree.appending(path: "sbin/init").path, withDestinationPath: "/bin/busybox")
+        }
         let tar = Process()
         tar.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
         tar.arguments = ["--create", "--file", archive.path, "--numeric-owner", "--owner=0", "--group=0", "--directory", tree.path, "."]
@@ -33,6 +45,10 @@ public enum TinyRootfs {
         tar.waitUntilExit()
         guard tar.terminationStatus == 0 else { throw PyreError(.bake, "tar could not make \(archive.path)") }
     }
+
+    /// Paths and sizes of the stand-ins of a bootable root.
+    public static let bootFiles = [("boot/vmlinuz-6.1.0-27-cloud-amd64", 3 << 20), ("boot/initrd.img-6.1.0-27-cloud-amd64", 2 << 20),
+                                   ("usr/lib/systemd/boot/efi/systemd-bootx64.efi", 90 << 10), ("usr/bin/cloud-init", 1 << 10)]
 
     static let busybox = "/usr/bin/busybox"
     static let commands = ["sh", "ls", "cat", "echo", "id", "mkdir", "rm", "touch", "sleep", "httpd", "cp", "test", "[",

@@ -106,7 +106,7 @@ final class FakeBackend: SystemBackend, @unchecked Sendable {
     }
 
     func prepare() async throws { note("prepare") }
-    func imageLocation(of recipe: ImageRecipe, bakedAt root: URL) throws -> ImageLocation { .directory(root) }
+    func imageLocation(of recipe: ImageRecipe, digest: ImageDigest, bakedAt root: URL) throws -> ImageLocation { .directory(root) }
     func validate(_ spec: SystemSpec) throws {}
     func prepareDeploy(_ spec: SystemSpec, services: [DesiredService]) async throws {
         note("prepareDeploy \(services.map(\.spec.name).joined(separator: ","))")

@@ -14,6 +14,9 @@ public struct AWSService: Sendable, Equatable {
     public static let route53 = AWSService(signingName: "route53", displayName: "Route 53",
                                            endpointVariableSuffix: "ROUTE_53",
                                            globalEndpoint: "https://route53.amazonaws.com")
+    /// EBS direct APIs: snapshots written block by block.
+    public static let ebs = AWSService(signingName: "ebs", displayName: "EBS", endpointVariableSuffix: "EBS",
+                                       globalEndpoint: nil)
     public static let iam = AWSService(signingName: "iam", displayName: "IAM", endpointVariableSuffix: "IAM",
                                        globalEndpoint: "https://iam.amazonaws.com")
 

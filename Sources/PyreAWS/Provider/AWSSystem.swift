@@ -18,32 +18,99 @@ public enum AWSSystem {
         }
     }
 
-    /// The AMI pyre.yml names for the image in `region` (`pyre bake` makes sure it holds it).
-    public static func ami(of recipe: ImageRecipe, region: String) throws -> String {
-        guard let ami = recipe.amis[region] else {
+    /// The AMI of the image in `region`: the one pyre.yml names (`ami:`), else the one
+    /// `pyre bake` made from a whole-server image (recorded in `baked`).
+    public static func ami(of recipe: ImageRecipe, digest: ImageDigest, region: String, baked: BakedAMIs) throws -> String {
+        if let ami = recipe.amis[region] { return ami }
+        guard recipe.isWholeServer else {
             throw PyreError(.provider, "image \(recipe.name) has no AMI for region \(region): add "
-                + "ami: { \(region): ami-… } under images.\(recipe.name) in pyre.yml, then run pyre bake")
+                + "ami: { \(region): ami-… } under images.\(recipe.name) in pyre.yml, then run pyre bake "
+                + "(or give it a whole-server base, which pyre bake turns into an AMI)")
+        }
+        guard let ami = baked.ami(of: digest, region: region) else {
+            throw PyreError(.provider, "image \(recipe.name) (\(digest.short)) has no AMI in region \(region) yet: "
+                + "run pyre bake, which makes it from the image")
         }
         return ami
     }
 
-    /// `pyre bake` for `provider: aws`: records each image's digest on its AMI for the region
-    /// (the `pyre:image` tag), which a deploy then insists on. Returns the AMIs by image name.
-    public static func recordBakes(_ spec: SystemSpec, digests: [String: ImageDigest], logger: Logger,
-                                   environment: [String: String] = ProcessInfo.processInfo.environment) async throws
-        -> [String: String] {
-        let configuration = try configuration(for: spec, environment: environment)
-        var amis: [ImageDigest: String] = [:]
-        var byName: [String: String] = [:]
-        for recipe in spec.images {
-            guard let digest = digests[recipe.name] else { continue }
-            let ami = try ami(of: recipe, region: configuration.region)
-            amis[digest] = ami
-            byName[recipe.name] = ami
+    /// One image of a `pyre bake`: for a whole-server image, how to write its bootable disk.
+    public struct BakeRequest: Sendable {
+        public var name: String
+        public var digest: ImageDigest
+        /// Nil for a host-OS image, which needs `ami:`.
+        public var makeDisk: (@Sendable (URL) async throws -> Void)?
+
+        public init(name: String, digest: ImageDigest, makeDisk: (@Sendable (URL) async throws -> Void)?) {
+            self.name = name
+            self.digest = digest
+            self.makeDisk = makeDisk
         }
-        let ec2 = EC2ServerProvider(ec2: EC2Client(client: AWSClient(configuration: configuration, logger: logger)),
-                                    configuration: .init(system: spec.name))
-        try await ec2.recordBakes(amis)
-        return byName
+    }
+
+    /// What `pyre bake` did for one image.
+    public enum BakeResult: Sendable, Equatable {
+        /// `ami:` named it; its `pyre:image` tag now says the digest.
+        case tagged(ami: String)
+        case made(AMIBake.Outcome)
+    }
+
+    /// `pyre bake` for `provider: aws`: an image with `ami:` for the region has the image's
+    /// digest recorded on that AMI (the `pyre:image` tag, which a deploy insists on); a
+    /// whole-server image without one becomes an AMI of its own (``AMIBake``), recorded in
+    /// `baked`. `workDirectory` holds disks and upload journals while they are needed.
+    public static func bake(_ spec: SystemSpec, images: [BakeRequest], baked: BakedAMIs, workDirectory: URL, logger: Logger,
+                            environment: [String: String] = ProcessInfo.processInfo.environment,
+                            onProgress: @escaping @Sendable (String, SnapshotUpload.Progress) -> Void) async throws
+        -> [String: BakeResult] {
+        let configuration = try configuration(for: spec, environment: environment)
+        let region = configuration.region
+        let client = AWSClient(configuration: configuration, logger: logger)
+        let ec2 = EC2ServerProvider(ec2: EC2Client(client: client), configuration: .init(system: spec.name))
+        var results: [String: BakeResult] = [:]
+        for request in images {
+            guard let recipe = spec.image(named: request.name) else { continue }
+            if let ami = recipe.amis[region] {
+                try await ec2.recordBakes([request.digest: ami])
+                results[request.name] = .tagged(ami: ami)
+                continue
+            }
+            guard let makeDisk = request.makeDisk else {
+                _ = try ami(of: recipe, digest: request.digest, region: region, baked: baked)  // throws the advice
+                continue
+            }
+            let outcome = try await AMIBake(ec2: EC2Client(client: client), ebs: EBSClient(client: client))
+                .ensureAMI(system: spec.name, name: request.name, digest: request.digest, workDirectory: workDirectory,
+                           makeDisk: makeDisk) { onProgress(request.name, $0) }
+            try baked.record(outcome.ami, of: request.digest, region: region)
+            results[request.name] = .made(outcome)
+        }
+        return results
+    }
+}
+
+/// The AMIs `pyre bake` made from whole-server images, by region and digest, in a JSON file
+/// of the state directory: what the agent deploys them from.
+public struct BakedAMIs: Sendable {
+    public let file: URL
+
+    public init(file: URL) {
+        self.file = file
+    }
+
+    public func ami(of digest: ImageDigest, region: String) -> String? {
+        load()[region]?[digest.rawValue]
+    }
+
+    public func record(_ ami: String, of digest: ImageDigest, region: String) throws {
+        var all = load()
+        all[region, default: [:]][digest.rawValue] = ami
+        let data = try JSONEncoder().encode(all)
+        try data.write(to: file, options: .atomic)
+    }
+
+    private func load() -> [String: [String: String]] {
+        guard let data = try? Data(contentsOf: file) else { return [:] }
+        return (try? JSONDecoder().decode([String: [String: String]].self, from: data)) ?? [:]
     }
 }

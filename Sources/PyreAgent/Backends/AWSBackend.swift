@@ -18,15 +18,17 @@ struct AWSBackend: SystemBackend {
     let zone: String
     let network: NetworkTLS
     let dnsPort: Int
+    let bakedAMIs: BakedAMIs
 
     /// Without root, DNS cannot have port 53.
     static let unprivilegedDNSPort = 5353
 
     /// Resolves credentials, region and endpoints as the AWS CLI does; `aws: region:` and
     /// `aws: endpoint:` in pyre.yml win over the environment.
-    init(spec: SystemSpec, network: NetworkTLS, logger: Logger,
+    init(spec: SystemSpec, network: NetworkTLS, bakedAMIs: BakedAMIs, logger: Logger,
          environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         self.network = network
+        self.bakedAMIs = bakedAMIs
         dnsPort = spec.aws.dnsPort ?? (getuid() == 0 ? 53 : Self.unprivilegedDNSPort)
         let configuration = try AWSSystem.configuration(for: spec, environment: environment)
         let client = AWSClient(configuration: configuration, logger: logger)
@@ -44,9 +46,10 @@ struct AWSBackend: SystemBackend {
         })
     }
 
-    /// The AMI pyre.yml names for the image in this region (`pyre bake` makes sure it holds it).
-    func imageLocation(of recipe: ImageRecipe, bakedAt root: URL) throws -> ImageLocation {
-        .ami(try AWSSystem.ami(of: recipe, region: region))
+    /// The AMI pyre.yml names for the image in this region, or the one `pyre bake` made for a
+    /// whole-server image (a deploy checks its `pyre:image` tag either way).
+    func imageLocation(of recipe: ImageRecipe, digest: ImageDigest, bakedAt root: URL) throws -> ImageLocation {
+        .ami(try AWSSystem.ami(of: recipe, digest: digest, region: region, baked: bakedAMIs))
     }
 
     /// Each image names its AMI (`ami:`), checked when it is baked. Syslog over TLS is the

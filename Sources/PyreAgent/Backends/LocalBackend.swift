@@ -48,7 +48,7 @@ struct LocalBackend: SystemBackend {
     func prepare() async throws { try await local.prepare() }
     /// The baked tree itself, read-only: a host-OS image's working directory, a whole-server
     /// image's root.
-    func imageLocation(of recipe: ImageRecipe, bakedAt root: URL) throws -> ImageLocation {
+    func imageLocation(of recipe: ImageRecipe, digest: ImageDigest, bakedAt root: URL) throws -> ImageLocation {
         guard recipe.isWholeServer else { return .directory(root) }
         return .root(ImageRoot(directory: root, workdir: recipe.workdir, tmpfsBytes: recipe.tmpfsBytes))
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PyreAPI
+import PyreAWS
 import PyreCore
 import ServiceLifecycle
 
@@ -24,8 +25,8 @@ protocol SystemBackend: Sendable {
 
     /// Runs once, before the agent's listeners start (it may make the address they bind).
     func prepare() async throws
-    /// Where this backend's provider finds the image baked from `recipe` into `root`.
-    func imageLocation(of recipe: ImageRecipe, bakedAt root: URL) throws -> ImageLocation
+    /// Where this backend's provider finds the image baked from `recipe` as `digest` into `root`.
+    func imageLocation(of recipe: ImageRecipe, digest: ImageDigest, bakedAt root: URL) throws -> ImageLocation
     /// Refuses, before anything is baked, a manifest this backend cannot run.
     func validate(_ spec: SystemSpec) throws
 
@@ -73,7 +74,8 @@ enum SystemBackends {
     static let standard: BackendFactory = { context in
         switch context.spec.provider {
         case .local: try LocalBackend(context)
-        case .aws: try AWSBackend(spec: context.spec, network: context.network!, logger: context.logger,
+        case .aws: try AWSBackend(spec: context.spec, network: context.network!,
+                                  bakedAMIs: BakedAMIs(file: context.state.bakedAMIsFile), logger: context.logger,
                                   environment: context.configuration.environment)
         }
     }

@@ -1,0 +1,57 @@
+import Foundation
+import PyreCore
+
+/// Makes the AMI of a whole-server image: its bootable disk uploaded as an EBS snapshot
+/// (``SnapshotUpload``) and registered as the root device of a new AMI tagged
+/// `pyre:image=DIGEST`. An AMI of the account with that tag is the image already: a second bake
+/// finds it and uploads nothing.
+public struct AMIBake: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        /// An AMI tagged with the digest was there.
+        case found(ami: String)
+        case registered(ami: String, snapshot: String)
+
+        public var ami: String {
+            switch self {
+            case .found(let ami), .registered(let ami, _): ami
+            }
+        }
+    }
+
+    public var ec2: EC2Client
+    public var upload: SnapshotUpload
+
+    public init(ec2: EC2Client, ebs: EBSClient, parallelism: Int = 16) {
+        self.ec2 = ec2
+        upload = SnapshotUpload(ebs: ebs, parallelism: parallelism)
+    }
+
+    /// The AMI of image `name` of `system` baked as `digest`. `makeDisk` writes its disk to the
+    /// URL it is given, under `workDirectory`, where an interrupted upload's disk and journal are
+    /// found again.
+    public func ensureAMI(system: String, name: String, digest: ImageDigest, workDirectory: URL,
+                          makeDisk: (URL) async throws -> Void,
+                          onProgress: @escaping @Sendable (SnapshotUpload.Progress) -> Void) async throws -> Outcome {
+        if let existing = try await ec2.describeOwnImages(filters: ["tag:\(EC2ServerProvider.Tag.image)": [digest.rawValue]]).first {
+            return .found(ami: existing.id)
+        }
+        try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
+        let short = String(digest.short)
+        let disk = workDirectory.appendingPathComponent("\(name)-\(short).img")
+        let journal = workDirectory.appendingPathComponent("\(name)-\(short).upload")
+        // A journal means an upload of this very disk was under way: go on with it.
+        if !(FileManager.default.fileExists(atPath: journal.path) && FileManager.default.fileExists(atPath: disk.path)) {
+            try? FileManager.default.removeItem(at: journal)
+            try await makeDisk(disk)
+        }
+        let tags = [EC2ServerProvider.Tag.image: digest.rawValue, EC2ServerProvider.Tag.system: system]
+        let snapshot = try await upload.upload(disk: disk, description: "Pyre image \(name) \(digest.rawValue)",
+                                               tags: tags, journal: journal, onProgress: onProgress)
+        let ami = try await ec2.registerImage(name: "pyre-\(system)-\(name)-\(short)",
+                                              description: "Pyre image \(name) of \(system), \(digest.rawValue)",
+                                              snapshot: snapshot, tags: tags)
+        try await ec2.createTags([ami], tags: tags)
+        try? FileManager.default.removeItem(at: disk)
+        return .registered(ami: ami, snapshot: snapshot)
+    }
+}

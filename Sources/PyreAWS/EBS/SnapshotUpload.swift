@@ -1,0 +1,211 @@
+import Foundation
+import PyreCore
+import Synchronization
+
+/// Writes a disk image into a new EBS snapshot through the EBS direct APIs: only the blocks
+/// holding data (holes and all-zero blocks read as zeros anyway), many at once, each retried
+/// by the client's policy. Every block written is noted in a journal beside the disk, so a bake
+/// that crashed goes on with the same snapshot and sends only what it had not.
+public struct SnapshotUpload: Sendable {
+    public struct Progress: Sendable {
+        public var blocksDone: Int
+        public var blocksTotal: Int
+        public var bytesSent: Int64
+        public var elapsed: Duration
+        /// Blocks the journal of an interrupted upload said were written already.
+        public var blocksResumed: Int
+    }
+
+    public var ebs: EBSClient
+    /// Requests in flight at once.
+    public var parallelism: Int
+
+    public init(ebs: EBSClient, parallelism: Int = 16) {
+        self.ebs = ebs
+        self.parallelism = parallelism
+    }
+
+    /// Uploads `disk` (its size a whole number of GiB) and completes the snapshot; returns its id.
+    /// `journal` keeps what was written until the snapshot is complete.
+    public func upload(disk: URL, description: String, tags: [String: String], journal: URL,
+                       onProgress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> String {
+        let reader = try DiskBlocks(disk)
+        let gibibytes = Int((reader.bytes + (1 << 30) - 1) >> 30)
+        var record = UploadJournal.read(journal)
+        if record?.gibibytes != gibibytes { record = nil }
+        let snapshot: String
+        if let record {
+            snapshot = record.snapshot
+        } else {
+            let token = UUID().uuidString.lowercased()
+            snapshot = try await ebs.startSnapshot(gibibytes: gibibytes, description: description, tags: tags,
+                                                   clientToken: token).id
+            try UploadJournal.start(journal, snapshot: snapshot, gibibytes: gibibytes)
+        }
+        let resumed = record?.blocks ?? [:]
+        let candidates = try reader.dataBlocks()
+        let pending = candidates.filter { resumed[$0] == nil }
+        let start = ContinuousClock.now
+        let state = UploadState(checksums: resumed)
+        let appender = try UploadJournal.Appender(journal)
+        onProgress(Progress(blocksDone: resumed.count, blocksTotal: candidates.count, bytesSent: 0, elapsed: .zero,
+                            blocksResumed: resumed.count))
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = pending.makeIterator()
+            func addNext() -> Bool {
+                guard let index = next.next() else { return false }
+                group.addTask {
+                    let block = try reader.block(index)
+                    if block.withUnsafeBytes(ZeroBytes.areAllZero) {
+                        state.update { $0.skipped += 1 }
+                    } else {
+                        let checksum = EBSClient.checksum(block)
+                        try await ebs.putSnapshotBlock(snapshot, index: index, data: block, checksum: checksum.text)
+                        appender.note(index: index, checksum: checksum.text)
+                        state.update {
+                            $0.checksums[index] = checksum.text
+                            $0.bytesSent += Int64(block.count)
+                        }
+                    }
+                    let progress = state.update { state in
+                        Progress(blocksDone: state.checksums.count + state.skipped, blocksTotal: candidates.count,
+                                 bytesSent: state.bytesSent, elapsed: ContinuousClock.now - start, blocksResumed: resumed.count)
+                    }
+                    onProgress(progress)
+                }
+                return true
+            }
+            for _ in 0..<max(1, parallelism) where addNext() {}
+            while try await group.next() != nil { _ = addNext() }
+        }
+        appender.close()
+
+        let checksums = state.update { $0.checksums }
+        var aggregate: [UInt8] = []
+        for index in checksums.keys.sorted() { aggregate += Data(base64Encoded: checksums[index]!) ?? Data() }
+        try await ebs.completeSnapshot(snapshot, changedBlocks: checksums.count,
+                                       aggregateChecksum: EBSClient.checksum(aggregate).text)
+        try? FileManager.default.removeItem(at: journal)
+        return snapshot
+    }
+}
+
+/// What the upload's tasks have done so far, shared between them.
+private final class UploadState: Sendable {
+    struct Counts {
+        var checksums: [Int: String]
+        var skipped = 0
+        var bytesSent: Int64 = 0
+    }
+
+    private let counts: Mutex<Counts>
+
+    init(checksums: [Int: String]) { counts = Mutex(Counts(checksums: checksums)) }
+
+    func update<T>(_ change: (inout Counts) -> T) -> T { counts.withLock { change(&$0) } }
+}
+
+/// A disk image read in EBS blocks.
+final class DiskBlocks: Sendable {
+    let bytes: UInt64
+    private let descriptor: Int32
+    private let path: String
+
+    init(_ file: URL) throws {
+        path = file.path
+        descriptor = open(file.path, O_RDONLY | O_CLOEXEC)
+        var info = stat()
+        guard descriptor >= 0, fstat(descriptor, &info) == 0 else {
+            throw PyreError(.bake, "cannot read the disk image \(file.path): \(String(cString: strerror(errno)))")
+        }
+        bytes = UInt64(info.st_size)
+    }
+
+    deinit { close(descriptor) }
+
+    /// Linux's lseek whences, which Swift's Glibc module does not import.
+    private static let seekData: Int32 = 3
+    private static let seekHole: Int32 = 4
+
+    /// The blocks that hold data, as the filesystem says (SEEK_DATA): holes are skipped unread.
+    func dataBlocks() throws -> [Int] {
+        let size = UInt64(EBSClient.blockSize)
+        var blocks: [Int] = []
+        var offset: off_t = 0
+        while UInt64(offset) < bytes {
+            let data = lseek(descriptor, offset, Self.seekData)
+            if data < 0 { break }  // ENXIO: nothing but holes from here
+            var hole = lseek(descriptor, data, Self.seekHole)
+            if hole < 0 { hole = off_t(bytes) }
+            let first = UInt64(data) / size, last = (UInt64(hole) + size - 1) / size
+            for index in first..<last where blocks.last.map({ $0 < Int(index) }) ?? true { blocks.append(Int(index)) }
+            offset = hole
+        }
+        return blocks
+    }
+
+    func block(_ index: Int) throws -> [UInt8] {
+        let size = EBSClient.blockSize
+        var block = [UInt8](repeating: 0, count: size)
+        var done = 0
+        while done < size {
+            let count = block.withUnsafeMutableBytes {
+                pread(descriptor, $0.baseAddress! + done, size - done, off_t(index * size + done))
+            }
+            if count == 0 { break }  // past the end: zeros
+            guard count > 0 else { throw PyreError(.bake, "cannot read \(path): \(String(cString: strerror(errno)))") }
+            done += count
+        }
+        return block
+    }
+}
+
+/// The journal of an upload: a first line naming the snapshot and the volume's size, then one
+/// line per block written (`INDEX CHECKSUM`). A line cut short by a crash is ignored: that
+/// block is written again, which EBS allows on a snapshot not yet complete.
+enum UploadJournal {
+    struct Record {
+        var snapshot: String
+        var gibibytes: Int
+        var blocks: [Int: String]
+    }
+
+    static func read(_ file: URL) -> Record? {
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else { return nil }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: true).makeIterator()
+        guard let header = lines.next()?.split(separator: " "), header.count == 3, header[0] == "snapshot",
+              let gibibytes = Int(header[2]) else { return nil }
+        var blocks: [Int: String] = [:]
+        while let line = lines.next() {
+            let fields = line.split(separator: " ")
+            guard fields.count == 2, let index = Int(fields[0]), fields[1].count == 44 else { continue }
+            blocks[index] = String(fields[1])
+        }
+        return Record(snapshot: String(header[1]), gibibytes: gibibytes, blocks: blocks)
+    }
+
+    static func start(_ file: URL, snapshot: String, gibibytes: Int) throws {
+        try "snapshot \(snapshot) \(gibibytes)\n".write(to: file, atomically: true, encoding: .utf8)
+    }
+
+    /// Appends lines; each is one write(2) with O_APPEND, so lines never interleave.
+    final class Appender: Sendable {
+        private let descriptor: Int32
+
+        init(_ file: URL) throws {
+            descriptor = open(file.path, O_WRONLY | O_APPEND | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                throw PyreError(.bake, "cannot write the upload journal \(file.path): \(String(cString: strerror(errno)))")
+            }
+        }
+
+        func note(index: Int, checksum: String) {
+            let line = "\(index) \(checksum)\n"
+            _ = line.withCString { write(descriptor, $0, strlen($0)) }
+        }
+
+        func close() { _ = Glibc.close(descriptor) }
+    }
+}
+
