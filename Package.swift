@@ -211,7 +211,7 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
         ]),
         // Scripts/ holds the Python clients the tests run by path.
-        .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreAPI", "PyreTesting", "PyreAWS", "pyre"],
+        .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreAPI", "PyreTesting", "PyreAWS", "PyreImages", "pyre"],
                     exclude: ["Scripts"]),
     ],
     swiftLanguageModes: [.v6]

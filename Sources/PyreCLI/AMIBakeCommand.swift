@@ -9,7 +9,7 @@ import Synchronization
 /// The AWS half of `pyre bake`: each image's AMI, tagged (`ami:`) or made from its
 /// whole-server image, with the upload's progress on standard error.
 enum AMIBakeCommand {
-    static func run(_ spec: SystemSpec, images: [BakedImage], state: StateDirectory) async throws {
+    static func run(_ spec: SystemSpec, images: [BakedImage], state: StateDirectory, keepDisks: Bool) async throws {
         let work = state.volatile.appendingPathComponent("ami-bakes")
         var requests: [AWSSystem.BakeRequest] = []
         for image in images {
@@ -27,7 +27,8 @@ enum AMIBakeCommand {
         }
         let printer = UploadProgressPrinter()
         let results = try await AWSSystem.bake(spec, images: requests, baked: BakedAMIs(file: state.bakedAMIsFile),
-                                               workDirectory: work, logger: Logger(label: "pyre")) { name, progress in
+                                               workDirectory: work, keepDisks: keepDisks,
+                                               logger: Logger(label: "pyre")) { name, progress in
             printer.show(name, progress)
         }
         for image in images {
@@ -37,6 +38,7 @@ enum AMIBakeCommand {
             case .made(.found(let ami)): print("\(image.name)  \(ami)  already baked from \(image.digest.short): nothing uploaded")
             case .made(.registered(let ami, let snapshot)):
                 print("\(image.name)  \(ami)  registered from snapshot \(snapshot), tagged pyre:image=\(image.digest)")
+                if keepDisks { print("\(image.name)  disk kept at \(AMIBake.diskFile(name: image.name, digest: image.digest, in: work).path)") }
             }
         }
     }

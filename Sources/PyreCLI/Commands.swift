@@ -148,7 +148,7 @@ struct History: AsyncParsableCommand {
 
 struct Bake: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Bake every image of the system into the content-addressed image store (no agent needed).")
+        abstract: "Bake every image of the system into the content-addressed image store (no agent needed); on provider aws, also each image's AMI.")
 
     @OptionGroup var options: SystemOptions
 
@@ -160,6 +160,9 @@ struct Bake: AsyncParsableCommand {
 
     @Flag(help: "Also print the image store's log records (info and above).")
     var verbose = false
+
+    @Flag(help: "provider: aws: keep each whole-server image's bootable disk after uploading it (to inspect it, or boot it in a VM).")
+    var keepDisk = false
 
     func run() async throws {
         try await reportingErrors(logLevel: verbose ? .info : .warning) {
@@ -174,7 +177,7 @@ struct Bake: AsyncParsableCommand {
                 print("\(recipe.name)  \(image.digest)" + (image.isWholeServer ? "  root \(image.contentDigest)" : "  host OS"))
                 if check { try await BakeCheck(state: state).run(recipe, against: image) }
             }
-            if spec.provider == .aws { try await AMIBakeCommand.run(spec, images: baked, state: state) }
+            if spec.provider == .aws { try await AMIBakeCommand.run(spec, images: baked, state: state, keepDisks: keepDisk) }
         }
     }
 }

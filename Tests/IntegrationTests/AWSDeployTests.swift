@@ -4,6 +4,7 @@ import PyreAWS
 import PyreAPI
 import PyreAgent
 import PyreCore
+import PyreImages
 import PyreTesting
 import Testing
 
@@ -176,6 +177,76 @@ struct AWSDeployTests {
         }
         #expect(logged.contains("over-tls-\(system.name)"), "\(logged)")
 
+        try await agent.stop()
+    }
+
+    /// A whole-server image without `ami:` becomes an AMI of its own: its bootable disk goes to
+    /// an EBS snapshot through EBS direct (moto, signatures checked), whose blocks read back are
+    /// the disk's; the AMI is tagged with the image's digest, a second bake finds it and uploads
+    /// nothing, and the servers start from it.
+    @Test(.enabled(if: TinyRootfs.isAvailable, "needs busybox-static"))
+    func aWholeServerImageIsBakedIntoItsOwnAMI() async throws {
+        let moto = try await MotoServer.shared()
+        let client = AWSClient(configuration: moto.configuration(), logger: Logger(label: "test"))
+        let (ec2, ebs) = (EC2Client(client: client), EBSClient(client: client))
+        let system = try TestSystem(name: "awsami\(UUID().uuidString.prefix(6).lowercased())", service: "count: 1")
+        defer { system.cleanUp() }
+        try TinyRootfs.make(at: system.directory.appending(path: "base.tar"), bootable: true)
+        try """
+            system: \(system.name)
+            provider: aws
+            aws: { health: instance, instance_type: t3.nano, agent_address: 127.0.0.1, dns_port: \(try freeLoopbackPort()),
+                   syslog_tls_port: \(try freeLoopbackPort()) }
+            events: { port: \(try freeLoopbackPort()) }
+            logs: { port: \(try freeLoopbackPort()), relp_port: \(try freeLoopbackPort()) }
+            images:
+              web:
+                base: { rootfs: ./base.tar }
+                context: ./app
+                run: ["/bin/sh", "-c", "exec httpd -f -p 8080 -h /app"]
+            services:
+              web:
+                image: web
+                count: 1
+                port: 8080
+            """.write(to: system.directory.appending(path: "pyre.yml"), atomically: true, encoding: .utf8)
+        let environment = moto.environment
+        let bake = try await pyre(["bake", system.directory.path, "--keep-disk"], environment: environment)
+        #expect(bake.status == 0, "\(bake.output)")
+        let registered = try #require(bake.output.firstMatch(of: /web  (ami-[0-9a-f]+)  registered from snapshot (snap-[0-9a-f]+), tagged pyre:image=(sha256:[0-9a-f]+)/),
+                                      "\(bake.output)")
+        let (ami, snapshot, digest) = (String(registered.1), String(registered.2), String(registered.3))
+        #expect(bake.output.contains(/web  snapshot: (\d+)\/\1 blocks, [0-9.]+ MB\/s, ETA 0s/), "progress: \(bake.output)")
+        let disk = try #require(bake.output.firstMatch(of: /disk kept at (\S+)/).map { URL(fileURLWithPath: String($0.1)) })
+
+        // The snapshot is the disk: every block with data, and only those, read back equal.
+        let data = try Data(contentsOf: disk)
+        let blockSize = EBSClient.blockSize
+        let listed = try await ebs.listSnapshotBlocks(snapshot)
+        let nonZero = stride(from: 0, to: data.count, by: blockSize).filter { start in
+            data[start..<min(start + blockSize, data.count)].contains { $0 != 0 }
+        }.map { $0 / blockSize }
+        #expect(listed.map(\.index) == nonZero)
+        for (index, token) in listed {
+            let block = try await ebs.getSnapshotBlock(snapshot, index: index, token: token)
+            #expect(block == Array(data[(index * blockSize)..<((index + 1) * blockSize)]), "block \(index)")
+        }
+        #expect(GUIDPartitionTable.decode(start: Array(data.prefix(34 * 512)), sectors: UInt64(data.count / 512))?
+            .partitions.map(\.name) == ["EFI system", "pyre-root"])
+        let images = try await ec2.describeOwnImages(filters: ["tag:pyre:image": [digest]])
+        #expect(images.map(\.id) == [ami] && images.first?.tags["pyre:system"] == system.name)
+
+        // Baked again: found by its tag, nothing uploaded.
+        let again = try await pyre(["bake", system.directory.path], environment: environment)
+        #expect(again.status == 0 && again.output.contains("web  \(ami)  already baked from"), "\(again.output)")
+        #expect(!again.output.contains("snapshot:") && !again.output.contains("making its bootable disk"), "\(again.output)")
+
+        // The servers start from it.
+        let agent = try AgentProcess(system, isolation: "process", environment: environment)
+        defer { agent.terminate() }
+        let server = try #require(try await agent.waitForHealthy(count: 1).first)
+        let instance = try #require(try await ec2.describeInstances(filters: ["instance-id": [server.id]]).first)
+        #expect(instance.imageID == ami)
         try await agent.stop()
     }
 }

@@ -37,8 +37,11 @@ public struct AWSClient: Sendable {
     /// posted to the service's root; returns the answer's XML.
     public func query(_ service: AWSService, action: String, version: String,
                       parameters: [(String, String)] = []) async throws -> XMLTree {
+        // Spaces as `+`, as form encoding and botocore write them (moto re-encodes the form so
+        // to check its signature).
+        func encode(_ text: String) -> String { PercentEncoding.encode(text).replacingOccurrences(of: "%20", with: "+") }
         let form = ([("Action", action), ("Version", version)] + parameters)
-            .map { "\(PercentEncoding.encode($0.0))=\(PercentEncoding.encode($0.1))" }
+            .map { "\(encode($0.0))=\(encode($0.1))" }
             .joined(separator: "&")
         let response = try await send(service, operation: action, method: "POST", path: "/",
                                       headers: [.init("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],

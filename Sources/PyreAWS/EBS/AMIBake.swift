@@ -26,10 +26,15 @@ public struct AMIBake: Sendable {
         upload = SnapshotUpload(ebs: ebs, parallelism: parallelism)
     }
 
+    /// Where the disk of image `name` baked as `digest` is written under `workDirectory`.
+    public static func diskFile(name: String, digest: ImageDigest, in workDirectory: URL) -> URL {
+        workDirectory.appendingPathComponent("\(name)-\(digest.short).img")
+    }
+
     /// The AMI of image `name` of `system` baked as `digest`. `makeDisk` writes its disk to the
     /// URL it is given, under `workDirectory`, where an interrupted upload's disk and journal are
-    /// found again.
-    public func ensureAMI(system: String, name: String, digest: ImageDigest, workDirectory: URL,
+    /// found again; the disk is removed once uploaded, unless `keepDisk`.
+    public func ensureAMI(system: String, name: String, digest: ImageDigest, workDirectory: URL, keepDisk: Bool = false,
                           makeDisk: (URL) async throws -> Void,
                           onProgress: @escaping @Sendable (SnapshotUpload.Progress) -> Void) async throws -> Outcome {
         if let existing = try await ec2.describeOwnImages(filters: ["tag:\(EC2ServerProvider.Tag.image)": [digest.rawValue]]).first {
@@ -37,7 +42,7 @@ public struct AMIBake: Sendable {
         }
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
         let short = String(digest.short)
-        let disk = workDirectory.appendingPathComponent("\(name)-\(short).img")
+        let disk = Self.diskFile(name: name, digest: digest, in: workDirectory)
         let journal = workDirectory.appendingPathComponent("\(name)-\(short).upload")
         // A journal means an upload of this very disk was under way: go on with it.
         if !(FileManager.default.fileExists(atPath: journal.path) && FileManager.default.fileExists(atPath: disk.path)) {
@@ -51,7 +56,7 @@ public struct AMIBake: Sendable {
                                               description: "Pyre image \(name) of \(system), \(digest.rawValue)",
                                               snapshot: snapshot, tags: tags)
         try await ec2.createTags([ami], tags: tags)
-        try? FileManager.default.removeItem(at: disk)
+        if !keepDisk { try? FileManager.default.removeItem(at: disk) }
         return .registered(ami: ami, snapshot: snapshot)
     }
 }

@@ -82,16 +82,24 @@ public struct SnapshotUpload: Sendable {
         appender.close()
 
         let checksums = state.update { $0.checksums }
-        var aggregate: [UInt8] = []
-        for index in checksums.keys.sorted() { aggregate += Data(base64Encoded: checksums[index]!) ?? Data() }
         try await ebs.completeSnapshot(snapshot, changedBlocks: checksums.count,
-                                       aggregateChecksum: EBSClient.checksum(aggregate).text)
+                                       aggregateChecksum: Self.aggregateChecksum(checksums))
         try? FileManager.default.removeItem(at: journal)
         return snapshot
     }
 }
 
 /// What the upload's tasks have done so far, shared between them.
+extension SnapshotUpload {
+    /// CompleteSnapshot's LINEAR aggregate: the SHA-256 of the blocks' SHA-256s (decoded),
+    /// concatenated in block order, in base64.
+    static func aggregateChecksum(_ checksums: [Int: String]) -> String {
+        var aggregate: [UInt8] = []
+        for index in checksums.keys.sorted() { aggregate += Data(base64Encoded: checksums[index]!) ?? Data() }
+        return EBSClient.checksum(aggregate).text
+    }
+}
+
 private final class UploadState: Sendable {
     struct Counts {
         var checksums: [Int: String]

@@ -58,8 +58,10 @@ public enum AWSSystem {
     /// `pyre bake` for `provider: aws`: an image with `ami:` for the region has the image's
     /// digest recorded on that AMI (the `pyre:image` tag, which a deploy insists on); a
     /// whole-server image without one becomes an AMI of its own (``AMIBake``), recorded in
-    /// `baked`. `workDirectory` holds disks and upload journals while they are needed.
-    public static func bake(_ spec: SystemSpec, images: [BakeRequest], baked: BakedAMIs, workDirectory: URL, logger: Logger,
+    /// `baked`. `workDirectory` holds disks and upload journals while they are needed (and the
+    /// disks after, with `keepDisks`).
+    public static func bake(_ spec: SystemSpec, images: [BakeRequest], baked: BakedAMIs, workDirectory: URL,
+                            keepDisks: Bool = false, logger: Logger,
                             environment: [String: String] = ProcessInfo.processInfo.environment,
                             onProgress: @escaping @Sendable (String, SnapshotUpload.Progress) -> Void) async throws
         -> [String: BakeResult] {
@@ -81,7 +83,7 @@ public enum AWSSystem {
             }
             let outcome = try await AMIBake(ec2: EC2Client(client: client), ebs: EBSClient(client: client))
                 .ensureAMI(system: spec.name, name: request.name, digest: request.digest, workDirectory: workDirectory,
-                           makeDisk: makeDisk) { onProgress(request.name, $0) }
+                           keepDisk: keepDisks, makeDisk: makeDisk) { onProgress(request.name, $0) }
             try baked.record(outcome.ami, of: request.digest, region: region)
             results[request.name] = .made(outcome)
         }

@@ -12,8 +12,9 @@ import PyrePOSIX
 ///   link to the image's working directory, where the instance's user data starts the server.
 ///
 /// Filesystems are made by mke2fs (e2fsprogs) and mkfs.vfat with mtools (dosfstools, mtools);
-/// the partitions' GUIDs and the filesystems' ids come from the image's digest, so a bake is
-/// repeatable. Unwritten ranges stay holes in the file, and the upload skips them.
+/// the partitions' GUIDs and the filesystems' ids come from the image's digest. (The disk is not
+/// byte for byte the same at each bake: mke2fs copies the tree's access times.) Unwritten ranges
+/// stay holes in the file, and the upload skips them.
 public struct BootableDisk: Sendable {
     /// What an image needs to boot, found in its root.
     public struct Boot: Sendable, Equatable {
@@ -105,7 +106,7 @@ public struct BootableDisk: Sendable {
     private static func makeESP(_ file: URL, bytes: UInt64, boot: Boot, root: URL, ids: DiskIDs, rootPartition: UUID) throws {
         try? FileManager.default.removeItem(at: file)
         try Tool.run("mkfs.vfat", package: "dosfstools",
-                     ["-F", "32", "-n", "PYRE-EFI", "-i", ids.fatVolumeID, "-C", file.path, "\(bytes / 1024)"])
+                     ["--invariant", "-F", "32", "-n", "PYRE-EFI", "-i", ids.fatVolumeID, "-C", file.path, "\(bytes / 1024)"])
         let image = "-i" + file.path
         try Tool.run("mmd", package: "mtools", [image, "::/EFI", "::/EFI/BOOT", "::/loader", "::/loader/entries"])
         let options = "root=PARTUUID=\(rootPartition.uuidString.lowercased()) rw console=tty0 console=ttyS0,115200n8"
