@@ -169,6 +169,7 @@ struct Bake: AsyncParsableCommand {
             let spec = try Manifest.load(directory: options.systemURL)
             let state = options.state
             try state.create()
+            if spec.provider == .aws { for recipe in spec.images { try AWSSystem.checkBootable(recipe) } }
             let baker = ImageBaker(store: ImageStore(root: state.images), updateLock: update)
             var baked: [BakedImage] = []
             for recipe in spec.images {

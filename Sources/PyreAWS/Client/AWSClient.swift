@@ -60,11 +60,17 @@ public struct AWSClient: Sendable {
 
     /// Signs and sends one request, retrying as the policy allows. Throws ``AWSError`` for an
     /// error answer or when no answer comes.
+    /// `unsignedPayload`: sign `UNSIGNED-PAYLOAD` rather than the body's hash, where the API
+    /// allows it because a signed header already covers the body.
     public func send(_ service: AWSService, operation: String, method: String, path: String, query: String = "",
-                     headers: [SigV4Request.Header] = [], body: [UInt8] = []) async throws -> AWSResponse {
+                     headers: [SigV4Request.Header] = [], body: [UInt8] = [], unsignedPayload: Bool = false) async throws
+        -> AWSResponse {
         let endpoint = try Endpoint(configuration.endpoint(for: service), service: service)
+        var options = SigV4Signer.Options()
+        options.unsignedPayload = unsignedPayload
         let signer = SigV4Signer(credentials: try await credentials(),
-                                 region: service.signingRegion(configuration.region), service: service.signingName)
+                                 region: service.signingRegion(configuration.region), service: service.signingName,
+                                 options: options)
         let name = "\(service.displayName) \(operation)"
         return try await retrier.run { attempt in
             var request = SigV4Request(method: method, path: endpoint.basePath + path, query: query,

@@ -38,14 +38,16 @@ public struct EBSClient: Sendable {
         return Snapshot(id: id, status: answer["Status"] as? String ?? "pending")
     }
 
-    /// Writes block `index` (``blockSize`` bytes) with its base64 SHA-256, which EBS checks.
+    /// Writes block `index` (``blockSize`` bytes) with its base64 SHA-256, which EBS checks. The
+    /// signature covers that checksum header rather than a second hash of the body, as the API
+    /// allows (its model's `v4-unsigned-body`): one SHA-256 of each block, not two, on both ends.
     public func putSnapshotBlock(_ snapshot: String, index: Int, data: [UInt8], checksum: String) async throws {
         _ = try await client.send(.ebs, operation: "PutSnapshotBlock", method: "PUT", path: "/snapshots/\(snapshot)/blocks/\(index)",
                                   headers: [.init("Content-Type", "application/octet-stream"),
                                             .init("x-amz-Data-Length", "\(data.count)"),
                                             .init("x-amz-Checksum", checksum),
                                             .init("x-amz-Checksum-Algorithm", "SHA256")],
-                                  body: data)
+                                  body: data, unsignedPayload: true)
     }
 
     /// Seals the snapshot: `changedBlocks` written, `aggregateChecksum` the base64 SHA-256 of their

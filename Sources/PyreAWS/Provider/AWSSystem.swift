@@ -34,6 +34,27 @@ public enum AWSSystem {
         return ami
     }
 
+    /// Refuses, before anything is baked, a Debian base that `pyre bake` could not turn into an
+    /// AMI: one without a kernel, a UEFI loader, an init or cloud-init. (Other bases are checked
+    /// when their disk is made, by the files they hold.)
+    public static func checkBootable(_ recipe: ImageRecipe) throws {
+        guard recipe.amis.isEmpty, case .debian(let suite, let packages, _) = recipe.base else { return }
+        let names = packages.map { $0.split(separator: "=").first.map(String.init) ?? $0 }
+        let needed: [(what: String, package: String, present: Bool)] = [
+            ("a kernel", "linux-image-cloud-amd64", names.contains { $0.hasPrefix("linux-image-") }),
+            ("a UEFI boot loader", "systemd-boot-efi", names.contains { $0 == "systemd-boot-efi" || $0 == "systemd-boot" }),
+            ("an init", "systemd-sysv", names.contains("systemd-sysv")),
+            ("cloud-init, which starts the server from user data", "cloud-init", names.contains("cloud-init")),
+        ]
+        let missing = needed.filter { !$0.present }
+        guard missing.isEmpty else {
+            throw PyreError(.manifest, "image \(recipe.name) runs on EC2 from an AMI that pyre bake makes from it, "
+                + "but its base (debian \(suite)) lacks " + missing.map { "\($0.what) (\($0.package))" }.joined(separator: ", ")
+                + ": add " + missing.map(\.package).joined(separator: ", ") + " to base: { packages: […] }, "
+                + "or name an AMI of your own with ami:")
+        }
+    }
+
     /// One image of a `pyre bake`: for a whole-server image, how to write its bootable disk.
     public struct BakeRequest: Sendable {
         public var name: String

@@ -9,6 +9,9 @@ public struct SigV4Signer: Sendable {
         public var normalizePath = true
         /// Also send and sign `X-Amz-Content-SHA256` (S3 wants it; the Query APIs do not).
         public var addContentHashHeader = false
+        /// Sign `UNSIGNED-PAYLOAD` (sent as `X-Amz-Content-SHA256`) instead of the body's hash,
+        /// for calls whose body another signed header covers (EBS PutSnapshotBlock's checksum).
+        public var unsignedPayload = false
         /// When false the session token is added after signing, outside the signature, as
         /// a few services (IoT's MQTT over websockets, for one) require.
         public var signSessionToken = true
@@ -33,7 +36,7 @@ public struct SigV4Signer: Sendable {
     @discardableResult
     public func sign(_ request: inout SigV4Request, at date: Date) -> SigV4Signature {
         let time = AMZTime(date)
-        let payloadHash = Self.hex(SHA256.hash(data: request.body))
+        let payloadHash = options.unsignedPayload ? "UNSIGNED-PAYLOAD" : Self.hex(SHA256.hash(data: request.body))
         var signed = request.headers
         var added: [SigV4Request.Header] = []
         if let token = credentials.sessionToken {
@@ -44,7 +47,7 @@ public struct SigV4Signer: Sendable {
         let dateHeader = SigV4Request.Header("X-Amz-Date", time.timestamp)
         added.append(dateHeader)
         signed.append(dateHeader)
-        if options.addContentHashHeader {
+        if options.addContentHashHeader || options.unsignedPayload {
             let header = SigV4Request.Header("X-Amz-Content-SHA256", payloadHash)
             added.append(header)
             signed.append(header)

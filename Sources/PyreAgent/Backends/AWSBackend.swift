@@ -52,9 +52,10 @@ struct AWSBackend: SystemBackend {
         .ami(try AWSSystem.ami(of: recipe, digest: digest, region: region, baked: bakedAMIs))
     }
 
-    /// Each image names its AMI (`ami:`), checked when it is baked. Syslog over TLS is the
-    /// agent's own on AWS.
+    /// Each image names its AMI (`ami:`) or has a base that can boot on EC2; syslog over TLS is
+    /// the agent's own on AWS.
     func validate(_ spec: SystemSpec) throws {
+        for recipe in spec.imagesInUse { try AWSSystem.checkBootable(recipe) }
         if spec.logs.tls != nil {
             throw PyreError(.manifest, "logs: tls: is for provider local; on provider aws the agent serves syslog over TLS "
                 + "itself, with its own CA or the certificate under aws: tls:, on aws: syslog_tls_port: (default 6514)")
