@@ -310,6 +310,7 @@ public actor Agent {
                 progress(ProgressEvent(event))
             }
         }
+        try await backend.prepareImages(spec, baked: Array(baked.values), progress: progress)
         return try desiredServices(spec, images: baked.mapValues(\.digest)) { recipe, _ in
             try backend.imageLocation(of: recipe, digest: baked[recipe.name]!.digest, bakedAt: baked[recipe.name]!.root)
         }

@@ -247,6 +247,15 @@ struct AWSDeployTests {
         let server = try #require(try await agent.waitForHealthy(count: 1).first)
         let instance = try #require(try await ec2.describeInstances(filters: ["instance-id": [server.id]]).first)
         #expect(instance.imageID == ami)
+
+        // A deploy of a changed image makes its AMI itself, as pyre bake would.
+        try "v2".write(to: system.appDirectory.appending(path: "index.html"), atomically: true, encoding: .utf8)
+        let deploy = try await pyre(["deploy", system.directory.path], environment: environment)
+        #expect(deploy.status == 0, "\(deploy.output)")
+        let made = try #require(deploy.output.firstMatch(of: /web: AMI (ami-[0-9a-f]+)/).map { String($0.1) }, "\(deploy.output)")
+        #expect(made != ami && deploy.output.contains("web: making its bootable disk for an AMI"), "\(deploy.output)")
+        let replaced = try #require(try await agent.waitForHealthy(count: 1, excluding: [server.id]).first)
+        #expect(try await ec2.describeInstances(filters: ["instance-id": [replaced.id]]).first?.imageID == made)
         try await agent.stop()
     }
 }

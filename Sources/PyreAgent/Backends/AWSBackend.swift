@@ -1,9 +1,12 @@
 import Foundation
 import Logging
+import PyreAPI
 import PyreAWS
 import PyreCore
 import PyreHealth
+import PyreImages
 import ServiceLifecycle
+import Synchronization
 
 /// `provider: aws`: EC2 instances for servers, EC2 status checks (then the service's own
 /// check, when the agent can reach the instances) for health, and a Route 53 hosted zone
@@ -19,16 +22,23 @@ struct AWSBackend: SystemBackend {
     let network: NetworkTLS
     let dnsPort: Int
     let bakedAMIs: BakedAMIs
+    /// Where disks and upload journals of AMIs a deploy makes are kept meanwhile.
+    let amiWork: URL
+    let logger: Logger
+    let environment: [String: String]
 
     /// Without root, DNS cannot have port 53.
     static let unprivilegedDNSPort = 5353
 
     /// Resolves credentials, region and endpoints as the AWS CLI does; `aws: region:` and
     /// `aws: endpoint:` in pyre.yml win over the environment.
-    init(spec: SystemSpec, network: NetworkTLS, bakedAMIs: BakedAMIs, logger: Logger,
+    init(spec: SystemSpec, network: NetworkTLS, bakedAMIs: BakedAMIs, amiWork: URL, logger: Logger,
          environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         self.network = network
         self.bakedAMIs = bakedAMIs
+        self.amiWork = amiWork
+        self.logger = logger
+        self.environment = environment
         dnsPort = spec.aws.dnsPort ?? (getuid() == 0 ? 53 : Self.unprivilegedDNSPort)
         let configuration = try AWSSystem.configuration(for: spec, environment: environment)
         let client = AWSClient(configuration: configuration, logger: logger)
@@ -59,6 +69,35 @@ struct AWSBackend: SystemBackend {
         if spec.logs.tls != nil {
             throw PyreError(.manifest, "logs: tls: is for provider local; on provider aws the agent serves syslog over TLS "
                 + "itself, with its own CA or the certificate under aws: tls:, on aws: syslog_tls_port: (default 6514)")
+        }
+    }
+
+    /// A whole-server image without `ami:` that has no AMI yet gets one, as `pyre bake` makes
+    /// it (an image baked before is found by its tag and costs one call), with the upload's
+    /// progress as notices of the deploy.
+    func prepareImages(_ spec: SystemSpec, baked: [BakedImage], progress: @escaping ProgressSink) async throws {
+        let needed = baked.filter { image in
+            image.isWholeServer && spec.image(named: image.name)?.amis[region] == nil
+                && bakedAMIs.ami(of: image.digest, region: region) == nil
+        }
+        guard !needed.isEmpty else { return }
+        let requests = needed.map { image in
+            let workdir = spec.image(named: image.name)?.workdir ?? "/"
+            let scratch = amiWork.appendingPathComponent("scratch-\(image.digest.short)")
+            return AWSSystem.BakeRequest(name: image.name, digest: image.digest, makeDisk: { file in
+                progress(.notice(message: "\(image.name): making its bootable disk for an AMI"))
+                _ = try await BootableDisk.build(image, workdir: workdir, into: file, scratch: scratch)
+            })
+        }
+        let shown = UploadNotices()
+        let results = try await AWSSystem.bake(spec, images: requests, baked: bakedAMIs, workDirectory: amiWork,
+                                               logger: logger, environment: environment) { name, upload in
+            if shown.due(upload) {
+                progress(.notice(message: "\(name): snapshot \(upload.blocksDone)/\(upload.blocksTotal) blocks"))
+            }
+        }
+        for (name, result) in results.sorted(by: { $0.key < $1.key }) {
+            if case .made(let outcome) = result { progress(.notice(message: "\(name): AMI \(outcome.ami)")) }
         }
     }
 
@@ -98,4 +137,18 @@ struct AWSBackend: SystemBackend {
 
     /// Instances are adopted by the next start, as after any agent restart.
     func teardown() async throws {}
+}
+
+/// Upload progress as notices: one at each tenth of the blocks, not one per block.
+private final class UploadNotices: Sendable {
+    private let lastTenth = Mutex(-1)
+
+    func due(_ progress: SnapshotUpload.Progress) -> Bool {
+        let tenth = progress.blocksTotal == 0 ? 10 : progress.blocksDone * 10 / progress.blocksTotal
+        return lastTenth.withLock { last in
+            guard tenth > last else { return false }
+            last = tenth
+            return true
+        }
+    }
 }

@@ -3,6 +3,7 @@ import Logging
 import PyreAPI
 import PyreAWS
 import PyreCore
+import PyreImages
 import ServiceLifecycle
 
 /// What a system runs on: where its servers are created, how their health is told, who
@@ -29,6 +30,9 @@ protocol SystemBackend: Sendable {
     func imageLocation(of recipe: ImageRecipe, digest: ImageDigest, bakedAt root: URL) throws -> ImageLocation
     /// Refuses, before anything is baked, a manifest this backend cannot run.
     func validate(_ spec: SystemSpec) throws
+    /// Runs after a deploy's images are baked, before their locations are asked for (where a
+    /// cloud image is made from each).
+    func prepareImages(_ spec: SystemSpec, baked: [BakedImage], progress: @escaping ProgressSink) async throws
 
     /// Runs before each rollout of `services`.
     func prepareDeploy(_ spec: SystemSpec, services: [DesiredService]) async throws
@@ -69,13 +73,18 @@ struct BackendContext: Sendable {
 
 typealias BackendFactory = @Sendable (BackendContext) throws -> any SystemBackend
 
+extension SystemBackend {
+    func prepareImages(_ spec: SystemSpec, baked: [BakedImage], progress: @escaping ProgressSink) async throws {}
+}
+
 enum SystemBackends {
     /// The backend pyre.yml's `provider:` names.
     static let standard: BackendFactory = { context in
         switch context.spec.provider {
         case .local: try LocalBackend(context)
         case .aws: try AWSBackend(spec: context.spec, network: context.network!,
-                                  bakedAMIs: BakedAMIs(file: context.state.bakedAMIsFile), logger: context.logger,
+                                  bakedAMIs: BakedAMIs(file: context.state.bakedAMIsFile),
+                                  amiWork: context.state.volatile.appendingPathComponent("ami-bakes"), logger: context.logger,
                                   environment: context.configuration.environment)
         }
     }
