@@ -15,7 +15,7 @@ public struct EventsClient: Sendable {
         guard let url = endpoint.events else {
             throw PyreError(.agent, "the running agent has no events API; restart it with this version of pyre")
         }
-        let ca = url.hasPrefix("https://") ? try? String(contentsOf: state.agentCAFile, encoding: .utf8) : nil
+        let ca = url.hasPrefix("https://") ? try? String(contentsOf: state.servedCAFile, encoding: .utf8) : nil
         self.init(url: url, token: try state.readEventsToken(), caPEM: ca)
     }
 

@@ -34,8 +34,9 @@ public struct StateDirectory: Sendable {
     /// The agent's own certificate authority and the certificate it serves servers on a network
     /// with (provider aws); the keys have mode 0600.
     public var tlsDirectory: URL { persistent.appendingPathComponent("tls") }
-    /// The CA certificate servers are given, and the CLI trusts, for the agent's TLS services.
-    public var agentCAFile: URL { tlsDirectory.appendingPathComponent("ca.pem") }
+    /// The CA certificate that checks the agent's TLS services as they run now (its own CA's, or
+    /// the one `aws: tls:` names): what servers are given and the CLI trusts.
+    public var servedCAFile: URL { tlsDirectory.appendingPathComponent("served-ca.pem") }
 
     /// Creates the directories that do not exist yet, for the owner only: the persistent half
     /// holds every event and log line, and namespace-mode servers of other systems see the

@@ -132,16 +132,15 @@ public actor Agent {
     }
 
     /// `HOST:PORT` of the syslog receiver (`logs.ZONE`), UDP and TCP.
-    public nonisolated var syslogAddress: String { "\(identity.systemAddress):\(logs.port)" }
+    public nonisolated var syslogAddress: String { "\(logs.plainHost(on: identity.systemAddress)):\(logs.port)" }
 
     /// `HOST:PORT` of the RELP receiver (`logs.ZONE`), which acknowledges what it stored.
-    public nonisolated var relpAddress: String { "\(identity.systemAddress):\(logs.relpPort)" }
+    public nonisolated var relpAddress: String { "\(logs.plainHost(on: identity.systemAddress)):\(logs.relpPort)" }
 
     /// The events API as servers and the host reach it (`events.ZONE` names the same address);
     /// over TLS for servers across a network.
     public nonisolated var eventsURL: String {
-        let host = identity.systemAddress.contains(":") ? "[\(identity.systemAddress)]" : identity.systemAddress
-        return "\(network == nil ? "http" : "https")://\(host):\(eventsPort)"
+        "\(network == nil ? "http" : "https")://\(identity.systemAddress):\(eventsPort)"
     }
 
     /// `HOST:PORT` of syslog over TLS on the system address, if it is served.

@@ -148,7 +148,8 @@ actor IdentityLayer: ServerPublisher {
     private func openEntrypoints(_ entrypoints: [EntrypointSpec]) async throws {
         for entrypoint in entrypoints {
             let proxy = EntrypointProxy(name: entrypoint.name, balance: BalanceStrategy(rawValue: entrypoint.balance.rawValue)!,
-                                        connectTimeout: entrypoint.connectTimeout, logger: logger)
+                                        connectTimeout: entrypoint.connectTimeout,
+                                        retryUnanswered: entrypoint.retryUnanswered, logger: logger)
             let (host, port) = try Self.split(entrypoint.listen)
             do {
                 _ = try await proxy.start(host: host, port: port)

@@ -37,6 +37,10 @@ final class LogsLayer: Sendable {
         self.logger = logger
     }
 
+    /// Where UDP, TCP and RELP listen, given the system address: there, or the loopback when
+    /// servers send across a network (over TLS only).
+    func plainHost(on systemAddress: String) -> String { network == nil ? systemAddress : "127.0.0.1" }
+
     /// Without root, syslog cannot have port 514.
     static let unprivilegedPort = 5514
     /// Without root, RELP takes librelp's default port, as 5514 stands beside 514.
@@ -51,7 +55,7 @@ final class LogsLayer: Sendable {
     /// only TLS is served there.
     func start(host: String) async throws {
         writer.start()
-        let plainHost = network == nil ? host : "127.0.0.1"
+        let plainHost = plainHost(on: host)
         let receiver = SyslogReceiver(
             configuration: .init(host: plainHost, port: port, tls: tls.map {
                 SyslogTLSConfiguration(certificatePath: $0.certificate, keyPath: $0.key, port: $0.port,

@@ -262,14 +262,18 @@ public struct EntrypointSpec: Sendable, Equatable {
     public var balance: EntrypointBalance
     /// How long a connection to one server may take before the next server is tried.
     public var connectTimeout: Duration
+    /// A server that resets a connection before answering it is replaced by the next one, which
+    /// gets what the client sent (`retry_unanswered`).
+    public var retryUnanswered: Bool
 
     public init(name: String, listen: String, service: String, balance: EntrypointBalance = .leastConnections,
-                connectTimeout: Duration = .seconds(2)) {
+                connectTimeout: Duration = .seconds(2), retryUnanswered: Bool = true) {
         self.name = name
         self.listen = listen
         self.service = service
         self.balance = balance
         self.connectTimeout = connectTimeout
+        self.retryUnanswered = retryUnanswered
     }
 }
 

@@ -14,12 +14,15 @@ public final class EntrypointProxy: Sendable {
     private let context: RelayContext
     private let listener = Mutex<RelayListener?>(nil)
 
+    /// `retryUnanswered`: a backend that resets a connection before answering is replaced by the
+    /// next one (see ``RelayedConnection``).
     public init(name: String, balance: BalanceStrategy = .leastConnections, connectTimeout: Duration = .seconds(2),
-                logger: Logger) {
+                retryUnanswered: Bool = true, logger: Logger) {
         var logger = logger
         logger[metadataKey: "entrypoint"] = "\(name)"
         self.name = name
-        self.context = RelayContext(table: BackendTable(strategy: balance), connectTimeout: connectTimeout, logger: logger)
+        self.context = RelayContext(table: BackendTable(strategy: balance), connectTimeout: connectTimeout,
+                                    retryUnanswered: retryUnanswered, logger: logger)
     }
 
     /// Binds and listens; returns the bound port (port 0 = ephemeral).

@@ -55,7 +55,8 @@ struct RelayDirection {
     /// Read but not yet taken by the destination. Almost always empty, so an idle connection holds no buffer.
     private var unwritten: [UInt8] = []
     private var written = 0
-    private var sourceEnded = false
+    /// The source sent its FIN.
+    private(set) var sourceEnded = false
     /// The destination's output is shut down: nothing more goes this way.
     private(set) var isFinished = false
     /// Everything read from the source so far, while holding; nil when not (or no longer) holding.

@@ -7,18 +7,20 @@ import NIOCore
 struct RelayContext: Sendable {
     let table: BackendTable
     let connectTimeout: Duration
+    let retryUnanswered: Bool
     let logger: Logger
 }
 
 /// One client connection: connected to a backend (trying the others when a connect fails), then
 /// relayed both ways until both directions have ended, or one side fails.
 ///
-/// A backend that resets the connection before sending a byte back is tried again like a failed
-/// connect: the kernel resets a connection it closes with received bytes unread, so the server
-/// never read all the client sent (typically a connection still queued on a listening socket
-/// that closed as its server went down). What the client sent is kept until the first byte comes
-/// back and sent to the next backend. A server that read the request and then closed sends a
-/// FIN, not a reset, and that is passed on: it may have acted on the request.
+/// A backend that resets the connection before sending a byte back (nothing relayed, nothing
+/// waiting to be read, no FIN) is tried again like a failed connect, unless the entry point
+/// says not to: the kernel resets a connection it closes with received bytes unread, so the
+/// server never read all the client sent (typically a connection still queued on a listening
+/// socket that closed as its server went down). What the client sent is kept until the first
+/// byte comes back and sent to the next backend. A server that read the request and then
+/// closed sends a FIN, not a reset, and that is passed on: it may have acted on the request.
 ///
 /// Lives on the loop that accepted it, and only that loop's thread touches its state; the
 /// backend table holds it so that drains and stops can ask the loop to reset it.
@@ -159,8 +161,9 @@ final class RelayedConnection: @unchecked Sendable {
                 : serve(events, reading: &toClient, writing: &toServer)
             if toClient.relayedBytes > 0 { toServer.stopHolding() }
             if let failure {
-                if failure.descriptor == server.descriptor, [ECONNRESET, EPIPE].contains(failure.code),
-                   toClient.relayedBytes == 0, let replay = toServer.heldBytes {
+                if context.retryUnanswered, failure.descriptor == server.descriptor, failure.code == ECONNRESET,
+                   toClient.relayedBytes == 0, !toClient.sourceEnded, !TCPSocket.hasBytesToRead(server.descriptor),
+                   let replay = toServer.heldBytes {
                     closeServer()
                     watch(&client, wanting: 0)  // as while connecting: only a reset is seen
                     connectFailed(backend, tried: tried, replay: replay, error: String(cString: strerror(failure.code)),

@@ -67,6 +67,12 @@ enum TCPSocket {
         return getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &code, &length) == 0 ? code : errno
     }
 
+    /// Whether bytes the peer sent wait to be read (they stay readable after its reset).
+    static func hasBytesToRead(_ descriptor: Int32) -> Bool {
+        var byte: UInt8 = 0
+        return recv(descriptor, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) > 0
+    }
+
     /// Small requests and replies go out at once rather than waiting for more to fill a segment.
     static func setNoDelay(_ descriptor: Int32) {
         var one: Int32 = 1

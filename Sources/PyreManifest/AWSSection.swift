@@ -46,10 +46,11 @@ enum AWSSection {
         }
         if let address = aws.optional("agent_address") {
             let text = try address.string(expecting: "an IP address in the VPC such as 10.0.0.5")
-            guard LocalAddresses.family(of: text) != nil else {
-                throw address.error("agent_address must be an IP address such as 10.0.0.5, got \"\(text)\"")
+            guard LocalAddresses.family(of: text) == AF_INET else {
+                throw address.error("agent_address must be an IPv4 address such as 10.0.0.5 (the servers' VPC address "
+                    + "of this machine), got \"\(text)\"")
             }
-            guard !["0.0.0.0", "::"].contains(text) else {
+            guard text != "0.0.0.0" else {
                 throw address.error("agent_address is where servers reach the agent, so it must be one address such "
                     + "as 10.0.0.5, not \(text) (every address)")
             }

@@ -2,7 +2,7 @@ import PyreCore
 
 /// `entrypoints:` — stable listeners that forward to a service.
 enum EntrypointSection {
-    static let keys = ["listen", "service", "balance", "connect_timeout"]
+    static let keys = ["listen", "service", "balance", "connect_timeout", "retry_unanswered"]
 
     static func read(_ value: ManifestValue, services: [ServiceSpec]) throws -> [EntrypointSpec] {
         let entrypoints = try value.mapping(
@@ -25,6 +25,7 @@ enum EntrypointSection {
             if let timeout = entrypoint.optional("connect_timeout") {
                 spec.connectTimeout = try timeout.duration(name: "connect_timeout")
             }
+            if let retry = entrypoint.optional("retry_unanswered") { spec.retryUnanswered = try retry.bool() }
             return spec
         }
     }

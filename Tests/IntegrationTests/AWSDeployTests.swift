@@ -126,7 +126,7 @@ struct AWSDeployTests {
         defer { agent.terminate() }
         let server = try #require(try await agent.waitForHealthy(count: 1).first)
 
-        let ca = try String(contentsOf: system.state.agentCAFile, encoding: .utf8)
+        let ca = try String(contentsOf: system.state.servedCAFile, encoding: .utf8)
         #expect(ca.hasPrefix("-----BEGIN CERTIFICATE-----"))
         let token = try system.state.readEventsToken()
         let userData = try #require(try await ec2.userData(of: server.id))
@@ -134,6 +134,14 @@ struct AWSDeployTests {
                      "export PYRE_LOGS='127.0.0.1:\(tlsPort)'", "export PYRE_DNS='127.0.0.1:\(dnsPort)'",
                      "export PYRE_CA='\(ca)'", "export PYRE_CA_FILE='/etc/pyre/agent-ca.pem'"] {
             #expect(userData.contains(line + "\n"), "\(line) in:\n\(userData)")
+        }
+        // The private zone names the agent as the agent's own zone does.
+        let route53 = Route53Client(client: AWSClient(configuration: moto.configuration(), logger: Logger(label: "test")))
+        let zone = try #require(try await route53.findHostedZone("\(system.name).pyre."))
+        let sets = try await route53.listRecordSets(zoneID: zone)
+        for name in ["dns", "events", "logs"] {
+            #expect(sets.contains(Route53RecordSet(name: "\(name).\(system.name).pyre.", type: "A", ttl: 5, values: ["127.0.0.1"])),
+                    "\(name) in \(sets)")
         }
         for mode in try FileManager.default.contentsOfDirectory(atPath: system.state.tlsDirectory.path).map({
             try FileManager.default.attributesOfItem(atPath: system.state.tlsDirectory.appendingPathComponent($0).path)[.posixPermissions] as? Int

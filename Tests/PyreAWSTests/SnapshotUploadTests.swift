@@ -62,7 +62,12 @@ struct SnapshotUploadTests {
         try await expectSnapshot(snapshot, holds: blocks, ebs: ebs)
         let last = try #require(seen.withLock { $0.last })
         #expect(last.blocksDone == last.blocksTotal && last.bytesSent == Int64(4 * EBSClient.blockSize))
-        #expect(!FileManager.default.fileExists(atPath: scratch.appendingPathComponent("journal").path), "done: no journal left")
+        let journal = try String(contentsOf: scratch.appendingPathComponent("journal"), encoding: .utf8)
+        #expect(journal.hasPrefix("snapshot \(snapshot) 1\n") && journal.hasSuffix("\ncompleted\n"), "\(journal)")
+        // Asked again (a bake that crashed before registering its AMI), it sends nothing.
+        let again = try await SnapshotUpload(ebs: ebs).upload(disk: file, description: "test", tags: [:],
+                                                              journal: scratch.appendingPathComponent("journal"))
+        #expect(again == snapshot)
     }
 
     @Test func anInterruptedUploadGoesOnWithItsSnapshot() async throws {

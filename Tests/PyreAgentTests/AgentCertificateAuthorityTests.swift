@@ -1,6 +1,8 @@
 import Foundation
 import NIOSSL
+import PyreAPI
 @testable import PyreAgent
+import PyreCore
 import Testing
 import X509
 
@@ -49,5 +51,49 @@ struct AgentCertificateAuthorityTests {
             try AgentCertificateAuthority.loadOrCreate(in: directory, system: "shop")
         }
         #expect("\(error)".contains("move the directory away"), "\(error)")
+    }
+}
+
+/// What servers on AWS are served with: the agent's own chain (its certificate, then the CA)
+/// for the address and the zone's names, or the user's files as they are.
+struct NetworkTLSTests {
+    private func spec(tls: AWSTLSSpec?) -> SystemSpec {
+        var aws = AWSSpec()
+        aws.agentAddress = "127.0.0.1"
+        aws.tls = tls
+        return SystemSpec(name: "shop", provider: .aws, aws: aws, images: [], services: [],
+                          directory: FileManager.default.temporaryDirectory)
+    }
+
+    @Test func theAgentsOwnCertificateChainsToItsCA() throws {
+        let state = StateDirectory(root: FileManager.default.temporaryDirectory.appendingPathComponent("pyre-tls-\(UUID().uuidString)"))
+        try state.create()
+        defer { try? FileManager.default.removeItem(at: state.root) }
+        let network = try NetworkTLS.prepare(spec(tls: nil), state: state)
+        #expect(network.address == "127.0.0.1")
+        let chain = try NIOSSLCertificate.fromPEMFile(network.certificatePath)
+        #expect(chain.count == 2, "the agent's certificate, then the CA")
+        #expect(try String(contentsOf: state.servedCAFile, encoding: .utf8) == network.caPEM)
+        _ = try network.serverConfiguration()
+    }
+
+    @Test func theUsersCertificateIsServedAsItIs() throws {
+        let state = StateDirectory(root: FileManager.default.temporaryDirectory.appendingPathComponent("pyre-tls-\(UUID().uuidString)"))
+        try state.create()
+        defer { try? FileManager.default.removeItem(at: state.root) }
+        let own = state.root.appendingPathComponent("own")
+        let authority = try AgentCertificateAuthority.loadOrCreate(in: own, system: "elsewhere")
+        let issued = try authority.issue(address: "127.0.0.1", names: ["agent.example.com"])
+        try issued.certificate.write(to: own.appendingPathComponent("agent.pem"), atomically: true, encoding: .utf8)
+        try issued.key.write(to: own.appendingPathComponent("agent-key.pem"), atomically: true, encoding: .utf8)
+        let files = AWSTLSSpec(certificate: own.appendingPathComponent("agent.pem").path,
+                               key: own.appendingPathComponent("agent-key.pem").path, ca: own.appendingPathComponent("ca.pem").path)
+        let network = try NetworkTLS.prepare(spec(tls: files), state: state)
+        #expect(network.certificatePath == files.certificate && network.keyPath == files.key)
+        #expect(network.caPEM == authority.certificatePEM)
+        #expect(try String(contentsOf: state.servedCAFile, encoding: .utf8) == authority.certificatePEM, "what the CLI trusts")
+        #expect(!FileManager.default.fileExists(atPath: state.tlsDirectory.appendingPathComponent("ca-key.pem").path),
+                "no CA of the agent's own is made")
+        _ = try network.serverConfiguration()
     }
 }

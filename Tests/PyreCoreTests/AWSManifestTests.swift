@@ -78,7 +78,9 @@ import Testing
         let every = try awsError("  agent_address: 0.0.0.0\n")
         #expect(every.message.contains("not 0.0.0.0 (every address)") && every.location?.line == 4)
         let name = try awsError("  agent_address: agent.internal\n")
-        #expect(name.message == #"agent_address must be an IP address such as 10.0.0.5, got "agent.internal""#)
+        #expect(name.message.hasPrefix("agent_address must be an IPv4 address such as 10.0.0.5"), "\(name.message)")
+        let six = try awsError("  agent_address: \"::1\"\n")
+        #expect(six.message.contains("IPv4"), "\(six.message)")
         // TEST-NET-1 (RFC 5737): never an address of this machine.
         let foreign = try awsError("  agent_address: 192.0.2.1\n")
         #expect(foreign.message.contains("192.0.2.1 is not an address of this machine"), "\(foreign.message)")

@@ -60,7 +60,7 @@ import Testing
         #expect(spec.entrypoints == [
             EntrypointSpec(name: "public", listen: "127.0.0.1:8080", service: "web"),
             EntrypointSpec(name: "admin", listen: "[::1]:9090", service: "web", balance: .roundRobin,
-                           connectTimeout: .milliseconds(500)),
+                           connectTimeout: .milliseconds(500), retryUnanswered: false),
         ])
         #expect(spec.dns == DNSSpec(listen: "127.0.0.1:5353", ttl: .seconds(2), records: [
             StaticDNSRecord(name: "db.shop.example.", value: .a("10.0.0.5")),

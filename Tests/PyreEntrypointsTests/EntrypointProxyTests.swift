@@ -11,11 +11,12 @@ import Testing
 struct EntrypointProxyTests {
     private func startProxy(
         _ balance: BalanceStrategy = .leastConnections, connectTimeout: Duration = .seconds(2),
-        backends: [TestBackend] = []
+        retryUnanswered: Bool = true, backends: [TestBackend] = []
     ) async throws -> (EntrypointProxy, port: Int) {
         var logger = Logger(label: "entrypoint-test")
         logger.logLevel = .error
-        let proxy = EntrypointProxy(name: "test", balance: balance, connectTimeout: connectTimeout, logger: logger)
+        let proxy = EntrypointProxy(name: "test", balance: balance, connectTimeout: connectTimeout,
+                                    retryUnanswered: retryUnanswered, logger: logger)
         proxy.setBackends(backends.map(\.backend))
         return (proxy, try await proxy.start(host: "127.0.0.1", port: 0))
     }
@@ -197,6 +198,25 @@ struct EntrypointProxyTests {
         #expect(String(decoding: try await client.received(atLeast: expected.utf8.count), as: UTF8.self) == expected)
         #expect(proxy.connectionCount(of: "queued") == 0)
         await client.close()
+        await proxy.stop()
+        await live.stop()
+    }
+
+    /// With `retry_unanswered: false` the same reset reaches the client, and nothing goes elsewhere.
+    @Test func withoutRetryingUnansweredTheResetReachesTheClient() async throws {
+        let queued = try UnreadListener()
+        let live = try await TestBackend.start("live")
+        let (proxy, port) = try await startProxy(.roundRobin, retryUnanswered: false)
+        proxy.setBackends([EntrypointBackend(id: "queued", host: "127.0.0.1", port: queued.port), live.backend])
+
+        let client = try await TestClient.connect(to: port)
+        try await client.send("INCR counter\r\n")
+        #expect(try await eventually { proxy.connectionCount(of: "queued") == 1 })
+        try await Task.sleep(for: .milliseconds(100))
+        queued.close()
+        let (received, error) = try await client.untilEnd()
+        #expect(received.isEmpty && error != nil, "a reset, not an answer from live")
+        #expect(proxy.connectionCount(of: "live") == 0)
         await proxy.stop()
         await live.stop()
     }

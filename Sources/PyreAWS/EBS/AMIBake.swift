@@ -42,21 +42,51 @@ public struct AMIBake: Sendable {
         }
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
         let short = String(digest.short)
+        let lock = try ExclusiveFile(workDirectory.appendingPathComponent("\(name)-\(short).lock"), busy:
+            "another pyre bake or deploy is making the AMI of image \(name) (\(short)) now; wait for it to finish")
+        defer { lock.release() }
         let disk = Self.diskFile(name: name, digest: digest, in: workDirectory)
         let journal = workDirectory.appendingPathComponent("\(name)-\(short).upload")
-        // A journal means an upload of this very disk was under way: go on with it.
-        if !(FileManager.default.fileExists(atPath: journal.path) && FileManager.default.fileExists(atPath: disk.path)) {
+        let record = UploadJournal.read(journal)
+        // A journal means an upload of this very disk was under way, or done: go on with it.
+        if !(record?.completed == true || (record != nil && FileManager.default.fileExists(atPath: disk.path))) {
             try? FileManager.default.removeItem(at: journal)
             try await makeDisk(disk)
         }
         let tags = [EC2ServerProvider.Tag.image: digest.rawValue, EC2ServerProvider.Tag.system: system]
-        let snapshot = try await upload.upload(disk: disk, description: "Pyre image \(name) \(digest.rawValue)",
+        let snapshot: String
+        if let record, record.completed {
+            snapshot = record.snapshot
+        } else {
+            snapshot = try await upload.upload(disk: disk, description: "Pyre image \(name) \(digest.rawValue)",
                                                tags: tags, journal: journal, onProgress: onProgress)
+        }
         let ami = try await ec2.registerImage(name: "pyre-\(system)-\(name)-\(short)",
                                               description: "Pyre image \(name) of \(system), \(digest.rawValue)",
                                               snapshot: snapshot, tags: tags)
         try await ec2.createTags([ami], tags: tags)
+        try? FileManager.default.removeItem(at: journal)
         if !keepDisk { try? FileManager.default.removeItem(at: disk) }
         return .registered(ami: ami, snapshot: snapshot)
     }
+}
+
+/// A lock file held with flock(2) while one process works on what it names; released when the
+/// process ends, however it ends.
+final class ExclusiveFile: Sendable {
+    private let descriptor: Int32
+
+    /// Takes the lock at once or throws `busy`; `wait` waits for it instead.
+    init(_ file: URL, busy: String, wait: Bool = false) throws {
+        descriptor = open(file.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw PyreError(.bake, "cannot open \(file.path): \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX | (wait ? 0 : LOCK_NB)) == 0 else {
+            close(descriptor)
+            throw PyreError(.bake, busy)
+        }
+    }
+
+    func release() { close(descriptor) }
 }

@@ -26,28 +26,43 @@ public struct SnapshotUpload: Sendable {
     }
 
     /// Uploads `disk` (its size a whole number of GiB) and completes the snapshot; returns its id.
-    /// `journal` keeps what was written until the snapshot is complete.
+    /// `journal` keeps what was written, and then that the snapshot is complete: remove it once
+    /// the snapshot is in use. A journal whose snapshot EBS no longer takes blocks for (timed out,
+    /// gone) is dropped, and the upload starts over.
     public func upload(disk: URL, description: String, tags: [String: String], journal: URL,
                        onProgress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> String {
         let reader = try DiskBlocks(disk)
         let gibibytes = Int((reader.bytes + (1 << 30) - 1) >> 30)
         var record = UploadJournal.read(journal)
         if record?.gibibytes != gibibytes { record = nil }
-        let snapshot: String
+        if let record, record.completed { return record.snapshot }
         if let record {
-            snapshot = record.snapshot
-        } else {
-            let token = UUID().uuidString.lowercased()
-            snapshot = try await ebs.startSnapshot(gibibytes: gibibytes, description: description, tags: tags,
-                                                   clientToken: token).id
-            try UploadJournal.start(journal, snapshot: snapshot, gibibytes: gibibytes)
+            do {
+                return try await upload(reader, into: record, description: description, tags: tags, journal: journal,
+                                        onProgress: onProgress)
+            } catch let error as AWSError where error.kind == .service && (400..<500).contains(error.httpStatus ?? 0) {
+                try? FileManager.default.removeItem(at: journal)  // refused: not a snapshot we can add to
+            }
         }
-        let resumed = record?.blocks ?? [:]
+        let snapshot = try await ebs.startSnapshot(gibibytes: gibibytes, description: description, tags: tags,
+                                                   clientToken: UUID().uuidString.lowercased()).id
+        try UploadJournal.start(journal, snapshot: snapshot, gibibytes: gibibytes)
+        let fresh = UploadJournal.Record(snapshot: snapshot, gibibytes: gibibytes, blocks: [:], completed: false)
+        return try await upload(reader, into: fresh, description: description, tags: tags, journal: journal,
+                                onProgress: onProgress)
+    }
+
+    private func upload(_ reader: DiskBlocks, into record: UploadJournal.Record, description: String, tags: [String: String],
+                        journal: URL, onProgress: @escaping @Sendable (Progress) -> Void) async throws -> String {
+        let snapshot = record.snapshot
         let candidates = try reader.dataBlocks()
+        // Only lines naming blocks of this disk count (a line torn by a crash may not).
+        let resumed = record.blocks.filter { Set(candidates).contains($0.key) }
         let pending = candidates.filter { resumed[$0] == nil }
         let start = ContinuousClock.now
         let state = UploadState(checksums: resumed)
         let appender = try UploadJournal.Appender(journal)
+        defer { appender.close() }
         onProgress(Progress(blocksDone: resumed.count, blocksTotal: candidates.count, bytesSent: 0, elapsed: .zero,
                             blocksResumed: resumed.count))
 
@@ -62,7 +77,7 @@ public struct SnapshotUpload: Sendable {
                     } else {
                         let checksum = EBSClient.checksum(block)
                         try await ebs.putSnapshotBlock(snapshot, index: index, data: block, checksum: checksum.text)
-                        appender.note(index: index, checksum: checksum.text)
+                        appender.note("\(index) \(checksum.text)")
                         state.update {
                             $0.checksums[index] = checksum.text
                             $0.bytesSent += Int64(block.count)
@@ -79,17 +94,15 @@ public struct SnapshotUpload: Sendable {
             for _ in 0..<max(1, parallelism) where addNext() {}
             while try await group.next() != nil { _ = addNext() }
         }
-        appender.close()
 
         let checksums = state.update { $0.checksums }
         try await ebs.completeSnapshot(snapshot, changedBlocks: checksums.count,
                                        aggregateChecksum: Self.aggregateChecksum(checksums))
-        try? FileManager.default.removeItem(at: journal)
+        appender.note(UploadJournal.completedLine)
         return snapshot
     }
 }
 
-/// What the upload's tasks have done so far, shared between them.
 extension SnapshotUpload {
     /// CompleteSnapshot's LINEAR aggregate: the SHA-256 of the blocks' SHA-256s (decoded),
     /// concatenated in block order, in base64.
@@ -170,50 +183,61 @@ final class DiskBlocks: Sendable {
 }
 
 /// The journal of an upload: a first line naming the snapshot and the volume's size, then one
-/// line per block written (`INDEX CHECKSUM`). A line cut short by a crash is ignored: that
-/// block is written again, which EBS allows on a snapshot not yet complete.
+/// line per block written (`INDEX CHECKSUM`), then `completed` once the snapshot is. A line cut
+/// short by a crash is cut off when the journal is opened again: that block is written again,
+/// which EBS allows on a snapshot not yet complete.
 enum UploadJournal {
     struct Record {
         var snapshot: String
         var gibibytes: Int
         var blocks: [Int: String]
+        var completed: Bool
     }
+
+    static let completedLine = "completed"
 
     static func read(_ file: URL) -> Record? {
         guard let text = try? String(contentsOf: file, encoding: .utf8) else { return nil }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: true).makeIterator()
+        // Only whole lines: what follows the last line break is a write a crash cut short.
+        let whole = text.hasSuffix("\n") ? text : String(text[..<(text.lastIndex(of: "\n") ?? text.startIndex)])
+        var lines = whole.split(separator: "\n", omittingEmptySubsequences: true).makeIterator()
         guard let header = lines.next()?.split(separator: " "), header.count == 3, header[0] == "snapshot",
               let gibibytes = Int(header[2]) else { return nil }
-        var blocks: [Int: String] = [:]
+        var record = Record(snapshot: String(header[1]), gibibytes: gibibytes, blocks: [:], completed: false)
         while let line = lines.next() {
+            if line == completedLine { record.completed = true; continue }
             let fields = line.split(separator: " ")
             guard fields.count == 2, let index = Int(fields[0]), fields[1].count == 44 else { continue }
-            blocks[index] = String(fields[1])
+            record.blocks[index] = String(fields[1])
         }
-        return Record(snapshot: String(header[1]), gibibytes: gibibytes, blocks: blocks)
+        return record
     }
 
     static func start(_ file: URL, snapshot: String, gibibytes: Int) throws {
         try "snapshot \(snapshot) \(gibibytes)\n".write(to: file, atomically: true, encoding: .utf8)
     }
 
-    /// Appends lines; each is one write(2) with O_APPEND, so lines never interleave.
+    /// Appends lines; each is one write(2) with O_APPEND, so lines never interleave. Opening cuts
+    /// off a last line a crash left without its line break.
     final class Appender: Sendable {
         private let descriptor: Int32
 
         init(_ file: URL) throws {
+            let text = (try? Data(contentsOf: file)) ?? Data()
+            if let last = text.lastIndex(of: UInt8(ascii: "\n")), last != text.count - 1 {
+                truncate(file.path, off_t(last + 1))
+            }
             descriptor = open(file.path, O_WRONLY | O_APPEND | O_CLOEXEC)
             guard descriptor >= 0 else {
                 throw PyreError(.bake, "cannot write the upload journal \(file.path): \(String(cString: strerror(errno)))")
             }
         }
 
-        func note(index: Int, checksum: String) {
-            let line = "\(index) \(checksum)\n"
-            _ = line.withCString { write(descriptor, $0, strlen($0)) }
+        func note(_ line: String) {
+            let text = line + "\n"
+            _ = text.withCString { write(descriptor, $0, strlen($0)) }
         }
 
         func close() { _ = Glibc.close(descriptor) }
     }
 }
-

@@ -125,7 +125,10 @@ public struct BakedAMIs: Sendable {
         load()[region]?[digest.rawValue]
     }
 
+    /// Under a lock, so that a bake and a deploy recording at once both keep theirs.
     public func record(_ ami: String, of digest: ImageDigest, region: String) throws {
+        let lock = try ExclusiveFile(URL(fileURLWithPath: file.path + ".lock"), busy: "cannot lock \(file.path)", wait: true)
+        defer { lock.release() }
         var all = load()
         all[region, default: [:]][digest.rawValue] = ami
         let data = try JSONEncoder().encode(all)

@@ -119,12 +119,18 @@ struct AWSBackend: SystemBackend {
     func prepare() async throws {}
 
     /// The services' AMIs exist and were baked from their images; the zone's static records
-    /// are the manifest's.
+    /// are the manifest's and the agent's names.
     func prepareDeploy(_ spec: SystemSpec, services: [DesiredService]) async throws {
         var amis: [ImageDigest: String] = [:]
         for service in services { if case .ami(let ami) = service.imageLocation { amis[service.image] = ami } }
         try await ec2.verifyImages(amis)
-        await route53.setStaticRecords(spec.dns.records, defaultTTL: spec.dns.ttl)
+        await route53.setStaticRecords(spec.dns.records + agentRecords, defaultTTL: spec.dns.ttl)
+    }
+
+    /// `dns.ZONE`, `events.ZONE` and `logs.ZONE` at the agent's address, as in the agent's own
+    /// zone: the names its certificate carries.
+    var agentRecords: [StaticDNSRecord] {
+        ["dns", "events", "logs"].map { StaticDNSRecord(name: "\($0).\(zone)", value: .a(network.address)) }
     }
 
     func tick() async { await route53.resync() }
@@ -132,7 +138,7 @@ struct AWSBackend: SystemBackend {
     var services: [any Service] { [] }
     var startupLines: [String] {
         ["servers are EC2 instances; their names are in the Route 53 hosted zone \(zone) (private to the VPC)",
-         "servers reach the agent at \(network.address) over TLS (CA: \(network.certificatePath))"]
+         "servers reach the agent at \(network.address) over TLS (its certificate: \(network.certificatePath))"]
     }
 
     /// Instances are adopted by the next start, as after any agent restart.

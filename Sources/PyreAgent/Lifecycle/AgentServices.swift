@@ -85,7 +85,7 @@ struct AgentServices {
         }
         for line in agent.backend.startupLines { console(.notice(message: line)) }
         console(.notice(message: "events API at \(agent.eventsURL) (events.\(agent.zone); `pyre events` reads it)"))
-        let tls = agent.logs.tls.map { ", TLS on port \($0.port)" } ?? ""
+        let tls = agent.syslogTLSAddress.map { ", TLS on \($0)" } ?? ""
         console(.notice(message: "syslog at \(agent.syslogAddress), UDP and TCP\(tls), RELP on port \(agent.logs.relpPort)"
                              + " (logs.\(agent.zone); `pyre logs` reads it)"))
     }

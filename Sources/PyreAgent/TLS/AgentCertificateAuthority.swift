@@ -54,8 +54,9 @@ struct AgentCertificateAuthority {
             issuerPrivateKey: .init(key))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        try PrivateFile.write(key.pemRepresentation, to: keyFile)
+        // The key last: its file is what says a CA was made, so a crash in between makes a new one.
         try PrivateFile.write(try certificate.serializeAsPEM().pemString, to: certificateFile)
+        try PrivateFile.write(key.pemRepresentation, to: keyFile)
         return AgentCertificateAuthority(certificate: certificate, key: key)
     }
 
@@ -110,6 +111,12 @@ enum PrivateFile {
         guard written == text.utf8.count, synced, rename(temporary, file.path) == 0 else {
             unlink(temporary)
             throw PyreError(.agent, "cannot write \(file.path): \(String(cString: strerror(errno)))")
+        }
+        // The rename lasts only once the directory is on disk too.
+        let directory = open(file.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
         }
     }
 }

@@ -18,9 +18,12 @@ struct NetworkTLS: Sendable, Equatable {
     /// address and the zone's service names.
     static func prepare(_ spec: SystemSpec, state: StateDirectory) throws -> NetworkTLS {
         let address = try spec.aws.agentAddress ?? AgentHostAddress.primary()
+        try FileManager.default.createDirectory(at: state.tlsDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
         if let own = spec.aws.tls {
-            return NetworkTLS(address: address, certificatePath: own.certificate, keyPath: own.key,
-                              caPEM: try String(contentsOfFile: own.ca, encoding: .utf8))
+            let ca = try String(contentsOfFile: own.ca, encoding: .utf8)
+            try PrivateFile.write(ca, to: state.servedCAFile)
+            return NetworkTLS(address: address, certificatePath: own.certificate, keyPath: own.key, caPEM: ca)
         }
         let authority = try AgentCertificateAuthority.loadOrCreate(in: state.tlsDirectory, system: spec.name)
         let domain = spec.zone.hasSuffix(".") ? String(spec.zone.dropLast()) : spec.zone
@@ -29,6 +32,7 @@ struct NetworkTLS: Sendable, Equatable {
         let key = state.tlsDirectory.appendingPathComponent("agent-key.pem")
         try PrivateFile.write(issued.key, to: key)
         try PrivateFile.write(issued.certificate + "\n" + authority.certificatePEM + "\n", to: certificate)
+        try PrivateFile.write(authority.certificatePEM, to: state.servedCAFile)
         return NetworkTLS(address: address, certificatePath: certificate.path, keyPath: key.path,
                           caPEM: authority.certificatePEM)
     }

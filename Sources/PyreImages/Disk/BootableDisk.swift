@@ -67,6 +67,7 @@ public struct BootableDisk: Sendable {
     public static func build(_ image: BakedImage, workdir: String, into file: URL, scratch: URL) async throws -> Layout {
         let boot = try boot(in: image.root, image: image.name)
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
         let ids = DiskIDs(digest: image.digest)
 
         let bootBytes = try [boot.kernel, boot.initrd, boot.loader].reduce(UInt64(0)) {
@@ -99,7 +100,6 @@ public struct BootableDisk: Sendable {
         try disk.copySparse(from: esp, at: table.partitions[0].firstSector * 512)
         try disk.copySparse(from: rootFS, at: rootPartition.firstSector * 512)
         try disk.close()
-        try? FileManager.default.removeItem(at: scratch)
         return Layout(file: file, bytes: bytes, table: table)
     }
 
@@ -130,6 +130,11 @@ public struct BootableDisk: Sendable {
                      ["-q", "-F", "-t", "ext4", "-b", "4096", "-L", "pyre-root", "-U", uuid,
                       "-E", "root_owner=0:0,hash_seed=\(uuid)", "-d", tree.path, file.path, "\(blocks)"])
         // Where user data starts the server (`cd /opt/pyre/image`), whatever the image's workdir.
+        // debugfs splits its command at spaces and reads quotes: such a workdir cannot be linked.
+        guard !workdir.contains(where: { $0.isWhitespace || "\"'\\".contains($0) }) else {
+            throw PyreError(.bake, "workdir '\(workdir)' has a space, quote or backslash, which a disk for EC2 cannot link "
+                + "at /opt/pyre/image; choose a workdir without them, such as /app")
+        }
         let commands = ["mkdir /opt", "mkdir /opt/pyre", "symlink /opt/pyre/image \(workdir)"]
         try Tool.run("debugfs", package: "e2fsprogs", ["-w", "-R", commands[0], file.path])
         try Tool.run("debugfs", package: "e2fsprogs", ["-w", "-R", commands[1], file.path])
