@@ -141,9 +141,11 @@ enum MotoProcess {
         String(((try? String(contentsOf: log, encoding: .utf8)) ?? "").suffix(2_000))
     }
 
-    /// Runs moto's own `main` after fixing one bug in its signature check: it hashes a GET's
-    /// parsed parameters (for Route 53, its headers) as if they were the body, so it rejects
-    /// every correctly signed GET, boto3's included. A GET's body is empty.
+    /// Runs moto's own `main` after fixing one bug in its signature check: for a request without
+    /// a body it hashes the parsed parameters (for Route 53 a GET's headers, for EBS the path's)
+    /// as if they were the body, so it rejects every correctly signed such request, boto3's
+    /// included. Its body is empty; only a form (the Query APIs) is parsed into parameters that
+    /// were the body.
     static let launcher = """
         import sys
         from moto.iam import access_control
@@ -153,7 +155,8 @@ enum MotoProcess {
 
         def _create_aws_request(self):
             data = self._data
-            if self._method in ("GET", "HEAD", "DELETE") and not self._body:
+            form = str(self._headers.get("Content-Type", "")).startswith("application/x-www-form-urlencoded")
+            if not self._body and not form:
                 self._data = b""
             try:
                 return original(self)

@@ -94,6 +94,19 @@ struct SnapshotUploadTests {
         try await expectSnapshot(snapshot, holds: blocks, ebs: ebs)
     }
 
+    /// A journal naming a snapshot EBS no longer has (it timed out long ago) does not stop the
+    /// bake: it is dropped, and the upload starts over with a new snapshot.
+    @Test func aJournalOfASnapshotThatIsGoneStartsOver() async throws {
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let (file, blocks) = try disk()
+        let ebs = try await ebs()
+        let journal = scratch.appendingPathComponent("journal")
+        try "snapshot snap-00000000deadbeef0 1\n0 \(EBSClient.checksum(blocks[0]!).text)\n".write(to: journal, atomically: true, encoding: .utf8)
+        let snapshot = try await SnapshotUpload(ebs: ebs).upload(disk: file, description: "test", tags: [:], journal: journal)
+        #expect(snapshot != "snap-00000000deadbeef0")
+        try await expectSnapshot(snapshot, holds: blocks, ebs: ebs)
+    }
+
     @Test func theAggregateChecksumIsTheHashOfTheBlockHashesInBlockOrder() {
         let low = Array(SHA256.hash(data: [1, 2, 3] as [UInt8])), high = Array(SHA256.hash(data: [4] as [UInt8]))
         let checksums = [700: Data(high).base64EncodedString(), 2: Data(low).base64EncodedString()]

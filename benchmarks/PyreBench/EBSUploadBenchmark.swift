@@ -61,6 +61,9 @@ enum EBSUploadBenchmark {
         let moto = try await MotoServer.startFresh()
         let ebs = EBSClient(client: AWSClient(configuration: moto.configuration(), logger: Logger(label: "bench")))
         let journal = disk.deletingLastPathComponent().appendingPathComponent("\(disk.lastPathComponent).journal")
+        // Each round a new upload: the journal of the last one (complete) would be taken up again.
+        try? FileManager.default.removeItem(at: journal)
+        defer { try? FileManager.default.removeItem(at: journal) }
         let sent = Recorded()
         let cpu = ProcessUsage.ownCPUSeconds()
         let start = ContinuousClock.now

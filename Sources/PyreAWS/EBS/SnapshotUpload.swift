@@ -27,8 +27,8 @@ public struct SnapshotUpload: Sendable {
 
     /// Uploads `disk` (its size a whole number of GiB) and completes the snapshot; returns its id.
     /// `journal` keeps what was written, and then that the snapshot is complete: remove it once
-    /// the snapshot is in use. A journal whose snapshot EBS no longer takes blocks for (timed out,
-    /// gone) is dropped, and the upload starts over.
+    /// the snapshot is in use. A journal whose snapshot EBS refuses blocks for (timed out, gone)
+    /// is dropped, and the upload starts over with a new snapshot.
     public func upload(disk: URL, description: String, tags: [String: String], journal: URL,
                        onProgress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> String {
         let reader = try DiskBlocks(disk)
@@ -40,8 +40,9 @@ public struct SnapshotUpload: Sendable {
             do {
                 return try await upload(reader, into: record, description: description, tags: tags, journal: journal,
                                         onProgress: onProgress)
-            } catch let error as AWSError where error.kind == .service && (400..<500).contains(error.httpStatus ?? 0) {
-                try? FileManager.default.removeItem(at: journal)  // refused: not a snapshot we can add to
+            } catch let error as AWSError where error.kind == .service {
+                // Refused (still, after the retries): not a snapshot that takes blocks any more.
+                try? FileManager.default.removeItem(at: journal)
             }
         }
         let snapshot = try await ebs.startSnapshot(gibibytes: gibibytes, description: description, tags: tags,
