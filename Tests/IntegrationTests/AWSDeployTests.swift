@@ -185,7 +185,17 @@ struct AWSDeployTests {
         }
         #expect(logged.contains("over-tls-\(system.name)"), "\(logged)")
 
-        try await agent.stop()
+        // A restarted agent keeps its CA, so the servers' environment is the same: it adopts the
+        // instance it finds and replaces nothing.
+        agent.signal(SIGKILL)
+        try await Task.sleep(for: .seconds(1))
+        let restarted = try AgentProcess(system, isolation: "process", environment: environment)
+        defer { restarted.terminate() }
+        #expect(try await restarted.waitForHealthy(count: 1).map(\.id) == [server.id])
+        #expect(try String(contentsOf: system.state.servedCAFile, encoding: .utf8) == ca)
+        let plan = try await pyre(["plan", system.directory.path], environment: environment)
+        #expect(plan.status == 0, "nothing to replace (exit 0): \(plan.output)")
+        try await restarted.stop()
     }
 
     /// A whole-server image without `ami:` becomes an AMI of its own: its bootable disk goes to
