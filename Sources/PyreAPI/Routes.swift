@@ -66,9 +66,11 @@ public enum ControlRoutes {
     public static let promote = APIRoute(.POST, "/v1/promote")
     /// `pyre image gc` while the agent runs: it knows what its servers and deployments use.
     public static let collectImages = APIRoute(.POST, "/v1/images/gc")
+    /// Prometheus's text format (docs/metrics.md).
+    public static let metrics = APIRoute(.GET, "/metrics")
 
     public static let all = [status, history, timeline, dns, logs, plan, deploy, verify, destroy, rollback, promote,
-                             collectImages]
+                             collectImages, metrics]
 }
 
 /// The events API (`docs/events-api.yaml`), on the system address, for servers and the CLI.

@@ -42,6 +42,8 @@ public actor Agent {
     let logs: LogsLayer
     /// Where and with what TLS servers across a network reach the agent's services (provider aws).
     nonisolated let network: NetworkTLS?
+    /// What `GET /metrics` serves.
+    nonisolated let metrics = AgentMetrics()
     private let statusReporter: StatusReporter
     private let driftChecker: DriftChecker
     private let lock: AgentLock
@@ -200,10 +202,12 @@ public actor Agent {
         try await backend.prepareDeploy(spec, services: wanted)
         try await identity.configure(spec)
         await identity.setDeployment(await reconciler.state.nextDeploymentNumber)
-        return try await reconciler.deploy(wanted, trigger: trigger, release: release, options: options,
-                                           rollingBack: rollingBack) { event in
+        let record = try await reconciler.deploy(wanted, trigger: trigger, release: release, options: options,
+                                                 rollingBack: rollingBack) { event in
             progress(ProgressEvent(event))
         }
+        metrics.deploymentEnded(record)
+        return record
     }
 
     /// pyre.yml as it is on disk now, refused when it changes what the agent took up at

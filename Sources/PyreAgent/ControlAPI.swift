@@ -31,6 +31,11 @@ public enum ControlAPI {
         router.add(middleware: BearerTokenMiddleware(token: token, hint: "the CLI reads it from STATE/token"))
         router.on(ControlRoutes.status) { _, _ in try jsonResponse(try await agent.status()) }
         router.on(ControlRoutes.history) { _, _ in try jsonResponse(await agent.history()) }
+        router.on(ControlRoutes.metrics) { _, _ in
+            let exposition = agent.metrics.exposition(status: try await agent.status())
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: exposition)))
+        }
         router.on(ControlRoutes.timeline) { _, context in
             let text = context.parameters.get("deployment") ?? ""
             guard let number = Int(text) else {

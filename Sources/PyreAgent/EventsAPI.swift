@@ -21,7 +21,7 @@ package enum EventsAPI {
     /// Over TLS with `tls`'s certificate, for servers across a network.
     static func application(
         store: any EventStore, token: String, host: String, port: Int, tls: NetworkTLS? = nil,
-        subscribers: SubscriberRegistry, logger: Logger,
+        subscribers: SubscriberRegistry, metrics: AgentMetrics? = nil, logger: Logger,
         onListening: @escaping @Sendable (SocketAddress) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let server: HTTPServerBuilder = if let tls {
@@ -29,7 +29,7 @@ package enum EventsAPI {
         } else {
             .http1()
         }
-        return Application(router: router(store: store, token: token, subscribers: subscribers), server: server,
+        return Application(router: router(store: store, token: token, subscribers: subscribers, metrics: metrics), server: server,
                     configuration: .init(address: .hostname(host, port: port), serverName: "pyre-events"),
                     onServerRunning: { channel in
                         if let address = channel.localAddress { await onListening(address) }
@@ -47,7 +47,8 @@ package enum EventsAPI {
     }
 
     /// Every route of the events API.
-    static func router(store: any EventStore, token: String, subscribers: SubscriberRegistry) -> Router<BasicRequestContext> {
+    static func router(store: any EventStore, token: String, subscribers: SubscriberRegistry,
+                       metrics: AgentMetrics? = nil) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: BearerTokenMiddleware(token: token, hint: "servers get it as PYRE_EVENTS_TOKEN; the CLI reads STATE/events-token"))
         router.on(EventsRoutes.append) { request, context in
@@ -57,7 +58,9 @@ package enum EventsAPI {
                 var request = request
                 let events = try EventsJSON.newEvents(from: try await request.collectBody(upTo: bodyLimit))
                 try asBadRequest { try EventValidation.checkAppend(to: stream, events, expected: expected) }
+                let start = ContinuousClock.now
                 let result = try await store.append(to: stream, events, expected: expected)
+                metrics?.eventsAppended(events.count, took: ContinuousClock.now - start)
                 return json(result, status: .created)
             }
         }

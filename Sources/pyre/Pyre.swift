@@ -36,6 +36,10 @@ struct Up: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
     var logLevel: Logger.Level = .warning
 
+    @Option(name: .customLong("control-port"),
+            help: "The control API's port on 127.0.0.1 (default: a free one); fix it where Prometheus scrapes /metrics.")
+    var controlPort: Int?
+
     @Option(name: .customLong("keep-deployments"),
             help: "After each deploy, keep the images of this many past deployments (for going back) besides the live servers'.")
     var keepDeployments: Int = AgentConfiguration.defaultKeptDeployments
@@ -46,6 +50,7 @@ struct Up: AsyncParsableCommand {
                 systemDirectory: options.systemURL, stateDirectory: options.state.root,
                 isolation: isolation ?? .automatic(), subnet: subnet)
             configuration.keptDeployments = keepDeployments
+            if let controlPort { configuration.controlPort = controlPort }
             try await AgentRunner.run(configuration: configuration, logger: Logger(label: "pyre"),
                                       console: Terminal.progress)
         }

@@ -62,13 +62,13 @@ final class AgentProcess: @unchecked Sendable {
     let system: TestSystem
     let log: URL
 
-    init(_ system: TestSystem, isolation: String, environment: [String: String] = [:]) throws {
+    init(_ system: TestSystem, isolation: String, environment: [String: String] = [:], arguments: [String] = []) throws {
         self.system = system
         log = system.directory.appendingPathComponent("agent-\(UUID().uuidString.prefix(4)).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.executableURL = pyreBinary
-        process.arguments = ["up", system.directory.path, "--isolation", isolation]
+        process.arguments = ["up", system.directory.path, "--isolation", isolation] + arguments
         process.standardOutput = handle
         process.standardError = handle
         // PYRE_DNS_UPSTREAM=none: servers' lookups outside the zone are refused, not relayed

@@ -36,7 +36,7 @@ struct AgentServices {
         }
         let events = try EventsAPI.application(
             store: agent.applicationEvents, token: agent.eventsToken, host: agent.identity.systemAddress,
-            port: agent.eventsPort, tls: agent.network, subscribers: eventFollowers, logger: logger, onListening: { _ in eventsAPI.open() })
+            port: agent.eventsPort, tls: agent.network, subscribers: eventFollowers, metrics: agent.metrics, logger: logger, onListening: { _ in eventsAPI.open() })
         let backend = agent.backend, logs = agent.logs
         var services: [any Service] = [
             StagedService(description: "journal", stop: { await agent.store.close() }),

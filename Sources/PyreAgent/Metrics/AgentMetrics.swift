@@ -1,0 +1,107 @@
+import Foundation
+import PyreAPI
+import PyreCore
+import Prometheus
+
+/// The agent's Prometheus metrics, served at `GET /metrics` on the control address (with the
+/// control token) and listed in docs/metrics.md. Counters and histograms are recorded as things
+/// happen; what describes the present (servers, the agent process) is read at each scrape.
+final class AgentMetrics: Sendable {
+    private let registry = PrometheusCollectorRegistry()
+    private let appendDuration: DurationHistogram
+    private let appendedEvents: Counter
+
+    /// Deploys take seconds to hours.
+    static let deploymentBuckets: [Duration] = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600].map { .seconds($0) }
+    /// Appends take a fraction of a millisecond to a few hundred.
+    static let appendBuckets: [Duration] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]
+        .map { .microseconds(Int64($0 * 1_000_000)) }
+
+    init() {
+        appendDuration = registry.makeDurationHistogram(
+            descriptor: Self.descriptor("event_append_duration", unit: "seconds",
+                                        help: "Time the events API took to store one append (a batch of events)."),
+            labels: [], buckets: Self.appendBuckets)
+        appendedEvents = registry.makeCounter(
+            descriptor: Self.descriptor("events_appended", unit: "total", help: "Events stored through the events API."),
+            labels: [])
+    }
+
+    private static func descriptor(_ name: String, unit: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "pyre", metricName: name, unitName: unit, helpText: help)
+    }
+
+    /// A deployment ended (completed, failed, paused, rolled back).
+    func deploymentEnded(_ record: DeploymentRecord) {
+        let outcome = record.outcome.rawValue.replacingOccurrences(of: " ", with: "_")
+        registry.makeCounter(descriptor: Self.descriptor("deployments", unit: "total", help: "Deployments by how they ended."),
+                             labels: [("outcome", outcome)]).increment()
+        let seconds = (record.finishedAt ?? Date()).timeIntervalSince(record.startedAt)
+        registry.makeDurationHistogram(
+            descriptor: Self.descriptor("deployment_duration", unit: "seconds", help: "How long deployments took, by outcome."),
+            labels: [("outcome", outcome)], buckets: Self.deploymentBuckets)
+            .record(.milliseconds(Int64(max(seconds, 0) * 1000)))
+    }
+
+    func eventsAppended(_ count: Int, took duration: Duration) {
+        appendedEvents.increment(by: Int64(count))
+        appendDuration.record(duration)
+    }
+
+    /// The exposition: what was recorded, then the servers of `status` and this process.
+    func exposition(status: StatusReport) -> [UInt8] {
+        var text = registry.emitToBuffer()
+        text += Array(Self.servers(status).utf8)
+        text += Array(ProcessMetrics.read().utf8)
+        return text
+    }
+
+    /// `pyre_servers{service,generation,health}`: live servers counted by what they are.
+    static func servers(_ status: StatusReport) -> String {
+        var counts: [String: Int] = [:]
+        for service in status.services {
+            for server in service.servers {
+                let labels = "service=\"\(escape(service.name))\",generation=\"\(server.generation)\","
+                    + "health=\"\(escape(server.health.rawValue))\""
+                counts[labels, default: 0] += 1
+            }
+        }
+        var text = "# HELP pyre_servers Live servers by service, generation and health.\n# TYPE pyre_servers gauge\n"
+        for (labels, count) in counts.sorted(by: { $0.key < $1.key }) { text += "pyre_servers{\(labels)} \(count)\n" }
+        return text
+    }
+
+    /// Label values escape backslash, double quote and line feed (the text format's rule).
+    static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+    }
+}
+
+/// The standard process metrics Prometheus's own clients export, from /proc.
+enum ProcessMetrics {
+    static func read() -> String {
+        var text = ""
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        if let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+           let close = stat.lastIndex(of: ")") {
+            // Fields after the command: state is the 3rd of the line, utime the 14th, stime the 15th.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) {
+                text += "# HELP process_cpu_seconds_total User and system CPU time of the agent.\n"
+                    + "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total \((user + system) / ticks)\n"
+            }
+        }
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+           let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
+            text += "# HELP process_resident_memory_bytes Resident memory of the agent.\n"
+                + "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes \(kilobytes * 1024)\n"
+        }
+        if let descriptors = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") {
+            text += "# HELP process_open_fds Open file descriptors of the agent.\n"
+                + "# TYPE process_open_fds gauge\nprocess_open_fds \(descriptors.count)\n"
+        }
+        return text
+    }
+}
