@@ -12,7 +12,8 @@ struct MetricsTests {
 
     @Test func prometheusScrapesTheAgentAndTheDocsListWhatIsServed() async throws {
         let controlPort = try freeLoopbackPort()
-        let system = try TestSystem(name: "metrics", service: "count: 2")
+        // A name whose loopback prefix (127.N, from its hash) no other test system shares: they run at once.
+        let system = try TestSystem(name: "promscrape", service: "count: 2")
         defer { system.cleanUp() }
         let agent = try AgentProcess(system, isolation: "process", arguments: ["--control-port", "\(controlPort)"])
         defer { agent.terminate() }
