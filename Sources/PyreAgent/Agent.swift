@@ -202,12 +202,10 @@ public actor Agent {
         try await backend.prepareDeploy(spec, services: wanted)
         try await identity.configure(spec)
         await identity.setDeployment(await reconciler.state.nextDeploymentNumber)
-        let record = try await reconciler.deploy(wanted, trigger: trigger, release: release, options: options,
-                                                 rollingBack: rollingBack) { event in
+        return try await reconciler.deploy(wanted, trigger: trigger, release: release, options: options,
+                                           rollingBack: rollingBack) { event in
             progress(ProgressEvent(event))
         }
-        metrics.deploymentEnded(record)
-        return record
     }
 
     /// pyre.yml as it is on disk now, refused when it changes what the agent took up at

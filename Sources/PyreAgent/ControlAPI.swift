@@ -32,7 +32,7 @@ public enum ControlAPI {
         router.on(ControlRoutes.status) { _, _ in try jsonResponse(try await agent.status()) }
         router.on(ControlRoutes.history) { _, _ in try jsonResponse(await agent.history()) }
         router.on(ControlRoutes.metrics) { _, _ in
-            let exposition = agent.metrics.exposition(status: try await agent.status())
+            let exposition = agent.metrics.exposition(history: await agent.history(), status: try await agent.status())
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: exposition)))
         }

@@ -24,7 +24,8 @@ struct MetricsTests {
         #expect(refused.output == "401", "without the token: \(refused.output)")
         let token = try system.state.readToken()
         let served = try await runTool("/usr/bin/curl", ["-sf", "-H", "Authorization: Bearer \(token)", url]).output
-        #expect(served.contains("pyre_deployments_total{outcome=\"completed\"} 1"), "\(served)")
+        #expect(served.contains("pyre_deployments_total{trigger=\"manual\",outcome=\"completed\"} 1"), "\(served)")
+        #expect(served.contains("pyre_deployment_duration_seconds_count{trigger=\"manual\"} 1"), "\(served)")
         #expect(served.contains("pyre_servers{service=\"web\",generation=\"1\",health=\"healthy\"} 2"), "\(served)")
         let servedNames = Set(served.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) })
         let documented = Set(try String(contentsOf: Self.documentation, encoding: .utf8).split(separator: "\n")
@@ -69,7 +70,7 @@ struct MetricsTests {
         }
         let prometheusLog = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         #expect(up.first.flatMap(value) == "1", "the target is up: \(up)\n\(prometheusLog.suffix(2000))")
-        let deployments = try await query("pyre_deployments_total{outcome=\"completed\"}")
+        let deployments = try await query("pyre_deployments_total{trigger=\"manual\",outcome=\"completed\"}")
         #expect(deployments.first.flatMap(value) == "1", "\(deployments)")
         try await agent.stop()
     }

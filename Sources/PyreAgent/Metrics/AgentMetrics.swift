@@ -5,14 +5,15 @@ import Prometheus
 
 /// The agent's Prometheus metrics, served at `GET /metrics` on the control address (with the
 /// control token) and listed in docs/metrics.md. Counters and histograms are recorded as things
-/// happen; what describes the present (servers, the agent process) is read at each scrape.
+/// happen; what the agent's journal or the present already says (deployments, servers, the
+/// agent process) is read at each scrape, so the deployment counts survive a restart.
 final class AgentMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
     private let appendDuration: DurationHistogram
     private let appendedEvents: Counter
 
     /// Deploys take seconds to hours.
-    static let deploymentBuckets: [Duration] = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600].map { .seconds($0) }
+    static let deploymentBuckets: [Double] = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600]
     /// Appends take a fraction of a millisecond to a few hundred.
     static let appendBuckets: [Duration] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]
         .map { .microseconds(Int64($0 * 1_000_000)) }
@@ -31,28 +32,48 @@ final class AgentMetrics: Sendable {
         MetricNameDescriptor(namespace: "pyre", metricName: name, unitName: unit, helpText: help)
     }
 
-    /// A deployment ended (completed, failed, paused, rolled back).
-    func deploymentEnded(_ record: DeploymentRecord) {
-        let outcome = record.outcome.rawValue.replacingOccurrences(of: " ", with: "_")
-        registry.makeCounter(descriptor: Self.descriptor("deployments", unit: "total", help: "Deployments by how they ended."),
-                             labels: [("outcome", outcome)]).increment()
-        let seconds = (record.finishedAt ?? Date()).timeIntervalSince(record.startedAt)
-        registry.makeDurationHistogram(
-            descriptor: Self.descriptor("deployment_duration", unit: "seconds", help: "How long deployments took, by outcome."),
-            labels: [("outcome", outcome)], buckets: Self.deploymentBuckets)
-            .record(.milliseconds(Int64(max(seconds, 0) * 1000)))
-    }
-
     func eventsAppended(_ count: Int, took duration: Duration) {
         appendedEvents.increment(by: Int64(count))
         appendDuration.record(duration)
     }
 
-    /// The exposition: what was recorded, then the servers of `status` and this process.
-    func exposition(status: StatusReport) -> [UInt8] {
+    /// The exposition: what was recorded, then the deployments of `history`, the servers of
+    /// `status` and this process.
+    func exposition(history: [DeploymentRecord], status: StatusReport) -> [UInt8] {
         var text = registry.emitToBuffer()
+        text += Array(Self.deployments(history).utf8)
         text += Array(Self.servers(status).utf8)
         text += Array(ProcessMetrics.read().utf8)
+        return text
+    }
+
+    /// `pyre_deployments_total{trigger,outcome}` (heals and phoenix replacements are the
+    /// `heal` and `phoenix` triggers) and `pyre_deployment_duration_seconds{trigger}` of the
+    /// finished ones, from the journal's history.
+    static func deployments(_ history: [DeploymentRecord]) -> String {
+        var counts: [String: Int] = [:]
+        var durations: [String: [Double]] = [:]
+        for record in history {
+            let outcome = record.outcome.rawValue.replacingOccurrences(of: " ", with: "_")
+            counts["trigger=\"\(record.trigger.rawValue)\",outcome=\"\(outcome)\"", default: 0] += 1
+            if let finished = record.finishedAt {
+                durations[record.trigger.rawValue, default: []].append(max(0, finished.timeIntervalSince(record.startedAt)))
+            }
+        }
+        var text = "# HELP pyre_deployments_total Deployments by what started them and how they ended.\n"
+            + "# TYPE pyre_deployments_total counter\n"
+        for (labels, count) in counts.sorted(by: { $0.key < $1.key }) { text += "pyre_deployments_total{\(labels)} \(count)\n" }
+        text += "# HELP pyre_deployment_duration_seconds How long finished deployments took, by what started them.\n"
+            + "# TYPE pyre_deployment_duration_seconds histogram\n"
+        for (trigger, seconds) in durations.sorted(by: { $0.key < $1.key }) {
+            for bound in deploymentBuckets {
+                text += "pyre_deployment_duration_seconds_bucket{trigger=\"\(trigger)\",le=\"\(bound)\"} "
+                    + "\(seconds.filter { $0 <= bound }.count)\n"
+            }
+            text += "pyre_deployment_duration_seconds_bucket{trigger=\"\(trigger)\",le=\"+Inf\"} \(seconds.count)\n"
+            text += "pyre_deployment_duration_seconds_sum{trigger=\"\(trigger)\"} \(seconds.reduce(0, +))\n"
+            text += "pyre_deployment_duration_seconds_count{trigger=\"\(trigger)\"} \(seconds.count)\n"
+        }
         return text
     }
 
