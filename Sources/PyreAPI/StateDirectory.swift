@@ -29,6 +29,8 @@ public struct StateDirectory: Sendable {
     /// Bearer token for the events API, which servers get too; mode 0600.
     public var eventsTokenFile: URL { root.appendingPathComponent("events-token") }
     public var lockFile: URL { root.appendingPathComponent("agent.lock") }
+    /// Disks and upload journals of AMIs being made (provider aws), while they are needed.
+    public var amiBakes: URL { volatile.appendingPathComponent("ami-bakes") }
     /// The AMIs `pyre bake` made from whole-server images (provider aws), by region and digest.
     public var bakedAMIsFile: URL { root.appendingPathComponent("aws-amis.json") }
     /// The agent's own certificate authority and the certificate it serves servers on a network

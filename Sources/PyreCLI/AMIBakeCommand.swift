@@ -10,16 +10,14 @@ import Synchronization
 /// whole-server image, with the upload's progress on standard error.
 enum AMIBakeCommand {
     static func run(_ spec: SystemSpec, images: [BakedImage], state: StateDirectory, keepDisks: Bool) async throws {
-        let work = state.volatile.appendingPathComponent("ami-bakes")
+        let work = state.amiBakes
         var requests: [AWSSystem.BakeRequest] = []
         for image in images {
-            let workdir = spec.image(named: image.name)?.workdir ?? "/"
-            let scratch = work.appendingPathComponent("scratch-\(image.digest.short)")
             var makeDisk: (@Sendable (URL) async throws -> Void)?
             if image.isWholeServer {
                 makeDisk = { @Sendable file in
                     Terminal.writeLine("\(image.name)  making its bootable disk (GPT, EFI system partition, ext4 root)")
-                    let layout = try await BootableDisk.build(image, workdir: workdir, into: file, scratch: scratch)
+                    let layout = try await BootableDisk.build(image, of: spec, into: file, work: work)
                     Terminal.writeLine("\(image.name)  disk of \(layout.bytes >> 30) GiB at \(file.path)")
                 }
             }

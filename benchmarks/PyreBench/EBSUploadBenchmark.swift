@@ -16,29 +16,36 @@ enum EBSUploadBenchmark {
         try makeDisk(disk, megabytes: megabytes)
         print("ebs-upload: \(megabytes) MB of data in a 1 GiB disk, \(parallelism) requests at once, \(rounds) rounds, "
             + "each side on a fresh moto, alternating who goes first")
-        var pyreRates: [Double] = [], botoRates: [Double] = [], pyreCPU: [Double] = [], botoCPU: [Double] = []
+        var pyre = Side(name: "pyre", upload: uploadWithPyre), boto = Side(name: "boto3", upload: uploadWithBoto3)
         for round in 1...rounds {
-            func pyre() async throws {
-                let (seconds, bytes, cpu) = try await uploadWithPyre(disk)
-                pyreRates.append(Double(bytes) / seconds / 1e6)
-                pyreCPU.append(cpu / (Double(bytes) / 1e6) * 1e3)
-                print(String(format: "  round %d  pyre    %6.2f s  %7.1f MB/s  client CPU %5.2f ms/MB", round, seconds,
-                             pyreRates.last!, pyreCPU.last!))
+            if round % 2 == 1 {
+                try await pyre.run(round, disk); try await boto.run(round, disk)
+            } else {
+                try await boto.run(round, disk); try await pyre.run(round, disk)
             }
-            func boto() async throws {
-                let (seconds, bytes, cpu) = try await uploadWithBoto3(disk)
-                botoRates.append(Double(bytes) / seconds / 1e6)
-                botoCPU.append(cpu / (Double(bytes) / 1e6) * 1e3)
-                print(String(format: "  round %d  boto3   %6.2f s  %7.1f MB/s  client CPU %5.2f ms/MB", round, seconds,
-                             botoRates.last!, botoCPU.last!))
-            }
-            if round % 2 == 1 { try await pyre(); try await boto() } else { try await boto(); try await pyre() }
         }
-        let ratio = median(pyreRates) / median(botoRates)
-        print(String(format: "  median  pyre %.1f MB/s / boto3 %.1f MB/s = %.2fx  (target >= 1.0: %@)", median(pyreRates),
-                     median(botoRates), ratio, ratio >= 1.0 ? "met" : "MISSED"))
-        print(String(format: "  client CPU per MB  pyre %.2f ms / boto3 %.2f ms = %.2fx", median(pyreCPU), median(botoCPU),
-                     median(pyreCPU) / median(botoCPU)))
+        let ratio = median(pyre.rates) / median(boto.rates)
+        print(String(format: "  median  pyre %.1f MB/s / boto3 %.1f MB/s = %.2fx  (target >= 1.0: %@)", median(pyre.rates),
+                     median(boto.rates), ratio, ratio >= 1.0 ? "met" : "MISSED"))
+        print(String(format: "  client CPU per MB  pyre %.2f ms / boto3 %.2f ms = %.2fx", median(pyre.cpuPerMB),
+                     median(boto.cpuPerMB), median(pyre.cpuPerMB) / median(boto.cpuPerMB)))
+    }
+
+    /// One uploader's rounds: MB/s of block data and client CPU milliseconds per MB.
+    private struct Side {
+        let name: String
+        /// Wall seconds, block bytes sent, client CPU seconds.
+        let upload: (URL) async throws -> (Double, Int64, Double)
+        var rates: [Double] = []
+        var cpuPerMB: [Double] = []
+
+        mutating func run(_ round: Int, _ disk: URL) async throws {
+            let (seconds, bytes, cpu) = try await upload(disk)
+            rates.append(Double(bytes) / seconds / 1e6)
+            cpuPerMB.append(cpu / (Double(bytes) / 1e6) * 1e3)
+            print(String(format: "  round %d  %@  %6.2f s  %7.1f MB/s  client CPU %5.2f ms/MB", round,
+                         name.padding(toLength: 6, withPad: " ", startingAt: 0), seconds, rates.last!, cpuPerMB.last!))
+        }
     }
 
     /// Data in runs of 8 blocks (4 MiB) spread over the disk, holes between.

@@ -42,9 +42,9 @@ public struct AMIBake: Sendable {
         }
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
         let short = String(digest.short)
-        let lock = try ExclusiveFile(workDirectory.appendingPathComponent("\(name)-\(short).lock"), busy:
-            "another pyre bake or deploy is making the AMI of image \(name) (\(short)) now; wait for it to finish")
-        defer { lock.release() }
+        let lock = try FileLock(file: workDirectory.appendingPathComponent("\(name)-\(short).lock"), busy: PyreError(.bake,
+            "another pyre bake or deploy is making the AMI of image \(name) (\(short)) now; wait for it to finish"))
+        defer { withExtendedLifetime(lock) {} }
         let disk = Self.diskFile(name: name, digest: digest, in: workDirectory)
         let journal = workDirectory.appendingPathComponent("\(name)-\(short).upload")
         let record = UploadJournal.read(journal)
@@ -69,24 +69,4 @@ public struct AMIBake: Sendable {
         if !keepDisk { try? FileManager.default.removeItem(at: disk) }
         return .registered(ami: ami, snapshot: snapshot)
     }
-}
-
-/// A lock file held with flock(2) while one process works on what it names; released when the
-/// process ends, however it ends.
-final class ExclusiveFile: Sendable {
-    private let descriptor: Int32
-
-    /// Takes the lock at once or throws `busy`; `wait` waits for it instead.
-    init(_ file: URL, busy: String, wait: Bool = false) throws {
-        descriptor = open(file.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw PyreError(.bake, "cannot open \(file.path): \(String(cString: strerror(errno)))")
-        }
-        guard flock(descriptor, LOCK_EX | (wait ? 0 : LOCK_NB)) == 0 else {
-            close(descriptor)
-            throw PyreError(.bake, busy)
-        }
-    }
-
-    func release() { close(descriptor) }
 }

@@ -58,7 +58,8 @@ public struct SnapshotUpload: Sendable {
         let snapshot = record.snapshot
         let candidates = try reader.dataBlocks()
         // Only lines naming blocks of this disk count (a line torn by a crash may not).
-        let resumed = record.blocks.filter { Set(candidates).contains($0.key) }
+        let known = Set(candidates)
+        let resumed = record.blocks.filter { known.contains($0.key) }
         let pending = candidates.filter { resumed[$0] == nil }
         let start = ContinuousClock.now
         let state = UploadState(checksums: resumed)
@@ -146,23 +147,13 @@ final class DiskBlocks: Sendable {
 
     deinit { close(descriptor) }
 
-    /// Linux's lseek whences, which Swift's Glibc module does not import.
-    private static let seekData: Int32 = 3
-    private static let seekHole: Int32 = 4
-
     /// The blocks that hold data, as the filesystem says (SEEK_DATA): holes are skipped unread.
     func dataBlocks() throws -> [Int] {
-        let size = UInt64(EBSClient.blockSize)
+        let size = Int64(EBSClient.blockSize)
         var blocks: [Int] = []
-        var offset: off_t = 0
-        while UInt64(offset) < bytes {
-            let data = lseek(descriptor, offset, Self.seekData)
-            if data < 0 { break }  // ENXIO: nothing but holes from here
-            var hole = lseek(descriptor, data, Self.seekHole)
-            if hole < 0 { hole = off_t(bytes) }
-            let first = UInt64(data) / size, last = (UInt64(hole) + size - 1) / size
+        for region in DataRegions.of(descriptor, size: Int64(bytes)) {
+            let first = region.lowerBound / size, last = (region.upperBound + size - 1) / size
             for index in first..<last where blocks.last.map({ $0 < Int(index) }) ?? true { blocks.append(Int(index)) }
-            offset = hole
         }
         return blocks
     }

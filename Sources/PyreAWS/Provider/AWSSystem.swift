@@ -127,8 +127,9 @@ public struct BakedAMIs: Sendable {
 
     /// Under a lock, so that a bake and a deploy recording at once both keep theirs.
     public func record(_ ami: String, of digest: ImageDigest, region: String) throws {
-        let lock = try ExclusiveFile(URL(fileURLWithPath: file.path + ".lock"), busy: "cannot lock \(file.path)", wait: true)
-        defer { lock.release() }
+        let lock = try FileLock(file: URL(fileURLWithPath: file.path + ".lock"),
+                                busy: PyreError(.bake, "cannot lock \(file.path)"), wait: true)
+        defer { withExtendedLifetime(lock) {} }
         var all = load()
         all[region, default: [:]][digest.rawValue] = ami
         let data = try JSONEncoder().encode(all)

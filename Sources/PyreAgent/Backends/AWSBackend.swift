@@ -81,12 +81,11 @@ struct AWSBackend: SystemBackend {
                 && bakedAMIs.ami(of: image.digest, region: region) == nil
         }
         guard !needed.isEmpty else { return }
+        let work = amiWork
         let requests = needed.map { image in
-            let workdir = spec.image(named: image.name)?.workdir ?? "/"
-            let scratch = amiWork.appendingPathComponent("scratch-\(image.digest.short)")
-            return AWSSystem.BakeRequest(name: image.name, digest: image.digest, makeDisk: { file in
+            AWSSystem.BakeRequest(name: image.name, digest: image.digest, makeDisk: { file in
                 progress(.notice(message: "\(image.name): making its bootable disk for an AMI"))
-                _ = try await BootableDisk.build(image, workdir: workdir, into: file, scratch: scratch)
+                _ = try await BootableDisk.build(image, of: spec, into: file, work: work)
             })
         }
         let shown = UploadNotices()

@@ -84,7 +84,7 @@ enum SystemBackends {
         case .local: try LocalBackend(context)
         case .aws: try AWSBackend(spec: context.spec, network: context.network!,
                                   bakedAMIs: BakedAMIs(file: context.state.bakedAMIsFile),
-                                  amiWork: context.state.volatile.appendingPathComponent("ami-bakes"), logger: context.logger,
+                                  amiWork: context.state.amiBakes, logger: context.logger,
                                   environment: context.configuration.environment)
         }
     }

@@ -13,6 +13,8 @@ import X509
 /// for the names and address it serves on then.
 struct AgentCertificateAuthority {
     let certificate: Certificate
+    /// The certificate as its file holds it: what servers are given.
+    let certificatePEM: String
     private let key: P256.Signing.PrivateKey
 
     /// How long the CA and an issued certificate are valid. A certificate is issued at every
@@ -27,11 +29,12 @@ struct AgentCertificateAuthority {
         if FileManager.default.fileExists(atPath: keyFile.path) {
             do {
                 let key = try P256.Signing.PrivateKey(pemRepresentation: String(contentsOf: keyFile, encoding: .utf8))
-                let certificate = try Certificate(pemEncoded: String(contentsOf: certificateFile, encoding: .utf8))
+                let pem = try String(contentsOf: certificateFile, encoding: .utf8)
+                let certificate = try Certificate(pemEncoded: pem)
                 guard certificate.publicKey == Certificate.PublicKey(key.publicKey) else {
                     throw PyreError(.agent, "the key does not belong to the certificate")
                 }
-                return AgentCertificateAuthority(certificate: certificate, key: key)
+                return AgentCertificateAuthority(certificate: certificate, certificatePEM: pem, key: key)
             } catch {
                 throw PyreError(.agent, "cannot read the agent's certificate authority in \(directory.path): \(describe(error)); "
                     + "move the directory away to make a new one (every server is then replaced, as its CA changes)")
@@ -55,9 +58,10 @@ struct AgentCertificateAuthority {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         // The key last: its file is what says a CA was made, so a crash in between makes a new one.
-        try PrivateFile.write(try certificate.serializeAsPEM().pemString, to: certificateFile)
+        let pem = try certificate.serializeAsPEM().pemString
+        try PrivateFile.write(pem, to: certificateFile)
         try PrivateFile.write(key.pemRepresentation, to: keyFile)
-        return AgentCertificateAuthority(certificate: certificate, key: key)
+        return AgentCertificateAuthority(certificate: certificate, certificatePEM: pem, key: key)
     }
 
     /// A server certificate for `address` (an IP address) and `names`, with its new key, as PEM.
@@ -82,8 +86,6 @@ struct AgentCertificateAuthority {
             issuerPrivateKey: .init(self.key))
         return (try issued.serializeAsPEM().pemString, key.pemRepresentation)
     }
-
-    var certificatePEM: String { (try? certificate.serializeAsPEM().pemString) ?? "" }
 }
 
 /// The network bytes of an IP address literal.

@@ -63,6 +63,13 @@ public struct BootableDisk: Sendable {
         return Boot(kernel: "boot/" + kernel, initrd: "boot/" + initrd, loader: loaderPath)
     }
 
+    /// Builds the disk of `image`, baked from `spec`'s recipe of that name, into `file`, with
+    /// scratch space under `work`.
+    public static func build(_ image: BakedImage, of spec: SystemSpec, into file: URL, work: URL) async throws -> Layout {
+        try await build(image, workdir: spec.image(named: image.name)?.workdir ?? "/", into: file,
+                        scratch: work.appendingPathComponent("scratch-\(image.digest.short)"))
+    }
+
     /// Builds the disk of `image` (its root, digest and working directory) into `file`.
     public static func build(_ image: BakedImage, workdir: String, into file: URL, scratch: URL) async throws -> Layout {
         let boot = try boot(in: image.root, image: image.name)
@@ -135,10 +142,9 @@ public struct BootableDisk: Sendable {
             throw PyreError(.bake, "workdir '\(workdir)' has a space, quote or backslash, which a disk for EC2 cannot link "
                 + "at /opt/pyre/image; choose a workdir without them, such as /app")
         }
-        let commands = ["mkdir /opt", "mkdir /opt/pyre", "symlink /opt/pyre/image \(workdir)"]
-        try Tool.run("debugfs", package: "e2fsprogs", ["-w", "-R", commands[0], file.path])
-        try Tool.run("debugfs", package: "e2fsprogs", ["-w", "-R", commands[1], file.path])
-        try Tool.run("debugfs", package: "e2fsprogs", ["-w", "-R", commands[2], file.path])
+        for command in ["mkdir /opt", "mkdir /opt/pyre", "symlink /opt/pyre/image \(workdir)"] {
+            try Tool.run("debugfs", package: "e2fsprogs", ["-w", "-R", command, file.path])
+        }
         let check = try Tool.run("debugfs", package: "e2fsprogs", ["-R", "stat /opt/pyre/image", file.path])
         guard check.contains("Type: symlink") else {
             throw PyreError(.bake, "could not link /opt/pyre/image to \(workdir) in the disk's root: \(check)")
@@ -218,19 +224,13 @@ final class DiskFile {
             throw PyreError(.bake, "cannot read \(source.path): \(String(cString: strerror(errno)))")
         }
         defer { Glibc.close(input) }
-        let size = off_t(info.st_size)
         let chunkSize = 64 << 10
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 8)
         defer { chunk.deallocate() }
-        var position: off_t = 0
-        while position < size {
-            let data = lseek(input, position, Self.seekData)
-            if data < 0 { return }  // only holes are left
-            var hole = lseek(input, data, Self.seekHole)
-            if hole < 0 { hole = size }
-            var at = data
-            while at < hole {
-                let count = pread(input, chunk.baseAddress, min(chunkSize, Int(hole - at)), at)
+        for region in DataRegions.of(input, size: Int64(info.st_size)) {
+            var at = off_t(region.lowerBound)
+            while at < off_t(region.upperBound) {
+                let count = pread(input, chunk.baseAddress, min(chunkSize, Int(off_t(region.upperBound) - at)), at)
                 guard count > 0 else { throw PyreError(.bake, "cannot read \(source.path): \(String(cString: strerror(errno)))") }
                 let bytes = UnsafeRawBufferPointer(rebasing: chunk[..<count])
                 if !ZeroBytes.areAllZero(bytes) {
@@ -240,13 +240,8 @@ final class DiskFile {
                 }
                 at += off_t(count)
             }
-            position = hole
         }
     }
-
-    /// Linux's lseek whences, which Swift's Glibc module does not import.
-    private static let seekData: Int32 = 3
-    private static let seekHole: Int32 = 4
 
     func close() throws {
         defer { descriptor = -1 }
