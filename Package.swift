@@ -213,7 +213,7 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
         ]),
         // Scripts/ holds the Python clients the tests run by path.
-        .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreAPI", "PyreTesting", "PyreAWS", "PyreImages", "pyre"],
+        .testTarget(name: "IntegrationTests", dependencies: ["PyreAgent", "PyreAPI", "PyreTesting", "PyreAWS", "PyreImages", "PyreLocal", "pyre"],
                     exclude: ["Scripts"]),
     ],
     swiftLanguageModes: [.v6]

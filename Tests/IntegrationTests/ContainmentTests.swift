@@ -76,7 +76,7 @@ struct ContainmentTests {
         #expect(agent.process.terminationStatus != 0, "\(agent.output)")
         #expect(agent.output.contains("entrypoint public"), "\(agent.output)")
 
-        #expect(try await networkLeftovers(of: system.name).isEmpty)
+        #expect(try await agent.networkPiecesLeft().isEmpty)
         let ip = try #require(ExternalTool.path("ip"))
         let subnet = LocalProviderConfiguration.defaultSubnet(for: system.name)
         let routes = try await runTool(ip, ["route", "show", "table", "all", "type", "unreachable"]).output

@@ -53,7 +53,7 @@ struct DeployTests {
         #expect(again.status == 0, "nothing left to do: \(again.output)")
         try await agent.stop()
         #expect(processes(withEnvironment: "PYRE_SYSTEM", system.name).isEmpty)
-        #expect(try await networkLeftovers(of: system.name).isEmpty)
+        #expect(try await agent.networkPiecesLeft().isEmpty)
     }
 
     @Test(arguments: isolationModes)
@@ -119,7 +119,7 @@ struct DeployTests {
 
     @Test(arguments: isolationModes)
     func agentKilledMidRolloutConverges(isolation: String) async throws {
-        let system = try TestSystem(name: "crash\(isolation.prefix(2))", service: """
+        let system = try TestSystem(name: "crashloop\(isolation.prefix(2))", service: """
         count: 3
         strategy: { max_surge: 1, max_unavailable: 0, canary: 0, watch: 0s }
         """)
@@ -157,7 +157,7 @@ struct DeployTests {
         #expect(records.last?.trigger == .recovery && records.last?.outcome == .completed)
         try await agent.stop()
         #expect(processes(withEnvironment: "PYRE_SYSTEM", system.name).isEmpty)
-        #expect(try await networkLeftovers(of: system.name).isEmpty)
+        #expect(try await agent.networkPiecesLeft().isEmpty)
     }
 }
 

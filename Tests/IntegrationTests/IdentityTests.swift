@@ -59,7 +59,7 @@ extension DeployTests {
         #expect(result.entryRequests > 50 && result.dnsRequests > 20, "the load ran: \(result)")
         #expect(result.versions.isSuperset(of: ["v1", "v6"]), "the deploys took effect under load: \(result.versions)")
         try await agent.stop()
-        #expect(try await networkLeftovers(of: system.name).isEmpty)
+        #expect(try await agent.networkPiecesLeft().isEmpty)
     }
 }
 

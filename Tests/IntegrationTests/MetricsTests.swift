@@ -13,7 +13,7 @@ struct MetricsTests {
     @Test func prometheusScrapesTheAgentAndTheDocsListWhatIsServed() async throws {
         let controlPort = try freeLoopbackPort()
         // A name whose loopback prefix (127.N, from its hash) no other test system shares: they run at once.
-        let system = try TestSystem(name: "promscrape", service: "count: 2")
+        let system = try TestSystem(name: "promup", service: "count: 2")
         defer { system.cleanUp() }
         let agent = try AgentProcess(system, isolation: "process", arguments: ["--control-port", "\(controlPort)"])
         defer { agent.terminate() }
@@ -49,7 +49,7 @@ struct MetricsTests {
         prometheus.arguments = ["--config.file=\(config.path)", "--web.listen-address=127.0.0.1:\(prometheusPort)",
                                 "--storage.tsdb.path=\(system.directory.appendingPathComponent("tsdb").path)"]
         let log = system.directory.appendingPathComponent("prometheus.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         prometheus.standardOutput = try FileHandle(forWritingTo: log)
         prometheus.standardError = prometheus.standardOutput
         try prometheus.run()

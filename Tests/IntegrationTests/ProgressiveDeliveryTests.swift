@@ -17,7 +17,7 @@ extension DeployTests {
     @Test(arguments: isolationModes)
     func crashingReleaseIsRolledBackAtItsCanary(isolation: String) async throws {
         let entryPort = try freeLoopbackPort(), dnsPort = try freeLoopbackPort()
-        let system = try TestSystem(name: "crasher\(isolation.prefix(2))",
+        let system = try TestSystem(name: "crashr\(isolation.prefix(2))",
                                     service: "count: 3\ndrain: 1s\nstrategy: { max_surge: 100% }", extra: """
             entrypoints:
               public: { listen: "127.0.0.1:\(entryPort)", service: web }
@@ -68,7 +68,7 @@ extension DeployTests {
 
     /// The error gate reads the central log store: 5 % errors fail it, 0.1 % pass.
     @Test func errorLogsDecideTheCanary() async throws {
-        let system = try TestSystem(name: "errgate", service: """
+        let system = try TestSystem(name: "errgates", service: """
             count: 2
             strategy: { canary: 1, watch: 3s, max_error_logs: 0.5% }
             """)
@@ -137,7 +137,7 @@ extension DeployTests {
 
     /// `--canary-only` stops with the canary beside the old fleet; `pyre promote` finishes.
     @Test func canaryOnlyThenPromote() async throws {
-        let system = try TestSystem(name: "promo", service: """
+        let system = try TestSystem(name: "promoted", service: """
             count: 3
             strategy: { canary: 1, watch: 1s }
             """)
@@ -222,7 +222,7 @@ extension DeployTests {
     /// SIGKILL while the canary is watched: the next agent keeps the published canary, and
     /// its recovery deploy judges the release again with a canary and watch of its own.
     @Test func agentKilledDuringACanaryWatchConverges() async throws {
-        let system = try TestSystem(name: "cwkill", service: """
+        let system = try TestSystem(name: "cwkil", service: """
             count: 2
             strategy: { canary: 1, watch: 4s }
             """)

@@ -61,6 +61,9 @@ final class AgentProcess: @unchecked Sendable {
     let process = Process()
     let system: TestSystem
     let log: URL
+    /// Namespaces older than this are not this agent's: a run killed before it cleaned up
+    /// leaves them on the machine, and they must not fail the runs after it.
+    let started = Date()
 
     init(_ system: TestSystem, isolation: String, environment: [String: String] = [:], arguments: [String] = []) throws {
         self.system = system
@@ -96,6 +99,11 @@ final class AgentProcess: @unchecked Sendable {
         throw TestFailure("timed out waiting for \(count) healthy servers; last status: \(String(describing: try? await status()))\nagent output:\n\(output)")
     }
 
+    /// What ``networkLeftovers(of:since:)`` finds of this agent's system.
+    func networkPiecesLeft() async throws -> [String] {
+        try await networkLeftovers(of: system.name, since: started)
+    }
+
     func status() async throws -> StatusReport {
         try await ControlClient(state: system.state).status()
     }
@@ -123,7 +131,7 @@ final class AgentProcess: @unchecked Sendable {
             throw TestFailure("agent did not stop within 60s:\n\(output)")
         }
         let processes = processes(withEnvironment: "PYRE_SYSTEM", system.name)
-        let network = try await networkLeftovers(of: system.name)
+        let network = try await networkPiecesLeft()
         guard processes.isEmpty, network.isEmpty else {
             throw TestFailure("the stopped agent left processes \(processes) and network pieces \(network)")
         }
@@ -181,14 +189,19 @@ func httpStatus(_ url: String, token: String? = nil) async throws -> Int {
     return Int(try await runTool("/usr/bin/curl", arguments).output) ?? -1
 }
 
-/// Network namespaces, links and routes of `system` still present (namespace mode names
-/// them `pyre-SYSTEM-…`, veths `pyv…`, the bridge `pyre-SYSTEM`).
-func networkLeftovers(of system: String) async throws -> [String] {
+/// Network namespaces made since `since`, and links and routes, of `system` still present
+/// (namespace mode names them `pyre-SYSTEM-…`, veths `pyv…`, the bridge `pyre-SYSTEM`).
+func networkLeftovers(of system: String, since: Date) async throws -> [String] {
     let ipPath = FileManager.default.fileExists(atPath: "/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip"
     func ip(_ arguments: [String]) async throws -> String { try await runTool(ipPath, arguments).output }
     // Test systems have short names, so the bridge is `pyre-SYSTEM` (see NamespaceNetwork).
     let bridge = "pyre-\(system)"
-    var found = try await ip(["netns", "list"]).split(separator: "\n").filter { $0.hasPrefix("pyre-\(system)-") }.map(String.init)
+    var found = try await ip(["netns", "list"]).split(separator: "\n").filter { $0.hasPrefix("pyre-\(system)-") }
+        .map(String.init).filter { line in
+            let name = line.split(separator: " ").first.map(String.init) ?? line
+            let made = (try? FileManager.default.attributesOfItem(atPath: "/run/netns/\(name)"))?[.modificationDate] as? Date
+            return made.map { $0 >= since } ?? true
+        }
     found += try await ip(["-br", "link"]).split(separator: "\n").filter { $0.hasPrefix(bridge + " ") }.map(String.init)
     found += try await ip(["route"]).split(separator: "\n").filter { $0.contains("dev \(bridge) ") }.map(String.init)
     return found

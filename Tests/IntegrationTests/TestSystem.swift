@@ -2,6 +2,8 @@ import Foundation
 import PyreAPI
 import PyreAgent
 import PyreCore
+import PyreLocal
+import Synchronization
 
 /// A throwaway system on disk: a manifest, an app directory and a state directory, all in a
 /// temporary directory removed by `cleanUp()`.
@@ -17,6 +19,7 @@ final class TestSystem: @unchecked Sendable {
     /// `extra` is appended at the top level (entrypoints:, dns:); `image` under `images.web`.
     init(name: String, service: String = "count: 3", extra: String = "", image: String = "", version: String = "v1") throws {
         self.name = name
+        if !extra.contains("provider: aws") { try Self.claimAddresses(of: name) }
         self.extra = extra
         self.image = image
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pyre-it-\(name)-\(UUID().uuidString.prefix(8))")
@@ -27,6 +30,23 @@ final class TestSystem: @unchecked Sendable {
     }
 
     private let extra: String
+
+    /// Loopback prefix and subnet → the test system whose servers have them. Tests run at
+    /// once, so two systems with the same addresses would answer each other's requests.
+    private static let addressOwners = Mutex<[String: String]>([:])
+
+    /// Fails when another test system of this run shares `name`'s addresses: rename one.
+    private static func claimAddresses(of name: String) throws {
+        let local = LocalProviderConfiguration(system: name, serversDirectory: URL(fileURLWithPath: "/"), isolation: .process)
+        try addressOwners.withLock { owners in
+            for key in ["loopback \(local.loopbackPrefix)", "subnet \(local.subnet)"] {
+                if let owner = owners[key], owner != name {
+                    throw TestFailure("test systems \(owner) and \(name) share \(key); rename one so they cannot collide")
+                }
+                owners[key] = name
+            }
+        }
+    }
     var image: String
 
     func writeManifest(service: String) throws {
