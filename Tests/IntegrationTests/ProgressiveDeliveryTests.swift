@@ -17,7 +17,7 @@ extension DeployTests {
     @Test(arguments: isolationModes)
     func crashingReleaseIsRolledBackAtItsCanary(isolation: String) async throws {
         let entryPort = try freeLoopbackPort(), dnsPort = try freeLoopbackPort()
-        let system = try TestSystem(name: "crashr\(isolation.prefix(2))",
+        let system = try TestSystem(name: "crashers\(isolation.prefix(2))",
                                     service: "count: 3\ndrain: 1s\nstrategy: { max_surge: 100% }", extra: """
             entrypoints:
               public: { listen: "127.0.0.1:\(entryPort)", service: web }
@@ -167,7 +167,7 @@ extension DeployTests {
     /// and one at a time alike.
     @Test(arguments: ["{ canary: 0, watch: 5s }", "{ max_surge: 0, max_unavailable: 1, canary: 0, watch: 5s }"])
     func fleetWatchFailureRollsBack(strategy: String) async throws {
-        let system = try TestSystem(name: strategy.contains("max_surge") ? "watchone" : "watchbg",
+        let system = try TestSystem(name: strategy.contains("max_surge") ? "watchone" : "watchfleet",
                                     service: "count: 2\nstrategy: \(strategy)")
         defer { system.cleanUp() }
         let agent = try AgentProcess(system, isolation: "process")
