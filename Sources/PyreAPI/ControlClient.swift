@@ -23,6 +23,11 @@ public struct ControlClient: Sendable {
         try await api.json(ControlRoutes.history.request(), timeout: .seconds(30))
     }
 
+    /// A one-time login code for the dashboard.
+    public func dashboardLoginCode() async throws -> LoginCode {
+        try await api.json(ControlRoutes.loginCode.request(), timeout: .seconds(30))
+    }
+
     public func dns() async throws -> DNSReport {
         try await api.json(ControlRoutes.dns.request(), timeout: .seconds(30))
     }

@@ -211,3 +211,19 @@ public struct ImageGCReport: Codable, Sendable, Equatable {
         case keptLayers = "kept_layers"
     }
 }
+
+/// `POST /v1/ui/login-codes`: a code good for one login within `expires_in` seconds.
+public struct LoginCode: Codable, Sendable {
+    public var code: String
+    public var expiresIn: Int
+
+    public init(code: String, expiresIn: Int) {
+        self.code = code
+        self.expiresIn = expiresIn
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case code
+        case expiresIn = "expires_in"
+    }
+}

@@ -69,8 +69,29 @@ public enum ControlRoutes {
     /// Prometheus's text format (docs/metrics.md).
     public static let metrics = APIRoute(.GET, "/metrics")
 
+    /// A one-time code for `pyre ui`'s URL, which the dashboard trades for a session cookie.
+    public static let loginCode = APIRoute(.POST, "/v1/ui/login-codes")
+    /// The event store for the dashboard's Events page: the same pages as the events API's reads.
+    public static let eventsAll = APIRoute(.GET, "/v1/events/all")
+    public static let eventsStream = APIRoute(.GET, "/v1/events/streams/{stream}")
+
     public static let all = [status, history, timeline, dns, logs, plan, deploy, verify, destroy, rollback, promote,
-                             collectImages, metrics]
+                             collectImages, metrics, loginCode, eventsAll, eventsStream] + DashboardRoutes.all
+}
+
+/// The dashboard (docs/dashboard.md), served with the control API: HTML, its assets, and a
+/// live feed of the fleet; everything else it shows comes from the control API's JSON routes.
+public enum DashboardRoutes {
+    /// Every dashboard path starts here; unauthenticated requests below it get a page, not JSON.
+    public static let prefix = "/ui"
+    public static let page = APIRoute(.GET, "/ui")
+    /// `?code=…`: trades a login code for a session cookie and goes on to the page.
+    public static let login = APIRoute(.GET, "/ui/login")
+    public static let asset = APIRoute(.GET, "/ui/assets/{file}")
+    /// Server-sent events: the fleet and the deployment history, each time either changes.
+    public static let live = APIRoute(.GET, "/ui/live")
+
+    public static let all = [page, login, asset, live]
 }
 
 /// The events API (`docs/events-api.yaml`), on the system address, for servers and the CLI.

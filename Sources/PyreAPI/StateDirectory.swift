@@ -63,9 +63,7 @@ public struct StateDirectory: Sendable {
 
     private func loadOrCreateToken(at tokenFile: URL) throws -> String {
         if let existing = try? readToken(at: tokenFile) { return existing }
-        var bytes = [UInt8](repeating: 0, count: 32)
-        for index in bytes.indices { bytes[index] = UInt8.random(in: .min ... .max) }
-        let token = bytes.map { String(format: "%02x", $0) }.joined()
+        let token = SecretToken.random()
         let descriptor = open(tokenFile.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {
             throw PyreError(.agent, "cannot create \(tokenFile.path): \(String(cString: strerror(errno)))")

@@ -44,6 +44,8 @@ public actor Agent {
     nonisolated let network: NetworkTLS?
     /// What `GET /metrics` serves.
     nonisolated let metrics = AgentMetrics()
+    /// Every health probe goes through it: timed for the metrics, the last one kept per server.
+    nonisolated let health: MeasuredHealthChecker
     private let statusReporter: StatusReporter
     private let driftChecker: DriftChecker
     private let lock: AgentLock
@@ -96,10 +98,13 @@ public actor Agent {
         driftChecker = DriftChecker(provider: backend.provider, images: images)
         let provider = backend.provider
         let logs = logs
+        let health = MeasuredHealthChecker(backend.health, metrics: metrics)
+        self.health = health
         identity = try IdentityLayer(spec: spec, systemAddress: backend.systemAddress, dnsPort: backend.dnsPort,
                                      listServers: {
                                          let servers = try await provider.list()
                                          logs.update(servers: servers)
+                                         health.keepOnly(servers)
                                          return servers
                                      }, logger: logger)
         let publisher: any ServerPublisher = if let other = backend.publisher {
@@ -109,7 +114,7 @@ public actor Agent {
         }
         reconciler = Reconciler(
             configuration: ReconcilerConfiguration(system: spec.name, zone: spec.zone),
-            provider: provider, journal: journal, health: ReplayGate(probe: backend.health, store: applicationEvents),
+            provider: provider, journal: journal, health: ReplayGate(probe: health, store: applicationEvents),
             publisher: publisher, logCensus: logs,
             state: history, logger: logger)
         statusReporter = StatusReporter(system: spec.name, isolation: configuration.isolation.rawValue,
@@ -349,6 +354,12 @@ public actor Agent {
 
     /// The system's zone as the DNS server serves it now, in master-file form.
     public func zoneText() async -> String { await identity.zoneText() }
+
+    /// What the DNS server, the entry points and the log store counted, for `GET /metrics`.
+    func layerCounts() async -> LayerCounts {
+        LayerCounts(dnsQueries: identity.dnsQueries, entrypoints: await identity.entrypointStatistics,
+                    logs: logs.writer.current, logStoreBytes: logs.store.totalBytes)
+    }
 
     public func history() async -> [DeploymentRecord] {
         await reconciler.state.deployments

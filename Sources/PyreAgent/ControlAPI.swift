@@ -6,8 +6,9 @@ import PyreAPI
 import PyreCore
 import PyreDeploy
 
-/// The agent's control API on loopback: what the CLI talks to. Every route requires the
-/// bearer token from `STATE/token`. Documented in `docs/control-api.yaml`.
+/// The agent's control API on loopback: what the CLI and the dashboard talk to. Every route
+/// requires the bearer token from `STATE/token` or a dashboard session (see
+/// ``BearerTokenMiddleware``). Documented in `docs/control-api.yaml`.
 public enum ControlAPI {
     /// Builds the HTTP application; `onListening` receives the bound address (port 0 allowed).
     public static func application(
@@ -28,11 +29,15 @@ public enum ControlAPI {
     static func router(agent: Agent, token: String, subscribers: SubscriberRegistry,
                        console: @escaping ProgressSink) -> Router<BasicRequestContext> {
         let router = Router()
-        router.add(middleware: BearerTokenMiddleware(token: token, hint: "the CLI reads it from STATE/token"))
+        let sessions = DashboardSessions()
+        router.add(middleware: BearerTokenMiddleware(token: token, hint: "the CLI reads it from STATE/token; a browser signs in with `pyre ui`",
+                                                     dashboard: sessions))
+        DashboardAPI.addRoutes(to: router, agent: agent, token: token, sessions: sessions, subscribers: subscribers)
         router.on(ControlRoutes.status) { _, _ in try jsonResponse(try await agent.status()) }
         router.on(ControlRoutes.history) { _, _ in try jsonResponse(await agent.history()) }
         router.on(ControlRoutes.metrics) { _, _ in
-            let exposition = agent.metrics.exposition(history: await agent.history(), status: try await agent.status())
+            let exposition = agent.metrics.exposition(history: await agent.history(), status: try await agent.status(),
+                                                      layers: await agent.layerCounts())
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: exposition)))
         }
@@ -158,36 +163,6 @@ func describe(_ error: any Error) -> String {
 func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
     let data = try JSONEncoder.pyre.encode(value)
     return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-}
-
-/// Rejects requests without `Authorization: Bearer TOKEN` and maps Pyre errors onto statuses.
-struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
-    let token: String
-    /// Where a client finds the token, for the 401's message.
-    let hint: String
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard BearerCredentials.match(request.headers[.authorization], token: token) else {
-            return errorResponse(.unauthorized, ErrorBody(code: "unauthorized",
-                message: "missing or wrong bearer token; \(hint)"))
-        }
-        do {
-            return try await next(request, context)
-        } catch let error as PyreError {
-            let status: HTTPResponse.Status = switch error.code {
-            case .deployRunning: .conflict
-            case .manifest, .bake: .badRequest
-            case .notFound: .notFound
-            default: .internalServerError
-            }
-            return errorResponse(status, ErrorBody(code: error.code.rawValue, message: error.description))
-        }
-    }
-
-    private func errorResponse(_ status: HTTPResponse.Status, _ body: ErrorBody) -> Response {
-        let data = (try? JSONEncoder.pyre.encode(body)) ?? Data()
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
 }
 
 extension Router {

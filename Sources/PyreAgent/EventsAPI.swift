@@ -65,36 +65,10 @@ package enum EventsAPI {
             }
         }
         router.on(EventsRoutes.readStream) { request, context in
-            try await answering {
-                let stream = try context.parameters.require("stream")
-                let query = request.uri.queryParameters
-                let direction: ReadDirection = switch query.get("direction") {
-                case nil, "forward": .forward
-                case "backward": .backward
-                default: throw EventsJSON.BadRequest("direction must be forward or backward")
-                }
-                let from = try integer(query.get("from"), name: "from") ?? (direction == .forward ? 0 : StreamVersion.end)
-                let limit = try readLimit(query.get("limit"))
-                let step: Int64 = direction == .forward ? 1 : -1
-                return try await EventPages.answer(limit: limit) { after, count in
-                    let start = after.map { $0.version + step } ?? from
-                    guard start >= 0 else { return [] }
-                    return try await store.visitEvents(EventsWirePage.self, stream: stream, from: start, limit: count,
-                                                       direction: direction)
-                }
-            }
+            try await readStream(try context.parameters.require("stream"), request, store: store, metrics: metrics)
         }
         router.on(EventsRoutes.readAll) { request, _ in
-            try await answering {
-                let query = request.uri.queryParameters
-                let from = try integer(query.get("from"), name: "from") ?? 0
-                return try await EventPages.answer(limit: try readLimit(query.get("limit")), lastPosition: {
-                    try await store.lastPosition() ?? -1
-                }) { after, count in
-                    try await store.visitEvents(EventsWirePage.self, stream: nil, from: after.map { $0.position + 1 } ?? from,
-                                                limit: count, direction: .forward)
-                }
-            }
+            try await readAll(request, store: store, metrics: metrics)
         }
         router.on(EventsRoutes.subscribe) { request, _ in
             try await answering {
@@ -105,6 +79,7 @@ package enum EventsAPI {
                 let resumeAfter = try integer(request.headers[.init("Last-Event-ID")!], name: "Last-Event-ID")
                 let start = try resumeAfter.map { $0 + 1 } ?? integer(query.get("from"), name: "from") ?? 0
                 let subscription = EventSubscription(store: store, stream: stream, from: start)
+                metrics?.eventReadStarted(.subscription)
                 return ServerSentEvents.response(subscription, registry: subscribers)
             }
         }
@@ -130,6 +105,50 @@ package enum EventsAPI {
             }
         }
         return router
+    }
+
+    /// A page of `stream`'s events (`from`, `direction`, `limit`); the control API serves the
+    /// same pages to the dashboard.
+    static func readStream(_ stream: String, _ request: Request, store: any EventStore,
+                           metrics: AgentMetrics?) async throws -> Response {
+        try await answering {
+            let query = request.uri.queryParameters
+            let direction: ReadDirection = switch query.get("direction") {
+            case nil, "forward": .forward
+            case "backward": .backward
+            default: throw EventsJSON.BadRequest("direction must be forward or backward")
+            }
+            let from = try integer(query.get("from"), name: "from") ?? (direction == .forward ? 0 : StreamVersion.end)
+            let limit = try readLimit(query.get("limit"))
+            let step: Int64 = direction == .forward ? 1 : -1
+            metrics?.eventReadStarted(.stream)
+            return try await EventPages.answer(limit: limit) { after, count in
+                let start = after.map { $0.version + step } ?? from
+                guard start >= 0 else { return [] }
+                let page = try await store.visitEvents(EventsWirePage.self, stream: stream, from: start, limit: count,
+                                                       direction: direction)
+                metrics?.eventsRead(page.count)
+                return page
+            }
+        }
+    }
+
+    /// A page of `$all` (`from`, `limit`).
+    static func readAll(_ request: Request, store: any EventStore, metrics: AgentMetrics?) async throws -> Response {
+        try await answering {
+            let query = request.uri.queryParameters
+            let from = try integer(query.get("from"), name: "from") ?? 0
+            metrics?.eventReadStarted(.all)
+            return try await EventPages.answer(limit: try readLimit(query.get("limit")), lastPosition: {
+                try await store.lastPosition() ?? -1
+            }) { after, count in
+                let page = try await store.visitEvents(EventsWirePage.self, stream: nil,
+                                                       from: after.map { $0.position + 1 } ?? from,
+                                                       limit: count, direction: .forward)
+                metrics?.eventsRead(page.count)
+                return page
+            }
+        }
     }
 
     /// Maps failures to statuses: 400 for a malformed request, 409 for a version mismatch or

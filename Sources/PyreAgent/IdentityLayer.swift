@@ -47,6 +47,14 @@ actor IdentityLayer: ServerPublisher {
     /// The entry points open now, by name.
     var openEntrypoints: [EntrypointSpec] { proxies.values.map(\.spec).sorted { $0.name < $1.name } }
 
+    /// Queries the DNS server answered since the agent started, for the metrics.
+    nonisolated var dnsQueries: DNSQueryCounts { dns.counts }
+
+    /// What each open entry point relayed since it was opened, by name.
+    var entrypointStatistics: [(name: String, statistics: EntrypointStatistics)] {
+        proxies.map { ($0.key, $0.value.proxy.statistics) }.sorted { $0.name < $1.name }
+    }
+
     /// Serves DNS on the system address (and `dns.listen`) and opens the entry points, with
     /// no server published yet: recovery publishes those the previous agent left serving.
     func start() async throws {

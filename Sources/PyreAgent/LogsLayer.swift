@@ -48,7 +48,7 @@ final class LogsLayer: Sendable {
 
     /// What the provider hands servers' output lines to; returns once they are committed.
     var shipOutput: OutputShipper.Sink {
-        { [writer] records in _ = try await writer.commit(records) }
+        { [writer] records in _ = try await writer.commit(records, from: .output) }
     }
 
     /// Starts the writer and the syslog receiver on `host` (the system address); with a network,

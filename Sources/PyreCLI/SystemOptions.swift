@@ -10,7 +10,7 @@ import PyreManifest
 public enum PyreCommands {
     public static let all: [any ParsableCommand.Type] = [
         Deploy.self, Plan.self, Rollback.self, Promote.self, Status.self, History.self, DNS.self, Events.self, Logs.self, Bake.self, Verify.self,
-        Destroy.self, ImageCommand.self,
+        Destroy.self, ImageCommand.self, UI.self,
     ]
 }
 

@@ -11,6 +11,8 @@ public final class DNSServer: Sendable {
     private let listeners = Mutex<[Listener]>([])
     private let forwarders = Mutex<[DNSForwarder]>([])
     private let logger: Logger
+    /// Queries answered since the server started, for the agent's metrics.
+    public let counts = DNSQueryCounts()
     private let group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
 
     public init(zone: DNSZone, logger: Logger, tcpIdleTimeout: TimeAmount = .seconds(10)) {
@@ -43,7 +45,7 @@ public final class DNSServer: Sendable {
             do {
                 let listener = try await bind(host: host, port: port)
                 listeners.withLock { $0.append(listener) }
-                listener.serve(zone: current, forwarder: forwarder)
+                listener.serve(zone: current, forwarder: forwarder, counts: counts)
                 logger.info("DNS listening", metadata: [
                     "address": "\(host):\(listener.port)", "zone": "\(zone.apex)",
                     "udpSockets": "\(listener.udpSockets.count)",
@@ -95,6 +97,7 @@ public final class DNSServer: Sendable {
 
     private func makeTCPBootstrap() -> ServerBootstrap {
         let current = current
+        let counts = counts
         let logger = logger
         let idleTimeout = tcpIdleTimeout
         return ServerBootstrap(group: group)
@@ -106,7 +109,7 @@ public final class DNSServer: Sendable {
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: idleTimeout),
                         ByteToMessageHandler(DNSTCPFrameDecoder()),
-                        DNSTCPHandler(zone: current, logger: logger),
+                        DNSTCPHandler(zone: current, counts: counts, logger: logger),
                     ])
                 }
             }
@@ -123,11 +126,11 @@ private final class Listener: @unchecked Sendable {
 
     var port: Int { udpSockets.first?.port ?? 0 }
 
-    func serve(zone: CurrentZone, forwarder: DNSForwarder?) {
+    func serve(zone: CurrentZone, forwarder: DNSForwarder?, counts: DNSQueryCounts) {
         let pool = NIOThreadPool(numberOfThreads: udpSockets.count)
         pool.start()
         for socket in udpSockets {
-            pool.submit { _ in socket.serve(zone: zone, forwarder: forwarder) }
+            pool.submit { _ in socket.serve(zone: zone, forwarder: forwarder, counts: counts) }
         }
         threads = pool
     }

@@ -24,11 +24,13 @@ final class DNSTCPHandler: ChannelInboundHandler {
 
     private let zone: CurrentZone
     private let logger: Logger
+    private let counts: DNSQueryCounts
     private var hasUnflushedReplies = false
     private var cachedResponder: (generation: Int, responder: DNSResponder)
 
-    init(zone: CurrentZone, logger: Logger) {
+    init(zone: CurrentZone, counts: DNSQueryCounts, logger: Logger) {
         self.zone = zone
+        self.counts = counts
         self.logger = logger
         cachedResponder = zone.cacheForNewHandler
     }
@@ -46,6 +48,9 @@ final class DNSTCPHandler: ChannelInboundHandler {
             return
         }
         reply.setInteger(UInt16(reply.readableBytes - 2), at: reply.readerIndex)
+        var tally = RcodeTally()
+        tally.count(reply, headerAt: 2)
+        counts.add(tally, transport: .tcp)
         context.write(wrapOutboundOut(reply), promise: nil)
         hasUnflushedReplies = true
     }

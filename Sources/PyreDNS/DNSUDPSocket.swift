@@ -68,8 +68,9 @@ final class DNSUDPSocket: Sendable {
     func close() { _ = Glibc.close(descriptor) }
 
     /// Answers queries until `shutdownReceiving` is called. Runs on its own thread.
-    func serve(zone: CurrentZone, forwarder: DNSForwarder?) {
+    func serve(zone: CurrentZone, forwarder: DNSForwarder?, counts: DNSQueryCounts) {
         let buffers = BurstBuffers()
+        var tally = RcodeTally()
         defer { buffers.deallocate() }
         var cache = zone.cacheForNewHandler
         var reply = ByteBufferAllocator().buffer(capacity: Self.maxReplySize)
@@ -92,11 +93,17 @@ final class DNSUDPSocket: Sendable {
                 if let forwarder, Self.isRefusedQuery(reply) {
                     // Outside the zone, for a listener that serves clients with no other nameserver.
                     forwarder.forward(ByteBuffer(bytes: query), replyingWith: replySender(to: buffers.sender(index)))
+                    counts.addRelayed()
                     continue
                 }
+                tally.count(reply)
                 if buffers.stageReply(reply, slot: replies, to: index) { replies += 1 }
             }
             send(buffers.sendHeaders, count: replies)
+            if !tally.isEmpty {
+                counts.add(tally, transport: .udp)
+                tally.reset()
+            }
         }
     }
 

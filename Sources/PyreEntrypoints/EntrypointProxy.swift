@@ -45,6 +45,9 @@ public final class EntrypointProxy: Sendable {
         context.table.publish(backends)
     }
 
+    /// Connections, refusals, backend errors and bytes since the entry point was made.
+    public var statistics: EntrypointStatistics { context.counters.statistics }
+
     /// Open proxied connections to the backend `id`, counting one whose connect is under way.
     public func connectionCount(of id: String) -> Int {
         context.table.count(of: id)

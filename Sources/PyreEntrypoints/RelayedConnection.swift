@@ -9,6 +9,7 @@ struct RelayContext: Sendable {
     let connectTimeout: Duration
     let retryUnanswered: Bool
     let logger: Logger
+    let counters = EntrypointCounters()
 }
 
 /// One client connection: connected to a backend (trying the others when a connect fails), then
@@ -62,6 +63,7 @@ final class RelayedConnection: @unchecked Sendable {
     }
 
     func start() {
+        context.counters.connectionAccepted()
         context.table.track(self)
         watch(&client, wanting: 0)
         dial(tried: [], replay: [])
@@ -70,6 +72,7 @@ final class RelayedConnection: @unchecked Sendable {
     /// Resets the client connection (it gets a RST) and closes the backend one.
     func reset() {
         guard !isClosed else { return }
+        if case .relaying(let toServer, let toClient, _, _) = phase { count(toServer, toClient) }
         close(&client, resetting: true)
         closeServer()
         finish()
@@ -117,6 +120,7 @@ final class RelayedConnection: @unchecked Sendable {
 
     private func connectFailed(_ backend: EntrypointBackend, tried: Set<String>, replay: [UInt8], error: String,
                                what: String = "connect to backend failed") {
+        context.counters.backendFailed()
         context.logger.warning("\(what); trying another",
                                metadata: ["backend": "\(backend.id)", "address": "\(backend.host):\(backend.port)",
                                           "error": "\(error)"])
@@ -124,6 +128,7 @@ final class RelayedConnection: @unchecked Sendable {
     }
 
     private func refuse() {
+        context.counters.connectionRefused()
         close(&client, resetting: true)
         finish()
     }
@@ -164,6 +169,7 @@ final class RelayedConnection: @unchecked Sendable {
                 if context.retryUnanswered, failure.descriptor == server.descriptor, failure.code == ECONNRESET,
                    toClient.relayedBytes == 0, !toClient.sourceEnded, !TCPSocket.hasBytesToRead(server.descriptor),
                    let replay = toServer.heldBytes {
+                    count(toServer, toClient)
                     closeServer()
                     watch(&client, wanting: 0)  // as while connecting: only a reset is seen
                     connectFailed(backend, tried: tried, replay: replay, error: String(cString: strerror(failure.code)),
@@ -172,12 +178,15 @@ final class RelayedConnection: @unchecked Sendable {
                 }
                 // The response cannot be whole: a client given a plain FIN could take it for complete.
                 let resetClient = !fromClient && !toClient.isFinished
+                if failure.descriptor == server.descriptor { context.counters.backendFailed() }
+                count(toServer, toClient)
                 closeServer()
                 close(&client, resetting: resetClient)
                 finish()
                 return
             }
             if toServer.isFinished && toClient.isFinished {
+                count(toServer, toClient)
                 closeServer()
                 close(&client)
                 finish()
@@ -226,6 +235,11 @@ final class RelayedConnection: @unchecked Sendable {
     }
 
     // MARK: closing
+
+    /// Adds what an attempt relayed; a replayed request counts once, as read from the client.
+    private func count(_ toServer: RelayDirection, _ toClient: RelayDirection) {
+        context.counters.relayed(fromClient: toServer.relayedBytes, fromBackend: toClient.relayedBytes)
+    }
 
     /// Closing the backend socket ends its connect too.
     private func closeServer() {

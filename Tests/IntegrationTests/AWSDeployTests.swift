@@ -24,7 +24,7 @@ struct AWSDeployTests {
         try #require(amis.count >= 8)
         let (firstAMI, secondAMI) = (amis[6], amis[7])
 
-        let system = try TestSystem(name: "aws\(UUID().uuidString.prefix(6).lowercased())",
+        let system = try TestSystem(name: "aws\(UUID().uuidString.prefix(6).lowercased())", onThisHost: false,
                                     extra: """
                                         provider: aws
                                         aws: { health: instance, instance_type: t3.nano, agent_address: 127.0.0.1,
@@ -109,7 +109,7 @@ struct AWSDeployTests {
         let ec2 = EC2Client(client: AWSClient(configuration: moto.configuration(), logger: Logger(label: "test")))
         let ami = try await moto.amazonAMIs()[5]
         let (dnsPort, tlsPort, eventsPort) = (try freeLoopbackPort(), try freeLoopbackPort(), try freeLoopbackPort())
-        let system = try TestSystem(name: "awstls\(UUID().uuidString.prefix(6).lowercased())", service: "count: 1",
+        let system = try TestSystem(name: "awstls\(UUID().uuidString.prefix(6).lowercased())", onThisHost: false, service: "count: 1",
                                     extra: """
                                         provider: aws
                                         aws: { health: instance, instance_type: t3.nano, agent_address: 127.0.0.1,
@@ -207,7 +207,8 @@ struct AWSDeployTests {
         let moto = try await MotoServer.shared()
         let client = AWSClient(configuration: moto.configuration(), logger: Logger(label: "test"))
         let (ec2, ebs) = (EC2Client(client: client), EBSClient(client: client))
-        let system = try TestSystem(name: "awsami\(UUID().uuidString.prefix(6).lowercased())", service: "count: 1")
+        let system = try TestSystem(name: "awsami\(UUID().uuidString.prefix(6).lowercased())", onThisHost: false,
+                                    service: "count: 1")
         defer { system.cleanUp() }
         try TinyRootfs.make(at: system.directory.appending(path: "base.tar"), bootable: true)
         try """

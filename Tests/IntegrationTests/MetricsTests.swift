@@ -1,4 +1,5 @@
 import Foundation
+import PyreLocal
 import PyreTesting
 import Testing
 
@@ -11,22 +12,53 @@ struct MetricsTests {
         .deletingLastPathComponent().appendingPathComponent("docs/metrics.md")
 
     @Test func prometheusScrapesTheAgentAndTheDocsListWhatIsServed() async throws {
-        let controlPort = try freeLoopbackPort()
-        // A name whose loopback prefix (127.N, from its hash) no other test system shares: they run at once.
-        let system = try TestSystem(name: "promup", service: "count: 2")
+        let controlPort = try freeLoopbackPort(), entryPort = try freeLoopbackPort(), dnsPort = try freeLoopbackPort()
+        let logsPort = try freeLoopbackPort()
+        let system = try TestSystem(name: "promup", service: "count: 2", extra: """
+            entrypoints:
+              public: { listen: "127.0.0.1:\(entryPort)", service: web }
+            dns: { listen: "127.0.0.1:\(dnsPort)" }
+            logs: { port: \(logsPort) }
+            """)
         defer { system.cleanUp() }
         let agent = try AgentProcess(system, isolation: "process", arguments: ["--control-port", "\(controlPort)"])
         defer { agent.terminate() }
         _ = try await agent.waitForHealthy(count: 2)
         let url = "http://127.0.0.1:\(controlPort)/metrics"
+        // Something for the layers to count: a request through the entry point, DNS over both transports.
+        let page = try await runTool("/usr/bin/curl", ["-sf", "http://127.0.0.1:\(entryPort)/"])
+        #expect(page.status == 0, "\(page.output)")
+        let systemAddress = LocalProviderConfiguration(system: system.name, serversDirectory: system.directory,
+                                                       isolation: .process).loopbackPrefix + ".0.1"
+        _ = try await runTool("/usr/bin/logger", ["--server", systemAddress, "--port", "\(logsPort)", "--udp", "counted"])
+        for transport in ["+notcp", "+tcp"] {
+            _ = try await runTool("/usr/bin/dig", ["@127.0.0.1", "-p", "\(dnsPort)", transport, "+short", "web.promup.pyre."])
+            _ = try await runTool("/usr/bin/dig", ["@127.0.0.1", "-p", "\(dnsPort)", transport, "+short", "nope.promup.pyre."])
+        }
 
         let refused = try await runTool("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", url])
         #expect(refused.output == "401", "without the token: \(refused.output)")
         let token = try system.state.readToken()
-        let served = try await runTool("/usr/bin/curl", ["-sf", "-H", "Authorization: Bearer \(token)", url]).output
+        // The log record and the connection's bytes are counted once committed and closed: moments later.
+        var served = ""
+        for _ in 0..<50 {
+            served = try await runTool("/usr/bin/curl", ["-sf", "-H", "Authorization: Bearer \(token)", url]).output
+            if served.contains("pyre_log_records_stored_total{transport=\"udp\"} 1"),
+               served.contains(/pyre_entrypoint_bytes_total\{direction="from_backends",entrypoint="public"\} [1-9]/) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         #expect(served.contains("pyre_deployments_total{trigger=\"manual\",outcome=\"completed\"} 1"), "\(served)")
         #expect(served.contains("pyre_deployment_duration_seconds_count{trigger=\"manual\"} 1"), "\(served)")
         #expect(served.contains("pyre_servers{service=\"web\",generation=\"1\",health=\"healthy\"} 2"), "\(served)")
+        for transport in ["udp", "tcp"] {
+            for rcode in ["NOERROR", "NXDOMAIN"] {
+                #expect(served.contains("pyre_dns_queries_total{rcode=\"\(rcode)\",transport=\"\(transport)\"} 1"), "\(served)")
+            }
+        }
+        #expect(served.contains("pyre_entrypoint_connections_total{entrypoint=\"public\"} 1"), "\(served)")
+        #expect(served.contains(/pyre_entrypoint_bytes_total\{direction="from_backends",entrypoint="public"\} [1-9]/), "\(served)")
+        #expect(served.contains(/pyre_health_checks_total\{result="pass"\} [1-9]/), "\(served)")
+        #expect(served.contains("pyre_log_records_stored_total{transport=\"udp\"} 1"), "\(served)")
         let servedNames = Set(served.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) })
         let documented = Set(try String(contentsOf: Self.documentation, encoding: .utf8).split(separator: "\n")
             .compactMap { $0.firstMatch(of: /^\| `([a-z_]+)` \|/).map { String($0.1) } })

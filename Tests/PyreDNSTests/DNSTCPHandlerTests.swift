@@ -7,11 +7,11 @@ import Testing
 /// The TCP pipeline (length framing, then the handler) on an EmbeddedChannel: what arrives
 /// in any split is answered in order, and what is not a query ends the connection.
 @Suite struct DNSTCPHandlerTests {
-    static func channel() throws -> EmbeddedChannel {
+    static func channel(counts: DNSQueryCounts = DNSQueryCounts()) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandlers([
             ByteToMessageHandler(DNSTCPFrameDecoder()),
-            DNSTCPHandler(zone: CurrentZone(try TestZone.make()), logger: Logger(label: "test")),
+            DNSTCPHandler(zone: CurrentZone(try TestZone.make()), counts: counts, logger: Logger(label: "test")),
         ])
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 53)).wait()
         return channel
@@ -50,6 +50,22 @@ import Testing
         #expect(replies.map(\.answers.count) == [2, 1])
         #expect(replies.allSatisfy { $0.isResponse && $0.isAuthoritative })
         #expect(channel.isActive)
+        _ = try channel.finish()
+    }
+
+    @Test func repliesAreCountedByResponseCode() throws {
+        let counts = DNSQueryCounts()
+        let channel = try Self.channel(counts: counts)
+        var bytes: [UInt8] = []
+        for name in ["web.hello.pyre.", "web-1-ab12.hello.pyre.", "missing.hello.pyre.", "example.com."] {
+            var query = QueryBuilder()
+            query.name = name
+            bytes += Self.framed(query.bytes)
+        }
+        try channel.writeInbound(ByteBuffer(bytes: bytes))
+        #expect(try Self.replies(channel).map { $0.flags & 0xF } == [0, 0, 3, 5])
+        #expect(counts.answeredQueries.map { "\($0.transport.name) \($0.rcode) \($0.queries)" }
+            == ["tcp NOERROR 2", "tcp NXDOMAIN 1", "tcp REFUSED 1"])
         _ = try channel.finish()
     }
 

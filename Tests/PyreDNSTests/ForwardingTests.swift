@@ -29,6 +29,9 @@ struct ForwardingTests {
         #expect(relayed.answers.map { $0.last } == ["192.0.2.80"], "\(relayed.output)")
         #expect(missing.status == "NXDOMAIN", "the upstream's own answer: \(missing.output)")
         #expect(own.status == "NOERROR" && own.flags.contains("aa"), "the zone is answered here: \(own.output)")
+        #expect(server.counts.relayedQueries == 2)
+        #expect(server.counts.answeredQueries.map { "\($0.transport.name) \($0.rcode) \($0.queries)" } == ["udp NOERROR 1"],
+                "a relayed query is counted as relayed, not by the code this server would have answered")
     }
 
     @Test func withoutUpstreamsOutsideNamesAreRefused() async throws {

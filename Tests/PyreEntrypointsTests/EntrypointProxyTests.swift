@@ -48,6 +48,9 @@ struct EntrypointProxyTests {
         #expect(error == nil)
         #expect(received.count == 2 + payload.count)
         #expect(received == Array("a\n".utf8) + payload)
+        #expect(try await eventually { proxy.statistics.bytesFromBackends > 0 })
+        #expect(proxy.statistics == EntrypointStatistics(connections: 1, refused: 0, backendErrors: 0,
+                                                         bytesFromClients: payload.count, bytesFromBackends: 2 + payload.count))
         await proxy.stop()
         await backend.stop()
     }
@@ -198,6 +201,10 @@ struct EntrypointProxyTests {
         #expect(String(decoding: try await client.received(atLeast: expected.utf8.count), as: UTF8.self) == expected)
         #expect(proxy.connectionCount(of: "queued") == 0)
         await client.close()
+        #expect(try await eventually { proxy.statistics.bytesFromBackends > 0 })
+        #expect(proxy.statistics == EntrypointStatistics(connections: 1, refused: 0, backendErrors: 1, bytesFromClients: 18,
+                                                         bytesFromBackends: expected.utf8.count),
+                "the replayed request counts once")
         await proxy.stop()
         await live.stop()
     }
@@ -279,6 +286,9 @@ struct EntrypointProxyTests {
             EntrypointBackend(id: "y", host: "127.0.0.1", port: try await refusingPort()),
         ])
         try await expectReset(port)
+        #expect(try await eventually { proxy.statistics.refused == 1 })
+        #expect(proxy.statistics == EntrypointStatistics(connections: 1, refused: 1, backendErrors: 2, bytesFromClients: 0,
+                                                         bytesFromBackends: 0))
         await proxy.stop()
     }
 

@@ -45,7 +45,7 @@ import Glibc
         await withCheckedContinuation { resumed in writer.whenNotBusy { resumed.resume() } }
         // Queued past the (zero) bound: busy until the writer takes the batch, then resumed.
         await withCheckedContinuation { resumed in
-            writer.submit([LogRecord(receivedAt: 0, message: "one")])
+            writer.submit([LogRecord(receivedAt: 0, message: "one")], from: .tcp)
             writer.whenNotBusy { resumed.resume() }
         }
         #expect(writer.current.received == 1)

@@ -169,11 +169,11 @@ import Testing
         await withTaskGroup(of: Void.self) { group in
             for sender in 0..<8 {
                 group.addTask {
-                    for index in 0..<200 { writer.submit([Self.record(sender * 1_000 + index)]) }
+                    for index in 0..<200 { writer.submit([Self.record(sender * 1_000 + index)], from: .tcp) }
                 }
             }
         }
-        let last = try await writer.commit([Self.record(99_999)])
+        let last = try await writer.commit([Self.record(99_999)], from: .tcp)
         writer.stop()
         #expect(last == 1_601)
         #expect(writer.current.committed == 1_601)

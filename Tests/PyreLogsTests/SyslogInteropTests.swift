@@ -45,6 +45,11 @@ import Testing
         #expect(record.procID == "77")
         #expect(record.message == "backup failed: disk full")
         #expect(record.timestamp != nil)
+        // Counted by the way it came, once its batch is committed.
+        let counted: LogTransport = transport == "--udp" ? .udp : .tcp
+        let counts = LogWriter.TransportCounts(received: 1, stored: 1)
+        for _ in 0..<100 where fixture.writer.current.transports[counted] != counts { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(fixture.writer.current.transports == [counted: counts])
     }
 
     /// Many lines on one TCP connection, LF-framed (logger reads them from standard input).

@@ -20,7 +20,7 @@ import Testing
         let inbound = Inbound(configuration: .init(host: "127.0.0.1", port: 0), writer: writer, origin: { address in
             address == "10.213.5.7" ? LogOrigin(service: "web", server: "web-3-ab12", generation: 3) : nil
         })
-        let channel = EmbeddedChannel(handler: SyslogStreamHandler(inbound: inbound))
+        let channel = EmbeddedChannel(handler: SyslogStreamHandler(inbound: inbound, transport: .tcp))
         try await channel.connect(to: sender).get()
 
         let counted = "<13>1 2026-12-01T10:00:00Z host app - - - first"

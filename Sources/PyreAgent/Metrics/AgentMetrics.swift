@@ -11,11 +11,19 @@ final class AgentMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
     private let appendDuration: DurationHistogram
     private let appendedEvents: Counter
+    private let healthCheckDuration: DurationHistogram
+    private let eventReads: [EventRead: Counter]
+    private let eventsRead: Counter
+    private let passedHealthChecks: Counter
+    private let failedHealthChecks: Counter
 
     /// Deploys take seconds to hours.
     static let deploymentBuckets: [Double] = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600]
     /// Appends take a fraction of a millisecond to a few hundred.
     static let appendBuckets: [Duration] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]
+        .map { .microseconds(Int64($0 * 1_000_000)) }
+    /// Probes answer in a millisecond or time out after seconds.
+    static let healthCheckBuckets: [Duration] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
         .map { .microseconds(Int64($0 * 1_000_000)) }
 
     init() {
@@ -26,6 +34,22 @@ final class AgentMetrics: Sendable {
         appendedEvents = registry.makeCounter(
             descriptor: Self.descriptor("events_appended", unit: "total", help: "Events stored through the events API."),
             labels: [])
+        healthCheckDuration = registry.makeDurationHistogram(
+            descriptor: Self.descriptor("health_check_duration", unit: "seconds",
+                                        help: "Time one health probe took, passed or failed."),
+            labels: [], buckets: Self.healthCheckBuckets)
+        let reads = Self.descriptor("event_reads", unit: "total",
+                                    help: "Reads of the events API: a stream, $all, or a subscription (replays).")
+        let registry = registry
+        eventReads = Dictionary(uniqueKeysWithValues: EventRead.allCases.map {
+            ($0, registry.makeCounter(descriptor: reads, labels: [("kind", $0.rawValue)]))
+        })
+        eventsRead = registry.makeCounter(
+            descriptor: Self.descriptor("events_read", unit: "total", help: "Events served by stream and $all reads."),
+            labels: [])
+        let checks = Self.descriptor("health_checks", unit: "total", help: "Health probes of servers by result.")
+        passedHealthChecks = registry.makeCounter(descriptor: checks, labels: [("result", "pass")])
+        failedHealthChecks = registry.makeCounter(descriptor: checks, labels: [("result", "fail")])
     }
 
     private static func descriptor(_ name: String, unit: String, help: String) -> MetricNameDescriptor {
@@ -37,12 +61,25 @@ final class AgentMetrics: Sendable {
         appendDuration.record(duration)
     }
 
+    enum EventRead: String, CaseIterable {
+        case stream, all, subscription
+    }
+
+    func eventReadStarted(_ kind: EventRead) { eventReads[kind]?.increment() }
+    func eventsRead(_ count: Int) { eventsRead.increment(by: Int64(count)) }
+
+    func healthChecked(passed: Bool, took duration: Duration) {
+        (passed ? passedHealthChecks : failedHealthChecks).increment()
+        healthCheckDuration.record(duration)
+    }
+
     /// The exposition: what was recorded, then the deployments of `history`, the servers of
-    /// `status` and this process.
-    func exposition(history: [DeploymentRecord], status: StatusReport) -> [UInt8] {
+    /// `status`, what the layers counted and this process.
+    func exposition(history: [DeploymentRecord], status: StatusReport, layers: LayerCounts) -> [UInt8] {
         var text = registry.emitToBuffer()
         text += Array(Self.deployments(history).utf8)
         text += Array(Self.servers(status).utf8)
+        text += Array(layers.text.utf8)
         text += Array(ProcessMetrics.read().utf8)
         return text
     }

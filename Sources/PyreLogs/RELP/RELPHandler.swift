@@ -68,7 +68,7 @@ final class RELPHandler: ChannelInboundHandler {
         nextBatch += 1
         outbox.append(.batch(id: id, transactions: transactions))
         let committed = context.eventLoop.makePromise(of: UInt64.self)
-        let queued = inbound.writer.submit(records) { committed.completeWith($0) }
+        let queued = inbound.writer.submit(records, from: .relp) { committed.completeWith($0) }
         if !queued { committed.fail(PyreError(.logs, "the log store is stopping")) }
         records.removeAll(keepingCapacity: true)
         transactions.removeAll(keepingCapacity: true)

@@ -71,7 +71,7 @@ public final class SyslogReceiver: Sendable {
             .childChannelOption(.socketOption(.so_rcvbuf), value: Backpressure.streamReceiveBuffer)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(SyslogStreamHandler(inbound: inbound))
+                    try channel.pipeline.syncOperations.addHandler(SyslogStreamHandler(inbound: inbound, transport: .tcp))
                 }
             }
             .bind(host: configuration.host, port: configuration.port).get()
@@ -105,7 +105,7 @@ public final class SyslogReceiver: Sendable {
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext))
-                            try channel.pipeline.syncOperations.addHandler(SyslogStreamHandler(inbound: inbound))
+                            try channel.pipeline.syncOperations.addHandler(SyslogStreamHandler(inbound: inbound, transport: .tls))
                         }
                     }
                     .bind(host: configuration.tls?.host ?? configuration.host, port: port).get()
@@ -185,7 +185,7 @@ final class SyslogDatagramHandler: ChannelInboundHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         // UDP has no way to slow a sender: while the writer is busy datagrams wait in the
         // socket's buffer, and a burst arriving at a full backlog is lost and counted.
-        _ = inbound.writer.offer(batch)
+        _ = inbound.writer.offer(batch, from: .udp)
         batch.removeAll(keepingCapacity: true)
         Backpressure.pauseWhileBusy(context.channel, writer: inbound.writer)
     }
@@ -198,12 +198,15 @@ final class SyslogStreamHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private let inbound: Inbound
+    /// TCP or TLS (the TLS handler sits before this one).
+    private let transport: LogTransport
     private var framer: SyslogFramer
     private var batch: [LogRecord] = []
     private var peer: String?
 
-    init(inbound: Inbound) {
+    init(inbound: Inbound, transport: LogTransport) {
         self.inbound = inbound
+        self.transport = transport
         framer = SyslogFramer(limit: inbound.configuration.messageLimit)
     }
 
@@ -241,7 +244,7 @@ final class SyslogStreamHandler: ChannelInboundHandler {
 
     private func flush() {
         guard !batch.isEmpty else { return }
-        inbound.writer.submit(batch)
+        inbound.writer.submit(batch, from: transport)
         batch.removeAll(keepingCapacity: true)
     }
 }

@@ -22,6 +22,21 @@ public final class LogWriter: @unchecked Sendable {
         public var failed: UInt64 = 0
         /// The largest backlog (bytes, as `size(of:)` counts them) seen waiting for the writer.
         public var peakBacklogBytes = 0
+        /// The same counts by the way the records came.
+        public var transports: [LogTransport: TransportCounts] = [:]
+    }
+
+    public struct TransportCounts: Sendable, Equatable {
+        public var received: UInt64 = 0
+        public var stored: UInt64 = 0
+        /// Refused: the backlog was full (UDP) or the writer stopping.
+        public var refused: UInt64 = 0
+        /// Lost with a batch that could not be written.
+        public var lost: UInt64 = 0
+
+        public init(received: UInt64 = 0, stored: UInt64 = 0, refused: UInt64 = 0, lost: UInt64 = 0) {
+            (self.received, self.stored, self.refused, self.lost) = (received, stored, refused, lost)
+        }
     }
 
     /// Called once the records handed over with it are committed (or failed), with the last one's sequence.
@@ -36,6 +51,8 @@ public final class LogWriter: @unchecked Sendable {
     // Guards everything below; the writer thread waits on it for work.
     private let condition = NSCondition()
     private var pending: [LogRecord] = []
+    /// Where `pending`'s records came from, as consecutive runs.
+    private var pendingRuns: [(transport: LogTransport, count: Int)] = []
     private var pendingBytes = 0
     private var waiters: [(upTo: Int, completion: Completion)] = []
     private var notBusy: [@Sendable () -> Void] = []
@@ -66,7 +83,7 @@ public final class LogWriter: @unchecked Sendable {
     /// Queues records of a receiver that stops reading while `isBusy`, so they are not refused;
     /// `completion` runs on the writer's thread once they are committed. False when the writer stopped.
     @discardableResult
-    public func submit(_ records: [LogRecord], completion: Completion? = nil) -> Bool {
+    public func submit(_ records: [LogRecord], from transport: LogTransport, completion: Completion? = nil) -> Bool {
         guard !records.isEmpty else {
             completion?(.success(store.lastSequence))
             return true
@@ -74,43 +91,55 @@ public final class LogWriter: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping else {
-            statistics.refused += UInt64(records.count)
+            refuse(records.count, from: transport)
             return false
         }
-        enqueue(records, completion: completion)
+        enqueue(records, from: transport, completion: completion)
         return true
     }
 
     /// Queues a UDP burst; false (nothing queued) when the backlog is full or the writer stopped.
-    public func offer(_ records: [LogRecord]) -> Bool {
+    public func offer(_ records: [LogRecord], from transport: LogTransport) -> Bool {
         guard !records.isEmpty else { return true }
         condition.lock()
         defer { condition.unlock() }
         guard !stopping, pendingBytes + Self.size(of: records) <= maxBacklogBytes || pending.isEmpty else {
-            statistics.refused += UInt64(records.count)
+            refuse(records.count, from: transport)
             return false
         }
-        enqueue(records, completion: nil)
+        enqueue(records, from: transport, completion: nil)
         return true
     }
 
     /// Queues `records` and returns once they are committed, with the last one's sequence.
-    public func commit(_ records: [LogRecord]) async throws -> UInt64 {
+    public func commit(_ records: [LogRecord], from transport: LogTransport) async throws -> UInt64 {
         try await withCheckedThrowingContinuation { continuation in
-            let queued = submit(records) { continuation.resume(with: $0) }
+            let queued = submit(records, from: transport) { continuation.resume(with: $0) }
             if !queued { continuation.resume(throwing: PyreError(.logs, "the log writer is stopping")) }
         }
     }
 
     /// Under the lock.
-    private func enqueue(_ records: [LogRecord], completion: Completion?) {
+    private func enqueue(_ records: [LogRecord], from transport: LogTransport, completion: Completion?) {
         pending.append(contentsOf: records)
+        if pendingRuns.last?.transport == transport {
+            pendingRuns[pendingRuns.count - 1].count += records.count
+        } else {
+            pendingRuns.append((transport, records.count))
+        }
+        statistics.transports[transport, default: TransportCounts()].received += UInt64(records.count)
         pendingBytes += Self.size(of: records)
         submittedCount += records.count
         statistics.received += UInt64(records.count)
         statistics.peakBacklogBytes = max(statistics.peakBacklogBytes, pendingBytes)
         if let completion { waiters.append((submittedCount, completion)) }
         condition.signal()
+    }
+
+    /// Under the lock.
+    private func refuse(_ count: Int, from transport: LogTransport) {
+        statistics.refused += UInt64(count)
+        statistics.transports[transport, default: TransportCounts()].refused += UInt64(count)
     }
 
     /// Roughly what the records take in memory and on disk.
@@ -151,8 +180,9 @@ public final class LogWriter: @unchecked Sendable {
         guard started else {
             let refused = waiters
             waiters = []
-            statistics.refused += UInt64(pending.count)
+            for run in pendingRuns { refuse(run.count, from: run.transport) }
             pending = []
+            pendingRuns = []
             condition.unlock()
             for waiter in refused { waiter.completion(.failure(PyreError(.logs, "the log writer was stopped before it started"))) }
             return
@@ -169,7 +199,9 @@ public final class LogWriter: @unchecked Sendable {
             while pending.isEmpty && !stopping { condition.wait() }
             if pending.isEmpty && stopping { break }
             let batch = pending
+            let runs = pendingRuns
             pending = []
+            pendingRuns = []
             pendingBytes = 0
             let resumed = notBusy
             notBusy = []
@@ -186,10 +218,14 @@ public final class LogWriter: @unchecked Sendable {
             written += batch.count
             condition.lock()
             statistics.batches += 1
-            if case .success = outcome {
-                statistics.committed += UInt64(batch.count)
-            } else {
-                statistics.failed += UInt64(batch.count)
+            let stored = if case .success = outcome { true } else { false }
+            if stored { statistics.committed += UInt64(batch.count) } else { statistics.failed += UInt64(batch.count) }
+            for run in runs {
+                if stored {
+                    statistics.transports[run.transport, default: TransportCounts()].stored += UInt64(run.count)
+                } else {
+                    statistics.transports[run.transport, default: TransportCounts()].lost += UInt64(run.count)
+                }
             }
             let done = waiters.prefix { $0.upTo <= written }
             waiters.removeFirst(done.count)
