@@ -16,7 +16,7 @@ enum DashboardAPI {
                 throw PyreError(.unauthorized, "login codes are issued for the control token only (pyre ui)")
             }
             return try jsonResponse(LoginCode(code: sessions.issueCode(), expiresIn: Int(DashboardSessions.codeLifetime)),
-                                    status: .created)
+                                    status: .ok)
         }
         router.on(DashboardRoutes.login) { request, _ in
             guard let code = request.uri.queryParameters.get("code"), let (id, _) = sessions.redeem(code) else {

@@ -30,7 +30,10 @@ enum DashboardScript {
       if (seconds < 7200) return Math.round(seconds / 60) + "m";
       return (seconds / 3600).toFixed(1) + "h";
     }
-    function seconds(value) { return value < 120 ? Math.round(value) + "s" : Math.round(value / 60) + "m"; }
+    function seconds(value) {
+      if (value < 120) return Math.round(value) + "s";
+      return value < 7200 ? Math.round(value / 60) + "m" : +(value / 3600).toFixed(1) + "h";
+    }
     function shortDigest(image) { return (image || "").replace(/^sha256:/, "").slice(0, 12); }
 
     async function api(path) {
@@ -119,7 +122,7 @@ enum DashboardScript {
         cell("took", record.finishedAt ? ((new Date(record.finishedAt) - new Date(record.startedAt)) / 1000).toFixed(1) + "s" : "running"),
         cell("services", record.services.join(", ")),
         cell("", el("button", { onclick: () => operate("Roll back to the release of deployment #" + record.number + "?",
-          "/v1/rollback?to=" + record.number) }, "Roll back to this"))))), { class: "deployments" })];
+          "/v1/rollback?to=" + record.number) }, "Roll back to this")))), { class: "deployments" })];
     }
 
     async function renderTimeline(number) {
