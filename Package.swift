@@ -142,7 +142,7 @@ let package = Package(
         ]),
         .executableTarget(name: "PyreBench", dependencies: [
             "PyreDeploy", "PyreHealth", "PyreLocal", "PyreImages", "PyreTesting", "PyreDNS", "PyreEntrypoints", "PyreEvents",
-            "PyreEventsPostgres", "PyreLogs", "PyreAWS", "PyreAgent", "pyre-sandbox",
+            "PyreEventsPostgres", "PyreLogs", "PyreAWS", "PyreAgent", "pyre-sandbox", "pyre",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "PostgresNIO", package: "postgres-nio"),

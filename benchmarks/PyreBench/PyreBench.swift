@@ -7,7 +7,7 @@ struct PyreBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pyre-bench", abstract: "Pyre's benchmarks; run them all with benchmarks/run.")
 
-    @Argument(help: "engine, aws, ebs-upload, local, dns, entrypoint, events, replay, replay-http, images, images-start (namespace mode), logs, events-sqlite (Pyre's SQLite store only), events-postgres (Pyre's PostgreSQL store and plain PostgreSQL only), or one part of logs: logs-tcp (Pyre only), logs-grep, logs-follow")
+    @Argument(help: "engine, dashboard, aws, ebs-upload, local, dns, entrypoint, events, replay, replay-http, images, images-start (namespace mode), logs, events-sqlite (Pyre's SQLite store only), events-postgres (Pyre's PostgreSQL store and plain PostgreSQL only), or one part of logs: logs-tcp (Pyre only), logs-grep, logs-follow")
     var benchmark: String
 
     @Option(help: "Number of servers.")
@@ -31,6 +31,7 @@ struct PyreBench: AsyncParsableCommand {
     func run() async throws {
         switch benchmark {
         case "engine": try await EngineBenchmark.run(servers: servers ?? 10_000)
+        case "dashboard": try await DashboardBenchmark.run(servers: servers ?? 200, rounds: 5)
         case "aws": try await AWSBenchmark.run(servers: servers ?? 100, rounds: 3)
         case "ebs-upload": try await EBSUploadBenchmark.run(megabytes: 256, rounds: ProcessInfo.processInfo.environment["PYRE_BENCH_ROUNDS"].flatMap { Int($0) } ?? 5)
         case "local": try await LocalBenchmark.run(servers: servers ?? 20, isolation: isolation, verbose: verbose)
@@ -52,7 +53,7 @@ struct PyreBench: AsyncParsableCommand {
         case "logs": try await LogsBenchmark.run(messages: 400_000, rounds: 3)
         case "logs-follow", "logs-grep", "logs-tcp":
             try await LogsBenchmark.run(messages: 400_000, rounds: 1, only: String(benchmark.dropFirst(5)))
-        default: throw ValidationError("unknown benchmark \(benchmark); use engine, aws, ebs-upload, local, dns, entrypoint, events, replay, replay-http, images, images-start or logs")
+        default: throw ValidationError("unknown benchmark \(benchmark); use engine, dashboard, aws, ebs-upload, local, dns, entrypoint, events, replay, replay-http, images, images-start or logs")
         }
     }
 }
