@@ -212,18 +212,27 @@ public struct ImageGCReport: Codable, Sendable, Equatable {
     }
 }
 
-/// `POST /v1/ui/login-codes`: a code good for one login within `expires_in` seconds.
+/// `POST /v1/ui/login-codes`: a code good for one login within `expires_in` seconds, at
+/// `http://SITE:PORT/ui/login?code=CODE` (the session belongs to that host name).
 public struct LoginCode: Codable, Sendable {
     public var code: String
+    public var site: String
     public var expiresIn: Int
 
-    public init(code: String, expiresIn: Int) {
+    public init(code: String, site: String, expiresIn: Int) {
         self.code = code
+        self.site = site
         self.expiresIn = expiresIn
     }
 
+    /// The login URL on the agent whose control API is at `controlURL` (`http://127.0.0.1:PORT`).
+    public func url(controlURL: String) -> String {
+        let port = URLComponents(string: controlURL)?.port.map { ":\($0)" } ?? ""
+        return "http://\(site)\(port)" + DashboardRoutes.login.request(query: [("code", code)]).path
+    }
+
     enum CodingKeys: String, CodingKey {
-        case code
+        case code, site
         case expiresIn = "expires_in"
     }
 }

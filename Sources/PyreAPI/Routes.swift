@@ -88,6 +88,8 @@ public enum DashboardRoutes {
     /// `?code=…`: trades a login code for a session cookie and goes on to the page.
     public static let login = APIRoute(.GET, "/ui/login")
     public static let asset = APIRoute(.GET, "/ui/assets/{file}")
+    /// Below it, the script and style, served without a session.
+    public static let assets = "/ui/assets/"
     /// Server-sent events: the fleet and the deployment history, each time either changes.
     public static let live = APIRoute(.GET, "/ui/live")
 

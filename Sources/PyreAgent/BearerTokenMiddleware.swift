@@ -41,9 +41,12 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         guard let dashboard else {
             return errorResponse(.unauthorized, ErrorBody(code: "unauthorized", message: "missing or wrong bearer token; \(hint)"))
         }
-        // The login page's code is its own credential.
-        if request.uri.path == DashboardRoutes.login.path { return nil }
-        guard let session = dashboard.session(cookieHeader: request.headers[.cookie]) else {
+        let path = request.uri.path
+        // The login page's code is its own credential; the script and style are no secret (the
+        // sign-in page uses the style).
+        if request.method == .get || request.method == .head,
+           path == DashboardRoutes.login.path || path.hasPrefix(DashboardRoutes.assets) { return nil }
+        guard let session = dashboard.session(cookieHeader: request.headers[.cookie], host: request.head.authority) else {
             if request.uri.path.hasPrefix(DashboardRoutes.prefix) { return DashboardPages.signInRequired() }
             return errorResponse(.unauthorized, ErrorBody(code: "unauthorized",
                                                           message: "missing or wrong bearer token or dashboard session; \(hint)"))

@@ -16,20 +16,28 @@ struct UI: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let client = try options.client()
-            let login = try await client.dashboardLoginCode()
-            let url = client.endpoint.url + DashboardRoutes.login.request(query: [("code", login.code)]).path
+            let url = try await client.dashboardLoginCode().url(controlURL: client.endpoint.url)
             print(url)
-            if open { try Self.openInBrowser(url) }
+            if open { try Self.openInBrowser(url, state: options.state) }
         }
     }
 
-    private static func openInBrowser(_ url: String) throws {
+    /// Opens a page of the state directory (mode 0600) that goes on to `url`: a URL on the
+    /// opener's command line could be read from /proc by another user, and the code used first.
+    private static func openInBrowser(_ url: String, state: StateDirectory) throws {
         guard let opener = ["/usr/bin/xdg-open", "/usr/bin/sensible-browser"].first(where: FileManager.default.isExecutableFile) else {
             throw CLIFailure(message: "cannot open a browser here (no xdg-open); open the link above yourself", code: 1)
         }
+        let page = state.root.appendingPathComponent("ui-login.html")
+        try? FileManager.default.removeItem(at: page)
+        guard FileManager.default.createFile(atPath: page.path, contents: Data("""
+            <!doctype html><meta http-equiv="refresh" content="0; url=\(url)"><a href="\(url)">Pyre dashboard</a>
+            """.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw CLIFailure(message: "cannot write \(page.path); open the link above yourself", code: 1)
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: opener)
-        process.arguments = [url]
+        process.arguments = [page.path]
         try process.run()
     }
 }

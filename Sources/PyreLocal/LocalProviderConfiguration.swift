@@ -13,9 +13,14 @@ public struct LocalProviderConfiguration: Sendable {
     /// a /24 in 10.213.0.0/16 picked from a hash of the system name.
     public var subnet: String
     /// Process mode: servers listen on `PREFIX.x.y`, one address per live server. The default
-    /// is `127.N` with N from a hash of the system name, so systems rarely share one; addresses
-    /// whose port is taken (by anyone) are skipped either way.
-    public var loopbackPrefix: String
+    /// is `127.N` with N from a hash of the system name; while another Pyre system on this
+    /// machine holds it, the next free one (``LoopbackClaim``). A prefix set here is used as it
+    /// is. Addresses whose port is taken (by anyone) are skipped either way.
+    public var loopbackPrefix: String {
+        didSet { loopbackPrefixIsDefault = false }
+    }
+    /// Whether `loopbackPrefix` is the one from the name, which gives way to another system's.
+    private(set) var loopbackPrefixIsDefault = true
     /// How long destroy waits after SIGTERM before it sends SIGKILL.
     public var stopGracePeriod: Duration = .seconds(3)
     /// Where servers' standard output and error lines go (the log store); nil keeps them

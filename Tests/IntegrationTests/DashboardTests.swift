@@ -1,5 +1,4 @@
 import Foundation
-import PyreLocal
 import PyreTesting
 import Testing
 
@@ -19,8 +18,7 @@ struct DashboardTests {
         defer { agent.terminate() }
         _ = try await agent.waitForHealthy(count: 2)
         let base = "http://127.0.0.1:\(controlPort)"
-        let systemAddress = LocalProviderConfiguration(system: system.name, serversDirectory: system.directory,
-                                                       isolation: .process).loopbackPrefix + ".0.1"
+        let systemAddress = try await agent.systemAddress()
         let needle = "dashboard-needle-\(UUID().uuidString.prefix(8))"
         _ = try await runTool("/usr/bin/logger", ["--server", systemAddress, "--port", "\(logsPort)", "--udp", needle])
 
@@ -30,20 +28,34 @@ struct DashboardTests {
         let status = try await runTool("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "\(base)/v1/status"])
         #expect(status.output == "401")
 
-        // A code is good once; a cookie session needs the page's CSRF token to change anything.
+        // A code is good once, on its own host name; the session is that name's, and it needs the
+        // page's CSRF token to change anything.
         let login = try await pyre(["ui", system.directory.path])
-        let url = try #require(login.output.firstMatch(of: /http:\/\/127\.0\.0\.1:\d+\/ui\/login\?code=[0-9a-f]+/).map { String($0.0) },
-                               "\(login.output)")
+        let match = try #require(login.output.firstMatch(of: /http:\/\/(p[0-9a-f]{20}\.localhost):(\d+)\/ui\/login\?code=[0-9a-f]+/),
+                                 "\(login.output)")
+        let (url, site) = (String(match.0), String(match.1))
+        let resolve = ["--resolve", "\(site):\(controlPort):127.0.0.1"]  // as browsers send *.localhost to loopback
         let jar = system.directory.appendingPathComponent("cookies").path
-        let signedIn = try await runTool("/usr/bin/curl", ["-s", "-c", jar, "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", url])
-        #expect(signedIn.output == "303 \(base)/ui", "\(signedIn.output)")
-        let again = try await runTool("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", url])
+        let signedIn = try await runTool("/usr/bin/curl", ["-s", "-c", jar, "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}"]
+                                         + resolve + [url])
+        #expect(signedIn.output == "303 http://\(site):\(controlPort)/ui", "\(signedIn.output)")
+        let again = try await runTool("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}"] + resolve + [url])
         #expect(again.output == "401", "a used code: \(again.output)")
-        let shell = try await runTool("/usr/bin/curl", ["-s", "-b", jar, "\(base)/ui"]).output
+        let elsewhere = try await pyre(["ui", system.directory.path])
+        let onLoopback = elsewhere.output.replacing(/p[0-9a-f]{20}\.localhost/, with: "127.0.0.1")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let wrongHost = try await runTool("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", onLoopback])
+        #expect(wrongHost.output == "401", "a code on another host name: \(wrongHost.output)")
+        let sessionCookie = try #require(try String(contentsOfFile: jar, encoding: .utf8).firstMatch(of: /pyre_session\s+([0-9a-f]{64})/)
+            .map { "pyre_session=\($0.1)" })
+        let stolen = try await runTool("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-b", sessionCookie, "\(base)/v1/status"])
+        #expect(stolen.output == "401", "the session on another host name: \(stolen.output)")
+        let sitePage = "http://\(site):\(controlPort)"
+        let shell = try await runTool("/usr/bin/curl", ["-s", "-b", jar] + resolve + ["\(sitePage)/ui"]).output
         let csrf = try #require(shell.firstMatch(of: /name="csrf-token" content="([0-9a-f]{64})"/).map { String($0.1) }, "\(shell)")
         for header in [[], ["-H", "X-CSRF-Token: \(String(csrf.reversed()))"]] {
-            let refused = try await runTool("/usr/bin/curl", ["-s", "-b", jar, "-X", "POST", "-w", "\n%{http_code}"] + header
-                                            + ["\(base)/v1/destroy"])
+            let refused = try await runTool("/usr/bin/curl", ["-s", "-b", jar, "-X", "POST", "-w", "\n%{http_code}"] + resolve + header
+                                            + ["\(sitePage)/v1/destroy"])
             #expect(refused.output.hasSuffix("\n403") && refused.output.contains("X-CSRF-Token"), "\(refused.output)")
         }
         let fleet = try await pyre(["status", system.directory.path])

@@ -1,5 +1,4 @@
 import Foundation
-import PyreLocal
 import PyreTesting
 import Testing
 
@@ -28,8 +27,7 @@ struct MetricsTests {
         // Something for the layers to count: a request through the entry point, DNS over both transports.
         let page = try await runTool("/usr/bin/curl", ["-sf", "http://127.0.0.1:\(entryPort)/"])
         #expect(page.status == 0, "\(page.output)")
-        let systemAddress = LocalProviderConfiguration(system: system.name, serversDirectory: system.directory,
-                                                       isolation: .process).loopbackPrefix + ".0.1"
+        let systemAddress = try await agent.systemAddress()
         _ = try await runTool("/usr/bin/logger", ["--server", systemAddress, "--port", "\(logsPort)", "--udp", "counted"])
         for transport in ["+notcp", "+tcp"] {
             _ = try await runTool("/usr/bin/dig", ["@127.0.0.1", "-p", "\(dnsPort)", transport, "+short", "web.promup.pyre."])

@@ -2,6 +2,7 @@ import Foundation
 import PyreAPI
 import PyreAgent
 import PyreCore
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -82,6 +83,12 @@ final class AgentProcess: @unchecked Sendable {
     }
 
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    /// The system address the agent serves its DNS, events and syslog on (`pyre dns` says it).
+    func systemAddress() async throws -> String {
+        let dns = try await pyre(["dns", system.directory.path])
+        return try #require(dns.output.firstMatch(of: /served at ([0-9.]+):\d+/).map { String($0.1) }, "\(dns.output)")
+    }
 
     /// Waits until the agent reports `count` healthy servers of `web` and no running deploy.
     @discardableResult

@@ -49,8 +49,8 @@ enum DashboardBenchmark {
             }
             try await Task.sleep(for: .milliseconds(500))
         }
-        let login = try await ControlClient(state: state).dashboardLoginCode()
-        let url = try ControlClient(state: state).endpoint.url + DashboardRoutes.login.request(query: [("code", login.code)]).path
+        let client = try ControlClient(state: state)
+        let url = try await client.dashboardLoginCode().url(controlURL: client.endpoint.url)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("browser/fleet_render.py")
         let result = try Self.python([script.path, url, "\(servers)", "\(rounds)"])

@@ -15,11 +15,14 @@ enum DashboardAPI {
             guard BearerCredentials.match(request.headers[.authorization], token: token) else {
                 throw PyreError(.unauthorized, "login codes are issued for the control token only (pyre ui)")
             }
-            return try jsonResponse(LoginCode(code: sessions.issueCode(), expiresIn: Int(DashboardSessions.codeLifetime)),
-                                    status: .ok)
+            let (code, site) = sessions.issueCode()
+            return try jsonResponse(LoginCode(code: code, site: site, expiresIn: Int(DashboardSessions.codeLifetime)))
         }
         router.on(DashboardRoutes.login) { request, _ in
-            guard let code = request.uri.queryParameters.get("code"), let (id, _) = sessions.redeem(code) else {
+            // A link preview's HEAD must not use the code up.
+            if request.method == .head { return Response(status: .ok) }
+            guard let code = request.uri.queryParameters.get("code"),
+                  let (id, _) = sessions.redeem(code, host: request.head.authority) else {
                 return DashboardPages.signInRequired(reason: "This login link was used already or has expired.")
             }
             // Off the URL with the code, so it is neither bookmarked nor sent on as a referrer.
@@ -28,7 +31,7 @@ enum DashboardAPI {
                                                          .cacheControl: "no-store"])
         }
         router.on(DashboardRoutes.page) { request, _ in
-            let session = sessions.session(cookieHeader: request.headers[.cookie])
+            let session = sessions.session(cookieHeader: request.headers[.cookie], host: request.head.authority)
             return DashboardPages.dashboard(system: agent.system, csrfToken: session?.csrfToken ?? "")
         }
         router.on(DashboardRoutes.asset) { _, context in

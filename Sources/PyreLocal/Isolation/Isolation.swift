@@ -68,7 +68,7 @@ extension IsolationMode {
     /// The isolation of this mode for the provider's configuration.
     func isolation(_ configuration: LocalProviderConfiguration, logger: Logger) throws -> any Isolation {
         switch self {
-        case .process: try ProcessIsolation(configuration)
+        case .process: try ProcessIsolation(configuration, logger: logger)
         case .namespaces: try NamespaceIsolation(configuration, logger: logger)
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Logging
 import PyreCore
 import PyreImages
 
@@ -8,12 +9,22 @@ import PyreImages
 /// host's filesystem, users and network: for development and machines without root.
 struct ProcessIsolation: Isolation {
     let loopbackPrefix: UInt32
+    /// Held while this isolation lives, for a default prefix (see ``LoopbackClaim``).
+    private let claim: FileLock?
 
-    init(_ configuration: LocalProviderConfiguration) throws {
-        guard let loopback = IPv4Subnet.parse(configuration.loopbackPrefix + ".0.0"), loopback >> 24 == 127 else {
+    init(_ configuration: LocalProviderConfiguration, logger: Logger) throws {
+        guard let preferred = IPv4Subnet.parse(configuration.loopbackPrefix + ".0.0"), preferred >> 24 == 127 else {
             throw PyreError(.provider, "loopback prefix `\(configuration.loopbackPrefix)` must be two octets in 127/8, such as 127.213")
         }
-        loopbackPrefix = loopback
+        guard configuration.loopbackPrefixIsDefault else {
+            (loopbackPrefix, claim) = (preferred, nil)
+            return
+        }
+        (loopbackPrefix, claim) = try LoopbackClaim.take(preferring: preferred)
+        if loopbackPrefix != preferred {
+            let taken = IPv4Subnet.format(loopbackPrefix).dropLast(4)
+            logger.info("loopback prefix \(configuration.loopbackPrefix) is held by another Pyre system on this machine; serving on \(taken)")
+        }
     }
 
     var mode: IsolationMode { .process }
