@@ -74,9 +74,11 @@ public enum ControlRoutes {
     /// The event store for the dashboard's Events page: the same pages as the events API's reads.
     public static let eventsAll = APIRoute(.GET, "/v1/events/all")
     public static let eventsStream = APIRoute(.GET, "/v1/events/streams/{stream}")
+    /// Server-sent events of a stream or `$all` as they commit, for the Events page to follow.
+    public static let eventsSubscribe = APIRoute(.GET, "/v1/events/subscribe")
 
     public static let all = [status, history, timeline, dns, logs, plan, deploy, verify, destroy, rollback, promote,
-                             collectImages, metrics, loginCode, eventsAll, eventsStream] + DashboardRoutes.all
+                             collectImages, metrics, loginCode, eventsAll, eventsStream, eventsSubscribe] + DashboardRoutes.all
 }
 
 /// The dashboard (docs/dashboard.md), served with the control API: HTML, its assets, and a

@@ -71,17 +71,7 @@ package enum EventsAPI {
             try await readAll(request, store: store, metrics: metrics)
         }
         router.on(EventsRoutes.subscribe) { request, _ in
-            try await answering {
-                let query = request.uri.queryParameters
-                let stream = query.get("stream") ?? StreamNames.all
-                if stream != StreamNames.all { try asBadRequest { try EventValidation.checkStreamName(stream) } }
-                // A reconnecting EventSource sends the id of the last event it received.
-                let resumeAfter = try integer(request.headers[.init("Last-Event-ID")!], name: "Last-Event-ID")
-                let start = try resumeAfter.map { $0 + 1 } ?? integer(query.get("from"), name: "from") ?? 0
-                let subscription = EventSubscription(store: store, stream: stream, from: start)
-                metrics?.eventReadStarted(.subscription)
-                return ServerSentEvents.response(subscription, registry: subscribers)
-            }
+            try await subscribe(request, store: store, subscribers: subscribers, metrics: metrics)
         }
         router.on(EventsRoutes.saveSnapshot) { request, context in
             try await answering {
@@ -130,6 +120,23 @@ package enum EventsAPI {
                 metrics?.eventsRead(page.count)
                 return page
             }
+        }
+    }
+
+    /// `stream` (default `$all`) from `from` or after `Last-Event-ID`, as server-sent events;
+    /// `typed: false` leaves out the `event:` lines, for a browser's `onmessage` (the dashboard).
+    static func subscribe(_ request: Request, store: any EventStore, subscribers: SubscriberRegistry, metrics: AgentMetrics?,
+                          typed: Bool = true) async throws -> Response {
+        try await answering {
+            let query = request.uri.queryParameters
+            let stream = query.get("stream") ?? StreamNames.all
+            if stream != StreamNames.all { try asBadRequest { try EventValidation.checkStreamName(stream) } }
+            // A reconnecting EventSource sends the id of the last event it received.
+            let resumeAfter = try integer(request.headers[.init("Last-Event-ID")!], name: "Last-Event-ID")
+            let start = try resumeAfter.map { $0 + 1 } ?? integer(query.get("from"), name: "from") ?? 0
+            let subscription = EventSubscription(store: store, stream: stream, from: start)
+            metrics?.eventReadStarted(.subscription)
+            return ServerSentEvents.response(subscription, registry: subscribers, typed: typed)
         }
     }
 

@@ -16,14 +16,14 @@ enum ServerSentEvents {
         "id: \(id)\n" + (event.map { "event: \($0)\n" } ?? "") + "data: \(data)\n\n"
     }
 
-    /// A subscription's events (see above).
-    static func response(_ subscription: EventSubscription, registry: SubscriberRegistry) -> Response {
+    /// A subscription's events (see above); without `typed`, no `event:` lines.
+    static func response(_ subscription: EventSubscription, registry: SubscriberRegistry, typed: Bool = true) -> Response {
         response(registry: registry) { send in
             for try await event in subscription {
                 var buffer = ByteBuffer()
                 EventsWireWriter.write(event, into: &buffer)
                 let data = String(buffer: buffer)
-                await send(frame(id: "\(subscription.cursor(of: event))", event: event.type, data: data))
+                await send(frame(id: "\(subscription.cursor(of: event))", event: typed ? event.type : nil, data: data))
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import PyreAPI
 import PyreTesting
 import Testing
 
@@ -68,8 +69,9 @@ struct DashboardTests {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/dashboard_session.py")
         // The python3 scripts/test installed selenium for: the first on PATH.
         let python = try #require(ExternalTool.path("python3"))
-        let session = try await runTool(python, [script.path, browserURL, Self.screenshots.path,
-                                                             try system.state.readToken(), needle], includeErrors: true)
+        let events = try #require(try AgentEndpoint.read(from: system.state.agentFile).events)
+        let session = try await runTool(python, [script.path, browserURL, Self.screenshots.path, try system.state.readToken(),
+                                                 needle, events, try system.state.readEventsToken()], includeErrors: true)
         print(session.output)
         #expect(session.status == 0 && session.output.contains("dashboard session ok"), "\(session.output)")
         let history = try await pyre(["history", system.directory.path])

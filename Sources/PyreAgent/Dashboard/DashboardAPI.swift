@@ -60,6 +60,10 @@ enum DashboardAPI {
         router.on(ControlRoutes.eventsAll) { request, _ in
             try await EventsAPI.readAll(request, store: agent.applicationEvents, metrics: agent.metrics)
         }
+        router.on(ControlRoutes.eventsSubscribe) { request, _ in
+            try await EventsAPI.subscribe(request, store: agent.applicationEvents, subscribers: subscribers, metrics: agent.metrics,
+                                          typed: false)
+        }
         router.on(ControlRoutes.eventsStream) { request, context in
             try await EventsAPI.readStream(try context.parameters.require("stream"), request, store: agent.applicationEvents,
                                            metrics: agent.metrics)

@@ -6,7 +6,8 @@ enum DashboardScript {
     "use strict";
     const csrf = document.querySelector('meta[name="csrf-token"]').content;
     const view = document.getElementById("view");
-    const state = { fleet: null, follow: null };
+    // `stream`: the page's own EventSource (log follow, events follow), closed when the page changes.
+    const state = { fleet: null, stream: null };
     window.pyreLoadedAt = Date.now();
 
     function el(tag, attributes, ...children) {
@@ -76,10 +77,12 @@ enum DashboardScript {
       if (!fleet) return [el("p", {}, "waiting for the agent…")];
       const now = Date.now();
       const status = fleet.status;
-      const parts = [el("div", { class: "actions" },
+      // Made once: the tables below are redrawn with every probe, the buttons must stay put.
+      state.fleetActions = state.fleetActions || el("div", { class: "actions" },
         el("button", { id: "deploy", onclick: () => operate("Deploy the manifest as it is on disk now?", "/v1/deploy") }, "Deploy"),
         el("button", { id: "promote", onclick: () => operate("Promote the canaries to the whole fleet?", "/v1/promote") }, "Promote"),
-        el("button", { id: "destroy", onclick: () => operate("Destroy every server of " + status.system + "?", "/v1/destroy") }, "Destroy all"))];
+        el("button", { id: "destroy", onclick: () => operate("Destroy every server of " + status.system + "?", "/v1/destroy") }, "Destroy all"));
+      const parts = [state.fleetActions];
       if (status.runningDeployment) parts.push(el("p", {}, "deployment #" + status.runningDeployment + " running"));
       for (const service of status.services) {
         const healthy = service.servers.filter(s => s.health === "healthy").length;
@@ -168,8 +171,8 @@ enum DashboardScript {
       query.delete("follow");
       if (parameters.get("follow") === "true") {
         query.set("follow", "true");
-        state.follow = new EventSource("/v1/logs?" + query.toString());
-        state.follow.onmessage = message => add(JSON.parse(message.data), true);
+        state.stream = new EventSource("/v1/logs?" + query.toString());
+        state.stream.onmessage = message => add(JSON.parse(message.data), true);
       } else {
         api("/v1/logs?" + query.toString()).then(page => page.records.forEach(line => add(line, false)),
           error => body.append(el("tr", {}, el("td", {}, "cannot search: " + error.message))));
@@ -177,24 +180,46 @@ enum DashboardScript {
       return [form, results];
     }
 
-    async function renderEvents(parameters) {
+    // A page of $all or of one stream; the last page goes on growing as events commit.
+    async function renderEvents(parameters, ticket) {
       const stream = parameters.get("stream");
       const from = Number(parameters.get("from") || 0);
       const path = stream ? "/v1/events/streams/" + encodeURIComponent(stream) : "/v1/events/all";
       const page = await api(path + "?limit=50&from=" + from);
       const link = (query) => "#events?" + new URLSearchParams(query).toString();
-      const rows = page.events.map(event => el("tr", {},
-        cell(stream ? "version" : "position", stream ? event.version : event.position),
+      const cursor = event => stream ? event.version : event.position;
+      const row = event => el("tr", { "data-cursor": cursor(event) },
+        cell(stream ? "version" : "position", cursor(event)),
         cell("stream", el("a", { href: link({ stream: event.stream }) }, event.stream)),
         cell("type", event.type), cell("recorded", new Date(event.recordedAt).toLocaleString()),
-        cell("data", el("span", { class: "mono" }, JSON.stringify(event.data)))));
-      const last = page.events.length ? (stream ? page.events[page.events.length - 1].version : page.events[page.events.length - 1].position) : null;
-      return [el("h2", {}, stream ? "stream " + stream : "$all" + (page.lastPosition !== undefined ? " (last position " + page.lastPosition + ")" : "")),
-        stream ? el("p", {}, el("a", { href: "#events" }, "← $all")) : null,
-        rows.length ? table([stream ? "version" : "position", "stream", "type", "recorded", "data"], rows, { class: "events" }) : el("p", {}, "no events"),
+        cell("data", el("span", { class: "mono" }, JSON.stringify(event.data))));
+      const body = el("tbody", {}, page.events.map(row));
+      const events = el("table", { class: "events" },
+        el("thead", {}, el("tr", {}, [stream ? "version" : "position", "stream", "type", "recorded", "data"].map(h => el("th", {}, h)))), body);
+      const last = page.events.length ? cursor(page.events[page.events.length - 1]) : from - 1;
+      const streams = new Set(page.events.map(event => event.stream));
+      const summary = el("p", {});
+      const summarize = () => summary.replaceChildren(...(streams.size ? ["streams on this page: ", ...[...streams].flatMap((name, index) =>
+        [index ? ", " : "", el("a", { href: link({ stream: name }) }, name)])] : ["no events yet"]));
+      summarize();
+      const parts = [el("h2", {}, stream ? "stream " + stream : "$all"),
+        stream ? el("p", {}, el("a", { href: "#events" }, "← $all")) : summary,
+        events,
         el("div", { class: "actions" },
-          from > 0 ? el("a", { href: link(Object.assign(stream ? { stream } : {}, { from: Math.max(0, from - 50) })) }, "← newer first page") : null,
+          from > 0 ? el("a", { href: link(Object.assign(stream ? { stream } : {}, { from: Math.max(0, from - 50) })) }, "← previous page") : null,
           page.events.length === 50 ? el("a", { href: link(Object.assign(stream ? { stream } : {}, { from: last + 1 })) }, "next page →") : null)];
+      if (page.events.length < 50 && ticket === renders) {
+        const query = new URLSearchParams({ from: last + 1 });
+        if (stream) query.set("stream", stream);
+        state.stream = new EventSource("/v1/events/subscribe?" + query.toString());
+        state.stream.onmessage = message => {
+          const event = JSON.parse(message.data);
+          body.append(row(event));
+          streams.add(event.stream);
+          summarize();
+        };
+      }
+      return parts;
     }
 
     async function renderDNS() {
@@ -203,8 +228,11 @@ enum DashboardScript {
         el("pre", { id: "zone" }, report.zone)];
     }
 
+    // A redraw that finished after a newer one started is dropped: pages load in any order.
+    let renders = 0;
     async function render() {
-      if (state.follow) { state.follow.close(); state.follow = null; }
+      const ticket = ++renders;
+      if (state.stream) { state.stream.close(); state.stream = null; }
       const [route, queryText] = (location.hash.slice(1) || "fleet").split("?");
       const parameters = new URLSearchParams(queryText || "");
       for (const link of document.querySelectorAll("nav a")) link.classList.toggle("current", link.getAttribute("href") === "#" + route.split("/")[0]);
@@ -214,23 +242,31 @@ enum DashboardScript {
         else if (route === "deployments") content = renderDeployments();
         else if (route.startsWith("deployment/")) content = await renderTimeline(route.split("/")[1]);
         else if (route === "logs") content = renderLogs(parameters);
-        else if (route === "events") content = await renderEvents(parameters);
+        else if (route === "events") content = await renderEvents(parameters, ticket);
         else if (route === "dns") content = await renderDNS();
         else content = [el("p", {}, "no page " + route)];
       } catch (error) {
         content = [el("p", { class: "failure" }, "cannot show this page: " + error.message)];
       }
+      if (ticket !== renders) return;
       view.replaceChildren(...[content].flat(2).filter(Boolean));
       view.dataset.route = route;
     }
 
-    // The fleet and history arrive whenever they change; only their pages redraw.
+    // The fleet and history arrive whenever they change. The pages drawn from them redraw, and
+    // so do those that change with them: a deployment's timeline and the zone. Logs and events
+    // follow streams of their own.
     const live = new EventSource("/ui/live");
     live.addEventListener("fleet", message => {
+      const previous = state.fleet;
       state.fleet = JSON.parse(message.data);
       document.getElementById("connection").textContent = "live · updated " + new Date().toLocaleTimeString();
       const route = (location.hash.slice(1) || "fleet").split("?")[0];
-      if (route === "fleet" || route === "deployments") render();
+      // Probes change the fleet page only; servers and deployments change the others.
+      const changed = key => !previous || JSON.stringify(previous[key]) !== JSON.stringify(state.fleet[key]);
+      if (route === "fleet") render();
+      else if (route === "deployments" && changed("history")) render();
+      else if ((route === "dns" || route.startsWith("deployment/")) && (changed("history") || changed("status"))) render();
     });
     live.onerror = () => { document.getElementById("connection").textContent = "disconnected; reconnecting…"; };
     window.addEventListener("hashchange", render);

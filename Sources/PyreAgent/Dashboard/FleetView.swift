@@ -6,13 +6,13 @@ import PyreCore
 /// reports it, with each server's last health probe, the services' `max_age`, the entry points
 /// with the servers they send to, and the deployment history.
 struct FleetView: Encodable {
+    /// Latency to a tenth of a millisecond: finer would only make the feed send more often.
     struct Probe: Encodable, Equatable {
-        var at: Date
         var latencyMilliseconds: Double
         var failure: String?
 
         enum CodingKeys: String, CodingKey {
-            case at, failure
+            case failure
             case latencyMilliseconds = "latency_ms"
         }
     }
@@ -46,8 +46,8 @@ extension Agent {
         for server in status.services.flatMap(\.servers) {
             guard let probe = health.lastProbe(address: server.address, port: server.port) else { continue }
             let (seconds, attoseconds) = probe.latency.components
-            probes[server.id] = FleetView.Probe(at: probe.at, latencyMilliseconds: Double(seconds) * 1000 + Double(attoseconds) / 1e15,
-                                                failure: probe.failure)
+            let milliseconds = Double(seconds) * 1000 + Double(attoseconds) / 1e15
+            probes[server.id] = FleetView.Probe(latencyMilliseconds: (milliseconds * 10).rounded() / 10, failure: probe.failure)
         }
         var maxAge: [String: Double] = [:]
         for service in desired ?? [] {

@@ -3,14 +3,13 @@ import PyreCore
 import Synchronization
 
 /// Times every probe of the checker it wraps, for the metrics and the fleet page, and keeps
-/// each server's last probe: when, how long, and why it failed.
+/// each server's last probe: how long it took and why it failed.
 final class MeasuredHealthChecker: HealthChecker {
     private let probe: any HealthChecker
     private let metrics: AgentMetrics
     private let last = Mutex<[String: LastProbe]>([:])
 
     struct LastProbe: Sendable, Equatable {
-        var at: Date
         var latency: Duration
         /// Nil when the probe passed.
         var failure: String?
@@ -46,7 +45,7 @@ final class MeasuredHealthChecker: HealthChecker {
         let latency = ContinuousClock.now - start
         metrics.healthChecked(passed: result.passed, took: latency)
         let failure: String? = if case .fail(let reason) = result { reason } else { nil }
-        last.withLock { $0["\(address):\(port)"] = LastProbe(at: Date(), latency: latency, failure: failure) }
+        last.withLock { $0["\(address):\(port)"] = LastProbe(latency: latency, failure: failure) }
         return result
     }
 }

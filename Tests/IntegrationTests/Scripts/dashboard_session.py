@@ -1,13 +1,18 @@
 """Drives the dashboard in Debian's headless Chromium through its chromedriver, as a user would.
 
-Usage: dashboard_session.py LOGIN_URL SCREENSHOT_DIR TOKEN NEEDLE
+Usage: dashboard_session.py LOGIN_URL SCREENSHOT_DIR TOKEN NEEDLE EVENTS_URL EVENTS_TOKEN
 Signs in through the `pyre ui` link, checks the fleet, starts a deploy from the page and watches
 the servers change without a reload, opens the deployment's timeline, searches the logs for
-NEEDLE, looks at the Events and DNS pages and at a phone-sized window; one screenshot per step.
+NEEDLE, appends an event (through the events API, as an application would) while the Events
+page is open and sees it arrive, looks at the DNS page and at a phone-sized window; one
+screenshot per step.
 Exits non-zero with the reason on the first thing that is not as it should be.
 """
+import json
 import os
 import sys
+import urllib.request
+import uuid
 
 os.environ["SE_OFFLINE"] = "true"  # selenium must never fetch a browser or driver of its own
 from selenium import webdriver
@@ -17,7 +22,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-login_url, shots, token, needle = sys.argv[1:5]
+login_url, shots, token, needle, events_url, events_token = sys.argv[1:7]
 os.makedirs(shots, exist_ok=True)
 options = webdriver.ChromeOptions()
 options.binary_location = "/usr/bin/chromium"
@@ -96,6 +101,15 @@ try:
 
     driver.find_element(By.LINK_TEXT, "Events").click()
     wait(lambda: driver.find_element(By.ID, "view").get_attribute("data-route") == "events", "the events page")
+    append = urllib.request.Request(events_url + "/streams/dashboard-orders", method="POST", data=json.dumps(
+        {"id": str(uuid.uuid4()), "type": "OrderPlaced", "data": {"order": needle}}).encode())
+    append.add_header("Authorization", "Bearer " + events_token)
+    append.add_header("Content-Type", "application/json")
+    urllib.request.urlopen(append, timeout=10).close()
+    wait(lambda: needle in driver.find_element(By.CSS_SELECTOR, "table.events").text, "the appended event on the open page")
+    summary = driver.find_element(By.ID, "view").text
+    if "streams on this page: dashboard-orders" not in summary:
+        raise SystemExit("the page does not list the event's stream: " + summary)
     shot("events")
     driver.find_element(By.LINK_TEXT, "DNS").click()
     wait(lambda: "SOA" in driver.find_element(By.ID, "view").text, "the zone with its SOA")
