@@ -47,7 +47,7 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         if request.method == .get || request.method == .head,
            path == DashboardRoutes.login.path || path.hasPrefix(DashboardRoutes.assets) { return nil }
         guard let session = dashboard.session(cookieHeader: request.headers[.cookie], host: request.head.authority) else {
-            if request.uri.path.hasPrefix(DashboardRoutes.prefix) { return DashboardPages.signInRequired() }
+            if path.hasPrefix(DashboardRoutes.prefix) { return DashboardPages.signInRequired() }
             return errorResponse(.unauthorized, ErrorBody(code: "unauthorized",
                                                           message: "missing or wrong bearer token or dashboard session; \(hint)"))
         }

@@ -22,6 +22,11 @@ public final class DNSQueryCounts: Sendable {
         }
     }
 
+    /// One reply, as the TCP handler counts them.
+    func add(rcode: Int, transport: Transport) {
+        answered.withLock { $0[transport.rawValue * 16 + rcode] += 1 }
+    }
+
     func addRelayed() { relayed.add(1, ordering: .relaxed) }
 
     /// Nonzero counts as (transport, rcode name, queries).
@@ -48,11 +53,14 @@ struct RcodeTally {
     var counts = [Int](repeating: 0, count: 16)
     var isEmpty: Bool { !counts.contains { $0 > 0 } }
 
-    /// Tallies `reply`, whose DNS header starts `header` bytes in (the rcode is the low half
-    /// of the header's fourth byte).
-    mutating func count(_ reply: ByteBuffer, headerAt header: Int = 0) {
-        guard let flags = reply.getInteger(at: reply.readerIndex + header + 3, as: UInt8.self) else { return }
-        counts[Int(flags & 0x0F)] += 1
+    mutating func count(_ reply: ByteBuffer) {
+        if let rcode = Self.rcode(of: reply) { counts[rcode] += 1 }
+    }
+
+    /// The response code of `reply`, whose DNS header starts `header` bytes in: the low half
+    /// of the header's fourth byte.
+    static func rcode(of reply: ByteBuffer, headerAt header: Int = 0) -> Int? {
+        reply.getInteger(at: reply.readerIndex + header + 3, as: UInt8.self).map { Int($0 & 0x0F) }
     }
 
     mutating func reset() { for index in counts.indices { counts[index] = 0 } }

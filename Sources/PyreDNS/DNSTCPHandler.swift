@@ -48,9 +48,7 @@ final class DNSTCPHandler: ChannelInboundHandler {
             return
         }
         reply.setInteger(UInt16(reply.readableBytes - 2), at: reply.readerIndex)
-        var tally = RcodeTally()
-        tally.count(reply, headerAt: 2)
-        counts.add(tally, transport: .tcp)
+        if let rcode = RcodeTally.rcode(of: reply, headerAt: 2) { counts.add(rcode: rcode, transport: .tcp) }
         context.write(wrapOutboundOut(reply), promise: nil)
         hasUnflushedReplies = true
     }

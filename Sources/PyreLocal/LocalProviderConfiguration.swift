@@ -42,7 +42,8 @@ public struct LocalProviderConfiguration: Sendable {
         self.isolation = isolation
         subnet = Self.defaultSubnet(for: system)
         hiddenPaths = ["/etc/shadow", "/etc/gshadow", "/root", "/home", serversDirectory.path]
-        loopbackPrefix = "127.\(100 + (UInt8(configHash([system]).prefix(2), radix: 16) ?? 0) % 150)"
+        let hash = UInt32(configHash([system]).prefix(2), radix: 16) ?? 0
+        loopbackPrefix = "127.\(LoopbackClaim.octets.lowerBound + hash % UInt32(LoopbackClaim.octets.count))"
     }
 
     /// `10.213.N.0/24` with N from a hash of `system`, so systems rarely share one by default.

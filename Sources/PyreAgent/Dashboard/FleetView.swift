@@ -45,13 +45,12 @@ extension Agent {
         var probes: [String: FleetView.Probe] = [:]
         for server in status.services.flatMap(\.servers) {
             guard let probe = health.lastProbe(address: server.address, port: server.port) else { continue }
-            let (seconds, attoseconds) = probe.latency.components
-            let milliseconds = Double(seconds) * 1000 + Double(attoseconds) / 1e15
-            probes[server.id] = FleetView.Probe(latencyMilliseconds: (milliseconds * 10).rounded() / 10, failure: probe.failure)
+            probes[server.id] = FleetView.Probe(latencyMilliseconds: (probe.latency.timeInterval * 10_000).rounded() / 10,
+                                                failure: probe.failure)
         }
         var maxAge: [String: Double] = [:]
         for service in desired ?? [] {
-            if let age = service.spec.maxAge { maxAge[service.spec.name] = Double(age.components.seconds) }
+            if let age = service.spec.maxAge { maxAge[service.spec.name] = age.timeInterval }
         }
         let entrypoints = await identity.openEntrypoints.map { entrypoint in
             FleetView.Entrypoint(name: entrypoint.name, listen: entrypoint.listen, service: entrypoint.service,

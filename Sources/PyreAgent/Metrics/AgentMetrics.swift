@@ -88,18 +88,17 @@ final class AgentMetrics: Sendable {
     /// `heal` and `phoenix` triggers) and `pyre_deployment_duration_seconds{trigger}` of the
     /// finished ones, from the journal's history.
     static func deployments(_ history: [DeploymentRecord]) -> String {
-        var counts: [String: Int] = [:]
         var durations: [String: [Double]] = [:]
         for record in history {
-            let outcome = record.outcome.rawValue.replacingOccurrences(of: " ", with: "_")
-            counts["trigger=\"\(record.trigger.rawValue)\",outcome=\"\(outcome)\"", default: 0] += 1
             if let finished = record.finishedAt {
                 durations[record.trigger.rawValue, default: []].append(max(0, finished.timeIntervalSince(record.startedAt)))
             }
         }
-        var text = "# HELP pyre_deployments_total Deployments by what started them and how they ended.\n"
-            + "# TYPE pyre_deployments_total counter\n"
-        for (labels, count) in counts.sorted(by: { $0.key < $1.key }) { text += "pyre_deployments_total{\(labels)} \(count)\n" }
+        var text = MetricFamily.counting("pyre_deployments_total", .counter, "Deployments by what started them and how they ended.",
+                                         history.map { record in
+                                             [("trigger", record.trigger.rawValue),
+                                              ("outcome", record.outcome.rawValue.replacingOccurrences(of: " ", with: "_"))]
+                                         }).text
         text += "# HELP pyre_deployment_duration_seconds How long finished deployments took, by what started them.\n"
             + "# TYPE pyre_deployment_duration_seconds histogram\n"
         for (trigger, seconds) in durations.sorted(by: { $0.key < $1.key }) {
@@ -116,23 +115,11 @@ final class AgentMetrics: Sendable {
 
     /// `pyre_servers{service,generation,health}`: live servers counted by what they are.
     static func servers(_ status: StatusReport) -> String {
-        var counts: [String: Int] = [:]
-        for service in status.services {
-            for server in service.servers {
-                let labels = "service=\"\(escape(service.name))\",generation=\"\(server.generation)\","
-                    + "health=\"\(escape(server.health.rawValue))\""
-                counts[labels, default: 0] += 1
-            }
-        }
-        var text = "# HELP pyre_servers Live servers by service, generation and health.\n# TYPE pyre_servers gauge\n"
-        for (labels, count) in counts.sorted(by: { $0.key < $1.key }) { text += "pyre_servers{\(labels)} \(count)\n" }
-        return text
-    }
-
-    /// Label values escape backslash, double quote and line feed (the text format's rule).
-    static func escape(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
+        MetricFamily.counting("pyre_servers", .gauge, "Live servers by service, generation and health.",
+                              status.services.flatMap { service in
+                                  service.servers.map { [("service", service.name), ("generation", "\($0.generation)"),
+                                                         ("health", $0.health.rawValue)] }
+                              }).text
     }
 }
 

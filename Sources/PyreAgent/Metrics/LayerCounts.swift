@@ -17,24 +17,24 @@ struct LayerCounts {
 
     private var dnsFamilies: [MetricFamily] {
         let answered: [MetricFamily.Sample] = dnsQueries.answeredQueries.map {
-            (["transport": $0.transport.name, "rcode": $0.rcode], Double($0.queries))
+            ([("rcode", $0.rcode), ("transport", $0.transport.name)], Double($0.queries))
         }
         return [
             MetricFamily("pyre_dns_queries_total", .counter, "DNS queries answered by transport and response code.", answered),
             MetricFamily("pyre_dns_relayed_queries_total", .counter,
                          "DNS queries for names outside the zone relayed to the host's resolvers.",
-                         [([:], Double(dnsQueries.relayedQueries))]),
+                         [([], Double(dnsQueries.relayedQueries))]),
         ]
     }
 
     private var entrypointFamilies: [MetricFamily] {
         func family(_ name: String, _ help: String, _ value: KeyPath<EntrypointStatistics, Int>) -> MetricFamily {
-            MetricFamily(name, .counter, help, entrypoints.map { (["entrypoint": $0.name], Double($0.statistics[keyPath: value])) })
+            MetricFamily(name, .counter, help, entrypoints.map { ([("entrypoint", $0.name)], Double($0.statistics[keyPath: value])) })
         }
         var bytes: [MetricFamily.Sample] = []
         for entry in entrypoints {
-            bytes.append((["entrypoint": entry.name, "direction": "from_clients"], Double(entry.statistics.bytesFromClients)))
-            bytes.append((["entrypoint": entry.name, "direction": "from_backends"], Double(entry.statistics.bytesFromBackends)))
+            bytes.append(([("direction", "from_clients"), ("entrypoint", entry.name)], Double(entry.statistics.bytesFromClients)))
+            bytes.append(([("direction", "from_backends"), ("entrypoint", entry.name)], Double(entry.statistics.bytesFromBackends)))
         }
         return [
             family("pyre_entrypoint_connections_total", "Client connections an entry point accepted.", \.connections),
@@ -50,10 +50,10 @@ struct LayerCounts {
         var received: [MetricFamily.Sample] = [], stored: [MetricFamily.Sample] = [], dropped: [MetricFamily.Sample] = []
         for transport in LogTransport.allCases {
             let counts = logs.transports[transport] ?? LogWriter.TransportCounts()
-            received.append((["transport": transport.rawValue], Double(counts.received)))
-            stored.append((["transport": transport.rawValue], Double(counts.stored)))
-            dropped.append((["transport": transport.rawValue, "reason": "refused"], Double(counts.refused)))
-            dropped.append((["transport": transport.rawValue, "reason": "write_failed"], Double(counts.lost)))
+            received.append(([("transport", transport.rawValue)], Double(counts.received)))
+            stored.append(([("transport", transport.rawValue)], Double(counts.stored)))
+            dropped.append(([("reason", "refused"), ("transport", transport.rawValue)], Double(counts.refused)))
+            dropped.append(([("reason", "write_failed"), ("transport", transport.rawValue)], Double(counts.lost)))
         }
         return [
             MetricFamily("pyre_log_records_received_total", .counter, "Log records taken in, by the way they came.", received),
@@ -62,36 +62,7 @@ struct LayerCounts {
             MetricFamily("pyre_log_records_dropped_total", .counter,
                          "Log records refused (a UDP burst at a full backlog, or a stopping writer) or lost with a batch that could not be written.",
                          dropped),
-            MetricFamily("pyre_log_store_bytes", .gauge, "Bytes of committed records in the log store.", [([:], Double(logStoreBytes))]),
+            MetricFamily("pyre_log_store_bytes", .gauge, "Bytes of committed records in the log store.", [([], Double(logStoreBytes))]),
         ]
-    }
-}
-
-/// One metric of the text format, built at scrape time: its HELP and TYPE lines and samples.
-struct MetricFamily {
-    enum Kind: String { case counter, gauge }
-    typealias Sample = (labels: [String: String], value: Double)
-
-    var name: String
-    var kind: Kind
-    var help: String
-    var samples: [Sample]
-
-    init(_ name: String, _ kind: Kind, _ help: String, _ samples: [Sample]) {
-        (self.name, self.kind, self.help, self.samples) = (name, kind, help, samples)
-    }
-
-    var text: String {
-        var text = "# HELP \(name) \(help)\n# TYPE \(name) \(kind.rawValue)\n"
-        for sample in samples {
-            let labels = sample.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\"\(AgentMetrics.escape($0.value))\"" }
-            text += name + (labels.isEmpty ? "" : "{\(labels.joined(separator: ","))}") + " \(Self.format(sample.value))\n"
-        }
-        return text
-    }
-
-    /// Whole numbers without a fraction, as counts are.
-    static func format(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
     }
 }

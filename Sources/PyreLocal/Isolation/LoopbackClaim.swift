@@ -7,7 +7,7 @@ import PyreCore
 /// file in /tmp (flock: the kernel drops it when the agent ends, however it ends); a system whose
 /// preferred prefix is held takes the next free one.
 enum LoopbackClaim {
-    /// The prefixes defaults come from: 127.100 to 127.249.
+    /// The prefixes defaults come from (``LocalProviderConfiguration``): 127.100 to 127.249.
     static let octets: ClosedRange<UInt32> = 100...249
 
     /// The first free prefix from `preferred` on (wrapping), with the lock that holds it.
