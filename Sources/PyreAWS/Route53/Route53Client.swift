@@ -1,4 +1,5 @@
 import Foundation
+import PyreCore
 
 /// The Route 53 calls Pyre's identity layer needs: find or create the system's hosted zone,
 /// apply one batch of record changes, and wait until the change is live on every server.
@@ -36,14 +37,14 @@ public struct Route53Client: Sendable {
         if let id = try await find() { return id }
         // In the order of the API's schema.
         let association = vpc.map {
-            "<VPC><VPCRegion>\(XMLText.escape($0.region))</VPCRegion><VPCId>\(XMLText.escape($0.id))</VPCId></VPC>"
+            "<VPC><VPCRegion>\(MarkupText.escape($0.region))</VPCRegion><VPCId>\(MarkupText.escape($0.id))</VPCId></VPC>"
         } ?? ""
         let privacy = vpc == nil ? "" : "<HostedZoneConfig><PrivateZone>true</PrivateZone></HostedZoneConfig>"
         let body = """
             <?xml version="1.0" encoding="UTF-8"?>
             <CreateHostedZoneRequest xmlns="https://route53.amazonaws.com/doc/\(Self.version)/">\
-            <Name>\(XMLText.escape(zone))</Name>\(association)\
-            <CallerReference>\(XMLText.escape(callerReference))</CallerReference>\(privacy)</CreateHostedZoneRequest>
+            <Name>\(MarkupText.escape(zone))</Name>\(association)\
+            <CallerReference>\(MarkupText.escape(callerReference))</CallerReference>\(privacy)</CreateHostedZoneRequest>
             """
         let created: String
         do {
@@ -106,7 +107,7 @@ public struct Route53Client: Sendable {
         let body = """
             <?xml version="1.0" encoding="UTF-8"?>
             <ChangeResourceRecordSetsRequest xmlns="https://route53.amazonaws.com/doc/\(Self.version)/"><ChangeBatch>\
-            \(comment.map { "<Comment>\(XMLText.escape($0))</Comment>" } ?? "")\
+            \(comment.map { "<Comment>\(MarkupText.escape($0))</Comment>" } ?? "")\
             <Changes>\(changes.map(\.xml).joined())</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>
             """
         let answer = try await call("ChangeResourceRecordSets", method: "POST", path: "/hostedzone/\(zoneID)/rrset", body: body)

@@ -1,3 +1,5 @@
+import PyreCore
+
 /// A set of records with one name and type, as Route 53 holds them.
 public struct Route53RecordSet: Sendable, Equatable {
     /// Absolute, with the final dot.
@@ -43,9 +45,9 @@ public struct Route53RecordSet: Sendable, Equatable {
     }
 
     var xml: String {
-        "<ResourceRecordSet><Name>\(XMLText.escape(name))</Name><Type>\(XMLText.escape(type))</Type>"
+        "<ResourceRecordSet><Name>\(MarkupText.escape(name))</Name><Type>\(MarkupText.escape(type))</Type>"
             + "<TTL>\(ttl)</TTL><ResourceRecords>"
-            + values.map { "<ResourceRecord><Value>\(XMLText.escape($0))</Value></ResourceRecord>" }.joined()
+            + values.map { "<ResourceRecord><Value>\(MarkupText.escape($0))</Value></ResourceRecord>" }.joined()
             + "</ResourceRecords></ResourceRecordSet>"
     }
 }
@@ -69,23 +71,5 @@ public struct Route53Change: Sendable, Equatable {
 
     var xml: String {
         "<Change><Action>\(action.rawValue)</Action>\(recordSet.xml)</Change>"
-    }
-}
-
-/// Escaping for text placed inside XML elements.
-enum XMLText {
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 }

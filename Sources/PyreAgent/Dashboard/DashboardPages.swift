@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import PyreCore
 
 /// The dashboard's two HTML documents: the page (a shell the script fills in) and the one
 /// that says how to sign in. Both are built into the binary; nothing is fetched from elsewhere.
@@ -12,13 +13,13 @@ enum DashboardPages {
             <head>
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            <meta name="csrf-token" content="\(escape(csrfToken))">
-            <title>\(escape(system)) · Pyre</title>
+            <meta name="csrf-token" content="\(MarkupText.escape(csrfToken))">
+            <title>\(MarkupText.escape(system)) · Pyre</title>
             <link rel="stylesheet" href="/ui/assets/dashboard.css">
             </head>
             <body>
             <header>
-              <h1><span class="brand">Pyre</span> <span id="system">\(escape(system))</span></h1>
+              <h1><span class="brand">Pyre</span> <span id="system">\(MarkupText.escape(system))</span></h1>
               <nav>
                 <a href="#fleet">Fleet</a> <a href="#deployments">Deployments</a> <a href="#logs">Logs</a>
                 <a href="#events">Events</a> <a href="#dns">DNS</a>
@@ -42,7 +43,7 @@ enum DashboardPages {
             <title>Sign in · Pyre</title><link rel="stylesheet" href="/ui/assets/dashboard.css"></head>
             <body><main class="signin">
             <h1>Pyre dashboard</h1>
-            <p>\(escape(reason))</p>
+            <p>\(MarkupText.escape(reason))</p>
             <p>Run <code>pyre ui DIR</code> (add <code>--open</code> to open it in your browser) on the machine that
             runs the agent: it prints a link with a one-time login code.</p>
             </main></body></html>
@@ -56,11 +57,6 @@ enum DashboardPages {
             .contentSecurityPolicy: "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
             .init("X-Frame-Options")!: "DENY", .init("Referrer-Policy")!: "no-referrer",
         ], body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
-
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 }
 
